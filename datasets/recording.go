@@ -1,0 +1,209 @@
+package datasets
+
+import (
+	"fmt"
+	"math"
+)
+
+// Stimulus types, as named by the lab's files (<expt>/<stim>.h5).
+const (
+	WhiteNoise   = "whitenoise"
+	NaturalScene = "naturalscene"
+)
+
+// Defaults of the lab's recordings.
+const (
+	DefaultFrameRate   = 100.0 // Hz: one frame per 10 ms bin
+	DefaultPixelSizeUM = 55.0  // µm per stimulus pixel on the retina
+	DefaultHistory     = 40    // frames of stimulus history per prediction
+)
+
+// Movie is a stimulus movie.
+//
+//	Data: [T, H, W] float32, row-major (frame, row, column).
+type Movie struct {
+	T, H, W int
+	Data    []float32
+}
+
+// NewMovie allocates a zero movie of T frames of H×W pixels.
+func NewMovie(t, h, w int) Movie {
+	return Movie{T: t, H: h, W: w, Data: make([]float32, t*h*w)}
+}
+
+// FrameSize is the number of pixels in one frame (H·W).
+func (m Movie) FrameSize() int { return m.H * m.W }
+
+// Frame returns frame t, a view of [H, W] pixels sharing memory with the movie.
+func (m Movie) Frame(t int) []float32 {
+	n := m.FrameSize()
+	return m.Data[t*n : (t+1)*n]
+}
+
+// Slice returns frames [from, to) as a movie sharing memory with m.
+func (m Movie) Slice(from, to int) Movie {
+	n := m.FrameSize()
+	return Movie{T: to - from, H: m.H, W: m.W, Data: m.Data[from*n : to*n]}
+}
+
+// Matrix is a dense row-major float32 matrix.
+//
+//	Data: [Rows, Cols] float32.
+type Matrix struct {
+	Rows, Cols int
+	Data       []float32
+}
+
+// NewMatrix allocates a zero rows×cols matrix.
+func NewMatrix(rows, cols int) Matrix {
+	return Matrix{Rows: rows, Cols: cols, Data: make([]float32, rows*cols)}
+}
+
+// At returns element (r, c).
+func (m Matrix) At(r, c int) float32 { return m.Data[r*m.Cols+c] }
+
+// Set sets element (r, c).
+func (m Matrix) Set(r, c int, v float32) { m.Data[r*m.Cols+c] = v }
+
+// Row returns row r as a view.
+func (m Matrix) Row(r int) []float32 { return m.Data[r*m.Cols : (r+1)*m.Cols] }
+
+// Column copies column c out of the matrix.
+func (m Matrix) Column(c int) []float32 {
+	out := make([]float32, m.Rows)
+	for r := range out {
+		out[r] = m.Data[r*m.Cols+c]
+	}
+	return out
+}
+
+// Split is one part (train or test) of a recording. All fields share the time axis T.
+type Split struct {
+	// Time: [T] seconds, the start of each frame.
+	Time []float64
+	// Stimulus: [T, H, W] in the recording's raw intensity units.
+	Stimulus Movie
+	// Rates: [T, N] firing rate in Hz (for the test split: averaged over repeats).
+	Rates Matrix
+	// Counts: [T, N] spike counts per frame (test split: of the first repeat, or summed, as the file holds).
+	Counts Matrix
+	// Repeats: [N][R][T] firing rate (Hz) of each repeat of the test segment; empty for training data.
+	Repeats [][][]float32
+}
+
+// Len is the number of frames T.
+func (s Split) Len() int { return s.Stimulus.T }
+
+// Recording is one stimulus type of one experiment: ganglion-cell responses to a training
+// stimulus and to a repeated test stimulus.
+type Recording struct {
+	Expt        string  // experiment name, e.g. "15-10-07" or "sim-small"
+	Stim        string  // WhiteNoise or NaturalScene
+	CellIDs     []int   // ids (indices into the file's cell axis) of the N cells kept, in column order
+	FrameRate   float64 // Hz
+	PixelSizeUM float64 // µm per pixel
+	Provenance  string  // where the data came from (file path, simulator preset and seed, …)
+	Train, Test Split
+}
+
+// NCells is the number of cells N.
+func (r *Recording) NCells() int { return len(r.CellIDs) }
+
+// Validate checks that all shapes agree and that no value is NaN or Inf. The error names the
+// field at fault; callers wrap it with the file name.
+func (r *Recording) Validate() error {
+	n := r.NCells()
+	if n == 0 {
+		return fmt.Errorf("recording has no cells")
+	}
+	if r.FrameRate <= 0 || math.IsNaN(r.FrameRate) || math.IsInf(r.FrameRate, 0) {
+		return fmt.Errorf("frame rate: expected a positive number of Hz, got %v", r.FrameRate)
+	}
+	for _, sp := range []struct {
+		name  string
+		split *Split
+	}{{"train", &r.Train}, {"test", &r.Test}} {
+		if err := sp.split.validate(n); err != nil {
+			return fmt.Errorf("%s/%w", sp.name, err)
+		}
+	}
+	if r.Train.Stimulus.H != r.Test.Stimulus.H || r.Train.Stimulus.W != r.Test.Stimulus.W {
+		return fmt.Errorf("test/stimulus: frame size %dx%d differs from train/stimulus %dx%d",
+			r.Test.Stimulus.H, r.Test.Stimulus.W, r.Train.Stimulus.H, r.Train.Stimulus.W)
+	}
+	return nil
+}
+
+func (s *Split) validate(n int) error {
+	t := s.Stimulus.T
+	if t <= 0 || s.Stimulus.H <= 0 || s.Stimulus.W <= 0 {
+		return fmt.Errorf("stimulus: expected shape [T,H,W] with all sizes > 0, got [%d,%d,%d]", s.Stimulus.T, s.Stimulus.H, s.Stimulus.W)
+	}
+	if len(s.Stimulus.Data) != t*s.Stimulus.H*s.Stimulus.W {
+		return fmt.Errorf("stimulus: %d values for shape [%d,%d,%d]", len(s.Stimulus.Data), t, s.Stimulus.H, s.Stimulus.W)
+	}
+	if s.Time != nil && len(s.Time) != t {
+		return fmt.Errorf("time: expected %d values (one per stimulus frame), got %d", t, len(s.Time))
+	}
+	if err := checkFinite("stimulus", s.Stimulus.Data); err != nil {
+		return err
+	}
+	if s.Rates.Rows != t || s.Rates.Cols != n || len(s.Rates.Data) != t*n {
+		return fmt.Errorf("response/firing_rate_10ms: expected [T=%d, N=%d], got [%d, %d]", t, n, s.Rates.Rows, s.Rates.Cols)
+	}
+	if err := checkFinite("response/firing_rate_10ms", s.Rates.Data); err != nil {
+		return err
+	}
+	if s.Counts.Data != nil {
+		if s.Counts.Rows != t || s.Counts.Cols != n {
+			return fmt.Errorf("response/binned: expected [T=%d, N=%d], got [%d, %d]", t, n, s.Counts.Rows, s.Counts.Cols)
+		}
+		if err := checkFinite("response/binned", s.Counts.Data); err != nil {
+			return err
+		}
+	}
+	if s.Repeats != nil {
+		if len(s.Repeats) != n {
+			return fmt.Errorf("repeats: expected one entry per cell (%d), got %d", n, len(s.Repeats))
+		}
+		for c, reps := range s.Repeats {
+			for r, rep := range reps {
+				if len(rep) != t {
+					return fmt.Errorf("repeats/cell %d repeat %d: expected %d frames, got %d", c, r, t, len(rep))
+				}
+				if err := checkFinite(fmt.Sprintf("repeats/cell %d", c), rep); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func checkFinite(field string, data []float32) error {
+	for i, v := range data {
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%s: value %d is %v; expected finite numbers", field, i, v)
+		}
+	}
+	return nil
+}
+
+// InterneuronGroup is the response of recorded (or simulated) interneurons to one stimulus, in the
+// layout of the lab's interneuron files (bipolars_/amacrines_/horizontals_{early,late}_2012.h5).
+type InterneuronGroup struct {
+	Name string // stimulus group: "boxes", "lines", "flashes", "movingbar", "whitenoise", …
+	// Stimuli: [T, H, W] in the units the model sees (the file's `stimuli`).
+	Stimuli Movie
+	// Potentials: [T, N] detrended membrane potential of N cells (the file stores it as (N, T):
+	// `detrended_membrane_potential`).
+	Potentials Matrix
+}
+
+// InterneuronSet is one interneuron file: one cell type, several stimulus groups.
+type InterneuronSet struct {
+	CellType   string // "bipolars", "amacrines", "horizontals"
+	Provenance string
+	Groups     []InterneuronGroup
+}
