@@ -6,6 +6,7 @@ package tools
 
 import (
 	_ "github.com/gomlx/gomlx/backends/simplego"
+	_ "github.com/gomlx/gomlx/backends/xla"
 	_ "github.com/gomlx/gomlx/pkg/core/tensors/numpy"
 	_ "github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 	_ "github.com/schollz/progressbar/v3"

@@ -1,0 +1,9 @@
+// Package analysis scores and explains trained retina models: per-cell evaluation against the
+// retina's own reliability (Pearson r, fraction of explainable variance, bits per spike), and the
+// classical linear–nonlinear (LN) baseline fitted by reverse correlation.
+//
+//	model, _ := retina.LoadModel("runs/bncnn-small", nil)
+//	rec, _ := retina.LoadData(model.Meta.Config, nil)
+//	ev, _ := analysis.Evaluate(model, nil, rec)
+//	ev.WriteTable(os.Stdout)
+package analysis

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
+	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/retina"
+)
+
+func exportCmd() *cobra.Command {
+	var run, out string
+	cmd := &cobra.Command{
+		Use:   "export --run DIR --out W.npz",
+		Short: "Export a run's weights as the reference PyTorch state dict (.npz) plus its norm stats",
+		Long: `Writes every parameter and batch-norm running statistic under the reference PyTorch model's
+state-dict names and shapes (sequential.0.weight [8,40,15,15], …), plus the scalars
+norm_stats.mean and norm_stats.std: the stimulus normalisation the model expects.
+
+In Python:  sd = {k: torch.from_numpy(v) for k, v in numpy.load("W.npz").items()
+                  if not k.startswith("norm_stats")}; model.load_state_dict(sd)`,
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if run == "" || out == "" {
+				return fmt.Errorf("--run and --out are required")
+			}
+			model, err := retina.LoadModel(run, nil)
+			if err != nil {
+				return err
+			}
+			sd, err := retina.ExportStateDict(model.Context(), model.Meta.Model)
+			if err != nil {
+				return fmt.Errorf("export %s: %w", run, err)
+			}
+			sd["norm_stats.mean"] = tensors.FromScalar(model.Meta.NormStats.Mean)
+			sd["norm_stats.std"] = tensors.FromScalar(model.Meta.NormStats.Std)
+			var buf bytes.Buffer
+			if err := numpy.ToNpzWriter(sd, &buf); err != nil {
+				return fmt.Errorf("export %s: %w", out, err)
+			}
+			if err := retina.WriteFileAtomic(out, buf.Bytes()); err != nil {
+				return err
+			}
+			fmt.Printf("wrote %s (%d arrays, from %s)\n", out, len(sd), model.Dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", "", "run folder")
+	cmd.Flags().StringVar(&out, "out", "", "output .npz")
+	return cmd
+}

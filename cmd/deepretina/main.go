@@ -1,0 +1,38 @@
+// Command deepretina trains convolutional models of retinal ganglion cells, evaluates them
+// against the retina's reliability and an LN baseline, and simulates a ground-truth retina to
+// train on.
+//
+//	deepretina simulate --out data            # the built-in simulated retina, in the lab's HDF5 layout
+//	deepretina train --out runs               # the default BNCNN on the simulated "small" retina
+//	deepretina eval --run runs/bncnn-small    # per-cell table + JSON summary
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "deepretina",
+		Short:         "Deep-learning models of the retina",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), evalCmd(), predictCmd(), exportCmd(), benchCmd())
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "deepretina:", err)
+		if errors.Is(err, errInterrupted) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/retina"
+)
+
+var errInterrupted = retina.ErrInterrupted
+
+func trainCmd() *cobra.Command {
+	var configPath, rangesPath, out, dataDir string
+	var noLN, checkNaN bool
+	var keep, stopAfter int
+	cmd := &cobra.Command{
+		Use:   "train [--config hyperparams.json] [--ranges hyperranges.json] --out DIR",
+		Short: "Train models (default: BNCNN on the simulated small retina), then evaluate them",
+		Long: `Trains one run per configuration into DIR/<exp_name>/ (checkpoints every epoch; running the
+same command again resumes where it stopped), trains the LN baseline of each CNN into
+DIR/<exp_name>/ln/, evaluates both on the test set, and appends the scores to
+DIR/results.csv and DIR/results.json.
+
+With no --config the default model (BNCNN on the simulated "small" retina) is trained. A
+--ranges file maps config keys to lists of values; every combination is trained.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base := retina.SmallConfig()
+			if configPath != "" {
+				var err error
+				if base, err = retina.LoadConfig(configPath, retina.DefaultConfig()); err != nil {
+					return err
+				}
+			}
+			if dataDir != "" {
+				base.DataPath = dataDir
+			}
+			configs := []retina.Config{base}
+			if rangesPath != "" {
+				r, err := retina.LoadRanges(rangesPath)
+				if err != nil {
+					return err
+				}
+				if configs, err = r.Expand(base); err != nil {
+					return err
+				}
+			}
+			opts := retina.TrainOptions{Log: os.Stderr, Cancel: cmd.Context(), Keep: keep, CheckNaN: checkNaN, StopAfterSteps: stopAfter}
+			for i, cfg := range configs {
+				if len(configs) > 1 {
+					fmt.Fprintf(os.Stderr, "=== run %d/%d: %s\n", i+1, len(configs), cfg.ExpName)
+				}
+				ev, err := trainAndEvaluate(cfg, filepath.Join(out, cfg.ExpName), opts, !noLN)
+				if err != nil {
+					return fmt.Errorf("run %s: %w", cfg.ExpName, err)
+				}
+				if err := appendResults(out, cfg, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "hyper-parameter JSON (reference key names)")
+	f.StringVar(&rangesPath, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
+	f.StringVar(&out, "out", "runs", "output folder")
+	f.StringVar(&dataDir, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
+	f.BoolVar(&noLN, "no-ln", false, "do not train the LN baseline")
+	f.BoolVar(&checkNaN, "check-nan", false, "check every variable for NaN/Inf after each step and name the first one that breaks")
+	f.IntVar(&keep, "keep", 2, "checkpoints to keep besides the best one")
+	f.IntVar(&stopAfter, "stop-after-steps", 0, "stop (with a checkpoint) after this many steps; for testing resumption")
+	_ = f.MarkHidden("stop-after-steps")
+	return cmd
+}
+
+// trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set.
+func trainAndEvaluate(cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*analysis.Evaluation, error) {
+	rec, err := retina.LoadData(cfg, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	opts.Data = rec
+	if _, err := retina.Train(cfg, runDir, opts); err != nil {
+		return nil, err
+	}
+	if withLN && cfg.ModelType != "LN" {
+		lnCfg := cfg
+		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
+		fmt.Fprintln(opts.Log, "training the LN baseline")
+		if _, err := retina.Train(lnCfg, filepath.Join(runDir, "ln"), opts); err != nil {
+			return nil, fmt.Errorf("LN baseline: %w", err)
+		}
+	}
+	ev, err := evaluateRun(runDir, "", rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeEvaluation(ev, filepath.Join(runDir, "eval.json")); err != nil {
+		return nil, err
+	}
+	fmt.Printf("\n%s (%s) on %s, test set:\n", cfg.ExpName, cfg.ModelType, ev.Data)
+	return ev, ev.WriteTable(os.Stdout)
+}
+
+// appendResults adds one row per run to OUT/results.csv and OUT/results.json.
+func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error {
+	row := map[string]any{"exp_name": cfg.ExpName, "model_type": cfg.ModelType, "dataset": cfg.Dataset,
+		"stim_type": cfg.StimType, "cnn_pearson_mean": ev.CNNPearsonMean, "ln_pearson_mean": ev.LNPearsonMean,
+		"ceiling_mean": ev.CeilingMean, "fev_mean": ev.FEVMean, "config": cfg}
+	jsonPath := filepath.Join(out, "results.json")
+	var rows []map[string]any
+	if data, err := os.ReadFile(jsonPath); err == nil {
+		if err := json.Unmarshal(data, &rows); err != nil {
+			return fmt.Errorf("results %s: %w", jsonPath, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	rows = append(rows, row)
+	data, _ := json.MarshalIndent(rows, "", "  ")
+	if err := retina.WriteFileAtomic(jsonPath, data); err != nil {
+		return err
+	}
+	csvPath := filepath.Join(out, "results.csv")
+	_, statErr := os.Stat(csvPath)
+	f, err := os.OpenFile(csvPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	if errors.Is(statErr, os.ErrNotExist) {
+		_ = w.Write([]string{"exp_name", "model_type", "dataset", "stim_type", "cnn_pearson_mean", "ln_pearson_mean", "ceiling_mean", "fev_mean"})
+	}
+	ff := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
+	_ = w.Write([]string{cfg.ExpName, cfg.ModelType, cfg.Dataset, cfg.StimType, ff(ev.CNNPearsonMean), ff(ev.LNPearsonMean), ff(ev.CeilingMean), ff(ev.FEVMean)})
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("results %s: %w", csvPath, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,270 @@
+package retina
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Config holds the hyper-parameters of one training run, with the reference's JSON key names
+// (torch-deep-retina's hyperparams.json) so existing files carry over.
+type Config struct {
+	ExpName    string `json:"exp_name"`
+	ModelType  string `json:"model_type"` // "BNCNN", "LinearStackedBNCNN" or "LN"
+	Dataset    string `json:"dataset"`    // experiment folder, e.g. "15-10-07"; "sim-small"/"sim-paper" for the simulated retina
+	Cells      []int  `json:"cells"`      // cell indices in the file; empty = all
+	StimType   string `json:"stim_type"`  // "whitenoise" or "naturalscene"
+	DataPath   string `json:"datapath"`   // root holding <dataset>/<stim_type>.h5; empty = simulate the built-in retina
+	LossFxn    string `json:"lossfxn"`    // "PoissonNLLLoss" (the only loss)
+	LogPoisson bool   `json:"log_poisson"`
+
+	BatchSize int     `json:"batch_size"`
+	NEpochs   int     `json:"n_epochs"`
+	LR        float64 `json:"lr"`
+	L1        float64 `json:"l1"`        // activity penalty on the output: l1·Σ|pred|
+	L2        float64 `json:"l2"`        // weight decay (gradient += l2·w, as PyTorch's Adam)
+	Noise     float64 `json:"noise"`     // std of the Gaussian noise in hidden layers, training only
+	BNMoment  float64 `json:"bn_moment"` // PyTorch convention: running = (1−m)·running + m·batch
+	Chans     []int   `json:"chans"`
+	KSizes    []int   `json:"ksizes"`
+	ImgShape  []int   `json:"img_shape"` // [history, H, W]
+	Seed      uint64  `json:"seed"`
+
+	Scheduler         string  `json:"scheduler"`          // "ReduceLROnPlateau" (on the validation correlation, maximised) or "none"
+	SchedulerPatience int     `json:"scheduler_patience"` // epochs without improvement before the LR drops
+	SchedulerFactor   float64 `json:"scheduler_factor"`
+	EarlyStopping     int     `json:"early_stopping"`    // epochs without improvement before training stops; 0 = never
+	MaxTrainWindows   int     `json:"max_train_windows"` // cap on training windows per epoch (0 = all): quick runs on a CPU
+	SimSeed           uint64  `json:"sim_seed"`          // seed of the simulated retina, when datapath is empty
+}
+
+// DefaultConfig is the reference's published BNCNN setting on real data (50×50 pixels,
+// 40-frame history).
+func DefaultConfig() Config {
+	return Config{
+		ExpName: "bncnn", ModelType: "BNCNN", Dataset: "sim-paper", StimType: "naturalscene",
+		LossFxn: "PoissonNLLLoss", BatchSize: 512, NEpochs: 50, LR: 1e-3, L1: 1e-4, L2: 1e-2,
+		Noise: 0.05, BNMoment: 0.01, Chans: []int{8, 8}, KSizes: []int{15, 11},
+		ImgShape: []int{40, 50, 50}, Seed: 0, Scheduler: "ReduceLROnPlateau",
+		SchedulerPatience: 5, SchedulerFactor: 0.5, EarlyStopping: 10, SimSeed: 1,
+	}
+}
+
+// SmallConfig is the CPU default: the simulated "small" retina (20×20 pixels) with a 20-frame
+// history and kernels scaled to it, sized to train in minutes on the pure-Go backend.
+func SmallConfig() Config {
+	c := DefaultConfig()
+	c.ExpName = "bncnn-small"
+	c.Dataset = "sim-small"
+	c.ImgShape = []int{20, 20, 20}
+	c.KSizes = []int{9, 7}
+	c.BatchSize = 64
+	c.NEpochs = 6
+	c.LR = 2e-3
+	c.L1 = 1e-5
+	c.L2 = 1e-3
+	c.SchedulerPatience = 2
+	c.EarlyStopping = 4
+	return c
+}
+
+// configKeys lists the JSON keys Config accepts, for error messages.
+func configKeys() []string {
+	var keys []string
+	data, _ := json.Marshal(Config{})
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(data, &m)
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ParseConfig reads a hyper-parameter JSON object over base (keys absent from the JSON keep
+// base's values). An unknown key is an error that lists the valid ones.
+func ParseConfig(data []byte, base Config) (Config, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Config{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	valid := configKeys()
+	for k := range raw {
+		if !slices.Contains(valid, k) {
+			return Config{}, fmt.Errorf("unknown key %q; valid keys: %s", k, strings.Join(valid, ", "))
+		}
+	}
+	cfg := base
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, fmt.Errorf("bad value: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// LoadConfig reads and validates a hyper-parameter file over base.
+func LoadConfig(path string, base Config) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg, err := ParseConfig(data, base)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// modelTypes maps the reference's model_type names (case-insensitive) to ModelConfig.Type.
+var modelTypes = map[string]string{"bncnn": "bncnn", "linearstackedbncnn": "linearstacked", "linearstacked": "linearstacked", "ln": "ln"}
+
+// Validate checks every field and names the first bad one.
+func (c Config) Validate() error {
+	if _, ok := modelTypes[strings.ToLower(c.ModelType)]; !ok {
+		return fmt.Errorf("model_type: %q is not one of BNCNN, LinearStackedBNCNN, LN", c.ModelType)
+	}
+	if c.StimType != "whitenoise" && c.StimType != "naturalscene" {
+		return fmt.Errorf("stim_type: %q is not whitenoise or naturalscene", c.StimType)
+	}
+	if c.LossFxn != "" && c.LossFxn != "PoissonNLLLoss" && c.LossFxn != "poisson" {
+		return fmt.Errorf("lossfxn: %q is not supported (only PoissonNLLLoss)", c.LossFxn)
+	}
+	if c.LogPoisson {
+		return fmt.Errorf("log_poisson: true is not supported (the model outputs rates)")
+	}
+	checks := []struct {
+		ok   bool
+		name string
+		want string
+	}{
+		{c.BatchSize > 0, "batch_size", "a positive integer"},
+		{c.NEpochs > 0, "n_epochs", "a positive integer"},
+		{c.LR > 0, "lr", "a positive number"},
+		{c.L1 >= 0, "l1", "≥ 0"},
+		{c.L2 >= 0, "l2", "≥ 0"},
+		{c.Noise >= 0, "noise", "≥ 0"},
+		{c.BNMoment > 0 && c.BNMoment <= 1, "bn_moment", "in (0, 1]"},
+		{len(c.ImgShape) == 3 && c.ImgShape[0] > 0 && c.ImgShape[1] > 0 && c.ImgShape[2] > 0, "img_shape", "[history, H, W], all positive"},
+		{len(c.Chans) == 2 && c.Chans[0] > 0 && c.Chans[1] > 0, "chans", "two positive channel counts"},
+		{len(c.KSizes) == 2 && c.KSizes[0] > 0 && c.KSizes[1] > 0, "ksizes", "two positive kernel sizes"},
+		{c.Scheduler == "" || c.Scheduler == "none" || c.Scheduler == "ReduceLROnPlateau", "scheduler", "ReduceLROnPlateau or none"},
+		{c.SchedulerPatience >= 0, "scheduler_patience", "≥ 0"},
+		{c.Scheduler != "ReduceLROnPlateau" || (c.SchedulerFactor > 0 && c.SchedulerFactor < 1), "scheduler_factor", "in (0, 1)"},
+		{c.EarlyStopping >= 0, "early_stopping", "≥ 0"},
+		{c.MaxTrainWindows >= 0, "max_train_windows", "≥ 0"},
+	}
+	for _, ch := range checks {
+		if !ch.ok {
+			return fmt.Errorf("%s: expected %s", ch.name, ch.want)
+		}
+	}
+	for _, id := range c.Cells {
+		if id < 0 {
+			return fmt.Errorf("cells: index %d is negative", id)
+		}
+	}
+	return c.ModelConfig(max(1, len(c.Cells))).Validate()
+}
+
+// ModelConfig is the architecture this run trains, for nCells output cells.
+func (c Config) ModelConfig(nCells int) ModelConfig {
+	return ModelConfig{
+		Type:       modelTypes[strings.ToLower(c.ModelType)],
+		NCells:     nCells,
+		ImgShape:   [3]int{c.ImgShape[0], c.ImgShape[1], c.ImgShape[2]},
+		Chans:      slices.Clone(c.Chans),
+		KSizes:     slices.Clone(c.KSizes),
+		Noise:      c.Noise,
+		BNMomentum: c.BNMoment,
+		BNEps:      1e-3,
+	}
+}
+
+// Ranges maps config keys to lists of values; the runs are their Cartesian product.
+type Ranges map[string][]json.RawMessage
+
+// LoadRanges reads a ranges JSON file (key → list of values). Keys must be config keys.
+func LoadRanges(path string) (Ranges, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ranges %s: %w", path, err)
+	}
+	var r Ranges
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("ranges %s: expected a JSON object mapping keys to lists of values: %w", path, err)
+	}
+	valid := configKeys()
+	for k, vs := range r {
+		if !slices.Contains(valid, k) {
+			return nil, fmt.Errorf("ranges %s: unknown key %q; valid keys: %s", path, k, strings.Join(valid, ", "))
+		}
+		if len(vs) == 0 {
+			return nil, fmt.Errorf("ranges %s: key %q has an empty list", path, k)
+		}
+	}
+	return r, nil
+}
+
+// Expand returns one config per combination of the ranges, applied over base, each with
+// ExpName suffixed by its settings so every run gets its own folder. Keys are varied in
+// sorted order, the last key fastest.
+func (r Ranges) Expand(base Config) ([]Config, error) {
+	keys := make([]string, 0, len(r))
+	for k := range r {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	combos := [][]int{{}}
+	for _, k := range keys {
+		var next [][]int
+		for _, c := range combos {
+			for i := range r[k] {
+				next = append(next, append(slices.Clone(c), i))
+			}
+		}
+		combos = next
+	}
+	baseJSON, err := json.Marshal(base)
+	if err != nil {
+		return nil, err
+	}
+	var out []Config
+	for _, combo := range combos {
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(baseJSON, &m)
+		var parts []string
+		for i, k := range keys {
+			v := r[k][combo[i]]
+			m[k] = v
+			parts = append(parts, k+"="+strings.Trim(string(v), `"`))
+		}
+		data, _ := json.Marshal(m)
+		cfg, err := ParseConfig(data, Config{})
+		if err != nil {
+			return nil, fmt.Errorf("ranges combination %s: %w", strings.Join(parts, ","), err)
+		}
+		if len(parts) > 0 {
+			cfg.ExpName = sanitize(base.ExpName + "_" + strings.Join(parts, "_"))
+		}
+		out = append(out, cfg)
+	}
+	return out, nil
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.', r == '=':
+			return r
+		}
+		return '-'
+	}, s)
+}

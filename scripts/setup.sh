@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what deepretina needs on a Debian machine, idempotently: Debian packages (libhdf5 for
+# the HDF5 reader; h5py, SciPy and PyTorch for the reference files and cross-checks), the Go
+# module downloads, and the deepretina binary in bin/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=(libhdf5-dev hdf5-tools pkg-config gcc python3-numpy python3-h5py python3-scipy python3-torch)
+missing=()
+for p in "${need[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then
+    export PATH="/usr/local/go/bin:$PATH"
+  else
+    echo "setup: Go 1.26 or newer is required (https://go.dev/dl/); Debian's golang package is too old" >&2
+    exit 1
+  fi
+fi
+
+go mod download
+mkdir -p bin
+go build -o bin/deepretina ./cmd/deepretina
+echo "setup: built bin/deepretina ($(go version | cut -d' ' -f3))"

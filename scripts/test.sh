@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: unit and integration tests of all packages, then a short fuzzing
+# pass over each input parser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+export PATH="/usr/local/go/bin:$PATH"
+export GOMLX_BACKEND=${GOMLX_BACKEND:-go}
+
+echo "== go vet"
+go vet ./...
+echo "== go test"
+log=$(mktemp)
+status=0
+go test -v -count=1 -timeout 40m ./... >"$log" 2>&1 || status=$?
+if [ $status -ne 0 ]; then
+  cat "$log"
+  echo "test.sh: go test failed" >&2
+  exit $status
+fi
+grep -E '^(ok|FAIL|\?|--- SKIP)' "$log" || true
+echo "$(grep -c -- '^--- PASS' "$log") tests passed"
+if grep -q -- '--- SKIP' "$log"; then
+  echo "test.sh: some tests were skipped; every test must run" >&2
+  exit 1
+fi
+if [ -x scripts/fuzz.sh ]; then
+  echo "== fuzz"
+  ./scripts/fuzz.sh
+fi
