@@ -63,7 +63,7 @@ func SmallConfig() Config {
 	c.ImgShape = []int{20, 20, 20}
 	c.KSizes = []int{9, 7}
 	c.BatchSize = 64
-	c.NEpochs = 6
+	c.NEpochs = 4
 	c.LR = 2e-3
 	c.L1 = 1e-5
 	c.L2 = 1e-3

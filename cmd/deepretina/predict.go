@@ -3,11 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -27,7 +23,7 @@ t … t+history−1.`,
 			if run == "" || in == "" || out == "" {
 				return fmt.Errorf("--run, --stimulus and --out are required")
 			}
-			stim, err := readMovieNpy(in)
+			stim, err := datasets.ReadMovieNpy(in)
 			if err != nil {
 				return err
 			}
@@ -39,9 +35,8 @@ t … t+history−1.`,
 			if err != nil {
 				return fmt.Errorf("predict %s: %w", in, err)
 			}
-			t := tensors.FromFlatDataAndDimensions(pred.Data, pred.Rows, pred.Cols)
 			var buf bytes.Buffer
-			if err := numpy.ToNpyWriter(t, &buf); err != nil {
+			if err := datasets.WriteNpy(&buf, []int{pred.Rows, pred.Cols}, pred.Data); err != nil {
 				return err
 			}
 			if err := retina.WriteFileAtomic(out, buf.Bytes()); err != nil {
@@ -55,45 +50,4 @@ t … t+history−1.`,
 	cmd.Flags().StringVar(&in, "stimulus", "", "stimulus .npy, [T,H,W] float32")
 	cmd.Flags().StringVar(&out, "out", "", "output .npy, [T−history, N] float32")
 	return cmd
-}
-
-// readMovieNpy reads a [T,H,W] float32 (or float64) .npy movie, rejecting anything else with an
-// error naming the file.
-func readMovieNpy(path string) (mov datasets.Movie, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("stimulus %s: not a readable .npy file (%v)", path, r)
-		}
-	}()
-	f, err := os.Open(path)
-	if err != nil {
-		return mov, fmt.Errorf("stimulus %s: %w", path, err)
-	}
-	defer f.Close()
-	t, err := numpy.FromNpyReader(f)
-	if err != nil {
-		return mov, fmt.Errorf("stimulus %s: not a valid .npy file: %w", path, err)
-	}
-	dims := t.Shape().Dimensions
-	if len(dims) != 3 {
-		return mov, fmt.Errorf("stimulus %s: expected shape [T,H,W], got %v", path, dims)
-	}
-	var data []float32
-	switch t.DType() {
-	case dtypes.Float32:
-		data = tensors.MustCopyFlatData[float32](t)
-	case dtypes.Float64:
-		for _, v := range tensors.MustCopyFlatData[float64](t) {
-			data = append(data, float32(v))
-		}
-	default:
-		return mov, fmt.Errorf("stimulus %s: expected float32 values, got %s", path, t.DType())
-	}
-	mov = datasets.Movie{T: dims[0], H: dims[1], W: dims[2], Data: data}
-	for i, v := range data {
-		if v != v || v > 3.4e38 || v < -3.4e38 {
-			return mov, fmt.Errorf("stimulus %s: value %d is %v; expected finite numbers", path, i, v)
-		}
-	}
-	return mov, nil
 }

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The CLI tests build the real binary and drive it as a user would.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deepretina-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "deepretina")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic("build: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "GOMLX_BACKEND=go")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// simulated writes the small simulated retina once per test binary run.
+func simulated(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "deepretina-cli-data")
+	if _, err := os.Stat(filepath.Join(dir, "sim-small", "whitenoise.h5")); err == nil {
+		return dir
+	}
+	if out, err := run(t, "simulate", "--out", dir, "--preset", "small"); err != nil {
+		t.Fatalf("simulate: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// tinyConfig trains in seconds: few windows, small batch, two epochs.
+func tinyConfig(t *testing.T, dir string, extra string) string {
+	p := filepath.Join(dir, "hp.json")
+	body := `{"exp_name": "tiny", "dataset": "sim-small", "stim_type": "whitenoise", "img_shape": [20, 20, 20],
+	  "ksizes": [9, 7], "chans": [4, 4], "batch_size": 32, "n_epochs": 2, "max_train_windows": 512, "seed": 3` + extra + `}`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type savedRun struct {
+	History []struct {
+		Epoch     int     `json:"epoch"`
+		TrainLoss float64 `json:"train_loss"`
+		ValCorr   float64 `json:"val_corr"`
+	} `json:"history"`
+	Files map[string]string `json:"files"`
+	Epoch int               `json:"epoch"`
+}
+
+func readRun(t *testing.T, runDir string) savedRun {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(runDir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r savedRun
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// binHashes are the hashes of the variable files: equal hashes mean bit-identical weights,
+// optimizer state and RNG state.
+func binHashes(r savedRun) []string {
+	var hs []string
+	for name, h := range r.Files {
+		if strings.HasSuffix(name, ".bin") {
+			hs = append(hs, h)
+		}
+	}
+	slices.Sort(hs)
+	return hs
+}
+
+func TestTrainKillResumeMatchesUninterrupted(t *testing.T) {
+	data := simulated(t)
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, "")
+
+	// Reference: an uninterrupted run.
+	if out, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", filepath.Join(work, "a")); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	ref := readRun(t, filepath.Join(work, "a", "tiny"))
+	if ref.Epoch != 2 || len(ref.History) != 2 {
+		t.Fatalf("uninterrupted run: epoch %d history %d", ref.Epoch, len(ref.History))
+	}
+
+	// Killed with SIGKILL once the first epoch's checkpoint exists, then resumed.
+	out := filepath.Join(work, "b")
+	cmd := exec.Command(binary, "train", "--no-ln", "--config", cfg, "--data", data, "--out", out)
+	cmd.Env = append(os.Environ(), "GOMLX_BACKEND=go")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(out, "tiny", "checkpoints", "epoch-0001")
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if _, err := os.Stat(first); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint after 5 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	if text, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", out); err != nil {
+		t.Fatalf("resume: %v\n%s", err, text)
+	} else if !strings.Contains(text, "resuming") {
+		t.Fatalf("second run did not resume:\n%s", text)
+	}
+	got := readRun(t, filepath.Join(out, "tiny"))
+	if got.Epoch != 2 || len(got.History) != 2 {
+		t.Fatalf("resumed run: epoch %d, %d history rows", got.Epoch, len(got.History))
+	}
+	for i := range ref.History {
+		if got.History[i] != ref.History[i] {
+			t.Errorf("epoch %d: resumed %+v, uninterrupted %+v", i+1, got.History[i], ref.History[i])
+		}
+	}
+	if !slices.Equal(binHashes(got), binHashes(ref)) {
+		t.Errorf("final variables differ from the uninterrupted run")
+	}
+}
+
+func TestTrainStopMidEpochResumesExactly(t *testing.T) {
+	data := simulated(t)
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, "")
+	a, b := filepath.Join(work, "a"), filepath.Join(work, "b")
+	if out, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", a); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	// 512 windows / 32 = 16 steps per epoch: stop in the middle of epoch 2.
+	out, err := run(t, "train", "--no-ln", "--stop-after-steps", "21", "--config", cfg, "--data", data, "--out", b)
+	if err == nil || !strings.Contains(out, "interrupted") {
+		t.Fatalf("stopped run: err %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(b, "tiny", "checkpoints", "epoch-0001-step-000005")); err != nil {
+		t.Fatalf("no mid-epoch checkpoint: %v", err)
+	}
+	if out, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", b); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	ra, rb := readRun(t, filepath.Join(a, "tiny")), readRun(t, filepath.Join(b, "tiny"))
+	if !slices.Equal(binHashes(ra), binHashes(rb)) || len(rb.History) != 2 || rb.History[1] != ra.History[1] {
+		t.Fatalf("mid-epoch resume diverged:\n%+v\n%+v", ra.History, rb.History)
+	}
+}
+
+func TestCorruptLatestCheckpointFallsBack(t *testing.T) {
+	data := simulated(t)
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, "")
+	out := filepath.Join(work, "r")
+	if text, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", out); err != nil {
+		t.Fatalf("train: %v\n%s", err, text)
+	}
+	latest := filepath.Join(out, "tiny", "checkpoints", "epoch-0002")
+	bins, _ := filepath.Glob(filepath.Join(latest, "*.bin"))
+	if len(bins) != 1 {
+		t.Fatalf("expected one variables file in %s, got %v", latest, bins)
+	}
+	if err := os.WriteFile(bins[0], []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Extending the run to 3 epochs must notice the damage and resume from epoch 1.
+	tinyConfig(t, work, `, "n_epochs": 3`)
+	text, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", out)
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, text)
+	}
+	if !strings.Contains(text, "is corrupt") || !strings.Contains(text, "from epoch-0001") {
+		t.Fatalf("corruption not reported or wrong fallback:\n%s", text)
+	}
+	if r := readRun(t, filepath.Join(out, "tiny")); r.Epoch != 3 || len(r.History) != 3 {
+		t.Fatalf("after recovery: epoch %d, %d history rows", r.Epoch, len(r.History))
+	}
+}
