@@ -1,0 +1,231 @@
+package datasets
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/hdf5"
+)
+
+// Names of the datasets and attributes of interneuron files.
+const (
+	h5IntStimuli   = "stimuli"
+	h5IntPotential = "detrended_membrane_potential"
+	h5AttrCellType = "cell_type"
+	h5IntMaxGroups = 10000
+)
+
+// h5KnownCellTypes are the cell types of the lab's interneuron files, recognised in file names
+// (bipolars_early_2012.h5, amacrines_late_2012.h5, …) when the file has no cell_type attribute.
+var h5KnownCellTypes = []string{"bipolars", "amacrines", "horizontals"}
+
+// LoadInterneuronFile reads an interneuron file in the lab's layout: one root group per stimulus,
+// each with
+//
+//	stimuli                        (T, H, W)
+//	detrended_membrane_potential   (n_cells, T)   (a 1-D (T,) dataset is read as one cell)
+//
+// stored as float32, float64 or integers; Potentials is returned as [T, n_cells]. Groups come
+// back in name order (as h5py lists them); datasets at the root are ignored. CellType is the root
+// attribute cell_type, else the file name's prefix when it is one of bipolars, amacrines,
+// horizontals; Provenance is the provenance attribute (if any) and the absolute path. Every value
+// must be finite. Errors name the file and the group/dataset at fault.
+func LoadInterneuronFile(path string) (*InterneuronSet, error) {
+	var set *InterneuronSet
+	err := h5guard("load", path, func() error {
+		h, err := h5open(path)
+		if err != nil {
+			return err
+		}
+		defer h.close()
+		set, err = h5loadInterneurons(h, path)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// WriteInterneuronFile writes set in the layout LoadInterneuronFile reads (float32 datasets,
+// potentials transposed to (n_cells, T), root attributes cell_type and provenance). Group names
+// must be non-empty, unique and free of '/'. Like WriteFile it validates first and replaces path
+// atomically, creating parent directories.
+func WriteInterneuronFile(path string, set *InterneuronSet) error {
+	if set == nil {
+		return fmt.Errorf("write %s: nil interneuron set", path)
+	}
+	if err := h5validateInterneurons(set); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return h5writeAtomic("write", path, func(f *hdf5.File) error {
+		root, err := f.OpenGroup("/")
+		if err != nil {
+			return fmt.Errorf("open root group: %v", err)
+		}
+		defer root.Close()
+		if err := h5writeAttrString(root, h5AttrCellType, set.CellType); err != nil {
+			return err
+		}
+		if err := h5writeAttrString(root, h5AttrProv, set.Provenance); err != nil {
+			return err
+		}
+		for _, g := range set.Groups {
+			if err := h5createGroup(f, g.Name); err != nil {
+				return err
+			}
+			m := g.Stimuli
+			if err := h5writeArray(f, g.Name+"/"+h5IntStimuli, []int{m.T, m.H, m.W}, m.Data); err != nil {
+				return err
+			}
+			p := g.Potentials
+			if err := h5writeArray(f, g.Name+"/"+h5IntPotential, []int{p.Cols, p.Rows}, h5transpose(p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
+	set := &InterneuronSet{}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	ct, ok, err := h5attrString(h.root, h5AttrCellType)
+	if err != nil {
+		return nil, err
+	}
+	if ok && ct != "" {
+		set.CellType = ct
+	} else {
+		base := strings.ToLower(filepath.Base(path))
+		for _, known := range h5KnownCellTypes {
+			if strings.HasPrefix(base, known) {
+				set.CellType = known
+			}
+		}
+	}
+	prov, ok, err := h5attrString(h.root, h5AttrProv)
+	if err != nil {
+		return nil, err
+	}
+	if ok && prov != "" {
+		set.Provenance = prov + "; loaded from " + abs
+	} else {
+		set.Provenance = abs
+	}
+
+	n, err := h.f.NumObjects()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the root group (corrupt file?)")
+	}
+	if n > h5IntMaxGroups {
+		return nil, fmt.Errorf("root group: implausible number of entries %d (corrupt file?)", n)
+	}
+	for i := range n {
+		name, err := h.f.ObjectNameByIndex(i)
+		if err != nil {
+			return nil, fmt.Errorf("root group: cannot read the name of entry %d (corrupt file?)", i)
+		}
+		if !h.isGroup(name) {
+			continue
+		}
+		g, err := h5loadInterneuronGroup(h, name)
+		if err != nil {
+			return nil, err
+		}
+		set.Groups = append(set.Groups, g)
+	}
+	if len(set.Groups) == 0 {
+		return nil, fmt.Errorf("no stimulus groups (expected groups such as \"boxes\" with %q and %q)", h5IntStimuli, h5IntPotential)
+	}
+	if err := h5validateInterneurons(set); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+func h5loadInterneuronGroup(h *h5file, name string) (InterneuronGroup, error) {
+	g := InterneuronGroup{Name: name}
+	stimName := name + "/" + h5IntStimuli
+	sa, err := h.openArray(stimName)
+	if err != nil {
+		return g, err
+	}
+	defer sa.close()
+	if len(sa.dims) != 3 || sa.dims[0] == 0 || sa.dims[1] == 0 || sa.dims[2] == 0 {
+		return g, fmt.Errorf("dataset %q: expected shape (T, H, W) with all sizes > 0, got %s", stimName, h5shape(sa.dims))
+	}
+	t := sa.dims[0]
+	potName := name + "/" + h5IntPotential
+	pa, err := h.openArray(potName)
+	if err != nil {
+		return g, err
+	}
+	defer pa.close()
+	var nCells int
+	switch {
+	case len(pa.dims) == 2 && pa.dims[1] == t && pa.dims[0] > 0:
+		nCells = pa.dims[0]
+	case len(pa.dims) == 1 && pa.dims[0] == t:
+		nCells = 1
+	default:
+		return g, fmt.Errorf("dataset %q: expected shape (n_cells, %d) = (n_cells, T) with n_cells > 0 and T=%d from %q, got %s",
+			potName, t, t, stimName, h5shape(pa.dims))
+	}
+	g.Stimuli = NewMovie(t, sa.dims[1], sa.dims[2])
+	if err := h5read(sa, g.Stimuli.Data, []int{0, 0, 0}, sa.dims); err != nil {
+		return g, err
+	}
+	if len(pa.dims) == 1 {
+		g.Potentials = NewMatrix(t, 1)
+		err = h5read(pa, g.Potentials.Data, []int{0}, pa.dims)
+	} else {
+		sel := make([]int, nCells)
+		for i := range sel {
+			sel[i] = i
+		}
+		g.Potentials, err = h5readCells(pa, sel, t)
+	}
+	if err != nil {
+		return g, err
+	}
+	return g, nil
+}
+
+// h5validateInterneurons checks names, shapes and finiteness; errors name the group and dataset.
+func h5validateInterneurons(set *InterneuronSet) error {
+	if len(set.Groups) == 0 {
+		return fmt.Errorf("interneuron set has no stimulus groups")
+	}
+	seen := make(map[string]bool, len(set.Groups))
+	for _, g := range set.Groups {
+		if g.Name == "" || g.Name == "." || strings.Contains(g.Name, "/") {
+			return fmt.Errorf("group %q: invalid name (must be non-empty and contain no '/')", g.Name)
+		}
+		if seen[g.Name] {
+			return fmt.Errorf("group %q: appears twice", g.Name)
+		}
+		seen[g.Name] = true
+		m := g.Stimuli
+		if m.T <= 0 || m.H <= 0 || m.W <= 0 || len(m.Data) != m.T*m.H*m.W {
+			return fmt.Errorf("group %q: %s: expected [T,H,W] with all sizes > 0 and T·H·W values, got [%d,%d,%d] with %d values",
+				g.Name, h5IntStimuli, m.T, m.H, m.W, len(m.Data))
+		}
+		p := g.Potentials
+		if p.Rows != m.T || p.Cols <= 0 || len(p.Data) != p.Rows*p.Cols {
+			return fmt.Errorf("group %q: %s: expected [T=%d, N>0] with T·N values, got [%d, %d] with %d values",
+				g.Name, h5IntPotential, m.T, p.Rows, p.Cols, len(p.Data))
+		}
+		if err := checkFinite(h5IntStimuli, m.Data); err != nil {
+			return fmt.Errorf("group %q: %w", g.Name, err)
+		}
+		if err := checkFinite(h5IntPotential, p.Data); err != nil {
+			return fmt.Errorf("group %q: %w", g.Name, err)
+		}
+	}
+	return nil
+}
