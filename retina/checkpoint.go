@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 
@@ -374,4 +375,21 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// CheckpointVariables reads every variable of a checkpoint folder (after checking its hashes),
+// keyed by scoped name ("/model/conv1/kernel", "/optimizers/adam/…", …).
+func CheckpointVariables(dir string) (map[string]*tensors.Tensor, error) {
+	if _, err := ReadMeta(dir); err != nil {
+		return nil, err
+	}
+	ctx := context.New()
+	if err := loadVariables(ctx, dir, true); err != nil {
+		return nil, err
+	}
+	vars := map[string]*tensors.Tensor{}
+	for v := range ctx.IterVariables() {
+		vars[v.ScopeAndName()] = v.MustValue()
+	}
+	return vars, nil
 }

@@ -31,7 +31,7 @@ In Python:  sd = {k: torch.from_numpy(v) for k, v in numpy.load("W.npz").items()
 			if err != nil {
 				return err
 			}
-			sd, err := retina.ExportStateDict(model.Context(), model.Meta.Model)
+			sd, err := retina.ExportStateDict(model.Context().In(retina.ModelScope), model.Meta.Model)
 			if err != nil {
 				return fmt.Errorf("export %s: %w", run, err)
 			}

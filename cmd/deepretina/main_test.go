@@ -3,14 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/deepretina/deepretina/retina"
 )
 
 // The CLI tests build the real binary and drive it as a user would.
@@ -87,17 +89,31 @@ func readRun(t *testing.T, runDir string) savedRun {
 	return r
 }
 
-// binHashes are the hashes of the variable files: equal hashes mean bit-identical weights,
-// optimizer state and RNG state.
-func binHashes(r savedRun) []string {
-	var hs []string
-	for name, h := range r.Files {
-		if strings.HasSuffix(name, ".bin") {
-			hs = append(hs, h)
+// sameVariables reports the first variable (weights, optimizer moments, RNG state, …) whose
+// value differs bit for bit between the final checkpoints of two runs.
+func sameVariables(t *testing.T, runA, runB string, epoch int) {
+	t.Helper()
+	dir := func(run string) string { return filepath.Join(run, "checkpoints", fmt.Sprintf("epoch-%04d", epoch)) }
+	a, err := retina.CheckpointVariables(dir(runA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := retina.CheckpointVariables(dir(runB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("checkpoints hold %d and %d variables", len(a), len(b))
+	}
+	for name, ta := range a {
+		tb, ok := b[name]
+		if !ok {
+			t.Fatalf("variable %s missing from %s", name, runB)
+		}
+		if fmt.Sprint(ta.Value()) != fmt.Sprint(tb.Value()) {
+			t.Fatalf("variable %s differs between %s and %s", name, runA, runB)
 		}
 	}
-	slices.Sort(hs)
-	return hs
 }
 
 func TestTrainKillResumeMatchesUninterrupted(t *testing.T) {
@@ -149,9 +165,7 @@ func TestTrainKillResumeMatchesUninterrupted(t *testing.T) {
 			t.Errorf("epoch %d: resumed %+v, uninterrupted %+v", i+1, got.History[i], ref.History[i])
 		}
 	}
-	if !slices.Equal(binHashes(got), binHashes(ref)) {
-		t.Errorf("final variables differ from the uninterrupted run")
-	}
+	sameVariables(t, filepath.Join(work, "a", "tiny"), filepath.Join(out, "tiny"), 2)
 }
 
 func TestTrainStopMidEpochResumesExactly(t *testing.T) {
@@ -174,9 +188,10 @@ func TestTrainStopMidEpochResumesExactly(t *testing.T) {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
 	ra, rb := readRun(t, filepath.Join(a, "tiny")), readRun(t, filepath.Join(b, "tiny"))
-	if !slices.Equal(binHashes(ra), binHashes(rb)) || len(rb.History) != 2 || rb.History[1] != ra.History[1] {
+	if len(rb.History) != 2 || rb.History[1] != ra.History[1] {
 		t.Fatalf("mid-epoch resume diverged:\n%+v\n%+v", ra.History, rb.History)
 	}
+	sameVariables(t, filepath.Join(a, "tiny"), filepath.Join(b, "tiny"), 2)
 }
 
 func TestCorruptLatestCheckpointFallsBack(t *testing.T) {
@@ -206,5 +221,89 @@ func TestCorruptLatestCheckpointFallsBack(t *testing.T) {
 	}
 	if r := readRun(t, filepath.Join(out, "tiny")); r.Epoch != 3 || len(r.History) != 3 {
 		t.Fatalf("after recovery: epoch %d, %d history rows", r.Epoch, len(r.History))
+	}
+}
+
+func TestPredictAndExportAgreeWithPyTorch(t *testing.T) {
+	data := simulated(t)
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, `, "n_epochs": 1`)
+	runs := filepath.Join(work, "runs")
+	if out, err := run(t, "train", "--config", cfg, "--data", data, "--out", runs); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	runDir := filepath.Join(runs, "tiny")
+	// The eval summary carries the documented keys, and the LN baseline was trained beside it.
+	var ev map[string]any
+	raw, err := os.ReadFile(filepath.Join(runDir, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(raw, &ev)
+	for _, k := range []string{"cells", "cnn_pearson", "ln_pearson", "ceiling", "fev", "cnn_pearson_mean", "ln_pearson_mean", "ceiling_mean"} {
+		if _, ok := ev[k]; !ok {
+			t.Errorf("eval.json lacks %q", k)
+		}
+	}
+	if out, err := run(t, "eval", "--run", runDir, "--json", filepath.Join(work, "e.json")); err != nil || !strings.Contains(out, "mean") {
+		t.Fatalf("eval: %v\n%s", err, out)
+	}
+
+	// A raw stimulus of 60 frames → 40 rows of predictions.
+	stim := filepath.Join(work, "stim.npy")
+	script := `import numpy as np, sys; np.save(sys.argv[1], (np.random.default_rng(0).standard_normal((60, 20, 20)) * 0.3 + 0.1).astype(np.float32))`
+	if out, err := exec.Command("/usr/bin/python3", "-c", script, stim).CombinedOutput(); err != nil {
+		t.Fatalf("make stimulus: %v\n%s", err, out)
+	}
+	pred := filepath.Join(work, "pred.npy")
+	if out, err := run(t, "predict", "--run", runDir, "--stimulus", stim, "--out", pred); err != nil || !strings.Contains(out, "[40, 8]") {
+		t.Fatalf("predict: %v\n%s", err, out)
+	}
+	weights := filepath.Join(work, "w.npz")
+	if out, err := run(t, "export", "--run", runDir, "--out", weights); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	check := exec.Command("/usr/bin/python3", "../../scripts/check_export.py", weights, stim, pred, "20", "4", "4", "9", "7")
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("PyTorch with the exported weights disagrees with predict: %v\n%s", err, out)
+	}
+	// Bad input names the file.
+	bad := filepath.Join(work, "bad.npy")
+	_ = os.WriteFile(bad, []byte("not numpy"), 0o644)
+	if out, err := run(t, "predict", "--run", runDir, "--stimulus", bad, "--out", pred); err == nil || !strings.Contains(out, bad) {
+		t.Fatalf("bad stimulus: err %v\n%s", err, out)
+	}
+}
+
+func TestBadInputsGiveClearErrors(t *testing.T) {
+	work := t.TempDir()
+	notH5 := filepath.Join(work, "whitenoise.h5")
+	_ = os.WriteFile(notH5, []byte("garbage"), 0o644)
+	badCfg := filepath.Join(work, "hp.json")
+	_ = os.WriteFile(badCfg, []byte(`{"learning_rate": 0.1}`), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"data info on a non-HDF5 file", []string{"data", "info", notH5}, []string{notH5}},
+		{"unknown config key", []string{"train", "--config", badCfg, "--out", work}, []string{badCfg, "learning_rate", "valid keys"}},
+		{"eval of a folder with no run", []string{"eval", "--run", work}, []string{"no usable checkpoint"}},
+		{"unknown preset", []string{"simulate", "--out", work, "--preset", "huge"}, []string{"huge"}},
+	}
+	for _, c := range cases {
+		out, err := run(t, c.args...)
+		if err == nil {
+			t.Errorf("%s: succeeded", c.name)
+			continue
+		}
+		if strings.Contains(out, "panic") {
+			t.Errorf("%s: panicked:\n%s", c.name, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output does not mention %q:\n%s", c.name, w, out)
+			}
+		}
 	}
 }

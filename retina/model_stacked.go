@@ -1,0 +1,180 @@
+package retina
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// CollapseStack combines a linear stack of valid convolutions, applied in order with no
+// nonlinearity in between, into one equivalent convolution:
+// Conv2D(…Conv2D(Conv2D(x, k0, b0), k1, b1)…) == Conv2D(x, kernel, bias).
+//
+// Kernels are in this package's channels-last layout [kh_i, kw_i, Cin_i, Cout_i], with
+// Cin_{i+1} == Cout_i; the result is [Σ(kh_i−1)+1, Σ(kw_i−1)+1, Cin_0, Cout_last] — e.g. seven
+// 3×3 kernels give one 15×15. biases may be nil, shorter than kernels, or hold nil entries for
+// convolutions without bias; the returned bias [Cout_last] is always set (zeros if no bias at
+// all). Computation is in float64; results have the dtype of kernels[0] (float32 or float64).
+func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel, bias *tensors.Tensor, err error) {
+	if len(kernels) == 0 {
+		return nil, nil, fmt.Errorf("CollapseStack: no kernels")
+	}
+	if len(biases) > len(kernels) {
+		return nil, nil, fmt.Errorf("CollapseStack: %d biases for %d kernels", len(biases), len(kernels))
+	}
+	dtype := kernels[0].DType()
+	if dtype != dtypes.Float32 && dtype != dtypes.Float64 {
+		return nil, nil, fmt.Errorf("CollapseStack: kernels must be float32 or float64, got %s", dtype)
+	}
+	var acc []float64 // accumulated kernel [kh, kw, cin, cout]
+	var accBias []float64
+	var kh, kw, cin, cout int
+	for i, kt := range kernels {
+		if kt == nil || kt.Rank() != 4 {
+			return nil, nil, fmt.Errorf("CollapseStack: kernel %d must be [kh,kw,Cin,Cout], got %v", i, shapeOf(kt))
+		}
+		d := kt.Shape().Dimensions
+		k, err := tensorFloat64s(kt)
+		if err != nil {
+			return nil, nil, fmt.Errorf("CollapseStack: kernel %d: %w", i, err)
+		}
+		var b []float64
+		if i < len(biases) && biases[i] != nil {
+			if biases[i].Rank() != 1 || biases[i].Shape().Dimensions[0] != d[3] {
+				return nil, nil, fmt.Errorf("CollapseStack: bias %d must be [%d], got %v", i, d[3], biases[i].Shape().Dimensions)
+			}
+			if b, err = tensorFloat64s(biases[i]); err != nil {
+				return nil, nil, fmt.Errorf("CollapseStack: bias %d: %w", i, err)
+			}
+		}
+		if i == 0 {
+			acc, kh, kw, cin, cout = k, d[0], d[1], d[2], d[3]
+			accBias = make([]float64, cout)
+			copy(accBias, b)
+			continue
+		}
+		if d[2] != cout {
+			return nil, nil, fmt.Errorf("CollapseStack: kernel %d has %d input channels, but kernel %d outputs %d", i, d[2], i-1, cout)
+		}
+		bh, bw, bout := d[0], d[1], d[3]
+		nh, nw := kh+bh-1, kw+bw-1
+		next := make([]float64, nh*nw*cin*bout)
+		// next[u,v,c,o] = Σ_{a,b,m} acc[u−a, v−b, c, m] · k[a, b, m, o]
+		for p := range kh {
+			for q := range kw {
+				for c := range cin {
+					accRow := acc[((p*kw+q)*cin+c)*cout:]
+					for a := range bh {
+						for bb := range bw {
+							out := next[(((p+a)*nw+(q+bb))*cin+c)*bout:]
+							kRow := k[(a*bw+bb)*cout*bout:]
+							for m := range cout {
+								am := accRow[m]
+								if am == 0 {
+									continue
+								}
+								km := kRow[m*bout : (m+1)*bout]
+								for o, kv := range km {
+									out[o] += am * kv
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		// The accumulated bias passes through this convolution: Σ_{a,b,m} bias[m] · k[a,b,m,o].
+		nextBias := make([]float64, bout)
+		copy(nextBias, b)
+		for ab := range bh * bw {
+			for m := range cout {
+				for o := range bout {
+					nextBias[o] += accBias[m] * k[(ab*cout+m)*bout+o]
+				}
+			}
+		}
+		acc, accBias, kh, kw, cout = next, nextBias, nh, nw, bout
+	}
+	return float64sToTensor(acc, dtype, kh, kw, cin, cout), float64sToTensor(accBias, dtype, cout), nil
+}
+
+// CollapsedKernel returns the effective kernel [k, k, Cin, Cout] (channels-last, see
+// ConvKernelToTorch) and bias [Cout] of a conv layer ("conv1" or "conv2") of a model held in ctx:
+// for LinearStacked, its stack of 3×3 kernels collapsed with CollapseStack; for BNCNN, copies of
+// the layer's kernel and bias.
+func CollapsedKernel(ctx *context.Context, cfg ModelConfig, layer string) (kernel, bias *tensors.Tensor, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if !cfg.isCNN() {
+		return nil, nil, fmt.Errorf("CollapsedKernel: model %q has no conv layers", cfg.Type)
+	}
+	var subs []convSub
+	for _, l := range cnnLayers(cfg) {
+		if l.name == layer {
+			subs = l.convs
+		}
+	}
+	if subs == nil {
+		return nil, nil, fmt.Errorf("CollapsedKernel: unknown layer %q (want %q or %q)", layer, LayerConv1, LayerConv2)
+	}
+	read := func(s varSpec) (*tensors.Tensor, error) {
+		scope := s.scopePath(ctx)
+		v := ctx.GetVariableByScopeAndName(scope, s.name)
+		if v == nil || !v.HasValue() {
+			return nil, fmt.Errorf("CollapsedKernel: variable %s%s%s missing or not initialised", scope, context.ScopeSeparator, s.name)
+		}
+		return v.Value()
+	}
+	kernels := make([]*tensors.Tensor, len(subs))
+	biases := make([]*tensors.Tensor, len(subs))
+	for i, sub := range subs {
+		if kernels[i], err = read(sub.kernel); err != nil {
+			return nil, nil, err
+		}
+		if sub.bias != nil {
+			if biases[i], err = read(*sub.bias); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return CollapseStack(kernels, biases)
+}
+
+// ConvKernelToTorch converts a channels-last kernel [kh, kw, Cin, Cout] to PyTorch's
+// [Cout, Cin, kh, kw] (same dtype).
+func ConvKernelToTorch(kernel *tensors.Tensor) (*tensors.Tensor, error) {
+	if kernel == nil || kernel.Rank() != 4 {
+		return nil, fmt.Errorf("ConvKernelToTorch: kernel must be [kh,kw,Cin,Cout], got %v", shapeOf(kernel))
+	}
+	return convertLayout(kernel, kernel.Shape().Dimensions, []int{3, 2, 0, 1}, kernel.DType())
+}
+
+func shapeOf(t *tensors.Tensor) any {
+	if t == nil {
+		return "nil"
+	}
+	return t.Shape()
+}
+
+// tensorFloat64s copies a float tensor's values as float64.
+func tensorFloat64s(t *tensors.Tensor) ([]float64, error) {
+	out, err := convertLayout(t, t.Shape().Dimensions, nil, dtypes.Float64)
+	if err != nil {
+		return nil, err
+	}
+	return tensors.CopyFlatData[float64](out)
+}
+
+func float64sToTensor(data []float64, dtype dtypes.DType, dims ...int) *tensors.Tensor {
+	if dtype == dtypes.Float64 {
+		return tensors.FromFlatDataAndDimensions(data, dims...)
+	}
+	f := make([]float32, len(data))
+	for i, v := range data {
+		f[i] = float32(v)
+	}
+	return tensors.FromFlatDataAndDimensions(f, dims...)
+}

@@ -1,0 +1,501 @@
+package retina
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// Model types (ModelConfig.Type).
+const (
+	// ModelBNCNN is the McIntosh et al. 2016 three-layer CNN (torch-deep-retina BNCNN).
+	ModelBNCNN = "bncnn"
+	// ModelLinearStacked is the Neuron 2023 LinearStackedBNCNN: each big kernel is a stack of
+	// 3×3 convolutions with no nonlinearity in between, and all batch norms are "Abs".
+	ModelLinearStacked = "linearstacked"
+	// ModelLN is the linear-nonlinear baseline: flatten → dense (with bias) → softplus.
+	ModelLN = "ln"
+)
+
+// Names of the hidden layers in Outputs.Hidden and ModelConfig.LayerShapes.
+const (
+	LayerConv1 = "conv1"
+	LayerConv2 = "conv2"
+)
+
+// ModelConfig describes one of the reference models.
+type ModelConfig struct {
+	Type       string  // "bncnn" | "linearstacked" | "ln"
+	NCells     int     // number of ganglion cells (outputs)
+	ImgShape   [3]int  // [History, H, W], reference [40,50,50]
+	Chans      []int   // channels of the two conv layers, reference [8,8]
+	KSizes     []int   // kernel sizes of the two conv layers, reference [15,11]
+	Noise      float64 // std of the Gaussian noise added in training (0.05); 0 disables it
+	BNMomentum float64 // PyTorch convention (0.01): running = (1−m)·running + m·batch
+	BNEps      float64 // 1e-3
+}
+
+// DefaultModelConfig returns the reference BNCNN configuration for nCells cells.
+func DefaultModelConfig(nCells int) ModelConfig {
+	return ModelConfig{
+		Type:       ModelBNCNN,
+		NCells:     nCells,
+		ImgShape:   [3]int{40, 50, 50},
+		Chans:      []int{8, 8},
+		KSizes:     []int{15, 11},
+		Noise:      0.05,
+		BNMomentum: DefaultBNMomentum,
+		BNEps:      DefaultBNEps,
+	}
+}
+
+func (c ModelConfig) isCNN() bool { return c.Type == ModelBNCNN || c.Type == ModelLinearStacked }
+
+// Validate checks the configuration, returning an error naming the offending field.
+func (c ModelConfig) Validate() error {
+	switch c.Type {
+	case ModelBNCNN, ModelLinearStacked, ModelLN:
+	default:
+		return fmt.Errorf("ModelConfig.Type: unknown model type %q (want %q, %q or %q)",
+			c.Type, ModelBNCNN, ModelLinearStacked, ModelLN)
+	}
+	if c.NCells <= 0 {
+		return fmt.Errorf("ModelConfig.NCells must be > 0, got %d", c.NCells)
+	}
+	for i, d := range c.ImgShape {
+		if d <= 0 {
+			return fmt.Errorf("ModelConfig.ImgShape[%d] must be > 0, got ImgShape=%v ([History, H, W])", i, c.ImgShape)
+		}
+	}
+	if math.IsNaN(c.Noise) || math.IsInf(c.Noise, 0) || c.Noise < 0 {
+		return fmt.Errorf("ModelConfig.Noise must be a finite value >= 0, got %g", c.Noise)
+	}
+	if !c.isCNN() {
+		return nil
+	}
+	if len(c.Chans) != 2 {
+		return fmt.Errorf("ModelConfig.Chans must have 2 entries (one per conv layer) for model %q, got %v", c.Type, c.Chans)
+	}
+	if len(c.KSizes) != 2 {
+		return fmt.Errorf("ModelConfig.KSizes must have 2 entries (one per conv layer) for model %q, got %v", c.Type, c.KSizes)
+	}
+	for i, ch := range c.Chans {
+		if ch <= 0 {
+			return fmt.Errorf("ModelConfig.Chans[%d] must be > 0, got %v", i, c.Chans)
+		}
+	}
+	h, w := c.ImgShape[1], c.ImgShape[2]
+	for i, k := range c.KSizes {
+		if k <= 0 {
+			return fmt.Errorf("ModelConfig.KSizes[%d] must be > 0, got %v", i, c.KSizes)
+		}
+		if c.Type == ModelLinearStacked && (k < 3 || k%2 == 0) {
+			return fmt.Errorf("ModelConfig.KSizes[%d]=%d: model %q stacks 3×3 convolutions, so kernel sizes must be odd and >= 3",
+				i, k, c.Type)
+		}
+		if k > h || k > w {
+			what := "the image (ImgShape H×W)"
+			if i > 0 {
+				what = fmt.Sprintf("the output of conv%d", i)
+			}
+			return fmt.Errorf("ModelConfig.KSizes[%d]=%d is larger than %s, %d×%d", i, k, what, h, w)
+		}
+		h, w = h-k+1, w-k+1
+	}
+	if math.IsNaN(c.BNMomentum) || c.BNMomentum < 0 || c.BNMomentum > 1 {
+		return fmt.Errorf("ModelConfig.BNMomentum must be in [0, 1] (PyTorch convention), got %g", c.BNMomentum)
+	}
+	if math.IsNaN(c.BNEps) || math.IsInf(c.BNEps, 0) || c.BNEps <= 0 {
+		return fmt.Errorf("ModelConfig.BNEps must be > 0, got %g", c.BNEps)
+	}
+	return nil
+}
+
+// LayerShapes returns the channels-first shapes [C, H, W] of the hidden layers ("conv1", "conv2")
+// of a CNN model; empty for the LN model. The configuration must be valid.
+func (c ModelConfig) LayerShapes() map[string][3]int {
+	out := make(map[string][3]int)
+	if !c.isCNN() || len(c.Chans) < 2 || len(c.KSizes) < 2 {
+		return out
+	}
+	h, w := c.ImgShape[1], c.ImgShape[2]
+	for i, name := range []string{LayerConv1, LayerConv2} {
+		h, w = h-c.KSizes[i]+1, w-c.KSizes[i]+1
+		out[name] = [3]int{c.Chans[i], h, w}
+	}
+	return out
+}
+
+// ParamCount is the analytic number of trainable parameters (running statistics excluded), as
+// PyTorch's sum(p.numel() for p in model.parameters()) would count them.
+// BNCNN: 111,312 + 5,410·n_cells at the reference shape; LinearStacked: 40,784 + 5,410·n_cells.
+// It returns 0 for an invalid configuration.
+func (c ModelConfig) ParamCount() int {
+	if c.Validate() != nil {
+		return 0
+	}
+	hist, h, w := c.ImgShape[0], c.ImgShape[1], c.ImgShape[2]
+	n := c.NCells
+	switch c.Type {
+	case ModelLN:
+		return hist*h*w*n + n
+	case ModelBNCNN, ModelLinearStacked:
+		ls := c.LayerShapes()
+		s1, s2 := ls[LayerConv1], ls[LayerConv2]
+		f1, f2 := s1[0]*s1[1]*s1[2], s2[0]*s2[1]*s2[2]
+		convCount := func(cin, cout, k int) int {
+			if c.Type == ModelBNCNN {
+				return cin*cout*k*k + cout
+			}
+			nConvs := (k - 1) / 2
+			return cin*cout*9 + (nConvs-1)*cout*cout*9 + cout
+		}
+		return convCount(hist, c.Chans[0], c.KSizes[0]) + 2*f1 +
+			convCount(c.Chans[0], c.Chans[1], c.KSizes[1]) + 2*f2 +
+			f2*n + 2*n
+	}
+	return 0
+}
+
+// Outputs of Forward.
+type Outputs struct {
+	Rates  *graph.Node            // [B, NCells] firing rate (softplus output)
+	Hidden map[string]*graph.Node // named hidden activations, channels-first [B,C,H,W]: "conv1", "conv2" (post-ReLU)
+}
+
+// Forward builds the model's graph for x: [B, History, H, W] (z-scored stimulus windows, oldest
+// frame first, channels-first as in PyTorch). It creates (or reuses) the model's variables in
+// ctx's current scope; variables take x's dtype. Training-only behaviour (batch statistics,
+// running-stat updates, noise) follows ctx.IsTraining(g).
+//
+// Variables, relative to ctx (layouts are channels-last; ExportStateDict converts to PyTorch's):
+//
+//   - BNCNN: conv1/{kernel [k1,k1,History,C1], bias [C1]}; bn1/{weight, bias, running_mean,
+//     running_var [C1·H1·W1], num_batches_tracked (int64 scalar)}; conv2/{kernel, bias};
+//     bn2/{…}; dense/{kernel [C2·H2·W2, NCells]}; bn_out/{… [NCells]}.
+//   - LinearStacked: conv1/stack_0 … conv1/stack_{n−1}/kernel [3,3,Cin,C] (only the last stack
+//     scope also has bias); conv2/stack_i/…; bn1, bn2, bn_out/{scale, shift, running_mean,
+//     running_var}; dense/{kernel}.
+//   - LN: dense/{kernel [History·H·W, NCells], bias [NCells]}.
+//
+// Batch-norm vectors and the dense kernel's rows follow PyTorch's flatten of [C, H, W]
+// (channels-first). Running statistics and counters are non-trainable.
+//
+// Variables are created with ctx.Checked(false), so Forward can be called for several graphs
+// (training and evaluation, several batch sizes) and after ImportStateDict.
+// It panics (graph-building convention) on an invalid configuration or input shape.
+func Forward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
+	RegisterGradients()
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	want := []int{x.Shape().Dimensions[0], cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]}
+	if x.Rank() != 4 || !slices.Equal(x.Shape().Dimensions, want) {
+		panic(fmt.Errorf("retina.Forward: x must be [B, %d, %d, %d] (ModelConfig.ImgShape), got shape %s",
+			cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2], x.Shape()))
+	}
+	if !x.DType().IsFloat() {
+		panic(fmt.Errorf("retina.Forward: x must be a float tensor, got %s", x.DType()))
+	}
+	if cfg.Type == ModelLN {
+		return lnForward(ctx, cfg, x)
+	}
+	return cnnForward(ctx, cfg, x)
+}
+
+func lnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
+	b := x.Shape().Dimensions[0]
+	hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
+	flat := graph.Reshape(x, b, hist*h*w) // PyTorch's flatten of [History, H, W]
+	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, "sequential.1.", hist*h*w, cfg.NCells, true))
+	return Outputs{Rates: graph.Softplus(out), Hidden: map[string]*graph.Node{}}
+}
+
+func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
+	g := x.Graph()
+	b := x.Shape().Dimensions[0]
+	stacked := cfg.Type == ModelLinearStacked
+	layerShapes := cfg.LayerShapes()
+	bnOpts := BatchNormOptions{Momentum: cfg.BNMomentum, Eps: cfg.BNEps, Abs: stacked}
+	training := ctx.IsTraining(g)
+	layers := cnnLayers(cfg)
+
+	hidden := make(map[string]*graph.Node, 2)
+	h := graph.TransposeAllAxes(x, 0, 2, 3, 1) // channels-last [B, H, W, History]
+	var flat *graph.Node
+	for i, layer := range layers {
+		if i > 0 {
+			h = graph.TransposeAllAxes(hidden[layers[i-1].name], 0, 2, 3, 1)
+		}
+		h = convApply(ctx, h, layer.convs)
+		s := layerShapes[layer.name]
+		// PyTorch's Flatten of [C, H, W].
+		flat = graph.Reshape(graph.TransposeAllAxes(h, 0, 3, 1, 2), b, s[0]*s[1]*s[2])
+		flat = FlatBatchNorm(ctx.In(layer.bnScope), flat, bnOpts)
+		if training && cfg.Noise > 0 {
+			flat = graph.Add(flat, graph.MulScalar(ctx.RandomNormal(g, flat.Shape()), cfg.Noise))
+		}
+		flat = graph.Max(flat, graph.ScalarZero(g, flat.DType())) // ReLU
+		hidden[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
+	}
+	s2 := layerShapes[LayerConv2]
+	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, "sequential.11.", s2[0]*s2[1]*s2[2], cfg.NCells, false))
+	out = FlatBatchNorm(ctx.In("bn_out"), out, bnOpts)
+	return Outputs{Rates: graph.Softplus(out), Hidden: hidden}
+}
+
+// cnnLayer describes one conv → flat BN block of a CNN model.
+type cnnLayer struct {
+	name    string    // "conv1" / "conv2": also the variable scope of the convolution(s)
+	bnScope string    // "bn1" / "bn2"
+	convs   []convSub // one for BNCNN, (k−1)/2 for LinearStacked
+	bn      []varSpec
+}
+
+func cnnLayers(cfg ModelConfig) []cnnLayer {
+	stacked := cfg.Type == ModelLinearStacked
+	ls := cfg.LayerShapes()
+	// Indices of the modules in the reference nn.Sequential.
+	convIdx := []int{0, 6}
+	bnIdx := []int{2, 8}
+	cin := cfg.ImgShape[0]
+	var layers []cnnLayer
+	for i, name := range []string{LayerConv1, LayerConv2} {
+		s := ls[name]
+		bnScope := fmt.Sprintf("bn%d", i+1)
+		layers = append(layers, cnnLayer{
+			name:    name,
+			bnScope: bnScope,
+			convs:   convLayerSubs(name, convIdx[i], cin, cfg.Chans[i], cfg.KSizes[i], stacked),
+			bn:      batchNormSpecs([]string{bnScope}, fmt.Sprintf("sequential.%d.", bnIdx[i]), s[0]*s[1]*s[2], stacked),
+		})
+		cin = cfg.Chans[i]
+	}
+	return layers
+}
+
+// modelSpecs lists every variable of the model (trainable or not), in the order of the
+// reference PyTorch state dict.
+func modelSpecs(cfg ModelConfig) []varSpec {
+	if cfg.Type == ModelLN {
+		hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
+		return denseSpecs([]string{"dense"}, "sequential.1.", hist*h*w, cfg.NCells, true)
+	}
+	var specs []varSpec
+	for _, layer := range cnnLayers(cfg) {
+		for _, sub := range layer.convs {
+			specs = append(specs, sub.specs()...)
+		}
+		specs = append(specs, layer.bn...)
+	}
+	s2 := cfg.LayerShapes()[LayerConv2]
+	specs = append(specs, denseSpecs([]string{"dense"}, "sequential.11.", s2[0]*s2[1]*s2[2], cfg.NCells, false)...)
+	specs = append(specs, batchNormSpecs([]string{"bn_out"}, "sequential.12.", cfg.NCells, cfg.Type == ModelLinearStacked)...)
+	return specs
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variable specifications, shared by Forward, ImportStateDict and ExportStateDict.
+
+type initKind int
+
+const (
+	initZeros initKind = iota
+	initOnes
+	initUniform // U(−bound, bound): PyTorch's default for Conv2d/Linear weights and biases.
+)
+
+// varSpec describes one model variable: where it lives in the context, its shape in this
+// package's layout, and its PyTorch state-dict key and layout.
+type varSpec struct {
+	scope     []string // scope path relative to the model's context
+	name      string
+	shape     []int // Go layout
+	int64     bool  // an int64 counter (num_batches_tracked) instead of a float of the model's dtype
+	trainable bool
+	init      initKind
+	bound     float64 // for initUniform
+
+	torchKey string
+	// perm converts the Go layout to PyTorch's: PyTorch axis i is Go axis perm[i]. nil: same layout.
+	perm []int
+}
+
+func (s varSpec) size() int {
+	n := 1
+	for _, d := range s.shape {
+		n *= d
+	}
+	return n
+}
+
+// torchShape is the shape of the variable in the PyTorch state dict.
+func (s varSpec) torchShape() []int {
+	if s.perm == nil {
+		return slices.Clone(s.shape)
+	}
+	out := make([]int, len(s.perm))
+	for i, a := range s.perm {
+		out[i] = s.shape[a]
+	}
+	return out
+}
+
+// scopePath is the absolute scope of the variable, given the model's context.
+func (s varSpec) scopePath(ctx *context.Context) string {
+	c := ctx
+	for _, part := range s.scope {
+		c = c.In(part)
+	}
+	return c.Scope()
+}
+
+func (s varSpec) String() string {
+	return strings.Join(append(slices.Clone(s.scope), s.name), context.ScopeSeparator)
+}
+
+// convSub is one convolution of a conv layer: kernel [k,k,Cin,Cout] and an optional bias.
+type convSub struct {
+	kernel varSpec
+	bias   *varSpec
+}
+
+func (c convSub) specs() []varSpec {
+	if c.bias == nil {
+		return []varSpec{c.kernel}
+	}
+	return []varSpec{c.kernel, *c.bias}
+}
+
+// convSpecs builds the variables of one Conv2d(cin → cout, k×k) at scope, with PyTorch keys
+// torchPrefix+"weight" ([Cout, Cin, k, k]) and torchPrefix+"bias".
+func convSpecs(scope []string, torchPrefix string, cin, cout, k int, bias bool) convSub {
+	bound := 1 / math.Sqrt(float64(cin*k*k))
+	sub := convSub{kernel: varSpec{
+		scope: scope, name: "kernel", shape: []int{k, k, cin, cout}, trainable: true,
+		init: initUniform, bound: bound, torchKey: torchPrefix + "weight", perm: []int{3, 2, 0, 1},
+	}}
+	if bias {
+		sub.bias = &varSpec{
+			scope: scope, name: "bias", shape: []int{cout}, trainable: true,
+			init: initUniform, bound: bound, torchKey: torchPrefix + "bias",
+		}
+	}
+	return sub
+}
+
+// convLayerSubs returns the convolution(s) of a conv layer: a single k×k convolution with bias,
+// or for a linear stack (k−1)/2 3×3 convolutions (scopes "<layer>/stack_<i>") of which only the
+// last has a bias, named as the reference LinearStackedConv2d's "convs" Sequential.
+func convLayerSubs(layer string, seqIdx, cin, cout, k int, stacked bool) []convSub {
+	if !stacked {
+		return []convSub{convSpecs([]string{layer}, fmt.Sprintf("sequential.%d.", seqIdx), cin, cout, k, true)}
+	}
+	n := (k - 1) / 2
+	subs := make([]convSub, n)
+	for i := range n {
+		c := cout
+		if i == 0 {
+			c = cin
+		}
+		subs[i] = convSpecs([]string{layer, fmt.Sprintf("stack_%d", i)},
+			fmt.Sprintf("sequential.%d.convs.%d.", seqIdx, i), c, cout, 3, i == n-1)
+	}
+	return subs
+}
+
+// denseSpecs builds the variables of a Linear(in → out): kernel [in, out] (PyTorch weight
+// [out, in]) and an optional bias.
+func denseSpecs(scope []string, torchPrefix string, in, out int, bias bool) []varSpec {
+	bound := 1 / math.Sqrt(float64(in))
+	specs := []varSpec{{
+		scope: scope, name: "kernel", shape: []int{in, out}, trainable: true,
+		init: initUniform, bound: bound, torchKey: torchPrefix + "weight", perm: []int{1, 0},
+	}}
+	if bias {
+		specs = append(specs, varSpec{
+			scope: scope, name: "bias", shape: []int{out}, trainable: true,
+			init: initUniform, bound: bound, torchKey: torchPrefix + "bias",
+		})
+	}
+	return specs
+}
+
+// variableDType is the dtype a spec's variable has in a model of the given float dtype.
+func (s varSpec) variableDType(dtype dtypes.DType) dtypes.DType {
+	if s.int64 {
+		return dtypes.Int64
+	}
+	return dtype
+}
+
+// initializer returns the variable initializer of the spec. Random values come from the
+// context's random number generator, so they are deterministic given its seed.
+func (s varSpec) initializer(ctx *context.Context) context.VariableInitializer {
+	return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
+		switch s.init {
+		case initOnes:
+			return graph.Ones(g, shape)
+		case initUniform:
+			u := ctx.RandomUniform(g, shape)
+			return graph.AddScalar(graph.MulScalar(u, 2*s.bound), -s.bound)
+		default:
+			return graph.Zeros(g, shape)
+		}
+	}
+}
+
+// materializeVar creates (or returns the existing) variable of the spec, relative to ctx.
+func materializeVar(ctx *context.Context, s varSpec, dtype dtypes.DType) *context.Variable {
+	c := ctx.Checked(false)
+	for _, part := range s.scope {
+		c = c.In(part)
+	}
+	existing := c.GetVariableByScopeAndName(c.Scope(), s.name)
+	v := c.WithInitializer(s.initializer(ctx)).VariableWithShape(s.name, shapes.Make(s.variableDType(dtype), s.shape...))
+	if existing == nil || !s.trainable {
+		// New variables get the spec's status; statistics are never trainable, even when
+		// loaded from a checkpoint (where variables default to trainable).
+		v.SetTrainable(s.trainable)
+	}
+	return v
+}
+
+func materializeVars(ctx *context.Context, specs []varSpec, dtype dtypes.DType) []*context.Variable {
+	vars := make([]*context.Variable, len(specs))
+	for i, s := range specs {
+		vars[i] = materializeVar(ctx, s, dtype)
+	}
+	return vars
+}
+
+// convApply applies a conv layer (one convolution or a linear stack) to channels-last h.
+func convApply(ctx *context.Context, h *graph.Node, subs []convSub) *graph.Node {
+	g := h.Graph()
+	for _, sub := range subs {
+		kernel := materializeVar(ctx, sub.kernel, h.DType()).ValueGraph(g)
+		var bias *graph.Node
+		if sub.bias != nil {
+			bias = materializeVar(ctx, *sub.bias, h.DType()).ValueGraph(g)
+		}
+		h = Conv2D(h, kernel, bias)
+	}
+	return h
+}
+
+// denseApply applies a Linear layer to x [B, in].
+func denseApply(ctx *context.Context, x *graph.Node, specs []varSpec) *graph.Node {
+	g := x.Graph()
+	vars := materializeVars(ctx, specs, x.DType())
+	out := graph.DotGeneral(x, []int{1}, nil, vars[0].ValueGraph(g), []int{0}, nil)
+	if len(vars) > 1 {
+		out = graph.Add(out, graph.InsertAxes(vars[1].ValueGraph(g), 0))
+	}
+	return out
+}

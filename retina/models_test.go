@@ -1,0 +1,325 @@
+package retina
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+func shapeF32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
+
+// catchPanic runs fn and returns what it panicked with, as an error (nil if it did not panic).
+func catchPanic(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = fmt.Errorf("%v", r)
+			}
+		}
+	}()
+	fn()
+	return nil
+}
+
+func smallConfig(modelType string) ModelConfig {
+	cfg := DefaultModelConfig(3)
+	cfg.Type = modelType
+	cfg.ImgShape = [3]int{6, 14, 14}
+	cfg.Chans = []int{3, 4}
+	cfg.KSizes = []int{5, 3}
+	if modelType == ModelLinearStacked {
+		cfg.KSizes = []int{7, 3}
+	}
+	return cfg
+}
+
+func TestForwardConfigValidate(t *testing.T) {
+	mod := func(f func(c *ModelConfig)) ModelConfig {
+		c := DefaultModelConfig(5)
+		f(&c)
+		return c
+	}
+	cases := []struct {
+		name    string
+		cfg     ModelConfig
+		wantErr string // "" for valid
+	}{
+		{"default", DefaultModelConfig(5), ""},
+		{"stacked-default", mod(func(c *ModelConfig) { c.Type = ModelLinearStacked }), ""},
+		{"ln-ignores-chans", mod(func(c *ModelConfig) { c.Type = ModelLN; c.Chans = nil; c.KSizes = nil }), ""},
+		{"unknown-type", mod(func(c *ModelConfig) { c.Type = "cnn3" }), "ModelConfig.Type"},
+		{"no-cells", mod(func(c *ModelConfig) { c.NCells = 0 }), "ModelConfig.NCells"},
+		{"bad-img", mod(func(c *ModelConfig) { c.ImgShape[1] = 0 }), "ModelConfig.ImgShape"},
+		{"one-chan", mod(func(c *ModelConfig) { c.Chans = []int{8} }), "ModelConfig.Chans"},
+		{"zero-chan", mod(func(c *ModelConfig) { c.Chans = []int{8, 0} }), "ModelConfig.Chans"},
+		{"three-ksizes", mod(func(c *ModelConfig) { c.KSizes = []int{15, 11, 3} }), "ModelConfig.KSizes"},
+		{"kernel-larger-than-image", mod(func(c *ModelConfig) { c.KSizes = []int{51, 1} }), "larger than the image"},
+		{"kernel2-larger-than-conv1", mod(func(c *ModelConfig) { c.KSizes = []int{15, 37} }), "larger than the output of conv1"},
+		{"stacked-even-kernel", mod(func(c *ModelConfig) { c.Type = ModelLinearStacked; c.KSizes = []int{14, 11} }), "odd"},
+		{"negative-noise", mod(func(c *ModelConfig) { c.Noise = -0.1 }), "ModelConfig.Noise"},
+		{"momentum", mod(func(c *ModelConfig) { c.BNMomentum = 1.5 }), "ModelConfig.BNMomentum"},
+		{"eps", mod(func(c *ModelConfig) { c.BNEps = 0 }), "ModelConfig.BNEps"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.cfg.Validate()
+			if c.wantErr == "" {
+				if err != nil {
+					t.Errorf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("got error %v, want one containing %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestForwardLayerShapes(t *testing.T) {
+	ls := DefaultModelConfig(5).LayerShapes()
+	if ls[LayerConv1] != [3]int{8, 36, 36} || ls[LayerConv2] != [3]int{8, 26, 26} || len(ls) != 2 {
+		t.Errorf("reference layer shapes %v, want conv1 [8 36 36], conv2 [8 26 26]", ls)
+	}
+	cfg := DefaultModelConfig(5)
+	cfg.Type = ModelLN
+	if len(cfg.LayerShapes()) != 0 {
+		t.Errorf("LN has no hidden layers, got %v", cfg.LayerShapes())
+	}
+}
+
+// countVariables builds the model's graph (without running it) and counts the scalars of its
+// trainable and non-trainable variables.
+func countVariables(t *testing.T, cfg ModelConfig) (trainable, other int) {
+	t.Helper()
+	ctx := context.New()
+	g := graph.NewGraph(testBackend(), "count")
+	x := graph.Parameter(g, "x", shapeF32(1, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]))
+	Forward(ctx, cfg, x)
+	for v := range ctx.IterVariables() {
+		if v.Name() == context.RNGStateVariableName {
+			continue
+		}
+		if v.Trainable {
+			trainable += v.Shape().Size()
+		} else {
+			other += v.Shape().Size()
+		}
+	}
+	return
+}
+
+func TestParamCount(t *testing.T) {
+	type tc struct {
+		name string
+		cfg  ModelConfig
+		want int
+	}
+	var cases []tc
+	for _, n := range []int{1, 5, 17} {
+		bn := DefaultModelConfig(n)
+		st := DefaultModelConfig(n)
+		st.Type = ModelLinearStacked
+		ln := DefaultModelConfig(n)
+		ln.Type = ModelLN
+		cases = append(cases,
+			tc{fmt.Sprintf("bncnn-%d", n), bn, 111312 + 5410*n},
+			tc{fmt.Sprintf("linearstacked-%d", n), st, 40784 + 5410*n},
+			tc{fmt.Sprintf("ln-%d", n), ln, 100000*n + n},
+		)
+	}
+	cases = append(cases,
+		tc{"bncnn-small", smallConfig(ModelBNCNN), 2451},                 // from scripts/torch_golden.py
+		tc{"linearstacked-small", smallConfig(ModelLinearStacked), 1549}, // idem
+		tc{"ln-small", smallConfig(ModelLN), 3531},                       // idem
+	)
+	if DefaultModelConfig(5).ParamCount() != 138362 {
+		t.Errorf("reference BNCNN with 5 cells: %d parameters, want 138,362", DefaultModelConfig(5).ParamCount())
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.cfg.ParamCount(); got != c.want {
+				t.Errorf("ParamCount() = %d, want %d", got, c.want)
+			}
+			trainable, other := countVariables(t, c.cfg)
+			if trainable != c.want {
+				t.Errorf("created trainable variables hold %d scalars, want %d", trainable, c.want)
+			}
+			// Running statistics: 2 per BN feature (+1 counter per standard BN).
+			wantOther := 0
+			if c.cfg.isCNN() {
+				ls := c.cfg.LayerShapes()
+				for _, s := range ls {
+					wantOther += 2 * s[0] * s[1] * s[2]
+				}
+				wantOther += 2 * c.cfg.NCells
+				if c.cfg.Type == ModelBNCNN {
+					wantOther += 3
+				}
+			}
+			if other != wantOther {
+				t.Errorf("non-trainable variables hold %d scalars, want %d", other, wantOther)
+			}
+		})
+	}
+	bad := DefaultModelConfig(5)
+	bad.KSizes = []int{60, 3}
+	if bad.ParamCount() != 0 {
+		t.Errorf("invalid config: ParamCount() = %d, want 0", bad.ParamCount())
+	}
+}
+
+// TestForwardShapesAndInit checks output shapes, hidden activations (channels-first, post-ReLU),
+// and that initialisation is deterministic given the context seed.
+func TestForwardShapesAndInit(t *testing.T) {
+	backend := testBackend()
+	for _, modelType := range []string{ModelBNCNN, ModelLinearStacked, ModelLN} {
+		t.Run(modelType, func(t *testing.T) {
+			cfg := smallConfig(modelType)
+			const batch = 3
+			x := randomInput(cfg, batch, 1)
+			run := func(seed int64) ([]*tensors.Tensor, *context.Context) {
+				ctx := context.New()
+				ctx.SetParam(context.ParamInitialSeed, seed)
+				outs, err := context.ExecOnceN(backend, ctx, func(ctx *context.Context, x *graph.Node) []*graph.Node {
+					o := Forward(ctx, cfg, x)
+					res := []*graph.Node{o.Rates}
+					for _, name := range []string{LayerConv1, LayerConv2} {
+						if h, ok := o.Hidden[name]; ok {
+							res = append(res, h)
+						}
+					}
+					return res
+				}, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return outs, ctx
+			}
+			outs, ctx1 := run(42)
+			if want := []int{batch, cfg.NCells}; !slices.Equal(outs[0].Shape().Dimensions, want) {
+				t.Errorf("rates shape %v, want %v", outs[0].Shape().Dimensions, want)
+			}
+			for _, r := range mustFloat64s(t, outs[0]) {
+				if !(r > 0) {
+					t.Fatalf("softplus rates must be > 0, got %g", r)
+				}
+			}
+			if cfg.isCNN() {
+				if len(outs) != 3 {
+					t.Fatalf("want 2 hidden layers, got %d", len(outs)-1)
+				}
+				for i, name := range []string{LayerConv1, LayerConv2} {
+					s := cfg.LayerShapes()[name]
+					if want := []int{batch, s[0], s[1], s[2]}; !slices.Equal(outs[1+i].Shape().Dimensions, want) {
+						t.Errorf("hidden %s shape %v, want %v", name, outs[1+i].Shape().Dimensions, want)
+					}
+					for _, v := range mustFloat64s(t, outs[1+i]) {
+						if v < 0 {
+							t.Fatalf("hidden %s has negative value %g after ReLU", name, v)
+						}
+					}
+				}
+			} else if len(outs) != 1 {
+				t.Errorf("LN must have no hidden layers")
+			}
+			// Same seed: same initial variables; another seed: different.
+			_, ctx2 := run(42)
+			_, ctx3 := run(43)
+			same, differ := true, false
+			for _, s := range modelSpecs(cfg) {
+				if s.init != initUniform {
+					continue
+				}
+				v1 := mustFloat64s(t, ctx1.GetVariableByScopeAndName(s.scopePath(ctx1), s.name).MustValue())
+				v2 := mustFloat64s(t, ctx2.GetVariableByScopeAndName(s.scopePath(ctx2), s.name).MustValue())
+				v3 := mustFloat64s(t, ctx3.GetVariableByScopeAndName(s.scopePath(ctx3), s.name).MustValue())
+				same = same && slices.Equal(v1, v2)
+				differ = differ || !slices.Equal(v1, v3)
+				for _, v := range v1 {
+					if v < -s.bound || v > s.bound {
+						t.Fatalf("%s: initial value %g outside ±%g", s, v, s.bound)
+					}
+				}
+			}
+			if !same {
+				t.Error("initialisation with the same seed differs")
+			}
+			if !differ {
+				t.Error("initialisation with different seeds is identical")
+			}
+		})
+	}
+}
+
+// randomInput returns a deterministic input batch [B, History, H, W].
+func randomInput(cfg ModelConfig, batch int, seed uint64) *tensors.Tensor {
+	n := batch * cfg.ImgShape[0] * cfg.ImgShape[1] * cfg.ImgShape[2]
+	data := make([]float32, n)
+	s := seed*2654435761 + 1
+	for i := range data {
+		s = s*6364136223846793005 + 1442695040888963407
+		data[i] = float32(int64(s>>40)%2001-1000) / 400
+	}
+	return tensors.FromFlatDataAndDimensions(data, batch, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2])
+}
+
+// TestForwardNoiseOnlyInTraining checks that Gaussian noise changes training-mode outputs from
+// one call to the next, never evaluation outputs, and is off with Noise = 0.
+func TestForwardNoiseOnlyInTraining(t *testing.T) {
+	backend := testBackend()
+	for _, noise := range []float64{0.5, 0} {
+		for _, training := range []bool{true, false} {
+			t.Run(fmt.Sprintf("noise=%g/training=%v", noise, training), func(t *testing.T) {
+				cfg := smallConfig(ModelBNCNN)
+				cfg.Noise = noise
+				ctx := context.New()
+				ctx.SetParam(context.ParamInitialSeed, int64(1))
+				exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+					ctx.SetTraining(x.Graph(), training)
+					return Forward(ctx, cfg, x).Rates
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := randomInput(cfg, 4, 2)
+				o1, err := exec.Exec(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o2, err := exec.Exec(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				differ := !slices.Equal(mustFloat64s(t, o1[0]), mustFloat64s(t, o2[0]))
+				if want := training && noise > 0; differ != want {
+					t.Errorf("two runs differ = %v, want %v", differ, want)
+				}
+			})
+		}
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	cfg := smallConfig(ModelBNCNN)
+	g := graph.NewGraph(testBackend(), "bad")
+	x := graph.Parameter(g, "x", shapeF32(2, 6, 14, 13))
+	err := catchPanic(func() { Forward(context.New(), cfg, x) })
+	if err == nil || !strings.Contains(err.Error(), "ImgShape") {
+		t.Errorf("got %v, want an error naming ImgShape", err)
+	}
+	cfg.KSizes = []int{15, 3}
+	err = catchPanic(func() { Forward(context.New(), cfg, x) })
+	if err == nil || !strings.Contains(err.Error(), "KSizes") {
+		t.Errorf("got %v, want an error naming KSizes", err)
+	}
+}

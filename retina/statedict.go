@@ -1,0 +1,323 @@
+package retina
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// StateDictShapes returns the keys of the reference PyTorch model's state_dict() with their
+// shapes (in PyTorch's layout), e.g. "sequential.0.weight": [8, 40, 15, 15] for BNCNN.
+//
+//   - BNCNN: nn.Sequential "sequential": 0 Conv2d, 2 BatchNorm1d, 6 Conv2d, 8 BatchNorm1d,
+//     11 Linear (no bias), 12 BatchNorm1d (weight, bias, running_mean, running_var,
+//     num_batches_tracked each).
+//   - LinearStackedBNCNN: the same indices; 0 and 6 are LinearStackedConv2d with a "convs"
+//     Sequential of 3×3 Conv2d (only the last with a bias); 2, 8, 12 are AbsBatchNorm1d
+//     (scale, shift, running_mean, running_var).
+//   - LN: 1 Linear (weight, bias).
+//
+// The CNNs' GaussianNoise modules (3 and 9) hold a non-trainable "sigma" [1], the noise std.
+func StateDictShapes(cfg ModelConfig) (map[string][]int, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]int)
+	for _, s := range modelSpecs(cfg) {
+		out[s.torchKey] = s.torchShape()
+	}
+	for _, k := range noiseSigmaKeys(cfg) {
+		out[k] = []int{1}
+	}
+	return out, nil
+}
+
+// noiseSigmaKeys are the state-dict keys of the reference GaussianNoise modules: a
+// non-trainable parameter "sigma" [1] holding the noise std (a hyper-parameter here:
+// ModelConfig.Noise).
+func noiseSigmaKeys(cfg ModelConfig) []string {
+	if !cfg.isCNN() {
+		return nil
+	}
+	return []string{"sequential.3.sigma", "sequential.9.sigma"}
+}
+
+// ExportStateDict returns the model's variables (trainable ones and running statistics) under
+// the reference PyTorch state-dict names, in PyTorch's layouts (conv weights [Cout, Cin, kh, kw],
+// linear weights [out, in], batch-norm vectors in the order of PyTorch's flatten of [C, H, W]), so
+// that torch's load_state_dict accepts them after a plain conversion of each array. Float
+// tensors keep the model's dtype; num_batches_tracked is an int64 scalar. The CNNs' noise
+// modules' "sigma" entries are set to cfg.Noise. ctx must be the
+// context given to Forward (or ImportStateDict), holding values for all the model's variables.
+func ExportStateDict(ctx *context.Context, cfg ModelConfig) (map[string]*tensors.Tensor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sd := make(map[string]*tensors.Tensor)
+	for _, s := range modelSpecs(cfg) {
+		scope := s.scopePath(ctx)
+		v := ctx.GetVariableByScopeAndName(scope, s.name)
+		if v == nil {
+			return nil, fmt.Errorf("ExportStateDict: model variable %q (scope %q) for key %q does not exist: "+
+				"build the model with Forward (and initialise it) or ImportStateDict first", s.name, scope, s.torchKey)
+		}
+		if !slices.Equal(v.Shape().Dimensions, s.shape) {
+			return nil, fmt.Errorf("ExportStateDict: variable %s%s%s has shape %v, but model config %s needs %v (for key %q)",
+				scope, context.ScopeSeparator, s.name, v.Shape().Dimensions, cfg.Type, s.shape, s.torchKey)
+		}
+		if !v.HasValue() {
+			return nil, fmt.Errorf("ExportStateDict: variable %s%s%s has no value yet (not initialised)",
+				scope, context.ScopeSeparator, s.name)
+		}
+		value, err := v.Value()
+		if err != nil {
+			return nil, fmt.Errorf("ExportStateDict: reading variable %s%s%s: %w", scope, context.ScopeSeparator, s.name, err)
+		}
+		t, err := convertLayout(value, s.shape, s.perm, value.DType())
+		if err != nil {
+			return nil, fmt.Errorf("ExportStateDict: key %q: %w", s.torchKey, err)
+		}
+		sd[s.torchKey] = t
+	}
+	for _, k := range noiseSigmaKeys(cfg) {
+		sd[k] = float64sToTensor([]float64{cfg.Noise}, sd[modelSpecs(cfg)[0].torchKey].DType(), 1)
+	}
+	return sd, nil
+}
+
+// ImportStateDict sets the model's variables from a state dict with the reference PyTorch names
+// and layouts (see StateDictShapes and ExportStateDict), creating the variables if the model was
+// not built yet. It is strict, as torch's load_state_dict(strict=True): a missing key, an
+// unexpected key or a shape mismatch is an error naming the key and the expected vs actual shape,
+// and nothing is changed in ctx. The CNNs' noise "sigma" keys are optional and ignored (the
+// noise std is ModelConfig.Noise). Float values are converted to the model's dtype (that of its
+// existing variables, else that of the state dict's first float tensor, float32 or float64).
+func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tensors.Tensor) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	specs := modelSpecs(cfg)
+
+	// Check keys and shapes before touching anything.
+	known := make(map[string]bool, len(specs))
+	var problems []string
+	for _, s := range specs {
+		known[s.torchKey] = true
+		t, ok := sd[s.torchKey]
+		if !ok || t == nil {
+			problems = append(problems, fmt.Sprintf("missing key %q (expected shape %v)", s.torchKey, s.torchShape()))
+			continue
+		}
+		if got := t.Shape().Dimensions; !slices.Equal(got, s.torchShape()) {
+			problems = append(problems, fmt.Sprintf("key %q: expected shape %v, got %v", s.torchKey, s.torchShape(), got))
+			continue
+		}
+		if s.int64 {
+			if !t.DType().IsInt() {
+				problems = append(problems, fmt.Sprintf("key %q: expected an integer tensor, got %s", s.torchKey, t.DType()))
+			}
+		} else if !t.DType().IsFloat() {
+			problems = append(problems, fmt.Sprintf("key %q: expected a float tensor, got %s", s.torchKey, t.DType()))
+		}
+	}
+	for _, k := range noiseSigmaKeys(cfg) {
+		known[k] = true
+		if t, ok := sd[k]; ok && t != nil && !slices.Equal(t.Shape().Dimensions, []int{1}) {
+			problems = append(problems, fmt.Sprintf("key %q: expected shape [1], got %v", k, t.Shape().Dimensions))
+		}
+	}
+	var unexpected []string
+	for k := range sd {
+		if !known[k] {
+			unexpected = append(unexpected, k)
+		}
+	}
+	sort.Strings(unexpected)
+	for _, k := range unexpected {
+		var got []int
+		if sd[k] != nil {
+			got = sd[k].Shape().Dimensions
+		}
+		problems = append(problems, fmt.Sprintf("unexpected key %q (shape %v)", k, got))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("ImportStateDict: state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d): %s",
+			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, strings.Join(problems, "; "))
+	}
+
+	// The model's float dtype.
+	dtype := dtypes.InvalidDType
+	for _, s := range specs {
+		if v := ctx.GetVariableByScopeAndName(s.scopePath(ctx), s.name); v != nil && !s.int64 {
+			dtype = v.DType()
+			break
+		}
+	}
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+		for _, s := range specs {
+			if !s.int64 {
+				if dt := sd[s.torchKey].DType(); dt == dtypes.Float64 {
+					dtype = dt
+				}
+				break
+			}
+		}
+	}
+
+	// Convert everything, and check existing variables, before setting any value.
+	values := make([]*tensors.Tensor, len(specs))
+	for i, s := range specs {
+		want := shapes.Make(s.variableDType(dtype), s.shape...)
+		if v := ctx.GetVariableByScopeAndName(s.scopePath(ctx), s.name); v != nil && !v.Shape().Equal(want) {
+			return fmt.Errorf("ImportStateDict: existing variable %s%s%s has shape %s, but key %q needs %s",
+				s.scopePath(ctx), context.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
+		}
+		inv := invertPerm(s.perm)
+		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
+		if err != nil {
+			return fmt.Errorf("ImportStateDict: key %q: %w", s.torchKey, err)
+		}
+		values[i] = t
+	}
+	for i, s := range specs {
+		c := ctx.Checked(false)
+		for _, part := range s.scope {
+			c = c.In(part)
+		}
+		if v := c.GetVariableByScopeAndName(c.Scope(), s.name); v != nil {
+			if err := v.SetValue(values[i]); err != nil {
+				return fmt.Errorf("ImportStateDict: setting %s%s%s: %w", c.Scope(), context.ScopeSeparator, s.name, err)
+			}
+			if !s.trainable {
+				v.SetTrainable(false)
+			}
+			continue
+		}
+		c.VariableWithValue(s.name, values[i]).SetTrainable(s.trainable)
+	}
+	return nil
+}
+
+func invertPerm(perm []int) []int {
+	if perm == nil {
+		return nil
+	}
+	inv := make([]int, len(perm))
+	for i, a := range perm {
+		inv[a] = i
+	}
+	return inv
+}
+
+// convertLayout returns a new tensor with t's values (of shape dims) transposed by perm (output
+// axis i is input axis perm[i]; nil: no transpose) and converted to dtype.
+func convertLayout(t *tensors.Tensor, dims []int, perm []int, dtype dtypes.DType) (*tensors.Tensor, error) {
+	if !slices.Equal(t.Shape().Dimensions, dims) {
+		return nil, fmt.Errorf("shape %v, expected %v", t.Shape().Dimensions, dims)
+	}
+	var src []float64
+	var srcInt []int64
+	var convErr error
+	err := t.ConstFlatData(func(flat any) {
+		switch f := flat.(type) {
+		case []float32:
+			src = make([]float64, len(f))
+			for i, v := range f {
+				src[i] = float64(v)
+			}
+		case []float64:
+			src = slices.Clone(f)
+		case []int64:
+			srcInt = slices.Clone(f)
+		case []int32:
+			srcInt = make([]int64, len(f))
+			for i, v := range f {
+				srcInt[i] = int64(v)
+			}
+		case []int:
+			srcInt = make([]int64, len(f))
+			for i, v := range f {
+				srcInt[i] = int64(v)
+			}
+		default:
+			convErr = fmt.Errorf("unsupported tensor dtype %s", t.DType())
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if convErr != nil {
+		return nil, convErr
+	}
+	outDims := slices.Clone(dims)
+	if perm != nil {
+		for i, a := range perm {
+			outDims[i] = dims[a]
+		}
+	}
+	switch dtype {
+	case dtypes.Float32:
+		if src == nil {
+			return nil, fmt.Errorf("cannot convert %s to %s", t.DType(), dtype)
+		}
+		p := permuteFlat(src, dims, perm)
+		out := make([]float32, len(p))
+		for i, v := range p {
+			out[i] = float32(v)
+		}
+		return tensors.FromFlatDataAndDimensions(out, outDims...), nil
+	case dtypes.Float64:
+		if src == nil {
+			return nil, fmt.Errorf("cannot convert %s to %s", t.DType(), dtype)
+		}
+		return tensors.FromFlatDataAndDimensions(permuteFlat(src, dims, perm), outDims...), nil
+	case dtypes.Int64:
+		if srcInt == nil {
+			return nil, fmt.Errorf("cannot convert %s to %s", t.DType(), dtype)
+		}
+		return tensors.FromFlatDataAndDimensions(permuteFlat(srcInt, dims, perm), outDims...), nil
+	}
+	return nil, fmt.Errorf("unsupported target dtype %s", dtype)
+}
+
+// permuteFlat transposes row-major data of shape dims: output axis i is input axis perm[i].
+func permuteFlat[T any](src []T, dims []int, perm []int) []T {
+	if perm == nil || isIdentityPerm(perm) {
+		return slices.Clone(src)
+	}
+	rank := len(dims)
+	inStrides := make([]int, rank)
+	stride := 1
+	for a := rank - 1; a >= 0; a-- {
+		inStrides[a] = stride
+		stride *= dims[a]
+	}
+	outDims := make([]int, rank)
+	for i, a := range perm {
+		outDims[i] = dims[a]
+	}
+	out := make([]T, len(src))
+	idx := make([]int, rank) // multi-index over the output
+	for o := range out {
+		in := 0
+		for i := range rank {
+			in += idx[i] * inStrides[perm[i]]
+		}
+		out[o] = src[in]
+		for i := rank - 1; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < outDims[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out
+}
