@@ -86,6 +86,9 @@ func Train(cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
 			return nil, err
 		}
 	}
+	if err := rec.Validate(); err != nil {
+		return nil, fmt.Errorf("data %s/%s: %w", rec.Expt, rec.Stim, err)
+	}
 	t, err := newTrainer(cfg, rec, meta, opts)
 	if err != nil {
 		return nil, err
@@ -263,8 +266,10 @@ func firstNonFiniteVariable(ctx *context.Context) string {
 }
 
 func (t *trainer) setLR(lr float64) {
-	v := optimizers.LearningRateVar(t.ctx, dtypes.Float32, lr)
-	v.MustSetValue(tensors.FromScalar(float32(lr)))
+	if t.ctx != nil {
+		v := optimizers.LearningRateVar(t.ctx, dtypes.Float32, lr)
+		v.MustSetValue(tensors.FromScalar(float32(lr)))
+	}
 	t.meta.LR = lr
 }
 

@@ -1,0 +1,411 @@
+package datasets
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+)
+
+// SimConfig configures the simulated retina and the recordings simulated from it.
+type SimConfig struct {
+	Name         string  // experiment name of the recordings, e.g. "sim-small"
+	Seed         uint64  // everything (circuit, stimuli, spikes) is a function of the seed
+	H, W         int     // stimulus frame size in pixels
+	FrameRate    float64 // Hz (100: 10 ms bins)
+	PixelSizeUM  float64 // µm per pixel (the circuit itself is specified in pixels)
+	TrainSeconds float64 // length of the non-repeated training stimulus
+	TestSeconds  float64 // length of the repeated test segment
+	Repeats      int     // number of repeats of the test segment
+	NCells       int     // number of ganglion cells N
+	Contrast     float64 // SD of the stimulus intensity (binary white noise: ±Contrast)
+
+	Binary        bool    // white noise: binary ±Contrast checks (true) or Gaussian (false)
+	CheckerPixels int     // white noise: side of one check in pixels
+	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
+	ImageSeconds  float64 // natural scenes: seconds per image
+	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
+
+	SmoothMS           float64 // SD (ms) of the Gaussian smoothing spikes → firing_rate_10ms
+	InterneuronSeconds float64 // length of the "whitenoise" interneuron group
+
+	// Circuit holds the circuit parameters; the zero value means DefaultSimCircuit().
+	Circuit SimCircuit
+}
+
+// SimPresetNames lists the presets known to SimPreset.
+func SimPresetNames() []string { return []string{"small", "paper"} }
+
+// SimPreset returns a named configuration:
+//
+//   - "small": the CPU default. 20×20 pixels, 8 cells of mixed types, 4 minutes of training
+//     data at 100 Hz, a 10 s test segment × 10 repeats. Simulates in a few seconds.
+//   - "paper": the layout of the published data. 50×50 pixels, 10 cells, 60 minutes of
+//     training data at 100 Hz, a 60 s test segment × 5 repeats (≈3.6 GB of stimulus per
+//     stimulus type, like the lab's files).
+func SimPreset(name string) (SimConfig, error) {
+	base := SimConfig{
+		Seed:               1,
+		FrameRate:          DefaultFrameRate,
+		PixelSizeUM:        DefaultPixelSizeUM,
+		Contrast:           1,
+		Binary:             true,
+		CheckerPixels:      1,
+		ImageSeconds:       1.5,
+		JitterPixels:       0.5,
+		SmoothMS:           10,
+		InterneuronSeconds: 20,
+		Circuit:            DefaultSimCircuit(),
+	}
+	switch name {
+	case "small":
+		base.Name = "sim-small"
+		base.H, base.W = 20, 20
+		base.TrainSeconds, base.TestSeconds, base.Repeats = 240, 10, 10
+		base.NCells = 8
+	case "paper":
+		base.Name = "sim-paper"
+		base.H, base.W = 50, 50
+		base.TrainSeconds, base.TestSeconds, base.Repeats = 3600, 60, 5
+		base.NCells = 10
+		base.InterneuronSeconds = 60
+	default:
+		return SimConfig{}, fmt.Errorf("unknown simulation preset %q; valid presets: %s", name, strings.Join(SimPresetNames(), ", "))
+	}
+	return base, nil
+}
+
+// Validate checks the configuration; the error names the bad field.
+func (c SimConfig) Validate() error {
+	if c.H < 5 || c.W < 5 {
+		return fmt.Errorf("H, W: expected a frame of at least 5×5 pixels, got %d×%d", c.H, c.W)
+	}
+	if !(c.FrameRate > 0) || math.IsInf(c.FrameRate, 0) {
+		return fmt.Errorf("FrameRate: expected a positive number of Hz, got %v", c.FrameRate)
+	}
+	pos := []struct {
+		name string
+		v    float64
+	}{
+		{"PixelSizeUM", c.PixelSizeUM}, {"TrainSeconds", c.TrainSeconds}, {"TestSeconds", c.TestSeconds},
+		{"Contrast", c.Contrast}, {"ImageSeconds", c.ImageSeconds}, {"SmoothMS", c.SmoothMS},
+		{"InterneuronSeconds", c.InterneuronSeconds},
+	}
+	for _, f := range pos {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s: expected a positive finite number, got %v", f.name, f.v)
+		}
+	}
+	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
+		return fmt.Errorf("JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
+	}
+	if c.Repeats < 2 {
+		return fmt.Errorf("Repeats: expected at least 2 repeats of the test segment, got %d", c.Repeats)
+	}
+	if c.NCells < 1 {
+		return fmt.Errorf("NCells: expected at least 1 ganglion cell, got %d", c.NCells)
+	}
+	if c.CheckerPixels < 1 {
+		return fmt.Errorf("CheckerPixels: expected a check size of at least 1 pixel, got %d", c.CheckerPixels)
+	}
+	for _, f := range []struct {
+		name string
+		s    float64
+	}{{"TrainSeconds", c.TrainSeconds}, {"TestSeconds", c.TestSeconds}, {"InterneuronSeconds", c.InterneuronSeconds}} {
+		if f.s*c.FrameRate < 1 {
+			return fmt.Errorf("%s: %v s is less than one frame at %v Hz", f.name, f.s, c.FrameRate)
+		}
+	}
+	if err := c.circuit().validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// circuit resolves the zero Circuit to the defaults.
+func (c SimConfig) circuit() SimCircuit {
+	if c.Circuit == (SimCircuit{}) {
+		return DefaultSimCircuit()
+	}
+	return c.Circuit
+}
+
+// frames converts seconds to a whole number of frames (at least 1).
+func (c SimConfig) frames(sec float64) int { return max(1, int(math.Round(sec*c.FrameRate))) }
+
+// stream returns the random source for one purpose (tag) and index k: a PCG seeded from the
+// configuration's seed, the tag and k. Distinct tags or indices give independent streams.
+func (c SimConfig) stream(tag string, k uint64) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(tag))
+	return rand.New(rand.NewPCG(c.Seed^(k*0x9E3779B97F4A7C15), h.Sum64()+k))
+}
+
+// Simulation is the output of Simulate: recordings in the layout of the lab's data plus the
+// simulated interneurons.
+type Simulation struct {
+	Config SimConfig
+	Retina *SimRetina
+	// Recordings, keyed by stimulus type (WhiteNoise, NaturalScene).
+	Recordings map[string]*Recording
+	// Interneurons: "bipolars" and "amacrines", each with groups "whitenoise" and "flashes".
+	Interneurons []*InterneuronSet
+}
+
+// Simulate builds the retina for cfg and records it:
+//
+//   - for each stimulus type in stims (WhiteNoise, NaturalScene) a Recording with Expt =
+//     cfg.Name, CellIDs 0..N−1. Train: TrainSeconds of non-repeated stimulus; Rates = spike
+//     counts smoothed with a Gaussian of SD SmoothMS, in Hz ("firing_rate_10ms"); Counts = the
+//     spike counts. Test: a distinct TestSeconds segment shown Repeats times; Repeats[c][r] =
+//     smoothed rate of repeat r, Rates = their trial average, Counts = spike counts summed
+//     over the repeats. Time[t] = t / FrameRate. The noiseless rate is the same on every repeat
+//     (the circuit is deterministic, repeats are played back to back, so each starts in the
+//     steady state the previous one left); only the spikes differ.
+//   - Interneurons: the potentials of a sample of bipolars (4 types at the subunit locations
+//     nearest the field centre) and amacrines (nearest the centre) for a white-noise segment
+//     ("whitenoise", InterneuronSeconds) and full-field flashes ("flashes": grey, +1, grey, −1
+//     × Contrast, 0.5 s each), linearly detrended per cell.
+//
+// progress (may be nil) is called with (frames done, total frames) as work proceeds, where
+// generating or simulating one frame counts one.
+func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*Simulation, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(stims) == 0 {
+		return nil, fmt.Errorf("stims: expected at least one of %q, %q", WhiteNoise, NaturalScene)
+	}
+	seen := map[string]bool{}
+	for _, s := range stims {
+		if s != WhiteNoise && s != NaturalScene {
+			return nil, fmt.Errorf("stims: unknown stimulus type %q; expected %q or %q", s, WhiteNoise, NaturalScene)
+		}
+		if seen[s] {
+			return nil, fmt.Errorf("stims: %q given twice", s)
+		}
+		seen[s] = true
+	}
+	var photos []grayImage
+	if cfg.ImagesDir != "" && seen[NaturalScene] {
+		var err error
+		if photos, err = loadPhotos(cfg.ImagesDir, cfg.H, cfg.W); err != nil {
+			return nil, err
+		}
+	}
+	ret, err := NewSimRetina(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nTrain, nTest := cfg.frames(cfg.TrainSeconds), cfg.frames(cfg.TestSeconds)
+	nInt := cfg.frames(cfg.InterneuronSeconds)
+	phase := cfg.frames(0.5)
+	nFlash := 4 * phase * 5
+	warm := cfg.frames(2)
+	total := len(stims)*2*(nTrain+nTest) + 2*(nInt+nFlash)
+	done := 0
+	tick := func(k int) {
+		done += k
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	tick(0)
+
+	sim := &Simulation{Config: cfg, Retina: ret, Recordings: map[string]*Recording{}}
+	preset := strings.TrimPrefix(cfg.Name, "sim-")
+	for _, stim := range stims {
+		rec := &Recording{
+			Expt: cfg.Name, Stim: stim, CellIDs: make([]int, cfg.NCells),
+			FrameRate: cfg.FrameRate, PixelSizeUM: cfg.PixelSizeUM,
+			Provenance: fmt.Sprintf("simulated retina preset=%s seed=%d (%dx%d px, %d cells, %s)",
+				preset, cfg.Seed, cfg.H, cfg.W, cfg.NCells, stimDescription(cfg, stim)),
+		}
+		for i := range rec.CellIDs {
+			rec.CellIDs[i] = i
+		}
+		for _, part := range []struct {
+			split *Split
+			n     int
+			tag   string
+		}{{&rec.Train, nTrain, "train"}, {&rec.Test, nTest, "test"}} {
+			var movie Movie
+			tag := stim + "/" + part.tag
+			if stim == WhiteNoise {
+				movie = whiteNoiseMovie(cfg, part.n, cfg.Binary, cfg.stream(tag, 0))
+			} else {
+				movie = naturalSceneMovie(cfg, part.n, tag, photos)
+			}
+			tick(part.n)
+			resp := ret.run(movie, nil, nil, nil, warm, tick)
+			sp := Split{Time: frameTimes(part.n, cfg.FrameRate), Stimulus: movie}
+			if part.tag == "train" {
+				sp.Counts = ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", 0))
+				sp.Rates = smoothRates(sp.Counts, cfg)
+			} else {
+				n := cfg.NCells
+				sp.Counts = NewMatrix(part.n, n)
+				sp.Rates = NewMatrix(part.n, n)
+				sp.Repeats = make([][][]float32, n)
+				for c := range sp.Repeats {
+					sp.Repeats[c] = make([][]float32, cfg.Repeats)
+				}
+				for k := 0; k < cfg.Repeats; k++ {
+					counts := ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", uint64(k)))
+					sm := smoothRates(counts, cfg)
+					for i := range counts.Data {
+						sp.Counts.Data[i] += counts.Data[i]
+						sp.Rates.Data[i] += sm.Data[i] / float32(cfg.Repeats)
+					}
+					for c := 0; c < n; c++ {
+						sp.Repeats[c][k] = sm.Column(c)
+					}
+				}
+			}
+			*part.split = sp
+		}
+		// The stimulus is finite by construction; check the responses (cheap) rather than
+		// running rec.Validate over gigabytes of stimulus.
+		for _, m := range []Matrix{rec.Train.Rates, rec.Test.Rates} {
+			if err := checkFinite("response/firing_rate_10ms", m.Data); err != nil {
+				return nil, fmt.Errorf("simulated %s recording: %w (circuit parameters out of range?)", stim, err)
+			}
+		}
+		sim.Recordings[stim] = rec
+	}
+
+	// Interneurons.
+	recB, recA := ret.centralInterneurons()
+	wn := whiteNoiseMovie(cfg, nInt, cfg.Binary, cfg.stream("interneurons/whitenoise", 0))
+	fl := flashesMovie(cfg.H, cfg.W, nFlash, phase, float32(cfg.Contrast))
+	tick(nInt + nFlash)
+	bip := &InterneuronSet{CellType: "bipolars"}
+	am := &InterneuronSet{CellType: "amacrines"}
+	for _, g := range []struct {
+		name  string
+		movie Movie
+	}{{"whitenoise", wn}, {"flashes", fl}} {
+		resp := ret.run(g.movie, nil, recB, recA, warm, tick)
+		detrend(resp.Bipolar)
+		detrend(resp.Amacrine)
+		bip.Groups = append(bip.Groups, InterneuronGroup{Name: g.name, Stimuli: g.movie, Potentials: resp.Bipolar})
+		am.Groups = append(am.Groups, InterneuronGroup{Name: g.name, Stimuli: g.movie, Potentials: resp.Amacrine})
+	}
+	btypes, bcent := ret.BipolarTypes(), ret.BipolarCentres()
+	var desc []string
+	for _, i := range recB {
+		desc = append(desc, fmt.Sprintf("%d:%s@(%.1f,%.1f)", i, btypes[i], bcent[i].Y, bcent[i].X))
+	}
+	bip.Provenance = fmt.Sprintf("simulated retina preset=%s seed=%d; bipolar potentials (noiseless, before rectification), cells %s",
+		preset, cfg.Seed, strings.Join(desc, " "))
+	desc = desc[:0]
+	for _, i := range recA {
+		desc = append(desc, fmt.Sprintf("%d@(%.1f,%.1f)", i, ret.amacs[i].Y, ret.amacs[i].X))
+	}
+	am.Provenance = fmt.Sprintf("simulated retina preset=%s seed=%d; amacrine potentials (noiseless), cells %s",
+		preset, cfg.Seed, strings.Join(desc, " "))
+	sim.Interneurons = []*InterneuronSet{bip, am}
+	return sim, nil
+}
+
+func stimDescription(cfg SimConfig, stim string) string {
+	if stim == WhiteNoise {
+		kind := "Gaussian"
+		if cfg.Binary {
+			kind = "binary"
+		}
+		return fmt.Sprintf("%s white noise, %d px checks, contrast %g", kind, cfg.CheckerPixels, cfg.Contrast)
+	}
+	src := "dead-leaves images"
+	if cfg.ImagesDir != "" {
+		src = "photos from " + cfg.ImagesDir
+	}
+	return fmt.Sprintf("natural scenes: %s, %g s per image, jitter %g px/frame, contrast %g", src, cfg.ImageSeconds, cfg.JitterPixels, cfg.Contrast)
+}
+
+// centralInterneurons picks the interneurons recorded for the InterneuronSets: all four bipolar
+// types at the (up to) 4 subunit locations nearest the field centre, and the (up to) 8
+// amacrines nearest the centre. Indices are sorted.
+func (r *SimRetina) centralInterneurons() (bip, am []int) {
+	c := Point{float64(r.cfg.H-1) / 2, float64(r.cfg.W-1) / 2}
+	for _, l := range nearest(r.locs, c, 4) {
+		bip = append(bip, 4*l, 4*l+1, 4*l+2, 4*l+3)
+	}
+	sort.Ints(bip)
+	am = nearest(r.amacs, c, 8)
+	sort.Ints(am)
+	return bip, am
+}
+
+// nearest returns the indices of the k points nearest c (ties by index).
+func nearest(pts []Point, c Point, k int) []int {
+	idx := make([]int, len(pts))
+	for i := range idx {
+		idx[i] = i
+	}
+	d := func(i int) float64 { return (pts[i].Y-c.Y)*(pts[i].Y-c.Y) + (pts[i].X-c.X)*(pts[i].X-c.X) }
+	sort.SliceStable(idx, func(a, b int) bool { return d(idx[a]) < d(idx[b]) })
+	return idx[:min(k, len(idx))]
+}
+
+func frameTimes(n int, rate float64) []float64 {
+	t := make([]float64, n)
+	for i := range t {
+		t[i] = float64(i) / rate
+	}
+	return t
+}
+
+// smoothRates converts spike counts [T, N] to a firing rate in Hz: convolution with a
+// normalised Gaussian of SD cfg.SmoothMS (truncated at ±4 SD, renormalised at the ends),
+// times the frame rate.
+func smoothRates(counts Matrix, cfg SimConfig) Matrix {
+	sigma := cfg.SmoothMS / 1000 * cfg.FrameRate // in frames
+	rad := int(math.Ceil(4 * sigma))
+	kern := make([]float64, 2*rad+1)
+	for i := range kern {
+		d := float64(i - rad)
+		kern[i] = math.Exp(-d * d / (2 * sigma * sigma))
+	}
+	out := NewMatrix(counts.Rows, counts.Cols)
+	T := counts.Rows
+	for c := 0; c < counts.Cols; c++ {
+		for t := 0; t < T; t++ {
+			s, w := 0.0, 0.0
+			for j := max(0, t-rad); j <= min(T-1, t+rad); j++ {
+				k := kern[j-t+rad]
+				s += k * float64(counts.Data[j*counts.Cols+c])
+				w += k
+			}
+			out.Data[t*counts.Cols+c] = float32(s / w * cfg.FrameRate)
+		}
+	}
+	return out
+}
+
+// detrend removes the least-squares linear trend from each column of m in place.
+func detrend(m Matrix) {
+	T := m.Rows
+	if T < 2 {
+		return
+	}
+	tm := float64(T-1) / 2
+	var stt float64
+	for t := 0; t < T; t++ {
+		stt += (float64(t) - tm) * (float64(t) - tm)
+	}
+	for c := 0; c < m.Cols; c++ {
+		var s, sty float64
+		for t := 0; t < T; t++ {
+			y := float64(m.Data[t*m.Cols+c])
+			s += y
+			sty += (float64(t) - tm) * y
+		}
+		mean, slope := s/float64(T), sty/stt
+		for t := 0; t < T; t++ {
+			m.Data[t*m.Cols+c] -= float32(mean + slope*(float64(t)-tm))
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package datasets
+
+import (
+	"fmt"
+	"image"
+	_ "image/jpeg" // register the JPEG decoder for SimConfig.ImagesDir
+	_ "image/png"  // register the PNG decoder for SimConfig.ImagesDir
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Stimulus generators of the simulated retina. All return movies in z-scored-ish intensity
+// units (0 = mean grey, SD ≈ cfg.Contrast) and are deterministic given the configuration: white
+// noise is generated in blocks of frames and natural scenes image by image, each block or image
+// from its own random stream, so generation can run in parallel without changing the result.
+
+// wnBlock is the number of white-noise frames drawn from one random stream.
+const wnBlock = 1000
+
+// whiteNoiseMovie returns T frames of checkerboard white noise: checks of cfg.CheckerPixels
+// pixels, new independent values every frame, binary ±Contrast (binary) or Gaussian with SD
+// Contrast. Block b of frames uses rng seeds drawn from seedRng (one draw per block, in order).
+func whiteNoiseMovie(cfg SimConfig, T int, binary bool, seedRng *rand.Rand) Movie {
+	m := NewMovie(T, cfg.H, cfg.W)
+	nb := (T + wnBlock - 1) / wnBlock
+	seeds := make([][2]uint64, nb)
+	for i := range seeds {
+		seeds[i] = [2]uint64{seedRng.Uint64(), seedRng.Uint64()}
+	}
+	cp := cfg.CheckerPixels
+	ch, cw := (cfg.H+cp-1)/cp, (cfg.W+cp-1)/cp
+	c := float32(cfg.Contrast)
+	parallel(nb, func(lo, hi int) {
+		checks := make([]float32, ch*cw)
+		for b := lo; b < hi; b++ {
+			rng := rand.New(rand.NewPCG(seeds[b][0], seeds[b][1]))
+			for t := b * wnBlock; t < min((b+1)*wnBlock, T); t++ {
+				if binary {
+					var bits uint64
+					for i := range checks {
+						if i%64 == 0 {
+							bits = rng.Uint64()
+						}
+						if bits&1 == 1 {
+							checks[i] = c
+						} else {
+							checks[i] = -c
+						}
+						bits >>= 1
+					}
+				} else {
+					for i := range checks {
+						checks[i] = c * float32(rng.NormFloat64())
+					}
+				}
+				f := m.Frame(t)
+				for y := 0; y < cfg.H; y++ {
+					row := checks[(y/cp)*cw:]
+					for x := 0; x < cfg.W; x++ {
+						f[y*cfg.W+x] = row[x/cp]
+					}
+				}
+			}
+		}
+	})
+	return m
+}
+
+// grayImage is a single-channel image, row-major.
+type grayImage struct {
+	H, W int
+	Pix  []float32
+}
+
+// Dead-leaves images: occluding discs with radii drawn from p(r) ∝ r⁻³ on [deadLeavesRMin,
+// size/4] give a power spectrum ≈ 1/f² (amplitude ≈ 1/f), like natural images; the leaves'
+// intensities are log-normal (natural luminance is skewed), normalised by their analytic mean
+// and SD.
+const (
+	deadLeavesRMin  = 0.75
+	deadLeavesSigma = 0.6 // SD of log intensity
+)
+
+// deadLeavesSize is the side of a dead-leaves image for an H×W field: large enough that the
+// random walk explores it.
+func deadLeavesSize(h, w int) int { return max(3*max(h, w), 64) }
+
+// deadLeaves renders one size×size dead-leaves image, normalised to mean ≈ 0 and SD ≈ 1.
+func deadLeaves(size int, rng *rand.Rand) grayImage {
+	img := grayImage{H: size, W: size, Pix: make([]float32, size*size)}
+	covered := make([]bool, size*size)
+	left := size * size
+	rmin, rmax := deadLeavesRMin, float64(size)/4
+	a, b := 1/(rmin*rmin), 1/(rmax*rmax)
+	s2 := deadLeavesSigma * deadLeavesSigma
+	mean := math.Exp(s2 / 2)
+	sd := math.Sqrt((math.Exp(s2) - 1) * math.Exp(s2))
+	maxLeaves := 40 * size * size
+	var last float32
+	// Front to back: each new leaf only fills pixels not yet covered by a nearer leaf.
+	for n := 0; left > 0 && n < maxLeaves; n++ {
+		rad := 1 / math.Sqrt(a-rng.Float64()*(a-b))
+		cy := -rad + rng.Float64()*(float64(size)+2*rad)
+		cx := -rad + rng.Float64()*(float64(size)+2*rad)
+		v := float32((math.Exp(deadLeavesSigma*rng.NormFloat64()) - mean) / sd)
+		last = v
+		y0, y1 := max(0, int(math.Ceil(cy-rad))), min(size-1, int(math.Floor(cy+rad)))
+		x0, x1 := max(0, int(math.Ceil(cx-rad))), min(size-1, int(math.Floor(cx+rad)))
+		for y := y0; y <= y1; y++ {
+			dy := float64(y) - cy
+			for x := x0; x <= x1; x++ {
+				dx := float64(x) - cx
+				if dx*dx+dy*dy > rad*rad {
+					continue
+				}
+				i := y*size + x
+				if !covered[i] {
+					covered[i] = true
+					img.Pix[i] = v
+					left--
+				}
+			}
+		}
+	}
+	if left > 0 {
+		for i, c := range covered {
+			if !c {
+				img.Pix[i] = last
+			}
+		}
+	}
+	return img
+}
+
+// jitterWalk fills frames [T, H, W] with views of img along a random walk (eye-movement-like
+// jitter): each frame the view's top-left corner moves by N(0, jitter²) pixels in each
+// direction, reflected at the image border and rounded to whole pixels. The image is scaled by
+// contrast.
+func jitterWalk(dst Movie, img grayImage, jitter, contrast float64, rng *rand.Rand) {
+	my, mx := float64(img.H-dst.H), float64(img.W-dst.W)
+	py, px := rng.Float64()*my, rng.Float64()*mx
+	c := float32(contrast)
+	for t := 0; t < dst.T; t++ {
+		if t > 0 {
+			py = reflectInto(py+jitter*rng.NormFloat64(), my)
+			px = reflectInto(px+jitter*rng.NormFloat64(), mx)
+		}
+		oy, ox := int(math.Round(py)), int(math.Round(px))
+		f := dst.Frame(t)
+		for y := 0; y < dst.H; y++ {
+			src := img.Pix[(oy+y)*img.W+ox : (oy+y)*img.W+ox+dst.W]
+			row := f[y*dst.W : (y+1)*dst.W]
+			for x := range row {
+				row[x] = c * src[x]
+			}
+		}
+	}
+}
+
+// reflectInto folds p into [0, hi].
+func reflectInto(p, hi float64) float64 {
+	if hi <= 0 {
+		return 0
+	}
+	for p < 0 || p > hi {
+		if p < 0 {
+			p = -p
+		}
+		if p > hi {
+			p = 2*hi - p
+		}
+	}
+	return p
+}
+
+// naturalSceneMovie returns T frames of natural scenes: a new image every
+// round(cfg.ImageSeconds·FrameRate) frames, viewed through a jittering random walk. Images are
+// procedural dead leaves, or (photos != nil) drawn at random from photos. The random streams
+// are derived from tag, one per image.
+func naturalSceneMovie(cfg SimConfig, T int, tag string, photos []grayImage) Movie {
+	m := NewMovie(T, cfg.H, cfg.W)
+	per := max(1, int(math.Round(cfg.ImageSeconds*cfg.FrameRate)))
+	nImg := (T + per - 1) / per
+	size := deadLeavesSize(cfg.H, cfg.W)
+	parallel(nImg, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			rng := cfg.stream(tag, uint64(k))
+			var img grayImage
+			if len(photos) > 0 {
+				img = photos[rng.IntN(len(photos))]
+			} else {
+				img = deadLeaves(size, rng)
+			}
+			jitterWalk(m.Slice(k*per, min((k+1)*per, T)), img, cfg.JitterPixels, cfg.Contrast, rng)
+		}
+	})
+	return m
+}
+
+// deadLeavesMovie is naturalSceneMovie with procedural images.
+func deadLeavesMovie(cfg SimConfig, T int, tag string) Movie {
+	return naturalSceneMovie(cfg, T, tag, nil)
+}
+
+// loadPhotos reads every PNG/JPEG image in dir (sorted by name), converts it to luminance,
+// shrinks it by an integer box-average factor so that its shorter side stays ≥ 3·max(H, W)
+// (when it is larger than that), and normalises all images together to mean 0 and SD 1.
+// Images smaller than H+2 × W+2 are skipped; it is an error when none is usable.
+func loadPhotos(dir string, h, w int) ([]grayImage, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ImagesDir: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if !e.IsDir() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	var imgs []grayImage
+	for _, name := range names {
+		g, err := readGray(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("ImagesDir: %s: %w", name, err)
+		}
+		f := max(1, min(g.H, g.W)/(3*max(h, w)))
+		g = shrink(g, f)
+		if g.H < h+2 || g.W < w+2 {
+			continue
+		}
+		imgs = append(imgs, g)
+	}
+	if len(imgs) == 0 {
+		return nil, fmt.Errorf("ImagesDir: %s holds no PNG or JPEG image of at least %dx%d pixels", dir, h+2, w+2)
+	}
+	var s, s2, n float64
+	for _, g := range imgs {
+		for _, v := range g.Pix {
+			s += float64(v)
+			s2 += float64(v) * float64(v)
+		}
+		n += float64(len(g.Pix))
+	}
+	mean := s / n
+	sd := math.Sqrt(math.Max(s2/n-mean*mean, 1e-12))
+	for _, g := range imgs {
+		for i, v := range g.Pix {
+			g.Pix[i] = float32((float64(v) - mean) / sd)
+		}
+	}
+	return imgs, nil
+}
+
+func readGray(path string) (grayImage, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return grayImage{}, err
+	}
+	defer f.Close()
+	im, _, err := image.Decode(f)
+	if err != nil {
+		return grayImage{}, err
+	}
+	bd := im.Bounds()
+	g := grayImage{H: bd.Dy(), W: bd.Dx(), Pix: make([]float32, bd.Dx()*bd.Dy())}
+	for y := 0; y < g.H; y++ {
+		for x := 0; x < g.W; x++ {
+			r, gg, b, _ := im.At(bd.Min.X+x, bd.Min.Y+y).RGBA()
+			g.Pix[y*g.W+x] = float32(0.299*float64(r)+0.587*float64(gg)+0.114*float64(b)) / 65535
+		}
+	}
+	return g, nil
+}
+
+// shrink box-averages g by an integer factor f.
+func shrink(g grayImage, f int) grayImage {
+	if f <= 1 {
+		return g
+	}
+	out := grayImage{H: g.H / f, W: g.W / f}
+	out.Pix = make([]float32, out.H*out.W)
+	inv := 1 / float32(f*f)
+	for y := 0; y < out.H; y++ {
+		for x := 0; x < out.W; x++ {
+			s := float32(0)
+			for dy := 0; dy < f; dy++ {
+				for dx := 0; dx < f; dx++ {
+					s += g.Pix[(y*f+dy)*g.W+x*f+dx]
+				}
+			}
+			out.Pix[y*out.W+x] = s * inv
+		}
+	}
+	return out
+}
+
+// flashesMovie returns full-field flashes: cycles of mean grey, +amp, grey, −amp, each phase
+// `phase` frames, repeated to T frames.
+func flashesMovie(h, w, T, phase int, amp float32) Movie {
+	m := NewMovie(T, h, w)
+	levels := [4]float32{0, amp, 0, -amp}
+	for t := 0; t < T; t++ {
+		v := levels[(t/phase)%4]
+		f := m.Frame(t)
+		for i := range f {
+			f[i] = v
+		}
+	}
+	return m
+}

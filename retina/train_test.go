@@ -1,0 +1,231 @@
+package retina
+
+import (
+	stdcontext "context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
+)
+
+// synthetic is a tiny recording whose two cells are rectified linear functions of a white-noise
+// stimulus, so a model can learn them quickly.
+func synthetic(t *testing.T) *datasets.Recording {
+	t.Helper()
+	const T, H, W, hist = 700, 8, 8, 6
+	rng := rand.New(rand.NewPCG(9, 9))
+	mk := func(n int) datasets.Split {
+		stim := datasets.NewMovie(n, H, W)
+		for i := range stim.Data {
+			stim.Data[i] = float32(rng.NormFloat64())*2 + 5
+		}
+		rates := datasets.NewMatrix(n, 2)
+		for t := hist; t < n; t++ {
+			on := stim.Frame(t - 1)[3*W+3] + stim.Frame(t - 2)[3*W+3]
+			off := -stim.Frame(t - 1)[4*W+5]
+			rates.Set(t, 0, float32(math.Max(0, float64(on-10)))*3+1)
+			rates.Set(t, 1, float32(math.Max(0, float64(off+5)))*3+1)
+		}
+		return datasets.Split{Stimulus: stim, Rates: rates}
+	}
+	rec := &datasets.Recording{Expt: "synthetic", Stim: datasets.WhiteNoise, CellIDs: []int{0, 1}, FrameRate: 100,
+		Train: mk(T), Test: mk(200)}
+	return rec
+}
+
+func tinyTrainConfig() Config {
+	c := SmallConfig()
+	c.ExpName, c.Dataset = "tiny", "synthetic"
+	c.ImgShape, c.KSizes, c.Chans = []int{6, 8, 8}, []int{3, 3}, []int{3, 3}
+	c.BatchSize, c.NEpochs, c.LR = 32, 2, 5e-3
+	return c
+}
+
+func goBackend(t *testing.T) backends.Backend {
+	t.Helper()
+	b, err := backends.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
+	rec := synthetic(t)
+	dir := t.TempDir()
+	meta, err := Train(tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Epoch != 2 || len(meta.History) != 2 || meta.Stopped != "completed" {
+		t.Fatalf("meta after training: epoch %d history %d stopped %q", meta.Epoch, len(meta.History), meta.Stopped)
+	}
+	if meta.History[1].TestCorr < 0.3 {
+		t.Errorf("the model did not learn the synthetic cells: test r %.3f", meta.History[1].TestCorr)
+	}
+	// The loaded best checkpoint reproduces the test correlation the trainer logged for it.
+	model, err := LoadModel(dir, goBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := model.Predict(rec.Test.Stimulus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pred.Rows != rec.Test.Stimulus.T-6 || pred.Cols != 2 {
+		t.Fatalf("prediction shape [%d,%d]", pred.Rows, pred.Cols)
+	}
+	r := metrics.Mean(metrics.PearsonPerCell(pred.Data, rec.Test.Rates.Data[6*2:], 2))
+	if math.Abs(r-model.Meta.TestCorrAtBest) > 1e-5 {
+		t.Fatalf("reloaded model scores %.6f, the trainer logged %.6f", r, model.Meta.TestCorrAtBest)
+	}
+	// Self-describing: the checkpoint knows its data.
+	if model.Meta.NormStats.Std <= 0 || model.Meta.InputShape != [3]int{6, 8, 8} || len(model.Meta.CellIDs) != 2 || model.Meta.FrameRate != 100 {
+		t.Fatalf("checkpoint metadata incomplete: %+v", model.Meta)
+	}
+	// Hidden units are readable by name.
+	h, err := model.Hidden(rec.Test.Stimulus, "conv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Cols != 3*6*6 || h.Rows != pred.Rows {
+		t.Fatalf("conv1 activations [%d,%d], want [%d,%d]", h.Rows, h.Cols, pred.Rows, 3*6*6)
+	}
+	if _, err := model.Hidden(rec.Test.Stimulus, "conv9"); err == nil {
+		t.Fatal("unknown layer gave no error")
+	}
+}
+
+func TestTrainSameSeedSameCurve(t *testing.T) {
+	rec := synthetic(t)
+	cfg := tinyTrainConfig()
+	cfg.NEpochs = 1
+	a, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.History[0].TrainLoss != b.History[0].TrainLoss || a.History[0].ValCorr != b.History[0].ValCorr {
+		t.Fatalf("same seed, different curves: %+v vs %+v", a.History[0], b.History[0])
+	}
+	cfg.Seed = 77
+	c, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.History[0].TrainLoss == a.History[0].TrainLoss {
+		t.Fatal("another seed gave the identical curve")
+	}
+}
+
+func TestTrainInterruptedResumesEpochCount(t *testing.T) {
+	rec := synthetic(t)
+	dir := t.TempDir()
+	cfg := tinyTrainConfig()
+	// 694 windows, 5% validation → 659 train / 32 = 20 steps per epoch; stop after 25.
+	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t), StopAfterSteps: 25})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("expected ErrInterrupted, got %v", err)
+	}
+	ref, meta, err := latestGoodCheckpoint(dir, nil)
+	if err != nil || meta == nil {
+		t.Fatalf("no checkpoint after interruption: %v", err)
+	}
+	if meta.Epoch != 1 || meta.StepInEpoch != 5 || filepath.Base(ref.Dir) != "epoch-0001-step-000005" {
+		t.Fatalf("interrupted at epoch %d step %d (%s)", meta.Epoch, meta.StepInEpoch, ref.Dir)
+	}
+	done, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Epoch != 2 || len(done.History) != 2 || done.History[0].Epoch != 1 || done.History[1].Epoch != 2 {
+		t.Fatalf("resumed run: epoch %d, history %+v", done.Epoch, done.History)
+	}
+	// A cancelled context stops the same way.
+	ctx, cancel := stdcontext.WithCancel(stdcontext.Background())
+	cancel()
+	cfg.NEpochs = 3
+	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t), Cancel: ctx}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+func TestTrainRejectsAnotherRunsFolder(t *testing.T) {
+	rec := synthetic(t)
+	dir := t.TempDir()
+	cfg := tinyTrainConfig()
+	cfg.NEpochs = 1
+	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.LR = 0.1
+	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err == nil || !strings.Contains(err.Error(), "holds another run") {
+		t.Fatalf("training a different config into the same folder: %v", err)
+	}
+}
+
+func TestTrainEarlyStoppingStops(t *testing.T) {
+	rec := synthetic(t)
+	cfg := tinyTrainConfig()
+	cfg.NEpochs, cfg.EarlyStopping, cfg.LR, cfg.BNMoment = 10, 1, 1e-12, 1e-9
+	meta, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Stopped != "early-stopping" || meta.Epoch >= 10 {
+		t.Fatalf("stopped %q after %d epochs; a frozen model must stop early", meta.Stopped, meta.Epoch)
+	}
+}
+
+func TestSchedulerMaximisesValidationCorrelation(t *testing.T) {
+	tr := &trainer{cfg: Config{Scheduler: "ReduceLROnPlateau", SchedulerPatience: 1, SchedulerFactor: 0.5},
+		meta: &RunMeta{BestValCorr: math.Inf(-1), LR: 1}, log: nilWriter{}}
+	for i, v := range []float64{0.1, 0.2, 0.2, 0.2, 0.3} {
+		tr.schedule(EpochRecord{Epoch: i + 1, ValCorr: v})
+	}
+	if tr.meta.BestEpoch != 5 || tr.meta.BestValCorr != 0.3 {
+		t.Fatalf("best %v at %d", tr.meta.BestValCorr, tr.meta.BestEpoch)
+	}
+	if tr.meta.LR != 0.5 {
+		t.Fatalf("lr %v: one plateau longer than the patience must halve it once", tr.meta.LR)
+	}
+}
+
+type nilWriter struct{}
+
+func (nilWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestTrainNaNLossStopsWithPosition(t *testing.T) {
+	// A learning rate of 1e30 blows the weights up within a step or two.
+	rec := synthetic(t)
+	dir := t.TempDir()
+	cfg := tinyTrainConfig()
+	cfg.LR = 1e30
+	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err == nil || !strings.Contains(err.Error(), "epoch 1 step") || !strings.Contains(err.Error(), "loss is") {
+		t.Fatalf("NaN loss: %v", err)
+	}
+	if _, meta, _ := latestGoodCheckpoint(dir, nil); meta != nil {
+		t.Fatalf("a checkpoint was written from a NaN step")
+	}
+}
+
+func TestTrainRejectsInvalidData(t *testing.T) {
+	rec := synthetic(t)
+	rec.Train.Rates.Data[10] = float32(math.NaN())
+	_, err := Train(tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	if err == nil || !strings.Contains(err.Error(), "firing_rate_10ms") {
+		t.Fatalf("NaN in the data: %v", err)
+	}
+}
