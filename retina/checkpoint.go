@@ -212,13 +212,19 @@ func newCheckpointer(ctx *context.Context, runDir string, keep int) (*checkpoint
 
 // save publishes a checkpoint of the context's variables with meta, then prunes old ones
 // (the best epoch's checkpoint is always kept).
-func (c *checkpointer) save(meta *RunMeta) (string, error) {
-	if err := c.handler.Save(); err != nil {
-		return "", fmt.Errorf("save checkpoint: %w", err)
-	}
+func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 	root := filepath.Join(c.runDir, checkpointsDir)
 	name := checkpointDirName(meta.Epoch, meta.StepInEpoch)
 	tmp := filepath.Join(root, ".tmp-"+name)
+	defer func() {
+		if err != nil { // leave nothing half-written behind (a full disk, say)
+			os.RemoveAll(tmp)
+			c.clearStaging()
+		}
+	}()
+	if err := c.handler.Save(); err != nil {
+		return "", fmt.Errorf("save checkpoint: %w", err)
+	}
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
@@ -268,6 +274,13 @@ func (c *checkpointer) save(meta *RunMeta) (string, error) {
 		return "", fmt.Errorf("save run description: %w", err)
 	}
 	return final, c.prune(meta.BestEpoch)
+}
+
+func (c *checkpointer) clearStaging() {
+	entries, _ := os.ReadDir(c.staging)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(c.staging, e.Name()))
+	}
 }
 
 // prune deletes all but the newest `keep` checkpoints, sparing the best epoch's.

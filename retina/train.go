@@ -27,6 +27,10 @@ import (
 // ModelScope is the context scope under which every model variable lives.
 const ModelScope = "model"
 
+// noCorrelation is the best validation score before any epoch: below every Pearson r, and
+// (unlike −Inf) representable in JSON.
+const noCorrelation = -2.0
+
 // TrainOptions control how (not what) a run trains; what it trains is the Config.
 type TrainOptions struct {
 	Backend backends.Backend    // nil: NewBackend
@@ -170,7 +174,7 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 			Format: MetaFormat, Config: cfg, Model: cfg.ModelConfig(rec.NCells()), NormStats: norm,
 			CellIDs: rec.CellIDs, InputShape: [3]int{history, h, w}, FrameRate: rec.FrameRate,
 			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, LR: cfg.LR, BestEpoch: 0,
-			BestValCorr: math.Inf(-1),
+			BestValCorr: noCorrelation,
 		}
 	}
 	meta.Backend = backend.Name()
@@ -214,8 +218,22 @@ func (t *trainer) build(runDir string) error {
 	if err != nil {
 		return fmt.Errorf("build prediction graph: %w", err)
 	}
+	if t.meta.Epoch == 0 && t.meta.StepInEpoch == 0 {
+		if err := t.initOutput(); err != nil {
+			return err
+		}
+	}
 	t.ckpt, err = newCheckpointer(t.ctx, runDir, t.opts.Keep)
 	return err
+}
+
+// initOutput creates the model's variables (by predicting one batch) and starts the output
+// layer at the training targets' statistics.
+func (t *trainer) initOutput() error {
+	if _, err := predictWindows(t.predict, t.trainW, t.trainIdx[:1], t.cfg.BatchSize, t.meta.Model.NCells); err != nil {
+		return err
+	}
+	return initOutputToRates(t.ctx, t.meta.Model, t.trainW.Targets)
 }
 
 // PoissonLoss is the reference's objective: mean(pred − y·log(pred + 1e-8)) plus the activity

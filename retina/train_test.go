@@ -190,7 +190,7 @@ func TestTrainEarlyStoppingStops(t *testing.T) {
 
 func TestSchedulerMaximisesValidationCorrelation(t *testing.T) {
 	tr := &trainer{cfg: Config{Scheduler: "ReduceLROnPlateau", SchedulerPatience: 1, SchedulerFactor: 0.5},
-		meta: &RunMeta{BestValCorr: math.Inf(-1), LR: 1}, log: nilWriter{}}
+		meta: &RunMeta{BestValCorr: noCorrelation, LR: 1}, log: nilWriter{}}
 	for i, v := range []float64{0.1, 0.2, 0.2, 0.2, 0.3} {
 		tr.schedule(EpochRecord{Epoch: i + 1, ValCorr: v})
 	}

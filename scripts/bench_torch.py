@@ -15,15 +15,29 @@ import torch.nn as nn
 
 
 class GaussianNoise(nn.Module):
+    """torch-deep-retina's noise layer: its std is stored as the state-dict entry `sigma`."""
+
     def __init__(self, std):
         super().__init__()
-        self.std = std
+        self.register_buffer("sigma", torch.tensor([float(std)]))
 
     def forward(self, x):
-        return x + torch.randn_like(x) * self.std if self.training else x
+        return x + torch.randn_like(x) * self.sigma if self.training else x
 
 
-def bncnn(n_cells, img=(40, 50, 50), chans=(8, 8), ks=(15, 11)):
+class BNCNN(nn.Module):
+    """The reference's module layout: everything in `self.sequential`, so state-dict keys read
+    `sequential.0.weight`, …"""
+
+    def __init__(self, n_cells, img=(40, 50, 50), chans=(8, 8), ks=(15, 11)):
+        super().__init__()
+        self.sequential = bncnn_layers(n_cells, img, chans, ks)
+
+    def forward(self, x):
+        return self.sequential(x)
+
+
+def bncnn_layers(n_cells, img, chans, ks):
     s1 = img[1] - ks[0] + 1
     s2 = s1 - ks[1] + 1
     return nn.Sequential(
@@ -43,7 +57,7 @@ def main():
     ap.add_argument("--cells", type=int, default=5)
     args = ap.parse_args()
     torch.manual_seed(0)
-    model = bncnn(args.cells)
+    model = BNCNN(args.cells)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-3)
     x = torch.randn(args.batch, 40, 50, 50)
     y = torch.randint(0, 3, (args.batch, args.cells)).float()

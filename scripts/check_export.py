@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_torch import bncnn  # noqa: E402
+from bench_torch import BNCNN  # noqa: E402
 
 w_path, stim_path, pred_path = sys.argv[1:4]
 history, c0, c1, k0, k1 = map(int, sys.argv[4:9])
@@ -20,7 +20,7 @@ mean, std = float(weights.pop("norm_stats.mean")), float(weights.pop("norm_stats
 stim = np.load(stim_path).astype(np.float32)
 pred = np.load(pred_path)
 n_cells = weights["sequential.11.weight"].shape[0]
-model = bncnn(n_cells, img=(history, stim.shape[1], stim.shape[2]), chans=(c0, c1), ks=(k0, k1))
+model = BNCNN(n_cells, img=(history, stim.shape[1], stim.shape[2]), chans=(c0, c1), ks=(k0, k1))
 model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, strict=True)
 model.eval()
 z = (stim - mean) / std
