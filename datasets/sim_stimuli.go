@@ -227,7 +227,7 @@ func loadPhotos(dir string, h, w int) ([]grayImage, error) {
 	for _, name := range names {
 		g, err := readGray(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("ImagesDir: %s: %w", name, err)
+			return nil, fmt.Errorf("ImagesDir: image %s: %w", filepath.Join(dir, name), err)
 		}
 		f := max(1, min(g.H, g.W)/(3*max(h, w)))
 		g = shrink(g, f)

@@ -48,7 +48,7 @@ func tinyTrainConfig() Config {
 	return c
 }
 
-func goBackend(t *testing.T) backends.Backend {
+func goBackend(t testing.TB) backends.Backend {
 	t.Helper()
 	b, err := backends.NewWithConfig("go")
 	if err != nil {

@@ -291,6 +291,12 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 	work := t.TempDir()
 	notH5 := filepath.Join(work, "whitenoise.h5")
 	_ = os.WriteFile(notH5, []byte("garbage"), 0o644)
+	images := filepath.Join(work, "photos")
+	_ = os.Mkdir(images, 0o755)
+	badImage := filepath.Join(images, "broken.png")
+	_ = os.WriteFile(badImage, []byte("\x89PNG but not really"), 0o644)
+	badRanges := filepath.Join(work, "ranges.json")
+	_ = os.WriteFile(badRanges, []byte(`{"lr": 0.1}`), 0o644)
 	badCfg := filepath.Join(work, "hp.json")
 	_ = os.WriteFile(badCfg, []byte(`{"learning_rate": 0.1}`), 0o644)
 	cases := []struct {
@@ -302,6 +308,9 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 		{"unknown config key", []string{"train", "--config", badCfg, "--out", work}, []string{badCfg, "learning_rate", "valid keys"}},
 		{"eval of a folder with no run", []string{"eval", "--run", work}, []string{"no usable checkpoint"}},
 		{"unknown preset", []string{"simulate", "--out", work, "--preset", "huge"}, []string{"huge"}},
+		{"undecodable photo", []string{"simulate", "--out", work, "--stim", "naturalscene", "--images", images}, []string{badImage}},
+		{"ranges value not a list", []string{"train", "--ranges", badRanges, "--out", work}, []string{badRanges, "lists of values"}},
+		{"missing stimulus file", []string{"predict", "--run", work, "--stimulus", filepath.Join(work, "none.npy"), "--out", filepath.Join(work, "o.npy")}, []string{"none.npy"}},
 	}
 	for _, c := range cases {
 		out, err := run(t, c.args...)
