@@ -244,7 +244,7 @@ func (r Ranges) Expand(base Config) ([]Config, error) {
 		for i, k := range keys {
 			v := r[k][combo[i]]
 			m[k] = v
-			parts = append(parts, k+"="+strings.Trim(string(v), `"`))
+			parts = append(parts, k+"="+valueLabel(v))
 		}
 		data, _ := json.Marshal(m)
 		cfg, err := ParseConfig(data, Config{})
@@ -257,6 +257,13 @@ func (r Ranges) Expand(base Config) ([]Config, error) {
 		out = append(out, cfg)
 	}
 	return out, nil
+}
+
+// valueLabel writes a JSON value for a folder name: "naturalscene", 0.001, [8,8] → 8x8.
+func valueLabel(v json.RawMessage) string {
+	s := strings.Trim(string(v), `" `)
+	s = strings.NewReplacer("[", "", "]", "", " ", "", ",", "x").Replace(s)
+	return s
 }
 
 func sanitize(s string) string {

@@ -383,8 +383,8 @@ func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 		}
 		l := scalarOf(out[0])
 		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return 0, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping (the last good checkpoint is kept; rerun with --check-nan to find the first bad layer, or lower lr)",
-				m.Epoch+1, m.StepInEpoch+1, l)
+			return 0, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
+				m.Epoch+1, m.StepInEpoch+1, l, t.diagnoseNonFinite(x))
 		}
 		if t.opts.CheckNaN {
 			if name := firstNonFiniteVariable(t.ctx); name != "" {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
@@ -216,6 +218,12 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "epoch 1 step") || !strings.Contains(err.Error(), "loss is") {
 		t.Fatalf("NaN loss: %v", err)
 	}
+	// The diagnosis walks the layers from the input up.
+	for _, want := range []string{"Diagnosis", "conv1 max|a|", "conv2 max|a|", "rates max|a|"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("NaN report lacks %q: %v", want, err)
+		}
+	}
 	if _, meta, _ := latestGoodCheckpoint(dir, nil); meta != nil {
 		t.Fatalf("a checkpoint was written from a NaN step")
 	}
@@ -227,5 +235,18 @@ func TestTrainRejectsInvalidData(t *testing.T) {
 	_, err := Train(tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "firing_rate_10ms") {
 		t.Fatalf("NaN in the data: %v", err)
+	}
+}
+
+func TestFirstNonFiniteVariable(t *testing.T) {
+	ctx := context.New()
+	ctx.In("model").In("conv1").VariableWithValue("kernel", []float32{1, 2})
+	v := ctx.In("model").In("bn1").VariableWithValue("weight", []float32{1, 2})
+	if name := firstNonFiniteVariable(ctx); name != "" {
+		t.Fatalf("finite variables reported: %s", name)
+	}
+	v.MustSetValue(tensors.FromValue([]float32{1, float32(math.Inf(1))}))
+	if name := firstNonFiniteVariable(ctx); !strings.Contains(name, "bn1") {
+		t.Fatalf("reported %q, want the bn1 weight", name)
 	}
 }

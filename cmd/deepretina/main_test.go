@@ -457,3 +457,32 @@ print("ok")`
 		}
 	}
 }
+
+func TestRangesTrainEveryCombinationAndTabulate(t *testing.T) {
+	data := simulated(t)
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, `, "n_epochs": 1, "max_train_windows": 128`)
+	ranges := filepath.Join(work, "ranges.json")
+	_ = os.WriteFile(ranges, []byte(`{"seed": [1, 2], "chans": [[2, 2]]}`), 0o644)
+	runs := filepath.Join(work, "runs")
+	if out, err := run(t, "train", "--no-ln", "--config", cfg, "--ranges", ranges, "--data", data, "--out", runs); err != nil {
+		t.Fatalf("train --ranges: %v\n%s", err, out)
+	}
+	for _, name := range []string{"tiny_chans=2x2_seed=1", "tiny_chans=2x2_seed=2"} {
+		if _, err := os.Stat(filepath.Join(runs, name, "eval.json")); err != nil {
+			t.Errorf("run %s: %v", name, err)
+		}
+	}
+	csvData, err := os.ReadFile(filepath.Join(runs, "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(csvData)), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "exp_name,") {
+		t.Fatalf("results.csv:\n%s", csvData)
+	}
+	var rows []map[string]any
+	raw, _ := os.ReadFile(filepath.Join(runs, "results.json"))
+	if err := json.Unmarshal(raw, &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("results.json: %v, %d rows", err, len(rows))
+	}
+}

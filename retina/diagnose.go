@@ -1,0 +1,60 @@
+package retina
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// diagnoseNonFinite explains a NaN/Inf loss: it reruns the offending batch through the model
+// (inference mode) and reports, layer by layer from the input up, the largest activation and
+// whether it is finite, together with the first variable that holds a NaN/Inf. The first layer
+// that breaks is where to look.
+func (t *trainer) diagnoseNonFinite(x *tensors.Tensor) string {
+	var parts []string
+	if name := firstNonFiniteVariable(t.ctx); name != "" {
+		parts = append(parts, "first non-finite variable: "+name)
+	}
+	mcfg := t.meta.Model
+	layers := append(hiddenLayerNames(mcfg), "rates")
+	exec, err := context.NewExec(t.backend, t.ctx.Checked(false), func(ctx *context.Context, x *Node) []*Node {
+		out := Forward(ctx.In(ModelScope), mcfg, x)
+		var res []*Node
+		for _, name := range layers {
+			h := out.Rates
+			if name != "rates" {
+				h = out.Hidden[name]
+			}
+			res = append(res, ReduceAllMax(Abs(h)))
+		}
+		return res
+	})
+	if err != nil {
+		return strings.Join(append(parts, "diagnosis failed: "+err.Error()), "; ")
+	}
+	res, err := exec.Exec(x)
+	if err != nil {
+		return strings.Join(append(parts, "diagnosis failed: "+err.Error()), "; ")
+	}
+	for i, name := range layers {
+		m := scalarOf(res[i])
+		state := "finite"
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			state = "NON-FINITE"
+		}
+		parts = append(parts, fmt.Sprintf("%s max|a| %.3g (%s)", name, m, state))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// hiddenLayerNames lists a model's hidden layers from the input up.
+func hiddenLayerNames(cfg ModelConfig) []string {
+	if cfg.Type == ModelLN {
+		return nil
+	}
+	return []string{LayerConv1, LayerConv2}
+}
