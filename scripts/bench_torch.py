@@ -8,6 +8,7 @@ BatchNorm1d, Softplus; Adam on the Poisson loss.
 """
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -55,7 +56,10 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--cells", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="CPU threads (default: all cores, as the Go side uses; Debian's torch may default to 1)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = BNCNN(args.cells)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-3)
