@@ -4,6 +4,8 @@
 //
 //	model, _ := retina.LoadModel("runs/bncnn-small", nil)
 //	rec, _ := retina.LoadData(model.Meta.Config, nil)
-//	ev, _ := analysis.Evaluate(model, nil, rec)
+//	w, _ := model.Windows(rec.Train.Stimulus, rec.Train.Rates)
+//	ln, _ := analysis.FitClassicalLN(w, nil, 20000)
+//	ev, _ := analysis.Evaluate(model, ln, "classical LN", rec)
 //	ev.WriteTable(os.Stdout)
 package analysis
