@@ -395,7 +395,11 @@ func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 		m.LossSum += l
 		m.StepInEpoch++
 		t.steps++
-		bar.step(fmt.Sprintf("loss %.4f", m.LossSum/float64(m.StepInEpoch)))
+		status := fmt.Sprintf("loss %.4f", m.LossSum/float64(m.StepInEpoch))
+		if n := len(m.History); n > 0 {
+			status += fmt.Sprintf("  val r %.3f (epoch %d)", m.History[n-1].ValCorr, m.History[n-1].Epoch)
+		}
+		bar.step(status)
 	}
 	if t.stopRequested() && m.StepInEpoch < nBatches {
 		return 0, true, nil
