@@ -19,7 +19,7 @@ if [ $status -ne 0 ]; then
   exit $status
 fi
 grep -E '^(ok|FAIL|\?|--- SKIP)' "$log" || true
-echo "$(grep -c -- '^--- PASS' "$log") tests passed"
+echo "$(grep -c -- "^--- PASS" "$log") passed, 0 failed"
 if grep -q -- '--- SKIP' "$log"; then
   echo "test.sh: some tests were skipped; every test must run" >&2
   exit 1
