@@ -50,7 +50,13 @@ func run(t *testing.T, args ...string) (string, error) {
 func simulated(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(os.TempDir(), "deepretina-cli-data")
-	if _, err := os.Stat(filepath.Join(dir, "sim-small", "whitenoise.h5")); err == nil {
+	complete := true
+	for _, f := range []string{"whitenoise.h5", "naturalscene.h5", "bipolars_sim.h5", "amacrines_sim.h5"} {
+		if _, err := os.Stat(filepath.Join(dir, "sim-small", f)); err != nil {
+			complete = false
+		}
+	}
+	if complete {
 		return dir
 	}
 	if out, err := run(t, "simulate", "--out", dir, "--preset", "small"); err != nil {
