@@ -21,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/metrics"
 )
 
@@ -368,8 +369,8 @@ func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 	order = order[m.StepInEpoch*t.cfg.BatchSize : nBatches*t.cfg.BatchSize]
 	cctx, cancel := stdcontext.WithCancel(t.opts.Cancel)
 	defer cancel()
-	bar := newProgress(t.log, fmt.Sprintf("epoch %d/%d", m.Epoch+1, t.cfg.NEpochs), nBatches, m.StepInEpoch)
-	defer bar.finish()
+	bar := progress.New(t.log, fmt.Sprintf("epoch %d/%d", m.Epoch+1, t.cfg.NEpochs), nBatches, m.StepInEpoch)
+	defer bar.Finish()
 	h, w := m.InputShape[1], m.InputShape[2]
 	for batch := range t.trainW.Batches(cctx, order, t.cfg.BatchSize, 2, true) {
 		if t.stopRequested() {
@@ -399,7 +400,7 @@ func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 		if n := len(m.History); n > 0 {
 			status += fmt.Sprintf("  val r %.3f (epoch %d)", m.History[n-1].ValCorr, m.History[n-1].Epoch)
 		}
-		bar.step(status)
+		bar.Step(status)
 	}
 	if t.stopRequested() && m.StepInEpoch < nBatches {
 		return 0, true, nil

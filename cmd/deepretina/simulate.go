@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/progress"
 )
 
 func simulateCmd() *cobra.Command {
@@ -36,9 +38,9 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			if err != nil {
 				return err
 			}
-			bar := newBar(fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed))
-			sim, err := datasets.Simulate(cfg, stims, bar.set)
-			bar.finish()
+			bar := progress.New(os.Stderr, fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed), 1, 0)
+			sim, err := datasets.Simulate(cfg, stims, func(done, total int) { bar.Set(done, total, "") })
+			bar.Finish()
 			if err != nil {
 				return err
 			}
