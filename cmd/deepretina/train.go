@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -92,7 +93,7 @@ func trainAndEvaluate(cfg retina.Config, runDir string, opts retina.TrainOptions
 	if _, err := retina.Train(cfg, runDir, opts); err != nil {
 		return nil, err
 	}
-	if withLN && cfg.ModelType != "LN" {
+	if withLN && !strings.EqualFold(cfg.ModelType, "LN") {
 		lnCfg := cfg
 		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
 		fmt.Fprintln(opts.Log, "training the LN baseline")
