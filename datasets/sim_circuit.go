@@ -149,6 +149,16 @@ func (s *sparse) row(r int) ([]int32, []float32) {
 	return s.idx[a:b], s.wt[a:b]
 }
 
+// dot is row r of the matrix times the vector x.
+func (s *sparse) dot(r int, x []float32) float32 {
+	idx, wt := s.row(r)
+	sum := float32(0)
+	for j, p := range idx {
+		sum += wt[j] * x[p]
+	}
+	return sum
+}
+
 // bipolarClass holds the kinetics of one bipolar class (fast or slow).
 type bipolarClass struct {
 	tau1, tau2 float64 // seconds
@@ -605,12 +615,7 @@ func (r *SimRetina) stageSpatial(frames Movie, u []float32) {
 			f := frames.Frame(t)
 			ut := u[t*nLoc : (t+1)*nLoc]
 			for l := range ut {
-				idx, wt := r.locSpat.row(l)
-				s := float32(0)
-				for j, p := range idx {
-					s += wt[j] * f[p]
-				}
-				ut[l] = s
+				ut[l] = r.locSpat.dot(l, f)
 			}
 		}
 	})
@@ -701,12 +706,7 @@ func (r *SimRetina) stageAmacrine(c int, b, a, state []float32) {
 			bt := b[t*nB : (t+1)*nB]
 			at := a[t*nAm : (t+1)*nAm]
 			for j := range at {
-				idx, wt := r.amacIn.row(j)
-				s := float32(0)
-				for k, i := range idx {
-					s += wt[k] * bt[i]
-				}
-				at[j] = s
+				at[j] = r.amacIn.dot(j, bt)
 			}
 		}
 	})
