@@ -4,49 +4,173 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go engine, always available
-	_ "github.com/gomlx/gomlx/backends/xla"      // XLA/PJRT, used when a plugin is installed
+	"github.com/gomlx/gomlx/backends/xla"
 )
 
-// NewBackend picks the engine that runs the models. $GOMLX_BACKEND wins when set ("go",
-// "xla", "xla:cuda", "xla:/abs/path/plugin.so"). Otherwise XLA is used if a PJRT plugin is
-// already installed — nothing is downloaded — and the pure-Go backend if not; the fallback is
-// announced on notice (nil for silence) because it is orders of magnitude slower on big models.
+// The project's own XLA CPU plugin, installed by scripts/setup.sh from the Python package
+// lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU PJRT plugin built from jaxlib 0.11.2, the XLA whose CUDA
+// plugin go-xla v0.1.4 is verified with), pinned by version and SHA-256.
+const (
+	// PluginDir is where the set-up puts the plugin, relative to the repository root.
+	PluginDir = "deps/pjrt"
+	// PluginFile is the plugin's file name inside PluginDir.
+	PluginFile = "pjrt_c_api_cpu_plugin.so"
+)
+
+// Engine describes the backend a process runs its models on and why it was chosen.
+type Engine struct {
+	Backend backends.Backend
+	Config  string // what was passed to GoMLX: "go", "xla:/abs/path/plugin.so", "xla"
+	Reason  string // one line for the log: what was chosen, from where
+}
+
+// The process's engine: XLA claims device memory per client (on a GPU it pre-allocates most of
+// it), so every model, baseline and prediction in a process must share one backend. This is
+// the one piece of package-level state, and it is set once.
+var (
+	defaultEngineOnce sync.Once
+	defaultEngine     Engine
+	defaultEngineErr  error
+)
+
+// DefaultBackend returns the process's shared backend, choosing it on the first call (see
+// ChooseEngine) and announcing the choice on notice in one line (nil for silence). Every
+// function of this package that is given a nil backend uses it.
+func DefaultBackend(notice io.Writer) (backends.Backend, error) {
+	defaultEngineOnce.Do(func() {
+		defaultEngine, defaultEngineErr = ChooseEngine()
+		if defaultEngineErr == nil && notice != nil {
+			fmt.Fprintln(notice, "deepretina: "+defaultEngine.Reason)
+		}
+	})
+	return defaultEngine.Backend, defaultEngineErr
+}
+
+// NewBackend creates a new backend by the rules of ChooseEngine and announces it on notice.
+// Prefer DefaultBackend: a second XLA client in one process claims the device's memory again.
 func NewBackend(notice io.Writer) (backends.Backend, error) {
+	e, err := ChooseEngine()
+	if err != nil {
+		return nil, err
+	}
+	if notice != nil {
+		fmt.Fprintln(notice, "deepretina: "+e.Reason)
+	}
+	return e.Backend, nil
+}
+
+// ChooseEngine picks the engine, in this order:
+//
+//  1. $GOMLX_BACKEND when set ("go", "xla", "xla:cuda", "xla:/abs/path/plugin.so");
+//  2. the project's XLA CPU plugin (PluginDir/PluginFile, installed by scripts/setup.sh),
+//     looked for beside the executable, in the working folder and its parents, and in the
+//     source tree this package was built from;
+//  3. a PJRT plugin in gopjrt's standard locations (~/.local/lib/go-xla, /usr/local/lib/go-xla,
+//     $PJRT_PLUGIN_LIBRARY_PATH, the system library paths), without downloading anything;
+//  4. the pure-Go backend, which is much slower.
+func ChooseEngine() (Engine, error) {
 	if cfg, ok := os.LookupEnv(backends.ConfigEnvVar); ok && cfg != "" {
 		b, err := backends.NewWithConfig(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("backend %s=%q: %w", backends.ConfigEnvVar, cfg, err)
+			return Engine{}, fmt.Errorf("engine %s=%q: %w", backends.ConfigEnvVar, cfg, err)
 		}
-		return b, nil
+		return Engine{b, cfg, fmt.Sprintf("engine %s from %s=%s", b.Name(), backends.ConfigEnvVar, cfg)}, nil
 	}
-	if b, err := probeXLA(); err == nil {
-		return b, nil
+	var tried []string
+	if path, found := FindProjectPlugin(); found {
+		cfg := "xla:" + path
+		b, err := backends.NewWithConfig(cfg)
+		if err == nil {
+			return Engine{b, cfg, "engine XLA CPU, the project's plugin " + path}, nil
+		}
+		tried = append(tried, fmt.Sprintf("the project's plugin %s failed to load (%v)", path, err))
+	}
+	if b, err := standardXLA(); err == nil {
+		return Engine{b, "xla", "engine XLA from gopjrt's standard plugin locations"}, nil
+	} else {
+		tried = append(tried, "no plugin in gopjrt's standard locations")
 	}
 	b, err := backends.NewWithConfig("go")
 	if err != nil {
-		return nil, fmt.Errorf("pure-Go backend: %w", err)
+		return Engine{}, fmt.Errorf("pure-Go backend: %w", err)
 	}
-	if notice != nil {
-		fmt.Fprintln(notice, "deepretina: no XLA/PJRT plugin found; using the pure-Go backend (set GOMLX_BACKEND to choose)")
+	reason := "engine pure Go (slow): " + joinReasons(tried) + "; run scripts/setup.sh to install XLA's CPU plugin, or set " + backends.ConfigEnvVar
+	if len(tried) == 1 {
+		reason = "engine pure Go (slow): no XLA plugin found (" + filepath.Join(PluginDir, PluginFile) + " or gopjrt's standard locations); run scripts/setup.sh to install XLA's CPU plugin, or set " + backends.ConfigEnvVar
 	}
-	return b, nil
+	return Engine{b, "go", reason}, nil
 }
 
-// probeXLA tries XLA with auto-install disabled, so a machine without a plugin falls back
-// quietly instead of trying the network.
-func probeXLA() (b backends.Backend, err error) {
-	const noInstall = "GOMLX_NO_AUTO_INSTALL"
-	if _, set := os.LookupEnv(noInstall); !set {
-		os.Setenv(noInstall, "1")
-		defer os.Unsetenv(noInstall)
+func joinReasons(rs []string) string {
+	out := ""
+	for i, r := range rs {
+		if i > 0 {
+			out += "; "
+		}
+		out += r
 	}
+	return out
+}
+
+// standardXLA tries XLA from the standard plugin locations with auto-install off, so that a
+// machine without a plugin falls back quietly instead of trying the network.
+func standardXLA() (b backends.Backend, err error) {
+	xla.EnableAutoInstall(false)
 	defer func() {
 		if r := recover(); r != nil {
 			b, err = nil, fmt.Errorf("xla: %v", r)
 		}
 	}()
 	return backends.NewWithConfig("xla")
+}
+
+// FindProjectPlugin returns the absolute path of the project's XLA CPU plugin, searching
+// PluginDir beside the executable (bin/deepretina → ../deps/pjrt), in the working folder and
+// its parents, and in the repository this package was compiled from (which is where tests and
+// notebooks that import the module from a local checkout find it).
+func FindProjectPlugin() (string, bool) {
+	for _, root := range pluginSearchRoots() {
+		p := filepath.Join(root, PluginDir, PluginFile)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			if abs, err := filepath.Abs(p); err == nil {
+				return abs, true
+			}
+		}
+	}
+	return "", false
+}
+
+func pluginSearchRoots() []string {
+	var roots []string
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			roots = append(roots, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		roots = append(roots, ancestors(wd)...)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		roots = append(roots, filepath.Dir(filepath.Dir(file))) // <repo>/retina/backend.go → <repo>
+	}
+	return roots
+}
+
+// ancestors lists dir and every folder above it.
+func ancestors(dir string) []string {
+	var out []string
+	for {
+		out = append(out, dir)
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return out
+		}
+		dir = parent
+	}
 }

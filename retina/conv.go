@@ -3,13 +3,14 @@ package retina
 import (
 	"fmt"
 
+	"github.com/gomlx/gomlx/backends"
+
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// Conv2D is a "valid" 2-D convolution (stride 1, no padding, no dilation) in channels-last layout,
-// written from ops the pure-Go backend has and can differentiate (Gather, DotGeneral, broadcast),
-// so that it trains there — with gradients wrt both the kernel and the input.
+// Conv2D is a "valid" 2-D convolution (stride 1, no padding, no dilation) in channels-last layout:
 //
 //   - x: [B, H, W, C]
 //   - kernel: [kh, kw, C, Cout]
@@ -18,22 +19,67 @@ import (
 // It returns [B, H−kh+1, W−kw+1, Cout], out[b,i,j,o] = Σ x[b,i+dy,j+dx,c]·kernel[dy,dx,c,o] + bias[o]
 // (a cross-correlation, as PyTorch's Conv2d).
 //
-// Formulation: one Gather with a constant int32 index tensor of shape [B·Ho·Wo·kh·kw, 3], rows
-// (b, i+dy, j+dx), reshaped to the patches [B, Ho·Wo, kh·kw·C]; the kernel is broadcast to a
-// leading batch axis, [B, kh·kw·C, Cout]; one batched DotGeneral. Gather's gradient is a ScatterSum;
-// DotGeneral's gradient is this package's replacement rule (see RegisterGradients), which Conv2D
-// installs.
+// The formulation follows the engine that runs the graph: on a backend that can differentiate
+// its own convolution (XLA: cuDNN on GPUs, XLA's CPU kernels), GoMLX's ConvGeneral; on one that
+// cannot (the pure-Go backend lacks the Reverse op its input gradient needs), the gather
+// formulation of conv2DGather. Both compute the same function and gradients.
 //
 // It panics (graph-building convention) on inconsistent shapes.
 func Conv2D(x, kernel, bias *graph.Node) *graph.Node {
-	RegisterGradients()
+	checkConv2DShapes(x, kernel, bias)
+	var out *graph.Node
+	if NativeConvolution(x.Graph().Backend()) {
+		out = conv2DNative(x, kernel)
+	} else {
+		out = conv2DGather(x, kernel)
+	}
+	if bias != nil {
+		out = graph.Add(out, graph.Reshape(bias, 1, 1, 1, bias.Shape().Dimensions[0]))
+	}
+	return out
+}
+
+// NativeConvolution reports whether Conv2D uses the backend's own convolution on backend: true
+// where the backend has ConvGeneral and the Reverse op that GoMLX's convolution gradient needs.
+func NativeConvolution(backend backends.Backend) bool {
+	ops := backend.Capabilities().Operations
+	return ops[backends.OpTypeConvGeneral] && ops[backends.OpTypeReverse]
+}
+
+// conv2DNative is GoMLX's convolution, which XLA lowers to cuDNN on GPUs.
+//
+// GoMLX v0.26.0's gradient of a convolution with respect to its input pads the reversed
+// convolution by (k−1)/2 + (k−1)/2, which is k−1 only for odd kernel sizes: for even ones the
+// gradient is wrong (TestConv2DGradients finds it). An even kernel size is therefore made odd
+// with a zero row (column) at its end, and the input gets a zero row (column) at its end so
+// that the output, and every gradient, are unchanged.
+func conv2DNative(x, kernel *graph.Node) *graph.Node {
+	if kernel.Shape().Dimensions[0]%2 == 0 {
+		x, kernel = appendZeros(x, 1), appendZeros(kernel, 0)
+	}
+	if kernel.Shape().Dimensions[1]%2 == 0 {
+		x, kernel = appendZeros(x, 2), appendZeros(kernel, 1)
+	}
+	return graph.Convolve(x, kernel).Strides(1).NoPadding().Done()
+}
+
+// appendZeros appends one slice of zeros along axis. (Concatenate, unlike Pad, has a gradient
+// in GoMLX v0.26.0.)
+func appendZeros(x *graph.Node, axis int) *graph.Node {
+	dims := x.Shape().Clone().Dimensions
+	dims[axis] = 1
+	return graph.Concatenate([]*graph.Node{x, graph.Zeros(x.Graph(), shapes.Make(x.DType(), dims...))}, axis)
+}
+
+// checkConv2DShapes panics with a message naming both shapes when Conv2D's operands disagree.
+func checkConv2DShapes(x, kernel, bias *graph.Node) {
 	if x.Rank() != 4 {
 		panic(fmt.Errorf("Conv2D: x must be [B,H,W,C], got shape %s", x.Shape()))
 	}
 	if kernel.Rank() != 4 {
 		panic(fmt.Errorf("Conv2D: kernel must be [kh,kw,C,Cout], got shape %s", kernel.Shape()))
 	}
-	b, h, w, c := x.Shape().Dimensions[0], x.Shape().Dimensions[1], x.Shape().Dimensions[2], x.Shape().Dimensions[3]
+	h, w, c := x.Shape().Dimensions[1], x.Shape().Dimensions[2], x.Shape().Dimensions[3]
 	kh, kw, kc, cout := kernel.Shape().Dimensions[0], kernel.Shape().Dimensions[1], kernel.Shape().Dimensions[2], kernel.Shape().Dimensions[3]
 	if kc != c {
 		panic(fmt.Errorf("Conv2D: kernel input channels %d (shape %s) != x channels %d (shape %s)", kc, kernel.Shape(), c, x.Shape()))
@@ -44,6 +90,24 @@ func Conv2D(x, kernel, bias *graph.Node) *graph.Node {
 	if x.DType() != kernel.DType() {
 		panic(fmt.Errorf("Conv2D: x dtype %s != kernel dtype %s", x.DType(), kernel.DType()))
 	}
+	if bias != nil && (bias.Rank() != 1 || bias.Shape().Dimensions[0] != cout) {
+		panic(fmt.Errorf("Conv2D: bias must be [%d], got shape %s", cout, bias.Shape()))
+	}
+}
+
+// conv2DGather is Conv2D written from ops the pure-Go backend has and can differentiate
+// (Gather, DotGeneral, broadcast), so that it trains there — with gradients wrt both the
+// kernel and the input.
+//
+// Formulation: one Gather with a constant int32 index tensor of shape [B·Ho·Wo·kh·kw, 3], rows
+// (b, i+dy, j+dx), reshaped to the patches [B, Ho·Wo, kh·kw·C]; the kernel is broadcast to a
+// leading batch axis, [B, kh·kw·C, Cout]; one batched DotGeneral. Gather's gradient is a ScatterSum;
+// DotGeneral's gradient is this package's replacement rule (see RegisterGradients), which
+// conv2DGather installs.
+func conv2DGather(x, kernel *graph.Node) *graph.Node {
+	RegisterGradients()
+	b, h, w, c := x.Shape().Dimensions[0], x.Shape().Dimensions[1], x.Shape().Dimensions[2], x.Shape().Dimensions[3]
+	kh, kw, cout := kernel.Shape().Dimensions[0], kernel.Shape().Dimensions[1], kernel.Shape().Dimensions[3]
 	ho, wo := h-kh+1, w-kw+1
 	g := x.Graph()
 
@@ -53,14 +117,7 @@ func Conv2D(x, kernel, bias *graph.Node) *graph.Node {
 	k := graph.Reshape(kernel, kh*kw*c, cout)                                   // [K, Cout]
 	k = graph.BroadcastPrefix(k, b)                                             // [B, K, Cout]
 	out := graph.DotGeneral(patches, []int{2}, []int{0}, k, []int{1}, []int{0}) // [B, P, Cout]
-	out = graph.Reshape(out, b, ho, wo, cout)
-	if bias != nil {
-		if bias.Rank() != 1 || bias.Shape().Dimensions[0] != cout {
-			panic(fmt.Errorf("Conv2D: bias must be [%d], got shape %s", cout, bias.Shape()))
-		}
-		out = graph.Add(out, graph.Reshape(bias, 1, 1, 1, cout))
-	}
-	return out
+	return graph.Reshape(out, b, ho, wo, cout)
 }
 
 // convPatchIndices builds the constant Gather index tensor [B·Ho·Wo·kh·kw, 3] of Conv2D: rows

@@ -84,8 +84,9 @@ var convCases = []convCase{
 	{b: 1, h: 9, w: 9, c: 5, kh: 1, kw: 1, o: 2, bias: false},
 }
 
-func TestConv2DForwardVsNaive(t *testing.T) {
-	backend := testBackend()
+func TestConv2DForwardVsNaive(t *testing.T) { forEachEngine(t, testConv2DForwardVsNaive) }
+
+func testConv2DForwardVsNaive(t *testing.T, backend backends.Backend) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
 		for _, cc := range convCases {
@@ -130,8 +131,9 @@ func TestConv2DForwardVsNaive(t *testing.T) {
 
 // TestConv2DGradients checks the gradients wrt input, kernel and bias against central finite
 // differences (float64) of loss = Σ r·y + ½ Σ y², y = Conv2D(x, k, b).
-func TestConv2DGradients(t *testing.T) {
-	backend := testBackend()
+func TestConv2DGradients(t *testing.T) { forEachEngine(t, testConv2DGradients) }
+
+func testConv2DGradients(t *testing.T, backend backends.Backend) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, cc := range convCases[1:4] {
 		t.Run(cc.String(), func(t *testing.T) {

@@ -14,15 +14,16 @@ import (
 // (inference mode) and reports, layer by layer from the input up, the largest activation and
 // whether it is finite, together with the first variable that holds a NaN/Inf. The first layer
 // that breaks is where to look.
-func (t *trainer) diagnoseNonFinite(x *tensors.Tensor) string {
+func (t *trainer) diagnoseNonFinite(starts *tensors.Tensor) string {
 	var parts []string
 	if name := firstNonFiniteVariable(t.ctx); name != "" {
 		parts = append(parts, "first non-finite variable: "+name)
 	}
 	mcfg := t.meta.Model
+	history, norm := t.meta.InputShape[0], t.meta.NormStats
 	layers := append(hiddenLayerNames(mcfg), "rates")
-	exec, err := context.NewExec(t.backend, t.ctx.Checked(false), func(ctx *context.Context, x *Node) []*Node {
-		out := Forward(ctx.In(ModelScope), mcfg, x)
+	exec, err := context.NewExec(t.backend, t.ctx.Checked(false), func(ctx *context.Context, stim, starts *Node) []*Node {
+		out := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
 		var res []*Node
 		for _, name := range layers {
 			h := out.Rates
@@ -36,7 +37,7 @@ func (t *trainer) diagnoseNonFinite(x *tensors.Tensor) string {
 	if err != nil {
 		return strings.Join(append(parts, "diagnosis failed: "+err.Error()), "; ")
 	}
-	res, err := exec.Exec(x)
+	res, err := exec.Exec(t.trainDev.stim, starts)
 	if err != nil {
 		return strings.Join(append(parts, "diagnosis failed: "+err.Error()), "; ")
 	}

@@ -23,7 +23,7 @@ type Model struct {
 }
 
 // LoadModel loads the best checkpoint of a run folder (the newest good one if the best was
-// lost). backend may be nil (NewBackend, silent).
+// lost). backend may be nil: the process's shared DefaultBackend.
 func LoadModel(runDir string, backend backends.Backend) (*Model, error) {
 	if st, err := os.Stat(runDir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("run %s: not a run folder (%v)", runDir, err)
@@ -52,7 +52,7 @@ func LoadCheckpoint(dir string, backend backends.Backend) (*Model, error) {
 		return nil, err
 	}
 	if backend == nil {
-		if backend, err = NewBackend(nil); err != nil {
+		if backend, err = DefaultBackend(nil); err != nil {
 			return nil, err
 		}
 	}
@@ -61,11 +61,7 @@ func LoadCheckpoint(dir string, backend backends.Backend) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Meta: meta, Dir: dir, backend: backend, ctx: ctx, batch: max(1, min(meta.Config.BatchSize, 256))}
-	mcfg := meta.Model
-	m.rates, err = context.NewExec(backend, ctx.Checked(false), func(ctx *context.Context, x *Node) *Node {
-		return Forward(ctx.In(ModelScope), mcfg, x).Rates
-	})
-	if err != nil {
+	if m.rates, err = newResidentPredictor(backend, ctx, meta.Model, meta.NormStats); err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	return m, nil
@@ -96,7 +92,18 @@ func (m *Model) Predict(stim datasets.Movie) (datasets.Matrix, error) {
 	if err != nil {
 		return datasets.Matrix{}, err
 	}
-	return predictWindows(m.rates, w, allIndices(w.Len()), m.batch, m.Meta.Model.NCells)
+	return m.run(m.rates, w, m.Meta.Model.NCells)
+}
+
+// run uploads the stimulus of w once (padded to a length bucket, so that similar lengths share
+// a compiled graph) and evaluates exec on all of its windows.
+func (m *Model) run(exec *context.Exec, w *datasets.Windows, width int) (datasets.Matrix, error) {
+	r, err := uploadWindows(m.backend, w, bucketFrames(w.Stim.T))
+	if err != nil {
+		return datasets.Matrix{}, err
+	}
+	defer r.free()
+	return predictResident(exec, r, allIndices(w.Len()), m.batch, width)
 }
 
 // Hidden returns the named hidden activations (e.g. "conv1", "conv2", channels-first) for
@@ -110,13 +117,13 @@ func (m *Model) Hidden(stim datasets.Movie, layer string) (datasets.Matrix, erro
 	if !ok {
 		return datasets.Matrix{}, fmt.Errorf("model %s has no hidden layer %q (it has %v)", m.Meta.Model.Type, layer, m.Meta.Model.LayerShapes())
 	}
-	mcfg := m.Meta.Model
-	exec, err := context.NewExec(m.backend, m.ctx.Checked(false), func(ctx *context.Context, x *Node) *Node {
-		h := Forward(ctx.In(ModelScope), mcfg, x).Hidden[layer]
-		return Reshape(h, x.Shape().Dimensions[0], -1)
+	mcfg, history, norm := m.Meta.Model, m.Meta.InputShape[0], m.Meta.NormStats
+	exec, err := context.NewExec(m.backend, m.ctx.Checked(false), func(ctx *context.Context, stim, starts *Node) *Node {
+		h := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm)).Hidden[layer]
+		return Reshape(h, starts.Shape().Dimensions[0], -1)
 	})
 	if err != nil {
 		return datasets.Matrix{}, err
 	}
-	return predictWindows(exec, w, allIndices(w.Len()), m.batch, shape[0]*shape[1]*shape[2])
+	return m.run(exec, w, shape[0]*shape[1]*shape[2])
 }

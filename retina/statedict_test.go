@@ -2,6 +2,7 @@ package retina
 
 import (
 	"fmt"
+	"github.com/gomlx/gomlx/backends"
 	"math"
 	"path/filepath"
 	"slices"
@@ -98,8 +99,9 @@ const (
 	parityAtol = 1e-6 // atol for rates and other O(1) values
 )
 
-func TestParityEval(t *testing.T) {
-	backend := testBackend()
+func TestParityEval(t *testing.T) { forEachEngine(t, testParityEval) }
+
+func testParityEval(t *testing.T, backend backends.Backend) {
 	for _, gc := range goldenCases() {
 		t.Run(gc.name, func(t *testing.T) {
 			gd := loadGolden(t, gc.name)
@@ -143,8 +145,9 @@ func TestParityEval(t *testing.T) {
 // The conv biases right before a training-mode batch norm have an exactly zero gradient (the batch
 // mean cancels them): their float32 values are round-off of sums over B·H·W terms, hence the
 // absolute tolerance (1e-5 in float32, far below the other gradients' scale of 1e-3…1).
-func TestParityTrainGradients(t *testing.T) {
-	backend := testBackend()
+func TestParityTrainGradients(t *testing.T) { forEachEngine(t, testParityTrainGradients) }
+
+func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
 		atol := 1e-5
 		if dtype == dtypes.Float64 {

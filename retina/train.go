@@ -34,7 +34,7 @@ const noCorrelation = -2.0
 
 // TrainOptions control how (not what) a run trains; what it trains is the Config.
 type TrainOptions struct {
-	Backend backends.Backend    // nil: NewBackend
+	Backend backends.Backend    // nil: DefaultBackend, the process's shared engine
 	Log     io.Writer           // progress and notices; nil discards them
 	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
 	Cancel  stdcontext.Context  // when done, training saves a checkpoint and returns ErrInterrupted
@@ -98,6 +98,7 @@ func Train(cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer t.free()
 	if ref != nil {
 		if err := loadVariables(t.ctx, ref.Dir, false); err != nil {
 			return nil, err
@@ -133,6 +134,8 @@ type trainer struct {
 	trainW, testW *datasets.Windows
 	trainIdx      []int
 	valIdx        []int
+	// trainDev, testDev hold the stimuli and responses on the device for the whole run.
+	trainDev, testDev *residentWindows
 
 	gomlx   *train.Trainer
 	predict *context.Exec
@@ -166,7 +169,7 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 	}
 	backend := opts.Backend
 	if backend == nil {
-		if backend, err = NewBackend(opts.Log); err != nil {
+		if backend, err = DefaultBackend(opts.Log); err != nil {
 			return nil, err
 		}
 	}
@@ -190,33 +193,50 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 	if log == nil {
 		log = io.Discard
 	}
-	return &trainer{cfg: cfg, opts: opts, log: log, meta: meta, backend: backend, ctx: ctx,
-		trainW: trainW, testW: testW, trainIdx: trainIdx, valIdx: valIdx}, nil
+	t := &trainer{cfg: cfg, opts: opts, log: log, meta: meta, backend: backend, ctx: ctx,
+		trainW: trainW, testW: testW, trainIdx: trainIdx, valIdx: valIdx}
+	if t.trainDev, err = uploadWindows(backend, trainW, 0); err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	if t.testDev, err = uploadWindows(backend, testW, 0); err != nil {
+		t.free()
+		return nil, fmt.Errorf("test data: %w", err)
+	}
+	return t, nil
+}
+
+// free releases the run's device memory.
+func (t *trainer) free() {
+	for _, r := range []*residentWindows{t.trainDev, t.testDev} {
+		if r != nil {
+			r.free()
+		}
+	}
 }
 
 // build creates the GoMLX trainer, the prediction executable and the checkpointer.
 func (t *trainer) build(runDir string) error {
 	mcfg := t.meta.Model
+	history, norm := t.meta.InputShape[0], t.meta.NormStats
 	t.ctx.SetParam(optimizers.ParamLearningRate, t.meta.LR)
+	l1, l2 := t.cfg.L1, t.cfg.L2
+	// inputs: the resident stimulus [T,H,W], the resident responses [T,N] and the window
+	// starts [B]; the batch and its targets are gathered on the device.
 	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
-		out := Forward(ctx.In(ModelScope), mcfg, inputs[0])
-		if ctx.IsTraining(inputs[0].Graph()) && t.cfg.L2 > 0 {
-			train.AddLoss(ctx, weightDecay(ctx.In(ModelScope), inputs[0].Graph(), t.cfg.L2))
+		stim, targets, starts := inputs[0], inputs[1], inputs[2]
+		g := stim.Graph()
+		out := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
+		train.AddLoss(ctx, PoissonLoss(out.Rates, gatherTargets(targets, starts, history), l1))
+		if l2 > 0 {
+			train.AddLoss(ctx, weightDecay(ctx.In(ModelScope), g, l2))
 		}
 		return []*Node{out.Rates}
 	}
-	l1 := t.cfg.L1
-	lossFn := func(labels, predictions []*Node) *Node {
-		return PoissonLoss(predictions[0], labels[0], l1)
-	}
 	opt := optimizers.Adam().LearningRate(t.meta.LR).Done()
-	t.gomlx = train.NewTrainer(t.backend, t.ctx, modelFn, lossFn, opt, nil, nil)
+	t.gomlx = train.NewTrainer(t.backend, t.ctx, modelFn, nil, opt, nil, nil)
 	t.setLR(t.meta.LR)
 	var err error
-	t.predict, err = context.NewExec(t.backend, t.ctx.Checked(false), func(ctx *context.Context, x *Node) *Node {
-		return Forward(ctx.In(ModelScope), mcfg, x).Rates
-	})
-	if err != nil {
+	if t.predict, err = newResidentPredictor(t.backend, t.ctx, mcfg, norm); err != nil {
 		return fmt.Errorf("build prediction graph: %w", err)
 	}
 	if t.meta.Epoch == 0 && t.meta.StepInEpoch == 0 {
@@ -231,7 +251,7 @@ func (t *trainer) build(runDir string) error {
 // initOutput creates the model's variables (by predicting one batch) and starts the output
 // layer at the training targets' statistics.
 func (t *trainer) initOutput() error {
-	if _, err := predictWindows(t.predict, t.trainW, t.trainIdx[:1], t.cfg.BatchSize, t.meta.Model.NCells); err != nil {
+	if _, err := predictResident(t.predict, t.trainDev, t.trainIdx[:1], t.cfg.BatchSize, t.meta.Model.NCells); err != nil {
 		return err
 	}
 	return initOutputToRates(t.ctx, t.meta.Model, t.trainW.Targets)
@@ -297,9 +317,10 @@ func (t *trainer) run() (*RunMeta, error) {
 	m := t.meta
 	fmt.Fprintf(t.log, "training %s: %s, %d cells, input %v, %d train / %d val / %d test windows, batch %d, backend %s\n",
 		t.cfg.ExpName, t.cfg.ModelType, m.Model.NCells, m.InputShape, len(t.trainIdx), len(t.valIdx), t.testW.Len(), t.cfg.BatchSize, m.Backend)
+	fmt.Fprintf(t.log, "stimulus and responses resident on the device: %s copied once\n", formatBytes(t.trainDev.bytes+t.testDev.bytes))
 	for m.Epoch < t.cfg.NEpochs {
 		start := time.Now()
-		loss, interrupted, err := t.trainEpoch()
+		loss, sent, interrupted, err := t.trainEpoch()
 		if err != nil {
 			return m, err
 		}
@@ -312,17 +333,18 @@ func (t *trainer) run() (*RunMeta, error) {
 		m.Epoch++
 		m.StepInEpoch, m.LossSum = 0, 0
 		rec := EpochRecord{Epoch: m.Epoch, TrainLoss: loss, LR: m.LR}
-		if rec.ValCorr, err = t.score(t.trainW, t.valIdx, t.trainW.Targets); err != nil {
+		var valSent, testSent int64
+		if rec.ValCorr, valSent, err = t.score(t.trainDev, t.valIdx); err != nil {
 			return m, err
 		}
-		if rec.TestCorr, err = t.score(t.testW, allIndices(t.testW.Len()), t.testW.Targets); err != nil {
+		if rec.TestCorr, testSent, err = t.score(t.testDev, allIndices(t.testW.Len())); err != nil {
 			return m, err
 		}
 		rec.Seconds = time.Since(start).Seconds()
 		m.History = append(m.History, rec)
 		t.schedule(rec)
-		fmt.Fprintf(t.log, "epoch %3d  loss %.4f  val r %.3f  test r %.3f  lr %.2g  (%.0fs)\n",
-			rec.Epoch, rec.TrainLoss, rec.ValCorr, rec.TestCorr, rec.LR, rec.Seconds)
+		fmt.Fprintf(t.log, "epoch %3d  loss %.4f  val r %.3f  test r %.3f  lr %.2g  (%.1fs, host→device %s)\n",
+			rec.Epoch, rec.TrainLoss, rec.ValCorr, rec.TestCorr, rec.LR, rec.Seconds, formatBytes(sent+valSent+testSent))
 		if m.Epoch >= t.cfg.NEpochs {
 			m.Stopped = "completed"
 		}
@@ -361,35 +383,33 @@ func (t *trainer) schedule(rec EpochRecord) {
 }
 
 // trainEpoch trains the batches of epoch m.Epoch+1 from m.StepInEpoch on. It returns the mean
-// batch loss, or interrupted=true when asked to stop (the position is kept in meta).
-func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
+// batch loss and the bytes sent to the device, or interrupted=true when asked to stop (the
+// position is kept in meta).
+func (t *trainer) trainEpoch() (loss float64, sent int64, interrupted bool, err error) {
 	m := t.meta
+	bs := t.cfg.BatchSize
 	order := datasets.EpochOrder(t.trainIdx, t.cfg.Seed, m.Epoch+1)
-	nBatches := len(order) / t.cfg.BatchSize
-	order = order[m.StepInEpoch*t.cfg.BatchSize : nBatches*t.cfg.BatchSize]
-	cctx, cancel := stdcontext.WithCancel(t.opts.Cancel)
-	defer cancel()
+	nBatches := len(order) / bs
 	bar := progress.New(t.log, fmt.Sprintf("epoch %d/%d", m.Epoch+1, t.cfg.NEpochs), nBatches, m.StepInEpoch)
 	defer bar.Finish()
-	h, w := m.InputShape[1], m.InputShape[2]
-	for batch := range t.trainW.Batches(cctx, order, t.cfg.BatchSize, 2, true) {
+	for m.StepInEpoch < nBatches {
 		if t.stopRequested() {
-			return 0, true, nil
+			return 0, sent, true, nil
 		}
-		x := tensors.FromFlatDataAndDimensions(batch.X, t.cfg.BatchSize, m.InputShape[0], h, w)
-		y := tensors.FromFlatDataAndDimensions(batch.Y, t.cfg.BatchSize, m.Model.NCells)
-		out, err := t.gomlx.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+		starts := startsTensor(order[m.StepInEpoch*bs:(m.StepInEpoch+1)*bs], bs)
+		sent += int64(bs) * 4
+		out, err := t.gomlx.TrainStep(nil, []*tensors.Tensor{t.trainDev.stim, t.trainDev.targets, starts}, nil)
 		if err != nil {
-			return 0, false, fmt.Errorf("epoch %d step %d: %w", m.Epoch+1, m.StepInEpoch+1, err)
+			return 0, sent, false, fmt.Errorf("epoch %d step %d: %w", m.Epoch+1, m.StepInEpoch+1, err)
 		}
 		l := scalarOf(out[0])
 		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return 0, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
-				m.Epoch+1, m.StepInEpoch+1, l, t.diagnoseNonFinite(x))
+			return 0, sent, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
+				m.Epoch+1, m.StepInEpoch+1, l, t.diagnoseNonFinite(starts))
 		}
 		if t.opts.CheckNaN {
 			if name := firstNonFiniteVariable(t.ctx); name != "" {
-				return 0, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, the last good checkpoint is kept",
+				return 0, sent, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, the last good checkpoint is kept",
 					m.Epoch+1, m.StepInEpoch+1, name, l)
 			}
 		}
@@ -402,10 +422,7 @@ func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 		}
 		bar.Step(status)
 	}
-	if t.stopRequested() && m.StepInEpoch < nBatches {
-		return 0, true, nil
-	}
-	return m.LossSum / float64(max(1, m.StepInEpoch)), false, nil
+	return m.LossSum / float64(max(1, m.StepInEpoch)), sent, false, nil
 }
 
 func (t *trainer) stopRequested() bool {
@@ -416,37 +433,19 @@ func (t *trainer) stopRequested() bool {
 }
 
 // score is the mean over cells of the Pearson correlation between predictions and targets on
-// the windows idx.
-func (t *trainer) score(w *datasets.Windows, idx []int, targets datasets.Matrix) (float64, error) {
-	pred, err := predictWindows(t.predict, w, idx, t.cfg.BatchSize, t.meta.Model.NCells)
+// the windows idx of r, and the bytes it sent to the device.
+func (t *trainer) score(r *residentWindows, idx []int) (float64, int64, error) {
+	pred, err := predictResident(t.predict, r, idx, t.cfg.BatchSize, t.meta.Model.NCells)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	n := t.meta.Model.NCells
 	target := make([]float32, len(idx)*n)
 	for i, j := range idx {
-		w.CopyY(target[i*n:(i+1)*n], j)
+		r.w.CopyY(target[i*n:(i+1)*n], j)
 	}
-	return metrics.Mean(metrics.PearsonPerCell(pred.Data, target, n)), nil
-}
-
-// predictWindows runs the model on windows idx in fixed-size batches (the last one padded) and
-// returns the rates [len(idx), nCells].
-func predictWindows(exec *context.Exec, w *datasets.Windows, idx []int, batchSize, nCells int) (datasets.Matrix, error) {
-	out := datasets.NewMatrix(len(idx), nCells)
-	x := make([]float32, batchSize*w.XSize())
-	for start := 0; start < len(idx); start += batchSize {
-		end := min(start+batchSize, len(idx))
-		clear(x)
-		w.Fill(x, nil, idx[start:end])
-		res, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, batchSize, w.History, w.Stim.H, w.Stim.W))
-		if err != nil {
-			return out, fmt.Errorf("predict: %w", err)
-		}
-		rates := tensors.MustCopyFlatData[float32](res[0])
-		copy(out.Data[start*nCells:end*nCells], rates[:(end-start)*nCells])
-	}
-	return out, nil
+	sent := int64(4 * t.cfg.BatchSize * ((len(idx) + t.cfg.BatchSize - 1) / t.cfg.BatchSize))
+	return metrics.Mean(metrics.PearsonPerCell(pred.Data, target, n)), sent, nil
 }
 
 func allIndices(n int) []int {

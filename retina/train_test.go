@@ -60,9 +60,13 @@ func goBackend(t testing.TB) backends.Backend {
 }
 
 func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
+	forEachEngine(t, testTrainSaveLoadPredictsIdentically)
+}
+
+func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend) {
 	rec := synthetic(t)
 	dir := t.TempDir()
-	meta, err := Train(tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	meta, err := Train(tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +77,7 @@ func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
 		t.Errorf("the model did not learn the synthetic cells: test r %.3f", meta.History[1].TestCorr)
 	}
 	// The loaded best checkpoint reproduces the test correlation the trainer logged for it.
-	model, err := LoadModel(dir, goBackend(t))
+	model, err := LoadModel(dir, backend)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,15 +109,17 @@ func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
 	}
 }
 
-func TestTrainSameSeedSameCurve(t *testing.T) {
+func TestTrainSameSeedSameCurve(t *testing.T) { forEachEngine(t, testTrainSameSeedSameCurve) }
+
+func testTrainSameSeedSameCurve(t *testing.T, backend backends.Backend) {
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
-	a, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	a, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	b, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +127,7 @@ func TestTrainSameSeedSameCurve(t *testing.T) {
 		t.Fatalf("same seed, different curves: %+v vs %+v", a.History[0], b.History[0])
 	}
 	cfg.Seed = 77
-	c, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	c, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +141,7 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	// 694 windows, 5% validation → 659 train / 32 = 20 steps per epoch; stop after 25.
-	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t), StopAfterSteps: 25})
+	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t), StopAfterSteps: 25})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("expected ErrInterrupted, got %v", err)
 	}
@@ -146,7 +152,7 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	if meta.Epoch != 1 || meta.StepInEpoch != 5 || filepath.Base(ref.Dir) != "epoch-0001-step-000005" {
 		t.Fatalf("interrupted at epoch %d step %d (%s)", meta.Epoch, meta.StepInEpoch, ref.Dir)
 	}
-	done, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	done, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +163,7 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	ctx, cancel := stdcontext.WithCancel(stdcontext.Background())
 	cancel()
 	cfg.NEpochs = 3
-	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t), Cancel: ctx}); !errors.Is(err, ErrInterrupted) {
+	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t), Cancel: ctx}); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
@@ -167,11 +173,11 @@ func TestTrainRejectsAnotherRunsFolder(t *testing.T) {
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
-	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)}); err != nil {
+	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)}); err != nil {
 		t.Fatal(err)
 	}
 	cfg.LR = 0.1
-	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "holds another run") {
 		t.Fatalf("training a different config into the same folder: %v", err)
 	}
@@ -181,7 +187,7 @@ func TestTrainEarlyStoppingStops(t *testing.T) {
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs, cfg.EarlyStopping, cfg.LR, cfg.BNMoment = 10, 1, 1e-12, 1e-9
-	meta, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	meta, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +220,7 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.LR = 1e30
-	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "epoch 1 step") || !strings.Contains(err.Error(), "loss is") {
 		t.Fatalf("NaN loss: %v", err)
 	}
@@ -232,7 +238,7 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 func TestTrainRejectsInvalidData(t *testing.T) {
 	rec := synthetic(t)
 	rec.Train.Rates.Data[10] = float32(math.NaN())
-	_, err := Train(tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: goBackend(t)})
+	_, err := Train(tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "firing_rate_10ms") {
 		t.Fatalf("NaN in the data: %v", err)
 	}
@@ -248,5 +254,26 @@ func TestFirstNonFiniteVariable(t *testing.T) {
 	v.MustSetValue(tensors.FromValue([]float32{1, float32(math.Inf(1))}))
 	if name := firstNonFiniteVariable(ctx); !strings.Contains(name, "bn1") {
 		t.Fatalf("reported %q, want the bn1 weight", name)
+	}
+}
+
+// TestEnginesAgreeOnTestCorrelation trains the same configuration with the same seed on the
+// pure-Go and the XLA engine: float rounding differs, so the curves differ in detail, but the
+// test correlation they reach must agree within noise.
+func TestEnginesAgreeOnTestCorrelation(t *testing.T) {
+	rec := synthetic(t)
+	cfg := tinyTrainConfig()
+	cfg.NEpochs = 3
+	var scores []float64
+	for _, e := range testEngines(t) {
+		meta, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: e.backend})
+		if err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		scores = append(scores, meta.History[len(meta.History)-1].TestCorr)
+		t.Logf("%s: test r %.4f, loss %.5f", e.name, scores[len(scores)-1], meta.History[len(meta.History)-1].TrainLoss)
+	}
+	if d := math.Abs(scores[0] - scores[1]); d > 0.03 {
+		t.Errorf("test r on XLA %.4f vs pure Go %.4f: differ by %.4f > 0.03", scores[0], scores[1], d)
 	}
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what deepretina needs on a Debian machine, idempotently: Debian packages (libhdf5 for
-# the HDF5 reader; h5py, SciPy and PyTorch for the reference files and cross-checks), the Go
-# module downloads, and the deepretina binary in bin/.
+# the HDF5 reader; h5py, SciPy and PyTorch for the reference files and cross-checks), XLA's CPU
+# plugin (the default engine) into deps/pjrt/, the Go module downloads, and the deepretina binary
+# in bin/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(libhdf5-dev hdf5-tools pkg-config gcc python3-numpy python3-h5py python3-scipy python3-torch)
+need=(libhdf5-dev hdf5-tools pkg-config gcc binutils python3-numpy python3-h5py python3-scipy python3-torch)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,6 +27,8 @@ if ! command -v go >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+./scripts/install_xla_cpu.sh
 
 go mod download
 mkdir -p bin

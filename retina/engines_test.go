@@ -1,0 +1,73 @@
+package retina
+
+import (
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+)
+
+// testEngine is one of the engines the numerical tests run on.
+type testEngine struct {
+	name    string
+	backend backends.Backend
+}
+
+var (
+	xlaOnce    sync.Once
+	xlaEngine  backends.Backend
+	xlaFailure string
+)
+
+// xlaTestBackend is the XLA engine of the tests, created once per test process (as in the
+// product, one XLA client per process): $GOMLX_BACKEND when it names XLA (so that a GPU machine
+// tests its CUDA plugin), else the project's CPU plugin. A machine without it fails the test
+// with the command that installs it, rather than skipping.
+func xlaTestBackend(t testing.TB) backends.Backend {
+	t.Helper()
+	xlaOnce.Do(func() {
+		cfg := os.Getenv(backends.ConfigEnvVar)
+		if !strings.HasPrefix(cfg, "xla") {
+			path, ok := FindProjectPlugin()
+			if !ok {
+				xlaFailure = "XLA's CPU plugin is not installed (" + PluginDir + "/" + PluginFile + "): run scripts/setup.sh"
+				return
+			}
+			cfg = "xla:" + path
+		}
+		b, err := backends.NewWithConfig(cfg)
+		if err != nil {
+			xlaFailure = "XLA engine " + cfg + ": " + err.Error()
+			return
+		}
+		xlaEngine = b
+	})
+	if xlaEngine == nil {
+		t.Fatal(xlaFailure)
+	}
+	return xlaEngine
+}
+
+// testEngines are XLA, the default engine, and the pure-Go fallback.
+func testEngines(t testing.TB) []testEngine {
+	return []testEngine{{"xla", xlaTestBackend(t)}, {"go", simplego.GetBackend()}}
+}
+
+// forEachEngine runs test once per engine, as a subtest named after it.
+func forEachEngine(t *testing.T, test func(t *testing.T, backend backends.Backend)) {
+	for _, e := range testEngines(t) {
+		t.Run(e.name, func(t *testing.T) { test(t, e.backend) })
+	}
+}
+
+func TestEnginesPickTheirConvolution(t *testing.T) {
+	if !NativeConvolution(xlaTestBackend(t)) {
+		t.Error("XLA: Conv2D should use the engine's own convolution")
+	}
+	if NativeConvolution(simplego.GetBackend()) {
+		t.Error("pure Go: Conv2D should use the gather formulation (the backend lacks Reverse)")
+	}
+}
