@@ -43,13 +43,19 @@ var (
 // ChooseEngine) and announcing the choice on notice in one line (nil for silence). Every
 // function of this package that is given a nil backend uses it.
 func DefaultBackend(notice io.Writer) (backends.Backend, error) {
+	e, err := DefaultEngine(notice)
+	return e.Backend, err
+}
+
+// DefaultEngine is DefaultBackend with the description of the choice.
+func DefaultEngine(notice io.Writer) (Engine, error) {
 	defaultEngineOnce.Do(func() {
 		defaultEngine, defaultEngineErr = ChooseEngine()
 		if defaultEngineErr == nil && notice != nil {
 			fmt.Fprintln(notice, "deepretina: "+defaultEngine.Reason)
 		}
 	})
-	return defaultEngine.Backend, defaultEngineErr
+	return defaultEngine, defaultEngineErr
 }
 
 // NewBackend creates a new backend by the rules of ChooseEngine and announces it on notice.

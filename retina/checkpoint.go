@@ -60,7 +60,14 @@ type EpochRecord struct {
 	ValCorr   float64 `json:"val_corr"`
 	TestCorr  float64 `json:"test_corr"`
 	LR        float64 `json:"lr"`
-	Seconds   float64 `json:"seconds"`
+	Seconds   float64 `json:"seconds"` // the whole epoch: training, validation and test scoring
+
+	// Where the time and the transfers went (this process's share of the epoch when it resumed
+	// mid-epoch).
+	TrainSteps     int     `json:"train_steps"`
+	TrainSeconds   float64 `json:"train_seconds"`    // in training steps
+	CompileSeconds float64 `json:"compile_seconds"`  // the first step of the process, which compiles the step (included in train_seconds)
+	HostToDevice   int64   `json:"host_to_device_b"` // bytes sent to the device: window starts (the data is resident)
 }
 
 const (

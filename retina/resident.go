@@ -149,17 +149,3 @@ func predictResident(exec *context.Exec, r *residentWindows, idx []int, batchSiz
 	}
 	return out, nil
 }
-
-// formatBytes writes a byte count the way a log reader wants it: 3.6 GB, 205 kB.
-func formatBytes(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	v, u := float64(n), 0
-	for v >= 1000 && u < len(units)-1 {
-		v /= 1000
-		u++
-	}
-	if u == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%.1f %s", v, units[u])
-}

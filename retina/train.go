@@ -317,10 +317,10 @@ func (t *trainer) run() (*RunMeta, error) {
 	m := t.meta
 	fmt.Fprintf(t.log, "training %s: %s, %d cells, input %v, %d train / %d val / %d test windows, batch %d, backend %s\n",
 		t.cfg.ExpName, t.cfg.ModelType, m.Model.NCells, m.InputShape, len(t.trainIdx), len(t.valIdx), t.testW.Len(), t.cfg.BatchSize, m.Backend)
-	fmt.Fprintf(t.log, "stimulus and responses resident on the device: %s copied once\n", formatBytes(t.trainDev.bytes+t.testDev.bytes))
+	fmt.Fprintf(t.log, "stimulus and responses resident on the device: %s copied once\n", progress.FormatBytes(t.trainDev.bytes+t.testDev.bytes))
 	for m.Epoch < t.cfg.NEpochs {
 		start := time.Now()
-		loss, sent, interrupted, err := t.trainEpoch()
+		loss, work, interrupted, err := t.trainEpoch()
 		if err != nil {
 			return m, err
 		}
@@ -332,7 +332,8 @@ func (t *trainer) run() (*RunMeta, error) {
 		}
 		m.Epoch++
 		m.StepInEpoch, m.LossSum = 0, 0
-		rec := EpochRecord{Epoch: m.Epoch, TrainLoss: loss, LR: m.LR}
+		rec := EpochRecord{Epoch: m.Epoch, TrainLoss: loss, LR: m.LR, TrainSteps: work.steps,
+			TrainSeconds: work.seconds, CompileSeconds: work.compileSeconds}
 		var valSent, testSent int64
 		if rec.ValCorr, valSent, err = t.score(t.trainDev, t.valIdx); err != nil {
 			return m, err
@@ -341,10 +342,11 @@ func (t *trainer) run() (*RunMeta, error) {
 			return m, err
 		}
 		rec.Seconds = time.Since(start).Seconds()
+		rec.HostToDevice = work.sent + valSent + testSent
 		m.History = append(m.History, rec)
 		t.schedule(rec)
 		fmt.Fprintf(t.log, "epoch %3d  loss %.4f  val r %.3f  test r %.3f  lr %.2g  (%.1fs, host→device %s)\n",
-			rec.Epoch, rec.TrainLoss, rec.ValCorr, rec.TestCorr, rec.LR, rec.Seconds, formatBytes(sent+valSent+testSent))
+			rec.Epoch, rec.TrainLoss, rec.ValCorr, rec.TestCorr, rec.LR, rec.Seconds, progress.FormatBytes(rec.HostToDevice))
 		if m.Epoch >= t.cfg.NEpochs {
 			m.Stopped = "completed"
 		}
@@ -382,10 +384,18 @@ func (t *trainer) schedule(rec EpochRecord) {
 	}
 }
 
+// epochWork is what the training steps of one epoch cost in this process.
+type epochWork struct {
+	steps          int
+	seconds        float64
+	compileSeconds float64 // the process's first step, which compiles the training graph
+	sent           int64   // bytes sent to the device
+}
+
 // trainEpoch trains the batches of epoch m.Epoch+1 from m.StepInEpoch on. It returns the mean
-// batch loss and the bytes sent to the device, or interrupted=true when asked to stop (the
-// position is kept in meta).
-func (t *trainer) trainEpoch() (loss float64, sent int64, interrupted bool, err error) {
+// batch loss and the work done, or interrupted=true when asked to stop (the position is kept in
+// meta).
+func (t *trainer) trainEpoch() (loss float64, work epochWork, interrupted bool, err error) {
 	m := t.meta
 	bs := t.cfg.BatchSize
 	order := datasets.EpochOrder(t.trainIdx, t.cfg.Seed, m.Epoch+1)
@@ -394,22 +404,29 @@ func (t *trainer) trainEpoch() (loss float64, sent int64, interrupted bool, err 
 	defer bar.Finish()
 	for m.StepInEpoch < nBatches {
 		if t.stopRequested() {
-			return 0, sent, true, nil
+			return 0, work, true, nil
 		}
+		stepStart := time.Now()
 		starts := startsTensor(order[m.StepInEpoch*bs:(m.StepInEpoch+1)*bs], bs)
-		sent += int64(bs) * 4
+		work.sent += int64(bs) * 4
 		out, err := t.gomlx.TrainStep(nil, []*tensors.Tensor{t.trainDev.stim, t.trainDev.targets, starts}, nil)
 		if err != nil {
-			return 0, sent, false, fmt.Errorf("epoch %d step %d: %w", m.Epoch+1, m.StepInEpoch+1, err)
+			return 0, work, false, fmt.Errorf("epoch %d step %d: %w", m.Epoch+1, m.StepInEpoch+1, err)
 		}
 		l := scalarOf(out[0])
+		elapsed := time.Since(stepStart).Seconds()
+		if t.steps == 0 {
+			work.compileSeconds = elapsed
+		}
+		work.seconds += elapsed
+		work.steps++
 		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return 0, sent, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
+			return 0, work, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
 				m.Epoch+1, m.StepInEpoch+1, l, t.diagnoseNonFinite(starts))
 		}
 		if t.opts.CheckNaN {
 			if name := firstNonFiniteVariable(t.ctx); name != "" {
-				return 0, sent, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, the last good checkpoint is kept",
+				return 0, work, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, the last good checkpoint is kept",
 					m.Epoch+1, m.StepInEpoch+1, name, l)
 			}
 		}
@@ -422,7 +439,7 @@ func (t *trainer) trainEpoch() (loss float64, sent int64, interrupted bool, err 
 		}
 		bar.Step(status)
 	}
-	return m.LossSum / float64(max(1, m.StepInEpoch)), sent, false, nil
+	return m.LossSum / float64(max(1, m.StepInEpoch)), work, false, nil
 }
 
 func (t *trainer) stopRequested() bool {

@@ -75,3 +75,17 @@ func (b *Bar) Finish() {
 		_ = b.bar.Finish()
 	}
 }
+
+// FormatBytes writes a byte count the way a log reader wants it: 3.6 GB, 205.0 kB, 12 B.
+func FormatBytes(n int64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	v, u := float64(n), 0
+	for v >= 1000 && u < len(units)-1 {
+		v /= 1000
+		u++
+	}
+	if u == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", v, units[u])
+}

@@ -1,0 +1,87 @@
+// Package bench measures deepretina's training speed next to PyTorch's on the same machine:
+// the compute rate of a model on a batch that stays on the device, the end-to-end rate of a
+// real training epoch, and the Markdown table `deepretina bench` writes to docs/benchmarks.md.
+//
+//	rate, err := bench.TrainingThroughput(backend, retina.DefaultModelConfig(5), 64, 3)
+//	fmt.Printf("%.0f samples/s\n", rate.SamplesPerSec)
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/deepretina/deepretina/retina"
+)
+
+// Rate is a measured training rate.
+type Rate struct {
+	SamplesPerSec float64 `json:"samples_per_s"`
+	Steps         int     `json:"steps"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// TrainingThroughput measures training samples per second of a model: two warm-up steps (the
+// first compiles), then Adam steps of the Poisson loss on one random batch [batch, History, H, W]
+// that stays on the device, for at least minSeconds and 3 steps. It is the model's cost alone,
+// as PyTorch's compute mode measures it.
+func TrainingThroughput(backend backends.Backend, mcfg retina.ModelConfig, batch int, minSeconds float64) (Rate, error) {
+	if err := mcfg.Validate(); err != nil {
+		return Rate{}, err
+	}
+	ctx := context.New()
+	if err := ctx.SetRNGStateFromSeed(1); err != nil {
+		return Rate{}, err
+	}
+	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		return []*Node{retina.Forward(ctx.In(retina.ModelScope), mcfg, inputs[0]).Rates}
+	}
+	lossFn := func(labels, predictions []*Node) *Node { return retina.PoissonLoss(predictions[0], labels[0], 0) }
+	tr := train.NewTrainer(backend, ctx, modelFn, lossFn, optimizers.Adam().Done(), nil, nil)
+	x, y := randomBatch(mcfg, batch)
+	step := func() error {
+		out, err := tr.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+		if err == nil {
+			// Reading the loss waits for the device, so the clock measures finished work.
+			err = out[0].ConstFlatData(func(any) {})
+		}
+		return err
+	}
+	for i := range 2 {
+		if err := step(); err != nil {
+			return Rate{}, fmt.Errorf("warm-up step %d: %w", i+1, err)
+		}
+	}
+	start := time.Now()
+	steps := 0
+	for steps < 3 || time.Since(start).Seconds() < minSeconds {
+		if err := step(); err != nil {
+			return Rate{}, err
+		}
+		steps++
+	}
+	secs := time.Since(start).Seconds()
+	return Rate{SamplesPerSec: float64(batch*steps) / secs, Steps: steps, Seconds: secs}, nil
+}
+
+// randomBatch is a standard-normal stimulus batch and Poisson-like counts in {0, 1, 2}.
+func randomBatch(mcfg retina.ModelConfig, batch int) (x, y *tensors.Tensor) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hist, h, w := mcfg.ImgShape[0], mcfg.ImgShape[1], mcfg.ImgShape[2]
+	xs := make([]float32, batch*hist*h*w)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+	}
+	ys := make([]float32, batch*mcfg.NCells)
+	for i := range ys {
+		ys[i] = float32(rng.IntN(3))
+	}
+	return tensors.FromFlatDataAndDimensions(xs, batch, hist, h, w), tensors.FromFlatDataAndDimensions(ys, batch, mcfg.NCells)
+}
