@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/gomlx/gomlx/backends"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,6 +92,24 @@ func parityErr(got, want []float64, atol float64) float64 {
 	return maxDiff / (atol/parityTol + maxWant)
 }
 
+// parityTolerance is the relative tolerance of the parity tests. On a GPU, XLA computes float32
+// convolutions and matrix products in TF32 (a 10-bit mantissa), as PyTorch does for its
+// convolutions by default: float32 then agrees with PyTorch's float64 reference only to about
+// 5e-3 on outputs and, through the deepest 3×3 stacks and the batch-norm gradients, to about 5e-2
+// on gradients. float64 stays exact there (5e-8 measured on an H200).
+func parityTolerance(backend backends.Backend, dtype dtypes.DType) float64 {
+	if dtype == dtypes.Float32 && onGPU(backend) {
+		return 6e-2
+	}
+	return parityTol
+}
+
+// onGPU reports whether backend is XLA on an NVIDIA GPU.
+func onGPU(backend backends.Backend) bool {
+	desc := strings.ToLower(backend.Name() + " " + backend.Description() + " " + os.Getenv(backends.ConfigEnvVar))
+	return backend.Name() == "xla" && strings.Contains(desc, "cuda")
+}
+
 // relErr is max|got−want| / max|want|, for the logs.
 func relErr(got, want []float64) float64 { return maxRelErr(got, want, 1e-300) }
 
@@ -102,6 +121,7 @@ const (
 func TestParityEval(t *testing.T) { forEachEngine(t, testParityEval) }
 
 func testParityEval(t *testing.T, backend backends.Backend) {
+	tol := parityTolerance(backend, dtypes.Float32)
 	for _, gc := range goldenCases() {
 		t.Run(gc.name, func(t *testing.T) {
 			gd := loadGolden(t, gc.name)
@@ -121,13 +141,13 @@ func testParityEval(t *testing.T, backend backends.Backend) {
 				t.Fatal(err)
 			}
 			t.Logf("%s eval rates: rel err %.3g", gc.name, relErr(mustFloat64s(t, outs[0]), gd.get(t, "eval_rates")))
-			if e := parityErr(mustFloat64s(t, outs[0]), gd.get(t, "eval_rates"), parityAtol); e > parityTol {
-				t.Errorf("eval rates: rel err %g > %g\ngot  %v\nwant %v", e, parityTol, outs[0], gd.all["eval_rates"])
+			if e := parityErr(mustFloat64s(t, outs[0]), gd.get(t, "eval_rates"), parityAtol); e > tol {
+				t.Errorf("eval rates: rel err %g > %g\ngot  %v\nwant %v", e, tol, outs[0], gd.all["eval_rates"])
 			}
 			if gc.small && gc.cfg.isCNN() {
 				for i, name := range []string{LayerConv1, LayerConv2} {
 					e := parityErr(mustFloat64s(t, outs[1+i]), gd.get(t, "eval_"+name), parityAtol)
-					if e > parityTol {
+					if e > tol {
 						t.Errorf("eval hidden %s: rel err %g", name, e)
 					}
 				}
@@ -153,6 +173,7 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 		if dtype == dtypes.Float64 {
 			atol = 1e-9
 		}
+		tol := parityTolerance(backend, dtype)
 		for _, gc := range goldenCases() {
 			t.Run(fmt.Sprintf("%s/%s", dtype, gc.name), func(t *testing.T) {
 				gd := loadGolden(t, gc.name)
@@ -197,10 +218,10 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 				if outs[0].DType() != dtype {
 					t.Fatalf("rates dtype %s, want %s", outs[0].DType(), dtype)
 				}
-				if e := parityErr(mustFloat64s(t, outs[0]), gd.get(t, "train_rates"), parityAtol); e > parityTol {
+				if e := parityErr(mustFloat64s(t, outs[0]), gd.get(t, "train_rates"), parityAtol); e > tol {
 					t.Errorf("train rates: rel err %g", e)
 				}
-				if e := parityErr(mustFloat64s(t, outs[1]), gd.get(t, "train_loss"), parityAtol); e > parityTol {
+				if e := parityErr(mustFloat64s(t, outs[1]), gd.get(t, "train_loss"), parityAtol); e > tol {
 					t.Errorf("train loss: rel err %g", e)
 				}
 				worst, worstKey, worstZero := 0.0, "", 0.0
@@ -210,9 +231,9 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 						t.Fatal(err)
 					}
 					gotV, wantV := mustFloat64s(t, got), gd.get(t, "grad."+s.torchKey)
-					if e := parityErr(gotV, wantV, atol); e > parityTol {
+					if e := parityErr(gotV, wantV, atol); e > tol {
 						t.Errorf("gradient wrt %s: max|diff| %g > atol %g + rtol %g·max|want| (max|want| %g)",
-							s.torchKey, e*(atol/parityTol+maxAbs(wantV)), atol, parityTol, maxAbs(wantV))
+							s.torchKey, e*(atol/parityTol+maxAbs(wantV)), atol, tol, maxAbs(wantV))
 					}
 					if maxAbs(wantV) < 1e-12 { // exactly-zero gradients (biases before a batch norm)
 						worstZero = math.Max(worstZero, maxAbs(gotV))
@@ -237,7 +258,7 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 						continue
 					}
 					want := gd.get(t, "after."+s.torchKey)
-					if e := parityErr(mustFloat64s(t, v), want, parityAtol); e > parityTol {
+					if e := parityErr(mustFloat64s(t, v), want, parityAtol); e > tol {
 						t.Errorf("%s after one training step: rel err %g", s.torchKey, e)
 					}
 				}

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="/usr/local/go/bin:$PATH"
-export GOMLX_BACKEND=${GOMLX_BACKEND:-go}
+
 
 echo "== go vet"
 go vet ./...
