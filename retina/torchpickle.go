@@ -158,7 +158,7 @@ func (d *torchDecoder) decodeZip(data []byte) (any, error) {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
 	u := pickle.NewUnpickler(bytes.NewReader(body))
-	u.FindClass = findTorchClass
+	u.FindClass = d.findClass
 	u.PersistentLoad = func(id any) (any, error) {
 		tup, ok := id.(*types.Tuple)
 		if !ok || tup.Len() < 5 {
@@ -179,7 +179,7 @@ func (d *torchDecoder) decodeZip(data []byte) (any, error) {
 				return nil, fmt.Errorf("PyTorch zip format: %s holds %d bytes, but its %s of %d elements needs %d",
 					name, f.UncompressedSize64, s.class.name, s.numel, want)
 			}
-			if s.data, err = readZipEntry(f, want); err != nil {
+			if s.data, err = readZipEntry(f, uint64(len(data))); err != nil {
 				return nil, err
 			}
 			if uint64(len(s.data)) < want {
@@ -196,16 +196,28 @@ func (d *torchDecoder) decodeZip(data []byte) (any, error) {
 	return obj, nil
 }
 
-// readZipEntry reads at most limit bytes of a zip entry (checking its CRC when read whole).
-func readZipEntry(f *zip.File, limit uint64) ([]byte, error) {
+// readZipEntry reads a whole zip entry, checking its CRC. PyTorch stores entries uncompressed,
+// so an entry may not hold more than the file's size (a compressed one is allowed 64 times that).
+func readZipEntry(f *zip.File, fileSize uint64) ([]byte, error) {
+	limit := fileSize
+	if f.Method != zip.Store {
+		limit *= 64
+	}
+	if f.UncompressedSize64 > limit {
+		return nil, fmt.Errorf("PyTorch zip format: %s announces %d bytes, more than the file can hold", f.Name, f.UncompressedSize64)
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("PyTorch zip format: %s: %w", f.Name, err)
 	}
 	defer rc.Close()
 	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(rc, int64(min(limit, math.MaxInt64)))); err != nil {
+	n, err := io.Copy(&buf, io.LimitReader(rc, int64(limit)+1))
+	if err != nil {
 		return nil, fmt.Errorf("PyTorch zip format: %s: %w", f.Name, err)
+	}
+	if uint64(n) > limit {
+		return nil, fmt.Errorf("PyTorch zip format: %s holds more than %d bytes", f.Name, limit)
 	}
 	return buf.Bytes(), nil
 }
@@ -250,7 +262,7 @@ func (d *torchDecoder) decodeLegacy(data []byte) (any, error) {
 		return nil, fmt.Errorf("legacy format, object (byte %d): %w", pos, err)
 	}
 	u := pickle.NewUnpickler(bytes.NewReader(data[pos : pos+n]))
-	u.FindClass = findTorchClass
+	u.FindClass = d.findClass
 	u.PersistentLoad = func(id any) (any, error) {
 		tup, ok := id.(*types.Tuple)
 		if !ok || tup.Len() < 6 {
@@ -420,7 +432,7 @@ func float16ToFloat64(h uint16) float64 {
 // ---------------------------------------------------------------------------------------------
 // Python classes a checkpoint refers to.
 
-func findTorchClass(module, name string) (any, error) {
+func (d *torchDecoder) findClass(module, name string) (any, error) {
 	switch module {
 	case "torch":
 		if c, ok := torchStorageClasses[name]; ok {
@@ -429,7 +441,13 @@ func findTorchClass(module, name string) (any, error) {
 	case "torch._utils":
 		switch name {
 		case "_rebuild_tensor_v2", "_rebuild_tensor":
-			return pyFunc{name, rebuildTensor}, nil
+			return pyFunc{name, func(args ...any) (any, error) {
+				t, err := rebuildTensor(args...)
+				if err == nil {
+					d.tensors = append(d.tensors, t)
+				}
+				return t, err
+			}}, nil
 		case "_rebuild_parameter", "_rebuild_parameter_with_state":
 			return pyFunc{name, func(args ...any) (any, error) {
 				if len(args) < 1 {
@@ -499,7 +517,7 @@ func (o *pyObject) PyDictSet(k, v any) error {
 }
 
 // rebuildTensor is torch._utils._rebuild_tensor_v2(storage, offset, size, stride, …).
-func rebuildTensor(args ...any) (any, error) {
+func rebuildTensor(args ...any) (*torchTensor, error) {
 	if len(args) < 4 {
 		return nil, fmt.Errorf("_rebuild_tensor: %d arguments, expected at least 4", len(args))
 	}

@@ -13,9 +13,10 @@ scores and epoch), in PyTorch's zip format and in the legacy format
 (_use_new_zipfile_serialization=False). Files go to retina/testdata/torch/:
 
   <case>.pt           the checkpoint
-  golden.npz          per case: <case>.x_int8 (z-scored windows [B, History, H, W] = x_int8/16) and
+  golden.npz          per case: <case>.x_int8 (z-scored windows [B, History, H, W] = x_int8/16),
                       <case>.rates (eval-mode output [B, n_units], computed in float64 from the
-                      float32 parameters); for the CLI case also cli.movie (raw stimulus [T, H, W])
+                      float32 parameters) and <case>.meta ([norm mean, norm std, epoch, val_acc,
+                      test_pearson, optimizer lr or 0]); for the CLI case also cli.movie (raw stimulus [T, H, W])
                       and cli.pred ([T-History, n_units], the movie z-scored with the stored
                       norm_stats and cut into windows)
   bad_<what>.pt       malformed checkpoints for the error table (unknown model type, missing keys,
@@ -29,7 +30,8 @@ Newest module order (BNCNN; LinearStackedBNCNN alike with stacks and AbsBatchNor
   15 softplus (Exponential when softplus=False).
 Older order: 0 conv1, 1 flatten, 2 BN, 3 noise, 4 ReLU, 5 reshape, 6 conv2, 7 flatten, 8 BN,
   9 noise, 10 ReLU, 11 dense, 12 BN, 13 softplus; some versions call the noise parameter cuda_param.
-Deterministic: fixed seeds.
+Deterministic: fixed seeds (the legacy files name their storages by memory address, so their
+bytes differ from run to run; their contents do not).
 """
 import copy
 import io
@@ -289,6 +291,10 @@ def make_case(name, rng, golden, model_type, img_shape, chans, ksizes, n_units, 
     golden[name + ".rates"] = eval_rates(model, x)
 
     mean, std = 0.37 + rng.uniform(), 0.5 + rng.uniform()
+    if norm_kind == "numpy":  # stored as float32 values
+        mean, std = float(np.float32(mean)), float(np.float32(std))
+    elif norm_kind == "tensor":  # mean a float64 tensor, std a float32 one
+        std = float(np.float32(std))
     hyps = {
         "exp_name": "import_" + name, "model_type": model_type, "dataset": "15-10-07", "cells": "all",
         "stim_type": "naturalscene", "n_repeats": 1, "shuffle": True, "starting_exp_num": None,
@@ -325,11 +331,13 @@ def make_case(name, rng, golden, model_type, img_shape, chans, ksizes, n_units, 
         ckpt["optim_state_dict"] = optimizer_state(model, rng, img_shape, hyps["lr"])
     for k, v in hyps.items():  # the reference also copies every hyper-parameter to the top level
         ckpt.setdefault(k, v)
+    val_acc = float(ckpt["val_acc"])
+    golden[name + ".meta"] = np.array([mean, std, ckpt["epoch"], val_acc, ckpt["test_pearson"],
+                                       hyps["lr"] if optim else 0.0])
     path = save(ckpt, name, legacy)
     print("%-34s %8d bytes  %s  rates[0]=%s" % (os.path.basename(path), os.path.getsize(path),
                                                  "legacy" if legacy else "zip", golden[name + ".rates"][0]))
-    return model, float(np.float32(mean)) if norm_kind == "numpy" else mean, \
-        float(np.float32(std)) if norm_kind == "numpy" else std
+    return model, mean, std
 
 
 def fuzz_seed(name, data):
