@@ -40,7 +40,9 @@ type torchTensor struct {
 	stride  []int
 }
 
-func (t *torchTensor) isFloat() bool { return t.f != nil || strings.HasPrefix(t.dtype, "float") || t.dtype == "bfloat16" }
+func (t *torchTensor) isFloat() bool {
+	return t.f != nil || strings.HasPrefix(t.dtype, "float") || t.dtype == "bfloat16"
+}
 
 func (t *torchTensor) numel() int {
 	n := 1
