@@ -63,6 +63,7 @@ func Train(cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
 	if opts.Keep <= 0 {
 		opts.Keep = 2
 	}
+	opts.Keep = cfg.keepCheckpoints(opts.Keep) // save_every_epoch
 	if opts.Cancel == nil {
 		opts.Cancel = stdcontext.Background()
 	}
@@ -344,6 +345,7 @@ func (t *trainer) run() (*RunMeta, error) {
 // schedule updates the best score, early-stopping counter and the plateau LR schedule, which
 // maximises the validation correlation (the reference fed a correlation to a 'min' scheduler).
 func (t *trainer) schedule(rec EpochRecord) {
+	t.multiStep(rec) // MultiStepLR, whatever the validation score
 	m := t.meta
 	const threshold = 1e-4
 	if rec.ValCorr > m.BestValCorr+threshold {
@@ -364,7 +366,7 @@ func (t *trainer) schedule(rec EpochRecord) {
 // batch loss, or interrupted=true when asked to stop (the position is kept in meta).
 func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 	m := t.meta
-	order := datasets.EpochOrder(t.trainIdx, t.cfg.Seed, m.Epoch+1)
+	order := t.cfg.epochOrder(t.trainIdx, m.Epoch+1) // random, or in time order with shuffle false
 	nBatches := len(order) / t.cfg.BatchSize
 	order = order[m.StepInEpoch*t.cfg.BatchSize : nBatches*t.cfg.BatchSize]
 	cctx, cancel := stdcontext.WithCancel(t.opts.Cancel)
