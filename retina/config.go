@@ -14,14 +14,14 @@ import (
 // Config holds the hyper-parameters of one training run, with the reference's JSON key names
 // (torch-deep-retina's hyperparams.json) so existing files carry over.
 type Config struct {
-	ExpName    string `json:"exp_name"`
-	ModelType  string `json:"model_type"` // "BNCNN", "LinearStackedBNCNN" or "LN"
-	Dataset    string `json:"dataset"`    // experiment folder, e.g. "15-10-07"; "sim-small"/"sim-paper" for the simulated retina
-	Cells      CellList `json:"cells"`    // cell indices in the file, or "all" (see CellList); empty = every cell
-	StimType   string `json:"stim_type"`  // "whitenoise" or "naturalscene"
-	DataPath   string `json:"datapath"`   // root holding <dataset>/<stim_type>.h5; empty = simulate the built-in retina
-	LossFxn    string `json:"lossfxn"`    // "PoissonNLLLoss" (the only loss)
-	LogPoisson bool   `json:"log_poisson"`
+	ExpName    string   `json:"exp_name"`
+	ModelType  string   `json:"model_type"` // "BNCNN", "LinearStackedBNCNN" or "LN"
+	Dataset    string   `json:"dataset"`    // experiment folder, e.g. "15-10-07"; "sim-small"/"sim-paper" for the simulated retina
+	Cells      CellList `json:"cells"`      // cell indices in the file, or "all" (see CellList); empty = every cell
+	StimType   string   `json:"stim_type"`  // "whitenoise" or "naturalscene"
+	DataPath   string   `json:"datapath"`   // root holding <dataset>/<stim_type>.h5; empty = simulate the built-in retina
+	LossFxn    string   `json:"lossfxn"`    // "PoissonNLLLoss" (the only loss)
+	LogPoisson bool     `json:"log_poisson"`
 
 	BatchSize int     `json:"batch_size"`
 	NEpochs   int     `json:"n_epochs"`
