@@ -228,3 +228,34 @@ func TestReferenceKeysRejected(t *testing.T) {
 		t.Errorf("retinotopic config: %v", err)
 	}
 }
+
+// TestTrainWithReferenceModelKeys trains a LinearStackedBNCNN with every model-changing key
+// set (drop_p, softplus false with log_poisson, gc_bias, bias false): the training graph builds,
+// the loss stays finite, and the saved run reloads with that model.
+func TestTrainWithReferenceModelKeys(t *testing.T) {
+	cfg := tinyTrainConfig()
+	cfg.ModelType, cfg.KSizes, cfg.NEpochs, cfg.MaxTrainWindows = "LinearStackedBNCNN", []int{5, 3}, 1, 64
+	cfg.DropP, cfg.GCBias, cfg.Softplus, cfg.LogPoisson, cfg.Bias = 0.2, true, new(false), true, new(false)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	meta, err := Train(cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := meta.History[0].TrainLoss; l != l || l > 1e6 {
+		t.Fatalf("training loss %v", l)
+	}
+	m := meta.Model
+	if m.DropP != 0.2 || !m.ExpOutput || !m.DenseBias || !m.NoConvBias {
+		t.Fatalf("trained model %+v", m)
+	}
+	model, err := LoadModel(dir, goBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.Predict(synthetic(t).Test.Stimulus); err != nil {
+		t.Fatal(err)
+	}
+}

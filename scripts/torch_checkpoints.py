@@ -316,7 +316,6 @@ def make_case(name, rng, golden, model_type, img_shape, chans, ksizes, n_units, 
         norm_stats = {"mean": torch.tensor(mean, dtype=torch.float64), "std": torch.tensor([std])}
     ckpt = {
         "model_type": model_type,
-        hyps_key: hyps,
         "model_state_dict": model.state_dict(),
         "loss": float(rng.uniform(0.5, 1.0)),
         "epoch": 6,
@@ -327,6 +326,8 @@ def make_case(name, rng, golden, model_type, img_shape, chans, ksizes, n_units, 
         "norm_stats": norm_stats,
         "y_stats": {"mean": 0, "std": 1},
     }
+    if hyps_key is not None:  # else the hyper-parameters are only at the top level
+        ckpt[hyps_key] = hyps
     if optim:
         ckpt["optim_state_dict"] = optimizer_state(model, rng, img_shape, hyps["lr"])
     for k, v in hyps.items():  # the reference also copies every hyper-parameter to the top level
@@ -358,7 +359,7 @@ def main():
         ("bncnn_newest_legacy", "BNCNN", small, [3, 4], [7, 5], 5, True, {"hyps_key": "model_hyps", "norm_kind": "list"}),
         ("bncnn_older_zip_cudaparam", "BNCNN", small, [3, 4], [9, 7], 5, False,
          {"order": "older", "noise_cls": GaussianNoiseCudaParam, "norm_kind": "tensor"}),
-        ("bncnn_older_legacy", "BNCNN", small, [4, 3], [7, 7], 4, True, {"order": "older", "optim": False}),
+        ("bncnn_older_legacy", "BNCNN", small, [4, 3], [7, 7], 4, True, {"order": "older", "optim": False, "hyps_key": None}),
         ("bncnn_older_legacy_cudaparam", "BNCNN", small, [2, 3], [5, 5], 3, True,
          {"order": "older", "noise_cls": GaussianNoiseCudaParam}),
         ("bncnn_gcbias_exp_nobias_zip", "BNCNN", small, [3, 3], [9, 7], 4, False,
