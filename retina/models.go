@@ -277,7 +277,7 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 // 0 conv1, 1 flatten, 2 batch norm, 3 reshape, 4 noise, 5 ReLU, 6 conv2, 7 flatten, 8 batch
 // norm, 9 reshape, 10 noise, 11 ReLU, 12 flatten, 13 dense, 14 batch norm, 15 softplus.
 // ExportStateDict writes these names; ImportStateDict also reads older orders (see
-// alignStateDict).
+// torchlayout.go).
 var (
 	torchConvIdx  = [2]int{0, 6}
 	torchBNIdx    = [2]int{2, 8}
