@@ -81,7 +81,13 @@ func NewBackend(notice io.Writer) (backends.Backend, error) {
 //     $PJRT_PLUGIN_LIBRARY_PATH, the system library paths), without downloading anything;
 //  4. the pure-Go backend, which is much slower.
 func ChooseEngine() (Engine, error) {
-	if cfg, ok := os.LookupEnv(backends.ConfigEnvVar); ok && cfg != "" {
+	return chooseEngine(os.Getenv(backends.ConfigEnvVar), pluginSearchRoots())
+}
+
+// chooseEngine is ChooseEngine with its inputs explicit: the value of $GOMLX_BACKEND and the
+// folders searched for the project's plugin.
+func chooseEngine(envConfig string, roots []string) (Engine, error) {
+	if cfg := envConfig; cfg != "" {
 		b, err := backends.NewWithConfig(cfg)
 		if err != nil {
 			return Engine{}, fmt.Errorf("engine %s=%q: %w", backends.ConfigEnvVar, cfg, err)
@@ -89,7 +95,7 @@ func ChooseEngine() (Engine, error) {
 		return Engine{b, cfg, fmt.Sprintf("engine %s from %s=%s", b.Name(), backends.ConfigEnvVar, cfg)}, nil
 	}
 	var tried []string
-	if path, found := FindProjectPlugin(); found {
+	if path, found := findPlugin(roots); found {
 		cfg := "xla:" + path
 		b, err := backends.NewWithConfig(cfg)
 		if err == nil {
@@ -140,8 +146,10 @@ func standardXLA() (b backends.Backend, err error) {
 // PluginDir beside the executable (bin/deepretina → ../deps/pjrt), in the working folder and
 // its parents, and in the repository this package was compiled from (which is where tests and
 // notebooks that import the module from a local checkout find it).
-func FindProjectPlugin() (string, bool) {
-	for _, root := range pluginSearchRoots() {
+func FindProjectPlugin() (string, bool) { return findPlugin(pluginSearchRoots()) }
+
+func findPlugin(roots []string) (string, bool) {
+	for _, root := range roots {
 		p := filepath.Join(root, PluginDir, PluginFile)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			if abs, err := filepath.Abs(p); err == nil {

@@ -47,10 +47,12 @@ type RunMeta struct {
 	TestCorrAtBest float64 `json:"test_corr_at_best"`
 	SinceBest      int     `json:"since_best"`        // epochs without validation improvement (early stopping)
 	SinceLRChange  int     `json:"since_lr_change"`   // epochs without improvement counted by the LR scheduler
-	Stopped        string  `json:"stopped,omitempty"` // why training ended: "completed", "early-stopping"
+	Stopped        string  `json:"stopped,omitempty"` // why training ended: "completed", "early-stopping", "imported"
 
 	History []EpochRecord     `json:"history"`
 	Files   map[string]string `json:"files"` // checkpoint file → SHA-256, to detect corruption
+
+	Imported *ImportInfo `json:"imported,omitempty"` // set for runs made by ImportTorchRun: the source checkpoint
 }
 
 // EpochRecord is one line of the training curve.

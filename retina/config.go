@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -13,14 +14,14 @@ import (
 // Config holds the hyper-parameters of one training run, with the reference's JSON key names
 // (torch-deep-retina's hyperparams.json) so existing files carry over.
 type Config struct {
-	ExpName    string `json:"exp_name"`
-	ModelType  string `json:"model_type"` // "BNCNN", "LinearStackedBNCNN" or "LN"
-	Dataset    string `json:"dataset"`    // experiment folder, e.g. "15-10-07"; "sim-small"/"sim-paper" for the simulated retina
-	Cells      []int  `json:"cells"`      // cell indices in the file; empty = all
-	StimType   string `json:"stim_type"`  // "whitenoise" or "naturalscene"
-	DataPath   string `json:"datapath"`   // root holding <dataset>/<stim_type>.h5; empty = simulate the built-in retina
-	LossFxn    string `json:"lossfxn"`    // "PoissonNLLLoss" (the only loss)
-	LogPoisson bool   `json:"log_poisson"`
+	ExpName    string   `json:"exp_name"`
+	ModelType  string   `json:"model_type"` // "BNCNN", "LinearStackedBNCNN" or "LN"
+	Dataset    string   `json:"dataset"`    // experiment folder, e.g. "15-10-07"; "sim-small"/"sim-paper" for the simulated retina
+	Cells      CellList `json:"cells"`      // cell indices in the file, or "all" (see CellList); empty = every cell
+	StimType   string   `json:"stim_type"`  // "whitenoise" or "naturalscene"
+	DataPath   string   `json:"datapath"`   // root holding <dataset>/<stim_type>.h5; empty = simulate the built-in retina
+	LossFxn    string   `json:"lossfxn"`    // "PoissonNLLLoss" (the only loss)
+	LogPoisson bool     `json:"log_poisson"`
 
 	BatchSize int     `json:"batch_size"`
 	NEpochs   int     `json:"n_epochs"`
@@ -40,6 +41,26 @@ type Config struct {
 	EarlyStopping     int     `json:"early_stopping"`    // epochs without improvement before training stops; 0 = never
 	MaxTrainWindows   int     `json:"max_train_windows"` // cap on training windows per epoch (0 = all): quick runs on a CPU
 	SimSeed           uint64  `json:"sim_seed"`          // seed of the simulated retina, when datapath is empty
+
+	// More keys of the reference's hyperparams.json (see config_reference.go). Defaults are
+	// the zero values (nil for the keys whose reference default is true), so run descriptions
+	// written before these keys existed still describe the same runs.
+	NRepeats            int     `json:"n_repeats,omitempty"`            // train this many runs, with seeds seed, seed+1, …, in folders <exp_name>_<n>; 0 or 1: one run
+	StartingExpNum      *int    `json:"starting_exp_num,omitempty"`     // n of the first repeat's folder (null: 0)
+	Shuffle             *bool   `json:"shuffle,omitempty"`              // visit the training windows in a new random order each epoch (default true); false: in time order
+	Softplus            *bool   `json:"softplus,omitempty"`             // softplus output (default true); false: exponential output, trained on log-rates (needs log_poisson)
+	Bias                *bool   `json:"bias,omitempty"`                 // convolution biases (default true)
+	GCBias              bool    `json:"gc_bias,omitempty"`              // a bias in the output (ganglion-cell) dense layer
+	BNorm               *bool   `json:"bnorm,omitempty"`                // batch norm (default true; the CNNs need it)
+	BNormD              int     `json:"bnorm_d,omitempty"`              // batch-norm dimensionality: 1 (every unit: the CNNs' flat batch norm); 2 (per channel) is not supported
+	NLayers             int     `json:"n_layers,omitempty"`             // depth of the reference's VaryModel; BNCNN and LinearStackedBNCNN ignore it, as there
+	DropP               float64 `json:"drop_p,omitempty"`               // dropout between the stacked 3×3 convolutions of LinearStackedBNCNN, in training; ignored by BNCNN, as there
+	StackConvs          bool    `json:"stackconvs,omitempty"`           // stacked 3×3 convolutions: what LinearStackedBNCNN does; not supported with BNCNN
+	SaveEveryEpoch      bool    `json:"save_every_epoch,omitempty"`     // keep every epoch's checkpoint (default: the newest ones and the best)
+	SchedulerMilestones []int   `json:"scheduler_milestones,omitempty"` // MultiStepLR: after each of these epochs the learning rate is multiplied by scheduler_factor
+	TrainLoop           string  `json:"train_loop,omitempty"`           // the reference's training-loop function; only the standard loop exists here (leave it out)
+	Retinotopic         bool    `json:"retinotopic,omitempty"`          // the reference's retinotopic models: not supported
+	SemanticScale       float64 `json:"semantic_scale,omitempty"`       // weight of the retinotopic models' semantic loss (only with retinotopic)
 }
 
 // DefaultConfig is the reference's published BNCNN setting on real data (50×50 pixels,
@@ -75,11 +96,11 @@ func SmallConfig() Config {
 // configKeys lists the JSON keys Config accepts, for error messages.
 func configKeys() []string {
 	var keys []string
-	data, _ := json.Marshal(Config{})
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(data, &m)
-	for k := range m {
-		keys = append(keys, k)
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			keys = append(keys, name)
+		}
 	}
 	sort.Strings(keys)
 	return keys
@@ -104,6 +125,7 @@ func ParseConfig(data []byte, base Config) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, fmt.Errorf("bad value: %w", err)
 	}
+	cfg.canonicalize()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -137,8 +159,8 @@ func (c Config) Validate() error {
 	if c.LossFxn != "" && c.LossFxn != "PoissonNLLLoss" && c.LossFxn != "poisson" {
 		return fmt.Errorf("lossfxn: %q is not supported (only PoissonNLLLoss)", c.LossFxn)
 	}
-	if c.LogPoisson {
-		return fmt.Errorf("log_poisson: true is not supported (the model outputs rates)")
+	if err := c.validateReferenceKeys(); err != nil {
+		return err
 	}
 	checks := []struct {
 		ok   bool
@@ -155,9 +177,9 @@ func (c Config) Validate() error {
 		{len(c.ImgShape) == 3 && c.ImgShape[0] > 0 && c.ImgShape[1] > 0 && c.ImgShape[2] > 0, "img_shape", "[history, H, W], all positive"},
 		{len(c.Chans) == 2 && c.Chans[0] > 0 && c.Chans[1] > 0, "chans", "two positive channel counts"},
 		{len(c.KSizes) == 2 && c.KSizes[0] > 0 && c.KSizes[1] > 0, "ksizes", "two positive kernel sizes"},
-		{c.Scheduler == "" || c.Scheduler == "none" || c.Scheduler == "ReduceLROnPlateau", "scheduler", "ReduceLROnPlateau or none"},
+		{c.Scheduler == "" || c.Scheduler == "none" || c.Scheduler == "ReduceLROnPlateau" || c.Scheduler == "MultiStepLR", "scheduler", "ReduceLROnPlateau, MultiStepLR or none"},
 		{c.SchedulerPatience >= 0, "scheduler_patience", "≥ 0"},
-		{c.Scheduler != "ReduceLROnPlateau" || (c.SchedulerFactor > 0 && c.SchedulerFactor < 1), "scheduler_factor", "in (0, 1)"},
+		{(c.Scheduler != "ReduceLROnPlateau" && c.Scheduler != "MultiStepLR") || (c.SchedulerFactor > 0 && c.SchedulerFactor < 1), "scheduler_factor", "in (0, 1)"},
 		{c.EarlyStopping >= 0, "early_stopping", "≥ 0"},
 		{c.MaxTrainWindows >= 0, "max_train_windows", "≥ 0"},
 	}
@@ -166,17 +188,17 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: expected %s", ch.name, ch.want)
 		}
 	}
-	for _, id := range c.Cells {
+	for _, id := range c.Cells.IDs {
 		if id < 0 {
 			return fmt.Errorf("cells: index %d is negative", id)
 		}
 	}
-	return c.ModelConfig(max(1, len(c.Cells))).Validate()
+	return c.ModelConfig(max(1, len(c.CellIDs()))).Validate()
 }
 
 // ModelConfig is the architecture this run trains, for nCells output cells.
 func (c Config) ModelConfig(nCells int) ModelConfig {
-	return ModelConfig{
+	m := ModelConfig{
 		Type:       modelTypes[strings.ToLower(c.ModelType)],
 		NCells:     nCells,
 		ImgShape:   [3]int{c.ImgShape[0], c.ImgShape[1], c.ImgShape[2]},
@@ -186,6 +208,15 @@ func (c Config) ModelConfig(nCells int) ModelConfig {
 		BNMomentum: c.BNMoment,
 		BNEps:      1e-3,
 	}
+	if m.isCNN() {
+		m.DenseBias = c.GCBias
+		m.NoConvBias = c.Bias != nil && !*c.Bias
+		m.ExpOutput = c.Softplus != nil && !*c.Softplus
+		if m.Type == ModelLinearStacked {
+			m.DropP = c.DropP
+		}
+	}
+	return m
 }
 
 // Ranges maps config keys to lists of values; the runs are their Cartesian product.

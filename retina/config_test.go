@@ -13,7 +13,7 @@ func TestParseConfigKeepsBaseAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.LR != 0.005 || len(cfg.Cells) != 2 || cfg.ModelConfig(2).Type != "linearstacked" {
+	if cfg.LR != 0.005 || len(cfg.Cells.IDs) != 2 || cfg.ModelConfig(2).Type != "linearstacked" {
 		t.Fatalf("overrides not applied: %+v", cfg)
 	}
 	if cfg.BatchSize != SmallConfig().BatchSize || cfg.Dataset != "sim-small" {

@@ -16,7 +16,7 @@ const SimulatedDatasetPrefix = "sim-"
 // no datapath and a "sim-<preset>" dataset, the simulated retina generated in memory.
 func LoadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
 	if cfg.DataPath != "" {
-		rec, err := datasets.Load(cfg.DataPath, cfg.Dataset, cfg.StimType, cfg.Cells)
+		rec, err := datasets.Load(cfg.DataPath, cfg.Dataset, cfg.StimType, cfg.CellIDs())
 		if err != nil {
 			return nil, err
 		}
@@ -42,5 +42,5 @@ func LoadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
 		return nil, fmt.Errorf("simulate %s: %w", cfg.Dataset, err)
 	}
 	rec := sim.Recordings[cfg.StimType]
-	return datasets.SelectCells(rec, cfg.Cells)
+	return datasets.SelectCells(rec, cfg.CellIDs())
 }

@@ -8,7 +8,9 @@
 // stimulus, hidden-unit read-out by layer name, and import/export of PyTorch state dicts.
 //
 // Layering: layers (conv.go, batchnorm.go, gradients.go) → models (models.go, model_*.go) →
-// training (train.go, checkpoint.go) → use (predict.go, statedict.go).
+// training (train.go, checkpoint.go) → use (predict.go, statedict.go) → PyTorch checkpoints
+// (torchpickle.go reads torch.save files, torchlayout.go recognises the reference's modules,
+// torchcheckpoint.go the checkpoint dict, torchimport.go writes it as a run).
 //
 // Training the CPU default and predicting from it:
 //
@@ -23,4 +25,15 @@
 //
 // Models read their input as [B, History, H, W] z-scored windows (oldest frame first) and
 // output firing rates [B, NCells]; every variable lives under the context scope ModelScope.
+//
+// PyTorch interchange is symmetric: ExportStateDict writes the reference's state-dict names in
+// the module order of its newest classes (so their load_state_dict(strict=True) accepts them),
+// and ImportStateDict reads that order and the older ones, recognising modules by their
+// parameters' names and shapes. A checkpoint file of torch-deep-retina (torch.save, zip or
+// legacy format) becomes a run folder in two calls:
+//
+//	ckpt, err := retina.LoadTorchCheckpoint("15-10-07_naturalscene.pt")
+//	fmt.Println(ckpt.ModelType, ckpt.Model.NCells, ckpt.NormStats, ckpt.Scores["test_pearson"])
+//	meta, err := retina.ImportTorchRun(ckpt, "runs/ref", retina.ImportOptions{DataPath: "data"})
+//	model, err := retina.LoadModel("runs/ref", nil)    // as any trained run
 package retina

@@ -39,6 +39,12 @@ type ModelConfig struct {
 	Noise      float64 // std of the Gaussian noise added in training (0.05); 0 disables it
 	BNMomentum float64 // PyTorch convention (0.01): running = (1−m)·running + m·batch
 	BNEps      float64 // 1e-3
+
+	// Variants of the reference's hyper-parameters; the zero values are the reference defaults.
+	DenseBias  bool    `json:",omitempty"` // gc_bias: the output dense layer has a bias (CNNs)
+	NoConvBias bool    `json:",omitempty"` // bias=false: convolutions without bias (a stack's last one)
+	ExpOutput  bool    `json:",omitempty"` // softplus=false: rates = exp(x) instead of softplus(x)
+	DropP      float64 `json:",omitempty"` // drop_p: dropout between the 3×3 convolutions of a linear stack, training only
 }
 
 // DefaultModelConfig returns the reference BNCNN configuration for nCells cells.
@@ -75,6 +81,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if math.IsNaN(c.Noise) || math.IsInf(c.Noise, 0) || c.Noise < 0 {
 		return fmt.Errorf("ModelConfig.Noise must be a finite value >= 0, got %g", c.Noise)
+	}
+	if !(c.DropP >= 0 && c.DropP < 1) {
+		return fmt.Errorf("ModelConfig.DropP must be in [0, 1), got %g", c.DropP)
 	}
 	if !c.isCNN() {
 		return nil
@@ -149,23 +158,31 @@ func (c ModelConfig) ParamCount() int {
 		ls := c.LayerShapes()
 		s1, s2 := ls[LayerConv1], ls[LayerConv2]
 		f1, f2 := s1[0]*s1[1]*s1[2], s2[0]*s2[1]*s2[2]
+		bias := 1
+		if c.NoConvBias {
+			bias = 0
+		}
 		convCount := func(cin, cout, k int) int {
 			if c.Type == ModelBNCNN {
-				return cin*cout*k*k + cout
+				return cin*cout*k*k + bias*cout
 			}
 			nConvs := (k - 1) / 2
-			return cin*cout*9 + (nConvs-1)*cout*cout*9 + cout
+			return cin*cout*9 + (nConvs-1)*cout*cout*9 + bias*cout
+		}
+		denseBias := 0
+		if c.DenseBias {
+			denseBias = n
 		}
 		return convCount(hist, c.Chans[0], c.KSizes[0]) + 2*f1 +
 			convCount(c.Chans[0], c.Chans[1], c.KSizes[1]) + 2*f2 +
-			f2*n + 2*n
+			f2*n + denseBias + 2*n
 	}
 	return 0
 }
 
 // Outputs of Forward.
 type Outputs struct {
-	Rates  *graph.Node            // [B, NCells] firing rate (softplus output)
+	Rates  *graph.Node            // [B, NCells] firing rate (softplus output; exp with ExpOutput)
 	Hidden map[string]*graph.Node // named hidden activations, channels-first [B,C,H,W]: "conv1", "conv2" (post-ReLU)
 }
 
@@ -213,7 +230,7 @@ func lnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	b := x.Shape().Dimensions[0]
 	hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 	flat := graph.Reshape(x, b, hist*h*w) // PyTorch's flatten of [History, H, W]
-	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, "sequential.1.", hist*h*w, cfg.NCells, true))
+	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true))
 	return Outputs{Rates: graph.Softplus(out), Hidden: map[string]*graph.Node{}}
 }
 
@@ -233,7 +250,7 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		if i > 0 {
 			h = graph.TransposeAllAxes(hidden[layers[i-1].name], 0, 2, 3, 1)
 		}
-		h = convApply(ctx, h, layer.convs)
+		h = convApply(ctx, h, layer.convs, dropout(training, cfg))
 		s := layerShapes[layer.name]
 		// PyTorch's Flatten of [C, H, W].
 		flat = graph.Reshape(graph.TransposeAllAxes(h, 0, 3, 1, 2), b, s[0]*s[1]*s[2])
@@ -245,9 +262,48 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		hidden[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
 	}
 	s2 := layerShapes[LayerConv2]
-	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, "sequential.11.", s2[0]*s2[1]*s2[2], cfg.NCells, false))
+	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias))
 	out = FlatBatchNorm(ctx.In("bn_out"), out, bnOpts)
+	if cfg.ExpOutput {
+		// The reference's Exponential output (softplus=false) is exp in evaluation and the
+		// identity in training, where its loss takes log-rates (log_poisson); exp in both
+		// modes gives the same Poisson loss on rates.
+		return Outputs{Rates: graph.Exp(out), Hidden: hidden}
+	}
 	return Outputs{Rates: graph.Softplus(out), Hidden: hidden}
+}
+
+// Indices of the modules in the reference's nn.Sequential, in its newest module order:
+// 0 conv1, 1 flatten, 2 batch norm, 3 reshape, 4 noise, 5 ReLU, 6 conv2, 7 flatten, 8 batch
+// norm, 9 reshape, 10 noise, 11 ReLU, 12 flatten, 13 dense, 14 batch norm, 15 softplus.
+// ExportStateDict writes these names; ImportStateDict also reads older orders (see
+// torchlayout.go).
+var (
+	torchConvIdx  = [2]int{0, 6}
+	torchBNIdx    = [2]int{2, 8}
+	torchNoiseIdx = [2]int{4, 10}
+)
+
+const (
+	torchDenseIdx = 13
+	torchBNOutIdx = 14
+	torchLNDense  = 1 // LN: 0 flatten, 1 dense, 2 softplus
+)
+
+func torchPrefix(idx int) string { return fmt.Sprintf("sequential.%d.", idx) }
+
+// dropout returns the dropout applied between a linear stack's convolutions (nil: none).
+func dropout(training bool, cfg ModelConfig) func(ctx *context.Context, x *graph.Node) *graph.Node {
+	if !training || cfg.DropP <= 0 || cfg.Type != ModelLinearStacked {
+		return nil
+	}
+	keep := 1 - cfg.DropP
+	return func(ctx *context.Context, x *graph.Node) *graph.Node {
+		// PyTorch's nn.Dropout: zero each value with probability p, scale the others by 1/(1−p).
+		u := ctx.RandomUniform(x.Graph(), x.Shape())
+		mask := graph.LessThan(u, graph.MulScalar(graph.OnesLike(u), keep))
+		return graph.Where(mask, graph.DivScalar(x, keep), graph.ZerosLike(x))
+	}
 }
 
 // cnnLayer describes one conv → flat BN block of a CNN model.
@@ -261,9 +317,6 @@ type cnnLayer struct {
 func cnnLayers(cfg ModelConfig) []cnnLayer {
 	stacked := cfg.Type == ModelLinearStacked
 	ls := cfg.LayerShapes()
-	// Indices of the modules in the reference nn.Sequential.
-	convIdx := []int{0, 6}
-	bnIdx := []int{2, 8}
 	cin := cfg.ImgShape[0]
 	var layers []cnnLayer
 	for i, name := range []string{LayerConv1, LayerConv2} {
@@ -272,8 +325,8 @@ func cnnLayers(cfg ModelConfig) []cnnLayer {
 		layers = append(layers, cnnLayer{
 			name:    name,
 			bnScope: bnScope,
-			convs:   convLayerSubs(name, convIdx[i], cin, cfg.Chans[i], cfg.KSizes[i], stacked),
-			bn:      batchNormSpecs([]string{bnScope}, fmt.Sprintf("sequential.%d.", bnIdx[i]), s[0]*s[1]*s[2], stacked),
+			convs:   convLayerSubs(name, torchConvIdx[i], cin, cfg.Chans[i], cfg.KSizes[i], stacked, !cfg.NoConvBias, cfg.DropP > 0),
+			bn:      batchNormSpecs([]string{bnScope}, torchPrefix(torchBNIdx[i]), s[0]*s[1]*s[2], stacked),
 		})
 		cin = cfg.Chans[i]
 	}
@@ -285,7 +338,7 @@ func cnnLayers(cfg ModelConfig) []cnnLayer {
 func modelSpecs(cfg ModelConfig) []varSpec {
 	if cfg.Type == ModelLN {
 		hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
-		return denseSpecs([]string{"dense"}, "sequential.1.", hist*h*w, cfg.NCells, true)
+		return denseSpecs([]string{"dense"}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true)
 	}
 	var specs []varSpec
 	for _, layer := range cnnLayers(cfg) {
@@ -295,8 +348,8 @@ func modelSpecs(cfg ModelConfig) []varSpec {
 		specs = append(specs, layer.bn...)
 	}
 	s2 := cfg.LayerShapes()[LayerConv2]
-	specs = append(specs, denseSpecs([]string{"dense"}, "sequential.11.", s2[0]*s2[1]*s2[2], cfg.NCells, false)...)
-	specs = append(specs, batchNormSpecs([]string{"bn_out"}, "sequential.12.", cfg.NCells, cfg.Type == ModelLinearStacked)...)
+	specs = append(specs, denseSpecs([]string{"dense"}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias)...)
+	specs = append(specs, batchNormSpecs([]string{"bn_out"}, torchPrefix(torchBNOutIdx), cfg.NCells, cfg.Type == ModelLinearStacked)...)
 	return specs
 }
 
@@ -390,14 +443,19 @@ func convSpecs(scope []string, torchPrefix string, cin, cout, k int, bias bool) 
 	return sub
 }
 
-// convLayerSubs returns the convolution(s) of a conv layer: a single k×k convolution with bias,
-// or for a linear stack (k−1)/2 3×3 convolutions (scopes "<layer>/stack_<i>") of which only the
-// last has a bias, named as the reference LinearStackedConv2d's "convs" Sequential.
-func convLayerSubs(layer string, seqIdx, cin, cout, k int, stacked bool) []convSub {
+// convLayerSubs returns the convolution(s) of a conv layer: a single k×k convolution, or for a
+// linear stack (k−1)/2 3×3 convolutions (scopes "<layer>/stack_<i>") of which only the last can
+// have a bias, named as the reference LinearStackedConv2d's "convs" Sequential (which holds a
+// Dropout after every convolution but the last when drop_p > 0, hence the indices 0, 2, 4, …).
+func convLayerSubs(layer string, seqIdx, cin, cout, k int, stacked, bias, withDropout bool) []convSub {
 	if !stacked {
-		return []convSub{convSpecs([]string{layer}, fmt.Sprintf("sequential.%d.", seqIdx), cin, cout, k, true)}
+		return []convSub{convSpecs([]string{layer}, torchPrefix(seqIdx), cin, cout, k, bias)}
 	}
 	n := (k - 1) / 2
+	step := 1
+	if withDropout && n > 1 {
+		step = 2
+	}
 	subs := make([]convSub, n)
 	for i := range n {
 		c := cout
@@ -405,7 +463,7 @@ func convLayerSubs(layer string, seqIdx, cin, cout, k int, stacked bool) []convS
 			c = cin
 		}
 		subs[i] = convSpecs([]string{layer, fmt.Sprintf("stack_%d", i)},
-			fmt.Sprintf("sequential.%d.convs.%d.", seqIdx, i), c, cout, 3, i == n-1)
+			fmt.Sprintf("sequential.%d.convs.%d.", seqIdx, step*i), c, cout, 3, bias && i == n-1)
 	}
 	return subs
 }
@@ -475,10 +533,14 @@ func materializeVars(ctx *context.Context, specs []varSpec, dtype dtypes.DType) 
 	return vars
 }
 
-// convApply applies a conv layer (one convolution or a linear stack) to channels-last h.
-func convApply(ctx *context.Context, h *graph.Node, subs []convSub) *graph.Node {
+// convApply applies a conv layer (one convolution or a linear stack) to channels-last h;
+// drop (nil: none) follows every convolution of a stack but the last.
+func convApply(ctx *context.Context, h *graph.Node, subs []convSub, drop func(*context.Context, *graph.Node) *graph.Node) *graph.Node {
 	g := h.Graph()
-	for _, sub := range subs {
+	for i, sub := range subs {
+		if i > 0 && drop != nil {
+			h = drop(ctx, h)
+		}
 		kernel := materializeVar(ctx, sub.kernel, h.DType()).ValueGraph(g)
 		var bias *graph.Node
 		if sub.bias != nil {

@@ -2,6 +2,7 @@ package retina
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -321,5 +322,61 @@ func TestForwardRejectsBadInput(t *testing.T) {
 	err = catchPanic(func() { Forward(context.New(), cfg, x) })
 	if err == nil || !strings.Contains(err.Error(), "KSizes") {
 		t.Errorf("got %v, want an error naming KSizes", err)
+	}
+}
+
+// TestStackDropout: drop_p zeroes each value of a linear stack's intermediate activations with
+// probability p and scales the others by 1/(1−p), in training only, as PyTorch's nn.Dropout.
+func TestStackDropout(t *testing.T) {
+	cfg := smallConfig(ModelLinearStacked)
+	cfg.DropP = 0.3
+	if dropout(false, cfg) != nil || dropout(true, smallConfig(ModelLinearStacked)) != nil {
+		t.Fatal("dropout outside training or with drop_p 0")
+	}
+	bncnn := smallConfig(ModelBNCNN)
+	bncnn.DropP = 0.3
+	if dropout(true, bncnn) != nil {
+		t.Fatal("dropout in BNCNN, which has no stacks")
+	}
+	drop := dropout(true, cfg)
+	ctx := context.New()
+	ctx.SetParam(context.ParamInitialSeed, int64(5))
+	out, err := context.ExecOnce(testBackend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+		return drop(ctx, x)
+	}, tensors.FromFlatDataAndDimensions(slices.Repeat([]float32{1}, 20000), 20000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := 0
+	for _, v := range mustFloat64s(t, out) {
+		switch {
+		case v == 0:
+			zeros++
+		case math.Abs(v-1/0.7) > 1e-6:
+			t.Fatalf("kept value %g, want 1/(1−p) = %g", v, 1/0.7)
+		}
+	}
+	// 20000 Bernoulli(0.3) draws: std ≈ 65, so ±400 is far beyond chance.
+	if zeros < 6000-400 || zeros > 6000+400 {
+		t.Errorf("%d of 20000 dropped, want about 6000", zeros)
+	}
+
+	// In evaluation the model with drop_p is the model without it.
+	noDrop := smallConfig(ModelLinearStacked)
+	x := randomInput(cfg, 2, 3)
+	var outs [2][]float64
+	for i, c := range []ModelConfig{cfg, noDrop} {
+		ctx := context.New()
+		ctx.SetParam(context.ParamInitialSeed, int64(1))
+		o, err := context.ExecOnce(testBackend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+			return Forward(ctx, c, x).Rates
+		}, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = mustFloat64s(t, o)
+	}
+	if !slices.Equal(outs[0], outs[1]) {
+		t.Error("drop_p changed evaluation outputs")
 	}
 }

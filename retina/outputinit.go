@@ -14,7 +14,8 @@ import (
 // reference begins every cell at softplus(N(0,1)) ≈ 1 Hz, and Adam then spends most of a short
 // CPU run just scaling the output up to rates of tens of Hz; starting at the data's scale leaves
 // the training to the shape of the response. For BN-output models the final batch norm's shift
-// becomes softplus⁻¹(mean rate) and its scale the rate's std; for LN the dense bias becomes
+// becomes softplus⁻¹(mean rate) and its scale the rate's std (with an exponential output, the
+// log-normal parameters of the rates' mean and std); for LN the dense bias becomes
 // softplus⁻¹(mean rate).
 //
 // rates: [T, N] training targets. The model's variables must exist (build a graph first).
@@ -29,8 +30,16 @@ func initOutputToRates(ctx *context.Context, cfg ModelConfig, rates datasets.Mat
 			ss += v * v
 		}
 		m := s / float64(rates.Rows)
+		variance := math.Max(ss/float64(rates.Rows)-m*m, 1e-6)
 		means[c] = float32(inverseSoftplus(math.Max(m, 1e-3)))
-		stds[c] = float32(math.Sqrt(math.Max(ss/float64(rates.Rows)-m*m, 1e-6)))
+		stds[c] = float32(math.Sqrt(variance))
+		if cfg.ExpOutput {
+			// rates = exp(x): x normal gives log-normal rates, here with the data's mean and
+			// variance (softplus' linear scaling would blow up under exp).
+			m = math.Max(m, 1e-3)
+			sigma2 := math.Log1p(variance / (m * m))
+			means[c], stds[c] = float32(math.Log(m)-sigma2/2), float32(math.Sqrt(sigma2))
+		}
 	}
 	scope := "/" + ModelScope + "/bn_out"
 	shift, scale := bnBias, bnWeight

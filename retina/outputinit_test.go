@@ -43,3 +43,26 @@ func TestInitOutputToRates(t *testing.T) {
 		}
 	}
 }
+
+// With an exponential output (softplus false) the output batch norm starts at the log-normal
+// whose mean and std are the rates': exp(shift + scale²/2) = mean.
+func TestInitOutputToRatesExpOutput(t *testing.T) {
+	rates := datasets.Matrix{Rows: 4, Cols: 2, Data: []float32{10, 1, 30, 1, 10, 1, 30, 1}} // cell 0: mean 20, std 10
+	cfg := ModelConfig{Type: ModelBNCNN, NCells: 2, ImgShape: [3]int{2, 6, 6}, Chans: []int{2, 2}, KSizes: []int{3, 3},
+		BNMomentum: 0.01, BNEps: 1e-3, ExpOutput: true}
+	ctx := context.New()
+	exec := context.MustNewExec(goBackend(t), ctx.Checked(false), func(ctx *context.Context, x *Node) *Node {
+		return Forward(ctx.In(ModelScope), cfg, x).Rates
+	})
+	exec.MustExec(tensors.FromShape(shapeF32(2, 2, 6, 6)))
+	if err := initOutputToRates(ctx, cfg, rates); err != nil {
+		t.Fatal(err)
+	}
+	mu := tensors.MustCopyFlatData[float32](ctx.InspectVariable("/model/bn_out", "bias").MustValue())
+	sigma := tensors.MustCopyFlatData[float32](ctx.InspectVariable("/model/bn_out", "weight").MustValue())
+	mean := math.Exp(float64(mu[0]) + float64(sigma[0]*sigma[0])/2)
+	std := mean * math.Sqrt(math.Expm1(float64(sigma[0]*sigma[0])))
+	if math.Abs(mean-20) > 1e-3 || math.Abs(std-10) > 1e-3 {
+		t.Errorf("log-normal start: mean %g std %g, want 20 and 10", mean, std)
+	}
+}

@@ -13,17 +13,25 @@ import (
 )
 
 // StateDictShapes returns the keys of the reference PyTorch model's state_dict() with their
-// shapes (in PyTorch's layout), e.g. "sequential.0.weight": [8, 40, 15, 15] for BNCNN.
+// shapes (in PyTorch's layout), e.g. "sequential.0.weight": [8, 40, 15, 15] for BNCNN, in the
+// reference's newest module order (that of its current classes, so that their
+// load_state_dict(strict=True) accepts ExportStateDict's output):
 //
-//   - BNCNN: nn.Sequential "sequential": 0 Conv2d, 2 BatchNorm1d, 6 Conv2d, 8 BatchNorm1d,
-//     11 Linear (no bias), 12 BatchNorm1d (weight, bias, running_mean, running_var,
-//     num_batches_tracked each).
+//   - BNCNN: nn.Sequential "sequential": 0 Conv2d, 1 Flatten, 2 BatchNorm1d, 3 Reshape,
+//     4 GaussianNoise, 5 ReLU, 6 Conv2d, 7 Flatten, 8 BatchNorm1d, 9 Reshape, 10 GaussianNoise,
+//     11 ReLU, 12 Flatten, 13 Linear (bias only with gc_bias), 14 BatchNorm1d, 15 Softplus.
+//     Batch norms hold weight, bias, running_mean, running_var and num_batches_tracked; the
+//     convolutions' biases exist unless bias=false.
 //   - LinearStackedBNCNN: the same indices; 0 and 6 are LinearStackedConv2d with a "convs"
-//     Sequential of 3×3 Conv2d (only the last with a bias); 2, 8, 12 are AbsBatchNorm1d
-//     (scale, shift, running_mean, running_var).
+//     Sequential of 3×3 Conv2d (only the last with a bias; with drop_p > 0 a Dropout follows
+//     every convolution but the last, so they are convs.0, convs.2, …); 2, 8, 14 are
+//     AbsBatchNorm1d (scale, shift, running_mean, running_var).
 //   - LN: 1 Linear (weight, bias).
 //
-// The CNNs' GaussianNoise modules (3 and 9) hold a non-trainable "sigma" [1], the noise std.
+// The CNNs' GaussianNoise modules (4 and 10) hold a non-trainable "sigma" [1], the noise std.
+// Older versions of the reference put the noise before the reshape and had no flatten before
+// the dense layer (noise 3 and 9, Linear 11, BatchNorm1d 12) or called the noise parameter
+// "cuda_param"; ImportStateDict reads those too.
 func StateDictShapes(cfg ModelConfig) (map[string][]int, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -45,7 +53,7 @@ func noiseSigmaKeys(cfg ModelConfig) []string {
 	if !cfg.isCNN() {
 		return nil
 	}
-	return []string{"sequential.3.sigma", "sequential.9.sigma"}
+	return []string{torchPrefix(torchNoiseIdx[0]) + "sigma", torchPrefix(torchNoiseIdx[1]) + "sigma"}
 }
 
 // ExportStateDict returns the model's variables (trainable ones and running statistics) under
@@ -93,16 +101,30 @@ func ExportStateDict(ctx *context.Context, cfg ModelConfig) (map[string]*tensors
 
 // ImportStateDict sets the model's variables from a state dict with the reference PyTorch names
 // and layouts (see StateDictShapes and ExportStateDict), creating the variables if the model was
-// not built yet. It is strict, as torch's load_state_dict(strict=True): a missing key, an
-// unexpected key or a shape mismatch is an error naming the key and the expected vs actual shape,
-// and nothing is changed in ctx. The CNNs' noise "sigma" keys are optional and ignored (the
-// noise std is ModelConfig.Noise). Float values are converted to the model's dtype (that of its
-// existing variables, else that of the state dict's first float tensor, float32 or float64).
+// not built yet. The reference's older module orders are recognised by the modules' parameter
+// names and shapes (convolutions, batch norms, the dense layer, the noise's sigma or
+// cuda_param) and mapped onto the newest names first. Then it is strict, as torch's
+// load_state_dict(strict=True): a missing key, an unexpected key or a shape mismatch is an error
+// naming the key and the expected vs actual shape, and nothing is changed in ctx. The CNNs'
+// noise "sigma" keys are optional and ignored (the noise std is ModelConfig.Noise). Float values
+// are converted to the model's dtype (that of its existing variables, else that of the state
+// dict's first float tensor, float32 or float64).
 func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tensors.Tensor) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	specs := modelSpecs(cfg)
+	from := map[string]string{}
+	lay, layoutErr := analyseSequential(sd)
+	if layoutErr == nil {
+		sd, from = lay.rename(cfg)
+	}
+	quote := func(k string) string {
+		if orig := from[k]; orig != "" && orig != k {
+			return fmt.Sprintf("%q (%s in the state dict)", k, orig)
+		}
+		return fmt.Sprintf("%q", k)
+	}
 
 	// Check keys and shapes before touching anything.
 	known := make(map[string]bool, len(specs))
@@ -111,25 +133,25 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 		known[s.torchKey] = true
 		t, ok := sd[s.torchKey]
 		if !ok || t == nil {
-			problems = append(problems, fmt.Sprintf("missing key %q (expected shape %v)", s.torchKey, s.torchShape()))
+			problems = append(problems, fmt.Sprintf("missing key %s (expected shape %v)", quote(s.torchKey), s.torchShape()))
 			continue
 		}
 		if got := t.Shape().Dimensions; !slices.Equal(got, s.torchShape()) {
-			problems = append(problems, fmt.Sprintf("key %q: expected shape %v, got %v", s.torchKey, s.torchShape(), got))
+			problems = append(problems, fmt.Sprintf("key %s: expected shape %v, got %v", quote(s.torchKey), s.torchShape(), got))
 			continue
 		}
 		if s.int64 {
 			if !t.DType().IsInt() {
-				problems = append(problems, fmt.Sprintf("key %q: expected an integer tensor, got %s", s.torchKey, t.DType()))
+				problems = append(problems, fmt.Sprintf("key %s: expected an integer tensor, got %s", quote(s.torchKey), t.DType()))
 			}
 		} else if !t.DType().IsFloat() {
-			problems = append(problems, fmt.Sprintf("key %q: expected a float tensor, got %s", s.torchKey, t.DType()))
+			problems = append(problems, fmt.Sprintf("key %s: expected a float tensor, got %s", quote(s.torchKey), t.DType()))
 		}
 	}
 	for _, k := range noiseSigmaKeys(cfg) {
 		known[k] = true
 		if t, ok := sd[k]; ok && t != nil && !slices.Equal(t.Shape().Dimensions, []int{1}) {
-			problems = append(problems, fmt.Sprintf("key %q: expected shape [1], got %v", k, t.Shape().Dimensions))
+			problems = append(problems, fmt.Sprintf("key %s: expected shape [1], got %v", quote(k), t.Shape().Dimensions))
 		}
 	}
 	var unexpected []string
@@ -144,11 +166,14 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 		if sd[k] != nil {
 			got = sd[k].Shape().Dimensions
 		}
-		problems = append(problems, fmt.Sprintf("unexpected key %q (shape %v)", k, got))
+		problems = append(problems, fmt.Sprintf("unexpected key %s (shape %v)", quote(k), got))
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("ImportStateDict: state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d): %s",
-			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, strings.Join(problems, "; "))
+		if layoutErr != nil {
+			problems = append(problems, fmt.Sprintf("(its modules were not recognised, so no older module order was mapped: %v)", layoutErr))
+		}
+		return fmt.Errorf("ImportStateDict: state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d%s): %s",
+			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, cfg.variantString(), strings.Join(problems, "; "))
 	}
 
 	// The model's float dtype.
@@ -182,7 +207,7 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 		inv := invertPerm(s.perm)
 		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
 		if err != nil {
-			return fmt.Errorf("ImportStateDict: key %q: %w", s.torchKey, err)
+			return fmt.Errorf("ImportStateDict: key %s: %w", quote(s.torchKey), err)
 		}
 		values[i] = t
 	}
@@ -320,4 +345,25 @@ func permuteFlat[T any](src []T, dims []int, perm []int) []T {
 		}
 	}
 	return out
+}
+
+// variantString lists the non-default variants of a model (", DenseBias, …"), for messages.
+func (c ModelConfig) variantString() string {
+	var v []string
+	if c.DenseBias {
+		v = append(v, "DenseBias")
+	}
+	if c.NoConvBias {
+		v = append(v, "NoConvBias")
+	}
+	if c.ExpOutput {
+		v = append(v, "ExpOutput")
+	}
+	if c.DropP > 0 {
+		v = append(v, fmt.Sprintf("DropP %g", c.DropP))
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(v, ", ")
 }

@@ -63,6 +63,7 @@ func Train(cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
 	if opts.Keep <= 0 {
 		opts.Keep = 2
 	}
+	opts.Keep = cfg.keepCheckpoints(opts.Keep) // save_every_epoch
 	if opts.Cancel == nil {
 		opts.Cancel = stdcontext.Background()
 	}
@@ -368,6 +369,7 @@ func (t *trainer) run() (*RunMeta, error) {
 // schedule updates the best score, early-stopping counter and the plateau LR schedule, which
 // maximises the validation correlation (the reference fed a correlation to a 'min' scheduler).
 func (t *trainer) schedule(rec EpochRecord) {
+	t.multiStep(rec) // MultiStepLR, whatever the validation score
 	m := t.meta
 	const threshold = 1e-4
 	if rec.ValCorr > m.BestValCorr+threshold {
@@ -398,7 +400,7 @@ type epochWork struct {
 func (t *trainer) trainEpoch() (loss float64, work epochWork, interrupted bool, err error) {
 	m := t.meta
 	bs := t.cfg.BatchSize
-	order := datasets.EpochOrder(t.trainIdx, t.cfg.Seed, m.Epoch+1)
+	order := t.cfg.epochOrder(t.trainIdx, m.Epoch+1) // random, or in time order with shuffle false
 	nBatches := len(order) / bs
 	bar := progress.New(t.log, fmt.Sprintf("epoch %d/%d", m.Epoch+1, t.cfg.NEpochs), nBatches, m.StepInEpoch)
 	defer bar.Finish()

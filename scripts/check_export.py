@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Loads a `deepretina export` .npz into the reference PyTorch BNCNN and checks that it predicts
-what `deepretina predict` wrote for the same stimulus.
+"""Loads a `deepretina export` .npz into the reference's newest PyTorch BNCNN (or
+LinearStackedBNCNN) class with load_state_dict(strict=True), and checks that it predicts what
+`deepretina predict` wrote for the same stimulus.
 
-usage: check_export.py W.npz STIM.npy PRED.npy HISTORY CHANS0 CHANS1 K0 K1
+usage: check_export.py W.npz STIM.npy PRED.npy HISTORY CHANS0 CHANS1 K0 K1 [BNCNN|LinearStackedBNCNN]
 """
 import os
 import sys
@@ -11,16 +12,19 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_torch import BNCNN  # noqa: E402
+from torch_checkpoints import RetinaCNN  # noqa: E402  (the reference's classes, newest module order)
 
 w_path, stim_path, pred_path = sys.argv[1:4]
 history, c0, c1, k0, k1 = map(int, sys.argv[4:9])
+model_type = sys.argv[9] if len(sys.argv) > 9 else "BNCNN"
 weights = dict(np.load(w_path))
 mean, std = float(weights.pop("norm_stats.mean")), float(weights.pop("norm_stats.std"))
 stim = np.load(stim_path).astype(np.float32)
 pred = np.load(pred_path)
-n_cells = weights["sequential.11.weight"].shape[0]
-model = BNCNN(n_cells, img=(history, stim.shape[1], stim.shape[2]), chans=(c0, c1), ks=(k0, k1))
+n_cells = weights["sequential.13.weight"].shape[0]
+model = RetinaCNN(n_cells, (history, stim.shape[1], stim.shape[2]), (c0, c1), (k0, k1),
+                  stacked=(model_type == "LinearStackedBNCNN"), order="newest",
+                  linear_bias="sequential.13.bias" in weights)
 model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, strict=True)
 model.eval()
 z = (stim - mean) / std

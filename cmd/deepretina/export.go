@@ -17,11 +17,16 @@ func exportCmd() *cobra.Command {
 		Use:   "export --run DIR --out W.npz",
 		Short: "Export a run's weights as the reference PyTorch state dict (.npz) plus its norm stats",
 		Long: `Writes every parameter and batch-norm running statistic under the reference PyTorch model's
-state-dict names and shapes (sequential.0.weight [8,40,15,15], …), plus the scalars
-norm_stats.mean and norm_stats.std: the stimulus normalisation the model expects.
+state-dict names and shapes, in the module order of the reference's newest BNCNN and
+LinearStackedBNCNN classes (sequential.0.weight [8,40,15,15], sequential.2.* batch norm,
+sequential.4.sigma noise std, sequential.6.* conv2, …, sequential.13.weight dense,
+sequential.14.* output batch norm), plus the scalars norm_stats.mean and norm_stats.std: the
+stimulus normalisation the model expects.
 
 In Python:  sd = {k: torch.from_numpy(v) for k, v in numpy.load("W.npz").items()
-                  if not k.startswith("norm_stats")}; model.load_state_dict(sd)`,
+                  if not k.startswith("norm_stats")}; model.load_state_dict(sd, strict=True)
+
+The reverse is import, which reads the reference's .pt checkpoints (any of its module orders).`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if run == "" || out == "" {

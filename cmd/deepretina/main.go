@@ -5,6 +5,7 @@
 //	deepretina simulate --out data            # the built-in simulated retina, in the lab's HDF5 layout
 //	deepretina train --out runs               # the default BNCNN on the simulated "small" retina
 //	deepretina eval --run runs/bncnn-small    # per-cell table + JSON summary
+//	deepretina import --pt 15-10-07_naturalscene.pt --out runs/ref --data ~/data   # a torch-deep-retina checkpoint as a run
 package main
 
 import (
@@ -27,7 +28,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), evalCmd(), predictCmd(), exportCmd(), benchCmd())
+	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), evalCmd(), predictCmd(), exportCmd(), importCmd(), benchCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "deepretina:", err)
 		if errors.Is(err, errInterrupted) {

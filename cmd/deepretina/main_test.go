@@ -82,8 +82,9 @@ type savedRun struct {
 		TrainLoss float64 `json:"train_loss"`
 		ValCorr   float64 `json:"val_corr"`
 	} `json:"history"`
-	Files map[string]string `json:"files"`
-	Epoch int               `json:"epoch"`
+	Files   map[string]string `json:"files"`
+	Epoch   int               `json:"epoch"`
+	Backend string            `json:"backend"`
 }
 
 func readRun(t *testing.T, runDir string) savedRun {
@@ -490,5 +491,96 @@ func TestRangesTrainEveryCombinationAndTabulate(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(runs, "results.json"))
 	if err := json.Unmarshal(raw, &rows); err != nil || len(rows) != 2 {
 		t.Fatalf("results.json: %v, %d rows", err, len(rows))
+	}
+}
+
+// TestImportTorchCheckpointThenEvalPredictExport imports a checkpoint written by PyTorch in the
+// reference's format, evaluates it on the simulated data, predicts a raw movie as PyTorch did,
+// and exports it back into the reference's newest class (load_state_dict strict) unchanged.
+func TestImportTorchCheckpointThenEvalPredictExport(t *testing.T) {
+	data := simulated(t)
+	work := t.TempDir()
+	pt, err := filepath.Abs("../../retina/testdata/torch/bncnn_newest_zip.pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := "../../retina/testdata/torch/golden.npz"
+	runDir := filepath.Join(work, "ref")
+	out, err := run(t, "import", "--pt", pt, "--out", runDir, "--data", data, "--dataset", "sim-small", "--stim", "whitenoise")
+	if err != nil || !strings.Contains(out, "BNCNN (zip format, newest module order), 8 cells") || !strings.Contains(out, "wrote run") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(runDir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Imported struct {
+			From   string `json:"from"`
+			SHA256 string `json:"sha256"`
+		} `json:"imported"`
+		Stopped string `json:"stopped"`
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil || meta.Imported.From != pt || len(meta.Imported.SHA256) != 64 || meta.Stopped != "imported" {
+		t.Fatalf("run.json does not record the import: %v %+v", err, meta)
+	}
+
+	if out, err := run(t, "eval", "--run", runDir, "--json", filepath.Join(work, "e.json")); err != nil || !strings.Contains(out, "mean") {
+		t.Fatalf("eval of the imported run: %v\n%s", err, out)
+	}
+
+	// predict on PyTorch's raw movie gives PyTorch's predictions.
+	movie, want := filepath.Join(work, "movie.npy"), filepath.Join(work, "want.npy")
+	script := `import numpy as np, sys; g = np.load(sys.argv[1]); np.save(sys.argv[2], g["cli.movie"]); np.save(sys.argv[3], g["cli.pred"])`
+	if out, err := exec.Command("/usr/bin/python3", "-c", script, golden, movie, want).CombinedOutput(); err != nil {
+		t.Fatalf("golden movie: %v\n%s", err, out)
+	}
+	pred := filepath.Join(work, "pred.npy")
+	if out, err := run(t, "predict", "--run", runDir, "--stimulus", movie, "--out", pred); err != nil || !strings.Contains(out, "[20, 8]") {
+		t.Fatalf("predict: %v\n%s", err, out)
+	}
+	compare := `import numpy as np, sys
+got, want = np.load(sys.argv[1]), np.load(sys.argv[2])
+err = np.max(np.abs(got - want)) / np.max(np.abs(want))
+print("relative error", err)
+sys.exit(0 if got.shape == want.shape and err < 1e-4 else 1)`
+	if out, err := exec.Command("/usr/bin/python3", "-c", compare, pred, want).CombinedOutput(); err != nil {
+		t.Fatalf("predictions of the imported run differ from PyTorch's: %v\n%s", err, out)
+	}
+
+	// export → the reference's newest class accepts it strictly and predicts the same; the
+	// weights are the checkpoint's, under the same names.
+	weights := filepath.Join(work, "w.npz")
+	if out, err := run(t, "export", "--run", runDir, "--out", weights); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	check := exec.Command("/usr/bin/python3", "../../scripts/check_export.py", weights, movie, pred, "10", "4", "4", "9", "7")
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("PyTorch with the exported weights disagrees with predict: %v\n%s", err, out)
+	}
+	same := `import numpy as np, sys, torch
+sd = torch.load(sys.argv[1])["model_state_dict"]
+w = dict(np.load(sys.argv[2]))
+w.pop("norm_stats.mean"), w.pop("norm_stats.std")
+assert set(sd) == set(w), sorted(set(sd) ^ set(w))
+for k, v in sd.items():
+    assert np.array_equal(v.numpy(), w[k]), k
+print("ok")`
+	if out, err := exec.Command("/usr/bin/python3", "-c", same, pt, weights).CombinedOutput(); err != nil {
+		t.Fatalf("export of an imported checkpoint differs from it: %v\n%s", err, out)
+	}
+
+	// Bad input names the file; an existing run is not overwritten.
+	bad := filepath.Join(work, "bad.pt")
+	_ = os.WriteFile(bad, []byte("not a checkpoint"), 0o644)
+	if out, err := run(t, "import", "--pt", bad, "--out", filepath.Join(work, "x")); err == nil || !strings.Contains(out, bad) || !strings.Contains(out, "not a PyTorch file") {
+		t.Fatalf("bad checkpoint: %v\n%s", err, out)
+	}
+	badType, _ := filepath.Abs("../../retina/testdata/torch/bad_unknown_model_type.pt")
+	if out, err := run(t, "import", "--pt", badType, "--out", filepath.Join(work, "y")); err == nil || !strings.Contains(out, "RetinotopicModel") || !strings.Contains(out, "supported") {
+		t.Fatalf("unsupported model type: %v\n%s", err, out)
+	}
+	if out, err := run(t, "import", "--pt", pt, "--out", runDir, "--dataset", "sim-small"); err == nil || !strings.Contains(out, "already holds a run") {
+		t.Fatalf("import over a run: %v\n%s", err, out)
 	}
 }

@@ -54,6 +54,7 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 					return err
 				}
 			}
+			configs = retina.ExpandRepeats(configs) // n_repeats
 			opts := retina.TrainOptions{Log: os.Stderr, Cancel: cmd.Context(), Keep: keep, CheckNaN: checkNaN, StopAfterSteps: stopAfter}
 			for i, cfg := range configs {
 				if len(configs) > 1 {

@@ -1,0 +1,168 @@
+package retina
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// ImportInfo records, in an imported run's metadata, where its weights came from.
+type ImportInfo struct {
+	From        string             `json:"from"`                      // the checkpoint file, as given
+	SHA256      string             `json:"sha256"`                    // of the file's bytes
+	Format      string             `json:"format"`                    // "zip" or "legacy"
+	ModelType   string             `json:"model_type"`                // the reference's model_type
+	ModuleOrder string             `json:"module_order"`              // "newest", "older" or "other"
+	NoiseParam  string             `json:"noise_param,omitempty"`     // "sigma" or "cuda_param"
+	Epoch       int                `json:"epoch"`                     // the reference's epoch index (−1: absent)
+	Scores      map[string]float64 `json:"scores,omitempty"`          // the reference's scores at that epoch
+	Hyps        map[string]any     `json:"hyperparameters,omitempty"` // the checkpoint's hyper-parameters, as stored
+}
+
+// ImportOptions adjust the run an import creates: where its data are (eval and the analyses
+// load the test set from the run's config) and which cells its outputs are.
+type ImportOptions struct {
+	DataPath string    // the run config's datapath (root holding <dataset>/<stim_type>.h5)
+	Dataset  string    // replaces the checkpoint's dataset
+	StimType string    // replaces the checkpoint's stim_type
+	Cells    *CellList // replaces the checkpoint's cells
+}
+
+// configKeysFromHyps are the hyper-parameters an imported run's Config takes from the
+// checkpoint; the model's own keys come from the model the state dict describes.
+var configKeysFromHyps = []string{"exp_name", "dataset", "cells", "stim_type", "lossfxn", "batch_size", "n_epochs",
+	"lr", "l1", "l2", "seed", "scheduler_patience", "scheduler_factor", "shuffle", "n_repeats", "save_every_epoch"}
+
+// ImportTorchRun turns a reference checkpoint into a run folder, the same layout Train writes
+// (runDir/checkpoints/epoch-NNNN/ with the model's variables and meta.json, and runDir/run.json),
+// so that LoadModel, eval, predict and the analyses accept it. The metadata record the source
+// file and its SHA-256 (RunMeta.Imported); the run counts as finished ("imported"), so Train
+// refuses to continue it. runDir must not hold a run already.
+func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*RunMeta, error) {
+	if refs, err := listCheckpoints(runDir); err != nil {
+		return nil, err
+	} else if len(refs) > 0 {
+		return nil, fmt.Errorf("import: %s already holds a run (%s); choose another output folder", runDir, filepath.Base(refs[0].Dir))
+	}
+	cfg, err := importedConfig(c, opts)
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", c.Path, err)
+	}
+	ids := cfg.CellIDs()
+	switch {
+	case ids == nil:
+		ids = make([]int, c.Model.NCells)
+		for i := range ids {
+			ids[i] = i
+		}
+	case len(ids) != c.Model.NCells:
+		return nil, fmt.Errorf("import %s: cells %v of dataset %q are %d cells, but the model has %d outputs (give the cells with --cells)",
+			c.Path, ids, cfg.Dataset, len(ids), c.Model.NCells)
+	}
+
+	ctx := context.New()
+	if err := c.Import(ctx.In(ModelScope)); err != nil {
+		return nil, fmt.Errorf("import %s: %w", c.Path, err)
+	}
+	epochs := c.Epoch + 1 // the reference counts epochs from 0; −1 (absent) gives 0
+	meta := &RunMeta{
+		Format: MetaFormat, Config: cfg, Model: c.Model, NormStats: c.NormStats, CellIDs: ids,
+		InputShape: c.Model.ImgShape, FrameRate: 100, PixelSizeUM: 55,
+		Data:    fmt.Sprintf("imported from %s (torch-deep-retina, trained on %s/%s)", c.Path, cfg.Dataset, cfg.StimType),
+		Backend: "PyTorch (imported)", Epoch: epochs, LR: cfg.LR, BestEpoch: epochs, BestValCorr: noCorrelation,
+		Stopped: "imported",
+		Imported: &ImportInfo{From: c.Path, SHA256: c.SHA256, Format: c.Format, ModelType: c.ModelType,
+			ModuleOrder: c.ModuleOrder, NoiseParam: c.NoiseParam, Epoch: c.Epoch, Scores: c.Scores, Hyps: c.Hyps},
+	}
+	if c.LR > 0 {
+		meta.LR = c.LR
+	}
+	if v, ok := c.Scores["val_acc"]; ok {
+		meta.BestValCorr = v
+	}
+	meta.TestCorrAtBest = c.Scores["test_pearson"]
+	if epochs > 0 {
+		meta.History = []EpochRecord{{Epoch: epochs, TrainLoss: c.Scores["loss"], ValCorr: meta.BestValCorr,
+			TestCorr: meta.TestCorrAtBest, LR: meta.LR}}
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	ckpt, err := newCheckpointer(ctx, runDir, 1)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ckpt.save(meta); err != nil {
+		return nil, fmt.Errorf("import into %s: %w", runDir, err)
+	}
+	return meta, nil
+}
+
+// importedConfig is the run config of an imported checkpoint: the model keys from the model
+// the state dict describes, the data and training keys from its hyper-parameters (those that
+// do not validate are left at their defaults), then opts.
+func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
+	m := c.Model
+	cfg := DefaultConfig()
+	cfg.ExpName = "imported"
+	for name, goType := range torchModelTypes {
+		if goType == m.Type {
+			cfg.ModelType = name
+		}
+	}
+	cfg.ImgShape = []int{m.ImgShape[0], m.ImgShape[1], m.ImgShape[2]}
+	cfg.Chans, cfg.KSizes = append([]int(nil), m.Chans...), append([]int(nil), m.KSizes...)
+	if len(cfg.Chans) == 0 { // LN: keep the defaults, unused
+		cfg.Chans, cfg.KSizes = DefaultConfig().Chans, DefaultConfig().KSizes
+	}
+	cfg.Noise, cfg.BNMoment = m.Noise, m.BNMomentum
+	cfg.GCBias, cfg.DropP = m.DenseBias, m.DropP
+	if m.NoConvBias {
+		cfg.Bias = new(false)
+	}
+	if m.ExpOutput {
+		cfg.Softplus, cfg.LogPoisson = new(false), true
+	}
+	keys := make([]string, 0, len(configKeysFromHyps))
+	for _, k := range configKeysFromHyps {
+		if _, ok := c.Hyps[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := c.Hyps[k]
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && k != "lr" && k != "l1" && k != "l2" && k != "scheduler_factor" {
+			v = int64(f) // integers went through float64
+		}
+		data, err := json.Marshal(map[string]any{k: v})
+		if err != nil {
+			continue
+		}
+		if next, err := ParseConfig(data, cfg); err == nil {
+			cfg = next
+		}
+	}
+	if opts.DataPath != "" {
+		cfg.DataPath = opts.DataPath
+	}
+	if opts.Dataset != "" {
+		cfg.Dataset = opts.Dataset
+	}
+	if opts.StimType != "" {
+		cfg.StimType = opts.StimType
+	}
+	if opts.Cells != nil {
+		cfg.Cells = *opts.Cells
+	}
+	cfg.canonicalize()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("the run's config: %w", err)
+	}
+	return cfg, nil
+}
