@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -61,10 +62,10 @@ func TestEvaluateWiresEveryMetric(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, err := retina.Train(cfg, dir, retina.TrainOptions{Data: rec, Backend: backend}); err != nil {
+	if _, err := retina.Train(context.Background(), cfg, dir, retina.TrainOptions{Data: rec, Backend: backend}); err != nil {
 		t.Fatal(err)
 	}
-	model, err := retina.LoadModel(dir, backend)
+	model, err := retina.LoadModel(dir, retina.LoadOptions{Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package retina
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -175,7 +176,7 @@ func TestMultiStepLRAndSaveEveryEpochInTraining(t *testing.T) {
 	cfg.NEpochs, cfg.Scheduler, cfg.SchedulerMilestones, cfg.SchedulerFactor = 3, "MultiStepLR", []int{1, 2}, 0.5
 	cfg.SaveEveryEpoch, cfg.MaxTrainWindows = true, 64
 	dir := t.TempDir()
-	meta, err := Train(cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t), Keep: 1})
+	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t), Keep: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestTrainWithReferenceModelKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	meta, err := Train(cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
+	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestTrainWithReferenceModelKeys(t *testing.T) {
 	if m.DropP != 0.2 || !m.ExpOutput || !m.DenseBias || !m.NoConvBias {
 		t.Fatalf("trained model %+v", m)
 	}
-	model, err := LoadModel(dir, goBackend(t))
+	model, err := LoadModel(dir, LoadOptions{Backend: goBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,20 +8,28 @@
 // stimulus, hidden-unit read-out by layer name, and import/export of PyTorch state dicts.
 //
 // Layering: layers (conv.go, batchnorm.go, gradients.go) → models (models.go, model_*.go) →
-// training (train.go, checkpoint.go) → use (predict.go, statedict.go) → PyTorch checkpoints
+// training (run.go, train.go, resident.go, checkpoint.go) → use (model.go, hidden.go, statedict.go) → PyTorch checkpoints
 // (torchpickle.go reads torch.save files, torchlayout.go recognises the reference's modules,
 // torchcheckpoint.go the checkpoint dict, torchimport.go writes it as a run).
 //
-// Training the CPU default and predicting from it:
+// From a notebook or a Go program: simulate a retina, train with a live callback (cancel the
+// context to stop; the same call resumes), then predict and read hidden units:
 //
-//	cfg := retina.SmallConfig()                       // BNCNN on the simulated "small" retina
-//	meta, err := retina.Train(cfg, "runs/bncnn-small", retina.TrainOptions{Log: os.Stderr})
-//	if err != nil { … }
-//	fmt.Println(meta.BestValCorr, meta.TestCorrAtBest)
+//	cfg := retina.SmallConfig()                        // BNCNN on the simulated "small" retina
+//	rec, err := retina.LoadData(cfg, os.Stderr)         // simulated in memory: no files needed
+//	meta, err := retina.Train(ctx, cfg, "runs/bncnn-small", retina.TrainOptions{
+//		Data:    rec,
+//		OnStep:  func(s retina.StepInfo) { chart.Add(s.MeanLoss) },
+//		OnEpoch: func(e retina.EpochRecord) { fmt.Println(e.Epoch, e.ValCorr) },
+//	})
+//	model, err := retina.LoadModel("runs/bncnn-small", retina.LoadOptions{Log: os.Stderr})
+//	rates, err := model.Predict(rec.Test.Stimulus)     // [T−history, cells]; stimulus [T, H, W] raw units
+//	acts, err := model.Hidden(rec.Test.Stimulus, retina.HiddenOptions{})
+//	fmt.Println(acts[0].Layer, acts[0].Shape)          // conv1 [T−history C H W]: model "bipolar" units
+//	control, err := retina.NewModel(model.Meta.Model, model.Meta.NormStats, 1, retina.LoadOptions{})
 //
-//	model, err := retina.LoadModel("runs/bncnn-small", nil)
-//	rates, err := model.Predict(stimulus)              // stimulus: datasets.Movie [T, H, W], raw units
-//	conv1, err := model.Hidden(stimulus, "conv1")      // [T−history, C·H·W] model "bipolar" units
+// Every model and baseline of a process runs on one engine, DefaultBackend: XLA (the project's
+// CPU plugin, or a GPU plugin named by $GOMLX_BACKEND) or, failing that, GoMLX's pure-Go backend.
 //
 // Models read their input as [B, History, H, W] z-scored windows (oldest frame first) and
 // output firing rates [B, NCells]; every variable lives under the context scope ModelScope.
@@ -35,5 +43,5 @@
 //	ckpt, err := retina.LoadTorchCheckpoint("15-10-07_naturalscene.pt")
 //	fmt.Println(ckpt.ModelType, ckpt.Model.NCells, ckpt.NormStats, ckpt.Scores["test_pearson"])
 //	meta, err := retina.ImportTorchRun(ckpt, "runs/ref", retina.ImportOptions{DataPath: "data"})
-//	model, err := retina.LoadModel("runs/ref", nil)    // as any trained run
+//	model, err := retina.LoadModel("runs/ref", retina.LoadOptions{}) // as any trained run
 package retina

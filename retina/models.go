@@ -184,6 +184,9 @@ func (c ModelConfig) ParamCount() int {
 type Outputs struct {
 	Rates  *graph.Node            // [B, NCells] firing rate (softplus output; exp with ExpOutput)
 	Hidden map[string]*graph.Node // named hidden activations, channels-first [B,C,H,W]: "conv1", "conv2" (post-ReLU)
+	// PreActivation holds the same layers before their nonlinearity: the batch norm's output
+	// (plus the noise, in training), [B,C,H,W].
+	PreActivation map[string]*graph.Node
 }
 
 // Forward builds the model's graph for x: [B, History, H, W] (z-scored stimulus windows, oldest
@@ -231,7 +234,7 @@ func lnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 	flat := graph.Reshape(x, b, hist*h*w) // PyTorch's flatten of [History, H, W]
 	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true))
-	return Outputs{Rates: graph.Softplus(out), Hidden: map[string]*graph.Node{}}
+	return Outputs{Rates: graph.Softplus(out), Hidden: map[string]*graph.Node{}, PreActivation: map[string]*graph.Node{}}
 }
 
 func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
@@ -244,6 +247,7 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	layers := cnnLayers(cfg)
 
 	hidden := make(map[string]*graph.Node, 2)
+	pre := make(map[string]*graph.Node, 2)
 	h := graph.TransposeAllAxes(x, 0, 2, 3, 1) // channels-last [B, H, W, History]
 	var flat *graph.Node
 	for i, layer := range layers {
@@ -256,8 +260,9 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		flat = graph.Reshape(graph.TransposeAllAxes(h, 0, 3, 1, 2), b, s[0]*s[1]*s[2])
 		flat = FlatBatchNorm(ctx.In(layer.bnScope), flat, bnOpts)
 		if training && cfg.Noise > 0 {
-			flat = graph.Add(flat, graph.MulScalar(ctx.RandomNormal(g, flat.Shape()), cfg.Noise))
+			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
 		}
+		pre[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
 		flat = graph.Max(flat, graph.ScalarZero(g, flat.DType())) // ReLU
 		hidden[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
 	}
@@ -268,9 +273,9 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		// The reference's Exponential output (softplus=false) is exp in evaluation and the
 		// identity in training, where its loss takes log-rates (log_poisson); exp in both
 		// modes gives the same Poisson loss on rates.
-		return Outputs{Rates: graph.Exp(out), Hidden: hidden}
+		return Outputs{Rates: graph.Exp(out), Hidden: hidden, PreActivation: pre}
 	}
-	return Outputs{Rates: graph.Softplus(out), Hidden: hidden}
+	return Outputs{Rates: graph.Softplus(out), Hidden: hidden, PreActivation: pre}
 }
 
 // Indices of the modules in the reference's nn.Sequential, in its newest module order:
@@ -560,4 +565,20 @@ func denseApply(ctx *context.Context, x *graph.Node, specs []varSpec) *graph.Nod
 		out = graph.Add(out, graph.InsertAxes(vars[1].ValueGraph(g), 0))
 	}
 	return out
+}
+
+// randomNormal draws standard normal values by the Box–Muller transform, like GoMLX's
+// RandomNormal, but with the uniform variate under the logarithm kept at or above a normal
+// float32 (1e-30). GoMLX floors it at the smallest denormal, which XLA's CPU code flushes to
+// zero: a zero variate then gives an infinite sample, about once per 2³² draws, which
+// turned a training run to NaN in its sixth epoch.
+func randomNormal(ctx *context.Context, g *graph.Graph, shape shapes.Shape) *graph.Node {
+	return boxMuller(ctx.RandomUniform(g, shape), ctx.RandomUniform(g, shape))
+}
+
+// boxMuller maps two uniform variates in [0, 1) to a standard normal one.
+func boxMuller(u1, u2 *graph.Node) *graph.Node {
+	u1 = graph.Max(u1, graph.Scalar(u1.Graph(), u1.DType(), 1e-30))
+	radius := graph.Sqrt(graph.MulScalar(graph.Log(u1), -2))
+	return graph.Mul(radius, graph.Cos(graph.MulScalar(u2, 2*math.Pi)))
 }

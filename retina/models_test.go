@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -379,4 +380,33 @@ func TestStackDropout(t *testing.T) {
 	if !slices.Equal(outs[0], outs[1]) {
 		t.Error("drop_p changed evaluation outputs")
 	}
+}
+
+// TestNoiseFiniteAtZeroUniform: the training noise must stay finite when the uniform variate
+// under its logarithm is exactly 0 (one draw in 2³²). GoMLX's own floor, the smallest float32
+// denormal, is flushed to zero by XLA's CPU code, so its RandomNormal then gives +Inf (logged
+// here for the record), which is why the models draw their own noise.
+func TestNoiseFiniteAtZeroUniform(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, backend backends.Backend) {
+		outs, err := execN(backend, func(xs []*graph.Node) []*graph.Node {
+			u1, u2 := xs[0], xs[1]
+			g := u1.Graph()
+			denormalFloor := graph.Max(u1, graph.Const(g, dtypes.Float32.SmallestNonZeroValueForDType()))
+			gomlx := graph.Mul(graph.Sqrt(graph.MulScalar(graph.Log(denormalFloor), -2)), graph.Cos(graph.MulScalar(u2, 2*math.Pi)))
+			return []*graph.Node{boxMuller(u1, u2), gomlx}
+		}, []float32{0, 0.5, 0.999}, []float32{0, 0.25, 0.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, theirs := outs[0].Value().([]float32), outs[1].Value().([]float32)
+		for i, v := range ours {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Errorf("boxMuller sample %d is %v", i, v)
+			}
+		}
+		if want := math.Sqrt(-2 * math.Log(1e-30)); math.Abs(float64(ours[0])-want) > 1e-4*want {
+			t.Errorf("boxMuller(0, 0) = %v, want the floor's radius %v", ours[0], want)
+		}
+		t.Logf("GoMLX's formula at u1 = 0: %v", theirs[0])
+	})
 }

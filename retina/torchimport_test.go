@@ -1,6 +1,7 @@
 package retina
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -46,7 +47,7 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 		t.Errorf("run config %+v, cells %v", cfg, meta.CellIDs)
 	}
 
-	model, err := LoadModel(dir, goBackend(t))
+	model, err := LoadModel(dir, LoadOptions{Backend: goBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 	if _, err := ImportTorchRun(c, dir, ImportOptions{Dataset: "sim-small"}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("second import into the same folder: %v", err)
 	}
-	again, err := Train(meta.Config, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
+	again, err := Train(context.Background(), meta.Config, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
 	if err != nil || again.Stopped != "imported" || again.Epoch != 7 {
 		t.Errorf("train on an imported run: %v, %+v", err, again)
 	}

@@ -3,12 +3,9 @@ package retina
 import (
 	stdcontext "context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"time"
 
@@ -31,86 +28,6 @@ const ModelScope = "model"
 // noCorrelation is the best validation score before any epoch: below every Pearson r, and
 // (unlike −Inf) representable in JSON.
 const noCorrelation = -2.0
-
-// TrainOptions control how (not what) a run trains; what it trains is the Config.
-type TrainOptions struct {
-	Backend backends.Backend    // nil: DefaultBackend, the process's shared engine
-	Log     io.Writer           // progress and notices; nil discards them
-	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
-	Cancel  stdcontext.Context  // when done, training saves a checkpoint and returns ErrInterrupted
-	Keep    int                 // checkpoints kept besides the best one (default 2)
-	// CheckNaN checks every variable for NaN/Inf after each step and names the first one a step
-	// broke (slower; in the spirit of PyTorch's detect_anomaly).
-	CheckNaN bool
-	// StopAfterSteps stops (and checkpoints) after this many training steps in this process;
-	// 0 = no limit. Used to test interrupted runs.
-	StopAfterSteps int
-}
-
-// ErrInterrupted is returned when training stopped on request after saving a checkpoint.
-var ErrInterrupted = errors.New("training interrupted (checkpoint saved; run the same command again to resume)")
-
-// Train trains cfg into runDir, resuming from the newest good checkpoint there if any. It
-// returns the run description of the final checkpoint.
-func Train(cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	log := opts.Log
-	if log == nil {
-		log = io.Discard
-	}
-	if opts.Keep <= 0 {
-		opts.Keep = 2
-	}
-	opts.Keep = cfg.keepCheckpoints(opts.Keep) // save_every_epoch
-	if opts.Cancel == nil {
-		opts.Cancel = stdcontext.Background()
-	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run folder: %w", err)
-	}
-	ref, meta, err := latestGoodCheckpoint(runDir, log)
-	if err != nil {
-		return nil, err
-	}
-	if meta != nil {
-		if err := sameRun(meta.Config, cfg); err != nil {
-			return nil, fmt.Errorf("run folder %s holds another run: %w (use another --out)", runDir, err)
-		}
-		meta.Config.NEpochs = cfg.NEpochs // extending a run is allowed
-		if meta.Stopped != "" && (meta.Stopped != "completed" || meta.Epoch >= cfg.NEpochs) {
-			fmt.Fprintf(log, "%s: already finished (%s after %d epochs)\n", runDir, meta.Stopped, meta.Epoch)
-			return meta, nil
-		}
-		meta.Stopped = ""
-	}
-
-	rec := opts.Data
-	if rec == nil {
-		if rec, err = LoadData(cfg, log); err != nil {
-			return nil, err
-		}
-	}
-	if err := rec.Validate(); err != nil {
-		return nil, fmt.Errorf("data %s/%s: %w", rec.Expt, rec.Stim, err)
-	}
-	t, err := newTrainer(cfg, rec, meta, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer t.free()
-	if ref != nil {
-		if err := loadVariables(t.ctx, ref.Dir, false); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(log, "resuming %s from %s\n", runDir, filepath.Base(ref.Dir))
-	}
-	if err := t.build(runDir); err != nil {
-		return nil, err
-	}
-	return t.run()
-}
 
 // sameRun reports whether two configs describe the same run (n_epochs may differ).
 func sameRun(a, b Config) error {
@@ -313,15 +230,15 @@ func (t *trainer) setLR(lr float64) {
 	t.meta.LR = lr
 }
 
-// run trains epoch after epoch until n_epochs, early stopping, cancellation or a NaN.
-func (t *trainer) run() (*RunMeta, error) {
+// run trains epoch after epoch until n_epochs, early stopping, cancellation of ctx or a NaN.
+func (t *trainer) run(ctx stdcontext.Context) (*RunMeta, error) {
 	m := t.meta
 	fmt.Fprintf(t.log, "training %s: %s, %d cells, input %v, %d train / %d val / %d test windows, batch %d, backend %s\n",
 		t.cfg.ExpName, t.cfg.ModelType, m.Model.NCells, m.InputShape, len(t.trainIdx), len(t.valIdx), t.testW.Len(), t.cfg.BatchSize, m.Backend)
 	fmt.Fprintf(t.log, "stimulus and responses resident on the device: %s copied once\n", progress.FormatBytes(t.trainDev.bytes+t.testDev.bytes))
 	for m.Epoch < t.cfg.NEpochs {
 		start := time.Now()
-		loss, work, interrupted, err := t.trainEpoch()
+		loss, work, interrupted, err := t.trainEpoch(ctx)
 		if err != nil {
 			return m, err
 		}
@@ -358,6 +275,9 @@ func (t *trainer) run() (*RunMeta, error) {
 		}
 		if _, err := t.ckpt.save(m); err != nil {
 			return m, err
+		}
+		if t.opts.OnEpoch != nil {
+			t.opts.OnEpoch(rec)
 		}
 		if m.Stopped != "" {
 			break
@@ -397,7 +317,7 @@ type epochWork struct {
 // trainEpoch trains the batches of epoch m.Epoch+1 from m.StepInEpoch on. It returns the mean
 // batch loss and the work done, or interrupted=true when asked to stop (the position is kept in
 // meta).
-func (t *trainer) trainEpoch() (loss float64, work epochWork, interrupted bool, err error) {
+func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWork, interrupted bool, err error) {
 	m := t.meta
 	bs := t.cfg.BatchSize
 	order := t.cfg.epochOrder(t.trainIdx, m.Epoch+1) // random, or in time order with shuffle false
@@ -405,7 +325,7 @@ func (t *trainer) trainEpoch() (loss float64, work epochWork, interrupted bool, 
 	bar := progress.New(t.log, fmt.Sprintf("epoch %d/%d", m.Epoch+1, t.cfg.NEpochs), nBatches, m.StepInEpoch)
 	defer bar.Finish()
 	for m.StepInEpoch < nBatches {
-		if t.stopRequested() {
+		if ctx.Err() != nil {
 			return 0, work, true, nil
 		}
 		stepStart := time.Now()
@@ -440,15 +360,12 @@ func (t *trainer) trainEpoch() (loss float64, work epochWork, interrupted bool, 
 			status += fmt.Sprintf("  val r %.3f (epoch %d)", m.History[n-1].ValCorr, m.History[n-1].Epoch)
 		}
 		bar.Step(status)
+		if t.opts.OnStep != nil {
+			t.opts.OnStep(StepInfo{Epoch: m.Epoch + 1, Step: m.StepInEpoch, Steps: nBatches, Loss: l,
+				MeanLoss: m.LossSum / float64(m.StepInEpoch)})
+		}
 	}
 	return m.LossSum / float64(max(1, m.StepInEpoch)), work, false, nil
-}
-
-func (t *trainer) stopRequested() bool {
-	if t.opts.StopAfterSteps > 0 && t.steps >= t.opts.StopAfterSteps {
-		return true
-	}
-	return t.opts.Cancel.Err() != nil
 }
 
 // score is the mean over cells of the Pearson correlation between predictions and targets on

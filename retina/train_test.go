@@ -66,7 +66,7 @@ func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
 func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend) {
 	rec := synthetic(t)
 	dir := t.TempDir()
-	meta, err := Train(tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: backend})
+	meta, err := Train(stdcontext.Background(), tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend
 		t.Errorf("the model did not learn the synthetic cells: test r %.3f", meta.History[1].TestCorr)
 	}
 	// The loaded best checkpoint reproduces the test correlation the trainer logged for it.
-	model, err := LoadModel(dir, backend)
+	model, err := LoadModel(dir, LoadOptions{Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,16 +96,51 @@ func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend
 	if model.Meta.NormStats.Std <= 0 || model.Meta.InputShape != [3]int{6, 8, 8} || len(model.Meta.CellIDs) != 2 || model.Meta.FrameRate != 100 {
 		t.Fatalf("checkpoint metadata incomplete: %+v", model.Meta)
 	}
-	// Hidden units are readable by name.
-	h, err := model.Hidden(rec.Test.Stimulus, "conv1")
+	// Hidden units are readable by name, after and before their nonlinearity.
+	acts, err := model.Hidden(rec.Test.Stimulus, HiddenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Cols != 3*6*6 || h.Rows != pred.Rows {
-		t.Fatalf("conv1 activations [%d,%d], want [%d,%d]", h.Rows, h.Cols, pred.Rows, 3*6*6)
+	if len(acts) != 2 || acts[0].Layer != "conv1" || acts[1].Layer != "conv2" {
+		t.Fatalf("hidden layers %v", acts)
 	}
-	if _, err := model.Hidden(rec.Test.Stimulus, "conv9"); err == nil {
-		t.Fatal("unknown layer gave no error")
+	if acts[0].Shape != [4]int{pred.Rows, 3, 6, 6} || acts[1].Shape != [4]int{pred.Rows, 3, 4, 4} {
+		t.Fatalf("hidden shapes %v %v", acts[0].Shape, acts[1].Shape)
+	}
+	pre, err := model.Hidden(rec.Test.Stimulus, HiddenOptions{Layers: []string{"conv2"}, PreNonlinearity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	negative := 0
+	for i, v := range pre[0].Data {
+		if want := max(v, 0); acts[1].Data[i] != want {
+			t.Fatalf("conv2 unit %d: ReLU(pre) = %g, post = %g", i, want, acts[1].Data[i])
+		}
+		if v < 0 {
+			negative++
+		}
+	}
+	if negative == 0 {
+		t.Error("no pre-nonlinearity value is negative: they are not read before the ReLU")
+	}
+	// Compiled once per layer set and input shape: stimuli whose lengths fall in the same
+	// bucket (up to 256 frames here) reuse the two graphs built so far; a longer one needs one more.
+	for _, n := range []int{150, 160} {
+		if _, err := model.Hidden(rec.Test.Stimulus.Slice(0, n), HiddenOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := model.builds.Load(); b != 2 {
+		t.Errorf("%d graphs built for two layer sets on stimuli of one length bucket, want 2", b)
+	}
+	if _, err := model.Hidden(datasets.NewMovie(400, 8, 8), HiddenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if b := model.builds.Load(); b != 3 {
+		t.Errorf("%d graphs built after a stimulus of a new length bucket, want 3", b)
+	}
+	if _, err := model.Hidden(rec.Test.Stimulus, HiddenOptions{Layers: []string{"conv9"}}); err == nil || !strings.Contains(err.Error(), "conv1, conv2") {
+		t.Fatalf("unknown layer: %v", err)
 	}
 }
 
@@ -115,11 +150,11 @@ func testTrainSameSeedSameCurve(t *testing.T, backend backends.Backend) {
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
-	a, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
+	a, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
+	b, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +162,7 @@ func testTrainSameSeedSameCurve(t *testing.T, backend backends.Backend) {
 		t.Fatalf("same seed, different curves: %+v vs %+v", a.History[0], b.History[0])
 	}
 	cfg.Seed = 77
-	c, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
+	c, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +176,8 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	// 694 windows, 5% validation → 659 train / 32 = 20 steps per epoch; stop after 25.
-	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t), StopAfterSteps: 25})
+	ctx, opts := stopAfterSteps(25, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(ctx, cfg, dir, opts)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("expected ErrInterrupted, got %v", err)
 	}
@@ -152,7 +188,7 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	if meta.Epoch != 1 || meta.StepInEpoch != 5 || filepath.Base(ref.Dir) != "epoch-0001-step-000005" {
 		t.Fatalf("interrupted at epoch %d step %d (%s)", meta.Epoch, meta.StepInEpoch, ref.Dir)
 	}
-	done, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	done, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +196,10 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 		t.Fatalf("resumed run: epoch %d, history %+v", done.Epoch, done.History)
 	}
 	// A cancelled context stops the same way.
-	ctx, cancel := stdcontext.WithCancel(stdcontext.Background())
+	cancelled, cancel := stdcontext.WithCancel(stdcontext.Background())
 	cancel()
 	cfg.NEpochs = 3
-	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t), Cancel: ctx}); !errors.Is(err, ErrInterrupted) {
+	if _, err := Train(cancelled, cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)}); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
@@ -173,11 +209,11 @@ func TestTrainRejectsAnotherRunsFolder(t *testing.T) {
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
-	if _, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)}); err != nil {
+	if _, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)}); err != nil {
 		t.Fatal(err)
 	}
 	cfg.LR = 0.1
-	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "holds another run") {
 		t.Fatalf("training a different config into the same folder: %v", err)
 	}
@@ -187,7 +223,7 @@ func TestTrainEarlyStoppingStops(t *testing.T) {
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs, cfg.EarlyStopping, cfg.LR, cfg.BNMoment = 10, 1, 1e-12, 1e-9
-	meta, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	meta, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +256,7 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.LR = 1e30
-	_, err := Train(cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "epoch 1 step") || !strings.Contains(err.Error(), "loss is") {
 		t.Fatalf("NaN loss: %v", err)
 	}
@@ -238,7 +274,7 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 func TestTrainRejectsInvalidData(t *testing.T) {
 	rec := synthetic(t)
 	rec.Train.Rates.Data[10] = float32(math.NaN())
-	_, err := Train(tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(stdcontext.Background(), tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "firing_rate_10ms") {
 		t.Fatalf("NaN in the data: %v", err)
 	}
@@ -266,7 +302,7 @@ func TestEnginesAgreeOnTestCorrelation(t *testing.T) {
 	cfg.NEpochs = 3
 	var scores []float64
 	for _, e := range testEngines(t) {
-		meta, err := Train(cfg, t.TempDir(), TrainOptions{Data: rec, Backend: e.backend})
+		meta, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: e.backend})
 		if err != nil {
 			t.Fatalf("%s: %v", e.name, err)
 		}
@@ -276,4 +312,17 @@ func TestEnginesAgreeOnTestCorrelation(t *testing.T) {
 	if d := math.Abs(scores[0] - scores[1]); d > 0.03 {
 		t.Errorf("test r on XLA %.4f vs pure Go %.4f: differ by %.4f > 0.03", scores[0], scores[1], d)
 	}
+}
+
+// stopAfterSteps returns a context that training cancels itself after n steps, the way a user's
+// OnStep callback would, and the options that do it.
+func stopAfterSteps(n int, opts TrainOptions) (stdcontext.Context, TrainOptions) {
+	ctx, cancel := stdcontext.WithCancel(stdcontext.Background())
+	steps := 0
+	opts.OnStep = func(StepInfo) {
+		if steps++; steps >= n {
+			cancel()
+		}
+	}
+	return ctx, opts
 }

@@ -12,7 +12,9 @@ go vet ./...
 echo "== go test"
 log=$(mktemp)
 status=0
-go test -v -count=1 -timeout 40m ./... >"$log" 2>&1 || status=$?
+# One test binary at a time: each XLA process sizes its thread pools to every core, and two of them
+# oversubscribe a 2-core machine badly. (go vet above has already compiled everything in parallel.)
+go test -p 1 -v -count=1 -timeout 40m ./... >"$log" 2>&1 || status=$?
 if [ $status -ne 0 ]; then
   cat "$log"
   echo "test.sh: go test failed" >&2

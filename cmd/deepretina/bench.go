@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -182,7 +183,7 @@ func benchEpoch(engine retina.Engine, rec *datasets.Recording, model string, bat
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(os.Stderr, "bench: deepretina, one epoch of train on %s/%s…\n", rec.Expt, rec.Stim)
-	meta, err := retina.Train(cfg, dir, retina.TrainOptions{Backend: engine.Backend, Data: rec, Log: os.Stderr})
+	meta, err := retina.Train(context.Background(), cfg, dir, retina.TrainOptions{Backend: engine.Backend, Data: rec, Log: os.Stderr})
 	if err != nil {
 		return bench.EpochRun{}, fmt.Errorf("bench epoch: %w", err)
 	}

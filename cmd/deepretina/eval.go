@@ -49,7 +49,7 @@ func evalCmd() *cobra.Command {
 // evaluateRun scores the run's best checkpoint on its test data (rec, or loaded from the run's
 // config when nil) against an LN baseline.
 func evaluateRun(run, lnRun string, rec *datasets.Recording) (*analysis.Evaluation, error) {
-	model, err := retina.LoadModel(run, nil)
+	model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func evaluateRun(run, lnRun string, rec *datasets.Recording) (*analysis.Evaluati
 	var baseline analysis.LNPredictor
 	name := ""
 	if lnRun != "" {
-		ln, err := retina.LoadModel(lnRun, model.Backend())
+		ln, err := retina.LoadModel(lnRun, retina.LoadOptions{Backend: model.Backend(), Log: os.Stderr})
 		if err != nil {
 			return nil, fmt.Errorf("LN baseline: %w", err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
@@ -32,7 +33,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
-			model, err := retina.LoadModel(run, nil)
+			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}

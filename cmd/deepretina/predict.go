@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +28,7 @@ t … t+history−1.`,
 			if err != nil {
 				return err
 			}
-			model, err := retina.LoadModel(run, nil)
+			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -55,12 +56,13 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 				}
 			}
 			configs = retina.ExpandRepeats(configs) // n_repeats
-			opts := retina.TrainOptions{Log: os.Stderr, Cancel: cmd.Context(), Keep: keep, CheckNaN: checkNaN, StopAfterSteps: stopAfter}
+			ctx, opts := stopAfterSteps(cmd.Context(), stopAfter,
+				retina.TrainOptions{Log: os.Stderr, Keep: keep, CheckNaN: checkNaN})
 			for i, cfg := range configs {
 				if len(configs) > 1 {
 					fmt.Fprintf(os.Stderr, "=== run %d/%d: %s\n", i+1, len(configs), cfg.ExpName)
 				}
-				ev, err := trainAndEvaluate(cfg, filepath.Join(out, cfg.ExpName), opts, !noLN)
+				ev, err := trainAndEvaluate(ctx, cfg, filepath.Join(out, cfg.ExpName), opts, !noLN)
 				if err != nil {
 					return fmt.Errorf("run %s: %w", cfg.ExpName, err)
 				}
@@ -85,20 +87,20 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 }
 
 // trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set.
-func trainAndEvaluate(cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*analysis.Evaluation, error) {
+func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*analysis.Evaluation, error) {
 	rec, err := retina.LoadData(cfg, opts.Log)
 	if err != nil {
 		return nil, err
 	}
 	opts.Data = rec
-	if _, err := retina.Train(cfg, runDir, opts); err != nil {
+	if _, err := retina.Train(ctx, cfg, runDir, opts); err != nil {
 		return nil, err
 	}
 	if withLN && !strings.EqualFold(cfg.ModelType, "LN") {
 		lnCfg := cfg
 		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
 		fmt.Fprintln(opts.Log, "training the LN baseline")
-		if _, err := retina.Train(lnCfg, filepath.Join(runDir, "ln"), opts); err != nil {
+		if _, err := retina.Train(ctx, lnCfg, filepath.Join(runDir, "ln"), opts); err != nil {
 			return nil, fmt.Errorf("LN baseline: %w", err)
 		}
 	}
@@ -150,4 +152,20 @@ func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error
 		return fmt.Errorf("results %s: %w", csvPath, err)
 	}
 	return f.Close()
+}
+
+// stopAfterSteps makes training stop (with a checkpoint, as on Ctrl-C) after n steps of this
+// process; n = 0 leaves ctx alone. The hidden --stop-after-steps flag uses it to test resumption.
+func stopAfterSteps(ctx context.Context, n int, opts retina.TrainOptions) (context.Context, retina.TrainOptions) {
+	if n <= 0 {
+		return ctx, opts
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	steps := 0
+	opts.OnStep = func(retina.StepInfo) {
+		if steps++; steps >= n {
+			cancel()
+		}
+	}
+	return ctx, opts
 }

@@ -1,0 +1,172 @@
+package retina
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/deepretina/deepretina/datasets"
+)
+
+// Model is a model ready to predict from raw stimulus and to expose its hidden units: a trained
+// one loaded from a run folder (LoadModel, LoadCheckpoint) or an untrained one built in memory
+// (NewModel).
+type Model struct {
+	Meta    *RunMeta
+	Dir     string // the checkpoint folder it was loaded from; "" for a model built in memory
+	backend backends.Backend
+	ctx     *context.Context
+	rates   *context.Exec
+	batch   int
+
+	mu     sync.Mutex
+	hidden map[hiddenKey]*context.Exec // compiled read-outs of hidden layers
+	builds atomic.Int32                // graphs built for hidden read-outs (one per layer set and input shape)
+}
+
+// LoadOptions say where a model runs and where its warnings go.
+type LoadOptions struct {
+	Backend backends.Backend // nil: the process's shared DefaultBackend
+	Log     io.Writer        // warnings (a skipped corrupt checkpoint, a missing best one); nil discards them
+}
+
+// LoadModel loads the best checkpoint of a run folder. When the best checkpoint is missing or
+// unusable it loads the newest good one instead and says so on opts.Log.
+func LoadModel(runDir string, opts LoadOptions) (*Model, error) {
+	st, err := os.Stat(runDir)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", runDir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("run %s: not a run folder (it is a file; give the folder that holds checkpoints/)", runDir)
+	}
+	ref, meta, err := latestGoodCheckpoint(runDir, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	if meta == nil {
+		return nil, fmt.Errorf("run %s: no usable checkpoint in %s", runDir, filepath.Join(runDir, checkpointsDir))
+	}
+	dir := ref.Dir
+	if meta.BestEpoch > 0 {
+		best := filepath.Join(runDir, checkpointsDir, checkpointDirName(meta.BestEpoch, 0))
+		if _, err := ReadMeta(best); err == nil {
+			dir = best
+		} else if opts.Log != nil && dir != best {
+			fmt.Fprintf(opts.Log, "deepretina: run %s: the best checkpoint (epoch %d) is unusable (%v); using the newest good one, %s\n",
+				runDir, meta.BestEpoch, err, filepath.Base(dir))
+		}
+	}
+	return LoadCheckpoint(dir, opts)
+}
+
+// LoadCheckpoint loads one checkpoint folder (runs/x/checkpoints/epoch-0007).
+func LoadCheckpoint(dir string, opts LoadOptions) (*Model, error) {
+	meta, err := ReadMeta(dir)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.New()
+	if err := loadVariables(ctx, dir, true); err != nil {
+		return nil, err
+	}
+	m, err := newModel(meta, ctx, opts.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	m.Dir = dir
+	return m, nil
+}
+
+// NewModel builds an untrained model of the architecture mcfg in memory, its weights drawn as
+// training would draw them with seed (PyTorch's default initialisation) and its batch norms at
+// their initial statistics: the control that tells what an analysis owes to training rather
+// than to the architecture. norm is the stimulus normalisation it applies (a trained model's
+// Meta.NormStats, or datasets.ComputeNormStats of the stimulus it will see).
+func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadOptions) (*Model, error) {
+	if err := mcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new model: %w", err)
+	}
+	if !(norm.Std > 0) {
+		return nil, fmt.Errorf("new model: norm stats std must be > 0, got %v", norm.Std)
+	}
+	ctx := context.New()
+	if err := ctx.SetRNGStateFromSeed(int64(seed)); err != nil {
+		return nil, err
+	}
+	cfg := DefaultConfig()
+	cfg.ExpName, cfg.Seed, cfg.BatchSize = "untrained", seed, 64
+	meta := &RunMeta{Format: MetaFormat, Config: cfg, Model: mcfg, NormStats: norm,
+		InputShape: mcfg.ImgShape, FrameRate: datasets.DefaultFrameRate, PixelSizeUM: datasets.DefaultPixelSizeUM,
+		Data: "none: untrained", BestValCorr: noCorrelation}
+	m, err := newModel(meta, ctx, opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	// Predicting once creates the variables with their initial values.
+	if _, err := m.Predict(datasets.NewMovie(mcfg.ImgShape[0]+1, mcfg.ImgShape[1], mcfg.ImgShape[2])); err != nil {
+		return nil, fmt.Errorf("new model: %w", err)
+	}
+	return m, nil
+}
+
+func newModel(meta *RunMeta, ctx *context.Context, backend backends.Backend) (*Model, error) {
+	if backend == nil {
+		var err error
+		if backend, err = DefaultBackend(nil); err != nil {
+			return nil, err
+		}
+	}
+	m := &Model{Meta: meta, backend: backend, ctx: ctx, batch: max(2, min(meta.Config.BatchSize, 256)),
+		hidden: make(map[hiddenKey]*context.Exec)}
+	var err error
+	if m.rates, err = newResidentPredictor(backend, ctx, meta.Model, meta.NormStats); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Context exposes the model's variables (scope ModelScope) for analyses that build their own
+// graphs on the model, e.g. gradients with respect to the stimulus.
+func (m *Model) Context() *context.Context { return m.ctx }
+
+// Backend is the engine the model runs on.
+func (m *Model) Backend() backends.Backend { return m.backend }
+
+// Windows wraps a raw stimulus as the model's input windows, normalised with the model's stats.
+// stim: [T, H, W] raw units; targets may be the zero Matrix.
+func (m *Model) Windows(stim datasets.Movie, targets datasets.Matrix) (*datasets.Windows, error) {
+	if stim.H != m.Meta.InputShape[1] || stim.W != m.Meta.InputShape[2] {
+		return nil, fmt.Errorf("stimulus frames are %d×%d; the model expects %d×%d", stim.H, stim.W, m.Meta.InputShape[1], m.Meta.InputShape[2])
+	}
+	return datasets.NewWindows(stim, m.Meta.NormStats, targets, m.Meta.InputShape[0])
+}
+
+// Predict returns the model's firing rates for a raw stimulus.
+//
+//	stim: [T, H, W] raw stimulus units (the stored norm stats are applied)
+//	returns [T−history, N]: row t predicts frame t+history from frames t … t+history−1.
+func (m *Model) Predict(stim datasets.Movie) (datasets.Matrix, error) {
+	w, err := m.Windows(stim, datasets.Matrix{})
+	if err != nil {
+		return datasets.Matrix{}, err
+	}
+	return m.run(m.rates, w, m.Meta.Model.NCells)
+}
+
+// run uploads the stimulus of w once (padded to a length bucket, so that similar lengths share
+// a compiled graph) and evaluates exec on all of its windows.
+func (m *Model) run(exec *context.Exec, w *datasets.Windows, width int) (datasets.Matrix, error) {
+	r, err := uploadWindows(m.backend, w, bucketFrames(w.Stim.T))
+	if err != nil {
+		return datasets.Matrix{}, err
+	}
+	defer r.free()
+	return predictResident(exec, r, allIndices(w.Len()), m.batch, width)
+}

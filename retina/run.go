@@ -1,0 +1,103 @@
+package retina
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/deepretina/deepretina/datasets"
+)
+
+// TrainOptions control how (not what) a run trains; what it trains is the Config.
+type TrainOptions struct {
+	Backend backends.Backend    // nil: DefaultBackend, the process's shared engine
+	Log     io.Writer           // progress and notices; nil discards them
+	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
+	Keep    int                 // checkpoints kept besides the best one (default 2)
+	// CheckNaN checks every variable for NaN/Inf after each step and names the first one a step
+	// broke (slower; in the spirit of PyTorch's detect_anomaly).
+	CheckNaN bool
+	// OnStep, when set, is called after every training step, from the training goroutine:
+	// keep it quick (update a chart, count steps, cancel the context).
+	OnStep func(StepInfo)
+	// OnEpoch, when set, is called after every epoch, once its checkpoint is saved.
+	OnEpoch func(EpochRecord)
+}
+
+// StepInfo describes one training step for TrainOptions.OnStep.
+type StepInfo struct {
+	Epoch    int     // the epoch in progress, from 1
+	Step     int     // steps done in this epoch, from 1
+	Steps    int     // steps in an epoch
+	Loss     float64 // this batch's loss (Poisson NLL plus the L1 and L2 terms)
+	MeanLoss float64 // mean batch loss of the epoch so far
+}
+
+// ErrInterrupted is returned when training stopped on request after saving a checkpoint.
+var ErrInterrupted = errors.New("training interrupted (checkpoint saved; run the same command again to resume)")
+
+// Train trains cfg into runDir, resuming from the newest good checkpoint there if any, and
+// returns the run description of the final checkpoint. Cancelling ctx stops training at the
+// next step: a checkpoint is saved (mid-epoch, so that nothing is lost) and ErrInterrupted is
+// returned; calling Train again with the same arguments resumes from it.
+func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	if opts.Keep <= 0 {
+		opts.Keep = 2
+	}
+	opts.Keep = cfg.keepCheckpoints(opts.Keep) // save_every_epoch
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	ref, meta, err := latestGoodCheckpoint(runDir, log)
+	if err != nil {
+		return nil, err
+	}
+	if meta != nil {
+		if err := sameRun(meta.Config, cfg); err != nil {
+			return nil, fmt.Errorf("run folder %s holds another run: %w (use another --out)", runDir, err)
+		}
+		meta.Config.NEpochs = cfg.NEpochs // extending a run is allowed
+		if meta.Stopped != "" && (meta.Stopped != "completed" || meta.Epoch >= cfg.NEpochs) {
+			fmt.Fprintf(log, "%s: already finished (%s after %d epochs)\n", runDir, meta.Stopped, meta.Epoch)
+			return meta, nil
+		}
+		meta.Stopped = ""
+	}
+
+	rec := opts.Data
+	if rec == nil {
+		if rec, err = LoadData(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := rec.Validate(); err != nil {
+		return nil, fmt.Errorf("data %s/%s: %w", rec.Expt, rec.Stim, err)
+	}
+	t, err := newTrainer(cfg, rec, meta, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer t.free()
+	if ref != nil {
+		if err := loadVariables(t.ctx, ref.Dir, false); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "resuming %s from %s\n", runDir, filepath.Base(ref.Dir))
+	}
+	if err := t.build(runDir); err != nil {
+		return nil, err
+	}
+	return t.run(ctx)
+}
