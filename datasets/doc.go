@@ -22,7 +22,7 @@
 //	fmt.Println(sim.Retina.CellTypes(), rec.Train.Len(), rec.Test.Len())
 //
 //	// Any stimulus [T, H, W] (z-scored intensity, 0 = mean grey) can be run through the circuit:
-//	resp := sim.Retina.Run(myMovie, rand.New(rand.NewPCG(1, 2)))
+//	resp, err := sim.Retina.Run(myMovie, rand.New(rand.NewPCG(1, 2))) // error: wrong frame size
 //	// resp.Rates [T, N] Hz, resp.Spikes [T, N], resp.Bipolar [T, Nb], resp.Amacrine [T, Na]
 //
 // The presets: "small" (20×20 px, 8 cells, 240 s training, 10 s test × 10 repeats; a few
