@@ -55,7 +55,12 @@ func orNone(s string) string {
 	return s
 }
 
-func short(h string) string { return h[:min(12, len(h))] + "…" }
+func short(h string) string {
+	if h == "" {
+		return "(none)"
+	}
+	return h[:min(12, len(h))] + "…"
+}
 
 // streamHash computes a SHA-256 on its own goroutine, so that hashing overlaps with reading.
 // Slices given to write must not change until sum returns.

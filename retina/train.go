@@ -174,7 +174,7 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 		meta = &RunMeta{
 			Format: MetaFormat, Config: cfg, Model: cfg.ModelConfig(rec.NCells()), NormStats: norm,
 			CellIDs: rec.CellIDs, InputShape: [3]int{history, h, w}, FrameRate: rec.FrameRate,
-			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, LR: cfg.LR, BestEpoch: 0,
+			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, DataSource: &rec.Source, LR: cfg.LR, BestEpoch: 0,
 			BestValCorr: noCorrelation,
 		}
 	}
@@ -384,13 +384,13 @@ func (t *trainer) trainEpoch() (loss float64, interrupted bool, err error) {
 		}
 		l := scalarOf(out[0])
 		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return 0, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
-				m.Epoch+1, m.StepInEpoch+1, l, t.diagnoseNonFinite(x))
+			return 0, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, %s (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
+				m.Epoch+1, m.StepInEpoch+1, l, t.ckpt.keptNote(), t.diagnoseNonFinite(x))
 		}
 		if t.opts.CheckNaN {
 			if name := firstNonFiniteVariable(t.ctx); name != "" {
-				return 0, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, the last good checkpoint is kept",
-					m.Epoch+1, m.StepInEpoch+1, name, l)
+				return 0, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, %s",
+					m.Epoch+1, m.StepInEpoch+1, name, l, t.ckpt.keptNote())
 			}
 		}
 		m.LossSum += l

@@ -227,6 +227,10 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 	if _, meta, _ := latestGoodCheckpoint(dir, nil); meta != nil {
 		t.Fatalf("a checkpoint was written from a NaN step")
 	}
+	// The run stopped before its first save: nothing is "kept".
+	if !strings.Contains(err.Error(), "no checkpoint exists yet") || strings.Contains(err.Error(), "last good checkpoint is kept") {
+		t.Errorf("NaN before the first checkpoint: %v", err)
+	}
 }
 
 func TestTrainRejectsInvalidData(t *testing.T) {
