@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1135,11 +1136,15 @@ func h5tErrContainsRaw(t *testing.T, err error, fragments ...string) {
 
 // BenchmarkLoadHashing measures what computing Source.SHA256 while reading costs: LoadFile
 // (hashed) against the same read with the hash switched off, on a float32 (36000, 50, 50)
-// training stimulus (360 MB, a tenth of the paper-size recording).
+// training stimulus (360 MB, a tenth of the paper-size recording; DEEPRETINA_BENCH_FRAMES sets
+// another number of frames, 360000 for the paper size).
 //
 //	go test ./datasets -run '^$' -bench LoadHashing -benchtime 5x
 func BenchmarkLoadHashing(b *testing.B) {
-	const T, tTest, hw = 36000, 600, 50
+	T, tTest, hw := 36000, 600, 50
+	if v, err := strconv.Atoi(os.Getenv("DEEPRETINA_BENCH_FRAMES")); err == nil && v > 0 {
+		T = v
+	}
 	dss := h5tLabLayout(T, tTest, hw, hw, 4, 3)
 	path := filepath.Join(b.TempDir(), "big", "whitenoise.h5")
 	h5tWriteRaw(b, path, dss, nil)

@@ -27,6 +27,12 @@ In Python:  sd = {k: torch.from_numpy(v) for k, v in numpy.load("W.npz").items()
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
+			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
+			if err := checkOutputFile("--out", out, nil); err != nil {
+				return err
+			}
 			model, err := retina.LoadModel(run, nil)
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -30,15 +31,22 @@ same command again resumes where it stopped), trains the LN baseline of each CNN
 DIR/<exp_name>/ln/, evaluates both on the test set, and appends the scores to
 DIR/results.csv and DIR/results.json.
 
-With no --config the default model (BNCNN on the simulated "small" retina) is trained. A
---ranges file maps config keys to lists of values; every combination is trained.`,
+With no --config the CPU default is trained (retina.SmallConfig: BNCNN on the simulated "small"
+retina, 20×20 frames, 20-frame history, batch 64). A --config file starts instead from the
+published setting (retina.DefaultConfig: BNCNN on sim-paper natural scenes, img_shape
+[40,50,50], ksizes [15,11], batch_size 512, 50 epochs, …) for every key it does not set. A
+--ranges file maps config keys to lists of values; every combination is trained, each in
+DIR/<exp_name>_<key>=<value>_…/.
+Nothing is created until the configuration has been checked against the data; a run that fails
+before its first checkpoint leaves nothing behind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			base := retina.SmallConfig()
+			origin := configOrigin{file: configPath, keys: jsonKeys(configPath), ranges: jsonKeys(rangesPath), dataFlag: dataDir != ""}
 			if configPath != "" {
 				var err error
 				if base, err = retina.LoadConfig(configPath, retina.DefaultConfig()); err != nil {
-					return err
+					return origin.explain(err)
 				}
 			}
 			if dataDir != "" {
@@ -51,8 +59,11 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 					return err
 				}
 				if configs, err = r.Expand(base); err != nil {
-					return err
+					return origin.explain(err)
 				}
+			}
+			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+				defer removeIfEmpty(out) // created by this command: not left behind empty
 			}
 			opts := retina.TrainOptions{Log: os.Stderr, Cancel: cmd.Context(), Keep: keep, CheckNaN: checkNaN, StopAfterSteps: stopAfter}
 			for i, cfg := range configs {
@@ -61,7 +72,7 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 				}
 				ev, err := trainAndEvaluate(cfg, filepath.Join(out, cfg.ExpName), opts, !noLN)
 				if err != nil {
-					return fmt.Errorf("run %s: %w", cfg.ExpName, err)
+					return fmt.Errorf("run %s: %w", cfg.ExpName, origin.explain(err))
 				}
 				if err := appendResults(out, cfg, ev); err != nil {
 					return err
@@ -71,7 +82,7 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "hyper-parameter JSON (reference key names)")
+	f.StringVar(&configPath, "config", "", "hyper-parameter JSON (reference key names); keys it omits take the published defaults (retina.DefaultConfig), not the CPU default")
 	f.StringVar(&rangesPath, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
 	f.StringVar(&out, "out", "runs", "output folder")
 	f.StringVar(&dataDir, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
@@ -83,25 +94,36 @@ With no --config the default model (BNCNN on the simulated "small" retina) is tr
 	return cmd
 }
 
-// trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set.
+// trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set. Both runs
+// are checked against the data and their folders before either trains; a run that fails
+// leaves behind only what it had saved.
 func trainAndEvaluate(cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*analysis.Evaluation, error) {
 	rec, err := retina.LoadData(cfg, opts.Log)
 	if err != nil {
 		return nil, err
 	}
 	opts.Data = rec
-	if _, err := retina.Train(cfg, runDir, opts); err != nil {
+	lnCfg, lnDir := cfg, filepath.Join(runDir, "ln")
+	lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
+	withLN = withLN && !strings.EqualFold(cfg.ModelType, "LN")
+	if err := checkStart(cfg, runDir, rec); err != nil {
 		return nil, err
 	}
-	if withLN && !strings.EqualFold(cfg.ModelType, "LN") {
-		lnCfg := cfg
-		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
-		fmt.Fprintln(opts.Log, "training the LN baseline")
-		if _, err := retina.Train(lnCfg, filepath.Join(runDir, "ln"), opts); err != nil {
+	if withLN {
+		if err := checkStart(lnCfg, lnDir, rec); err != nil {
 			return nil, fmt.Errorf("LN baseline: %w", err)
 		}
 	}
-	ev, err := evaluateRun(runDir, "", rec)
+	if err := trainCleanly(cfg, runDir, opts); err != nil {
+		return nil, err
+	}
+	if withLN {
+		fmt.Fprintln(opts.Log, "training the LN baseline")
+		if err := trainCleanly(lnCfg, lnDir, opts); err != nil {
+			return nil, fmt.Errorf("LN baseline: %w", err)
+		}
+	}
+	ev, err := evaluateRun(runDir, "", rec, false, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -149,4 +171,69 @@ func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error
 		return fmt.Errorf("results %s: %w", csvPath, err)
 	}
 	return f.Close()
+}
+
+// checkStart is retina.CheckStart with advice for data that changed under an existing run.
+func checkStart(cfg retina.Config, runDir string, rec *datasets.Recording) error {
+	err := retina.CheckStart(cfg, runDir, rec)
+	var changed *retina.DataChangedError
+	if errors.As(err, &changed) {
+		return fmt.Errorf("%w (restore that recording to resume the run, or train into another --out)", err)
+	}
+	return err
+}
+
+// trainCleanly trains cfg into runDir; when training fails (not when it is interrupted, which
+// saves a checkpoint), what the attempt created and left without a checkpoint is removed.
+func trainCleanly(cfg retina.Config, runDir string, opts retina.TrainOptions) error {
+	_, statErr := os.Stat(runDir)
+	created := errors.Is(statErr, os.ErrNotExist)
+	_, err := retina.Train(cfg, runDir, opts)
+	if err != nil && !errors.Is(err, errInterrupted) {
+		if cerr := retina.CleanFailedStart(runDir, created); cerr != nil {
+			fmt.Fprintf(opts.Log, "deepretina: %v\n", cerr)
+		}
+	}
+	return err
+}
+
+// configOrigin says where a configuration's values came from, so that an error about a key
+// the user never wrote can say that the value is a default, and which one.
+type configOrigin struct {
+	file     string          // the --config file ("" when none)
+	keys     map[string]bool // keys the --config file sets
+	ranges   map[string]bool // keys the --ranges file sets
+	dataFlag bool            // --data sets datapath
+}
+
+// explain adds the origin of the value to an error about a key that a --config file omitted.
+func (o configOrigin) explain(err error) error {
+	var ce *retina.ConfigError
+	if o.file == "" || !errors.As(err, &ce) || o.keys[ce.Key] || o.ranges[ce.Key] || (ce.Key == "datapath" && o.dataFlag) {
+		return err
+	}
+	def, _ := json.Marshal(retina.DefaultConfig())
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(def, &m)
+	return fmt.Errorf("%w (%s is not set in %s, so it has the default %s: a --config file starts from the published setting, retina.DefaultConfig; set %s in the file)",
+		err, ce.Key, o.file, m[ce.Key], ce.Key)
+}
+
+// jsonKeys lists the keys of the JSON object in path (none if path is "" or unreadable).
+func jsonKeys(path string) map[string]bool {
+	keys := map[string]bool{}
+	if path == "" {
+		return keys
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return keys
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) == nil {
+		for k := range m {
+			keys[k] = true
+		}
+	}
+	return keys
 }
