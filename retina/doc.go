@@ -21,6 +21,12 @@
 //	rates, err := model.Predict(stimulus)              // stimulus: datasets.Movie [T, H, W], raw units
 //	conv1, err := model.Hidden(stimulus, "conv1")      // [T−history, C·H·W] model "bipolar" units
 //
+// Before a run starts or is scored, CheckStart checks a config against the data and against an
+// existing run folder (naming only the keys that differ) without creating anything, and
+// CheckSameData checks that a recording is the one a run was trained on (RunMeta.DataSource):
+//
+//	if err := retina.CheckSameData(model.Meta, rec); err != nil { … } // *DataChangedError: what changed
+//
 // Models read their input as [B, History, H, W] z-scored windows (oldest frame first) and
 // output firing rates [B, NCells]; every variable lives under the context scope ModelScope.
 package retina
