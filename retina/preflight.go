@@ -129,6 +129,16 @@ func CheckSameData(meta *RunMeta, rec *datasets.Recording) error {
 	return nil
 }
 
+// sourceOf is the identity a new run records for its recording: a copy of rec.Source, or nil
+// for a recording without one (built in memory by a caller), which then cannot be checked.
+func sourceOf(rec *datasets.Recording) *datasets.Source {
+	if rec.Source.SHA256 == "" {
+		return nil
+	}
+	src := rec.Source
+	return &src
+}
+
 // CleanFailedStart removes what a failed Train left in runDir that holds nothing worth keeping:
 // the staging and temporary folders of checkpoints, the checkpoints folder when it holds no
 // checkpoint, and runDir itself when created is true (the failed call created it) and it is

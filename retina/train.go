@@ -174,7 +174,7 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 		meta = &RunMeta{
 			Format: MetaFormat, Config: cfg, Model: cfg.ModelConfig(rec.NCells()), NormStats: norm,
 			CellIDs: rec.CellIDs, InputShape: [3]int{history, h, w}, FrameRate: rec.FrameRate,
-			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, DataSource: &rec.Source, LR: cfg.LR, BestEpoch: 0,
+			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, DataSource: sourceOf(rec), LR: cfg.LR, BestEpoch: 0,
 			BestValCorr: noCorrelation,
 		}
 	}
