@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -50,9 +52,20 @@ func (r RunBaseline) Predict(w *datasets.Windows) (datasets.Matrix, error) {
 }
 
 // Evaluate scores model (and the baseline, if not nil) on rec's test split.
+//
+// The model must model this recording: the same cells (ids and order) and the frame size it was
+// trained on; a baseline must predict the same cells from the same history. Any mismatch is an
+// error naming both sides. With fewer than two test repeats the reliability ceiling and the FEV
+// are unavailable (NaN; null in JSON, "n/a" in the table); bits per spike needs the recording's
+// count convention (Split.CountTrials) and is NaN without it.
 func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, rec *datasets.Recording) (*Evaluation, error) {
-	if len(rec.Test.Repeats) != rec.NCells() {
-		return nil, fmt.Errorf("evaluate: the test set of %s/%s has no repeats for its %d cells", rec.Expt, rec.Stim, rec.NCells())
+	if err := checkModelFits(model, rec); err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	if rb, ok := baseline.(RunBaseline); ok {
+		if err := checkSameTask("the LN baseline", rb.Model, model); err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
 	}
 	pred, err := model.Predict(rec.Test.Stimulus)
 	if err != nil {
@@ -60,13 +73,16 @@ func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, re
 	}
 	h := model.Meta.InputShape[0]
 	n := rec.NCells()
+	if pred.Rows != rec.Test.Len()-h || pred.Cols != n {
+		return nil, fmt.Errorf("evaluate: the model predicts [%d, %d], the test set needs [%d, %d] ([T−history, cells])", pred.Rows, pred.Cols, rec.Test.Len()-h, n)
+	}
 	ev := &Evaluation{Run: model.Dir, Model: model.Meta.Config.ModelType, Baseline: baselineName,
 		Data: rec.Provenance, Cells: rec.CellIDs}
 	target := rec.Test.Rates.Data[h*n:]
 	ev.CNNPearson = metrics.PearsonPerCell(pred.Data, target, n)
 	dt := 1 / rec.FrameRate
 	for c := 0; c < n; c++ {
-		reps := trimRepeats(rec.Test.Repeats[c], h)
+		reps := trimRepeats(repeatsOf(rec, c), h)
 		ev.Ceiling = append(ev.Ceiling, metrics.SplitHalfReliability(reps))
 		p := metrics.Column(pred.Data, n, c)
 		ev.FEV = append(ev.FEV, metrics.FEV(p, reps))
@@ -81,28 +97,78 @@ func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, re
 		if err != nil {
 			return nil, fmt.Errorf("evaluate LN baseline: %w", err)
 		}
+		if lnPred.Rows != pred.Rows || lnPred.Cols != pred.Cols {
+			return nil, fmt.Errorf("evaluate: the LN baseline (%s) predicts [%d, %d], the model %s predicts [%d, %d]",
+				baselineName, lnPred.Rows, lnPred.Cols, model.Dir, pred.Rows, pred.Cols)
+		}
 		ev.LNPearson = metrics.PearsonPerCell(lnPred.Data, target, n)
 		for c := 0; c < n; c++ {
 			p := metrics.Column(lnPred.Data, n, c)
-			ev.LNFEV = append(ev.LNFEV, metrics.FEV(p, trimRepeats(rec.Test.Repeats[c], h)))
+			ev.LNFEV = append(ev.LNFEV, metrics.FEV(p, trimRepeats(repeatsOf(rec, c), h)))
 			ev.LNBits = append(ev.LNBits, bits(p, rec, c, h, dt))
 		}
 		ev.LNPearsonMean = metrics.Mean(ev.LNPearson)
 	}
 	ev.CNNPearsonMean = metrics.Mean(ev.CNNPearson)
-	ev.CeilingMean = metrics.Mean(ev.Ceiling)
+	ev.CeilingMean = meanFinite(ev.Ceiling)
 	ev.FEVMean = meanFinite(ev.FEV)
 	return ev, nil
 }
 
+// checkModelFits checks that model models rec: same cells in the same order, same frame size,
+// and a test stimulus longer than the model's history.
+func checkModelFits(model *retina.Model, rec *datasets.Recording) error {
+	m := model.Meta
+	data := fmt.Sprintf("the recording %s/%s", rec.Expt, rec.Stim)
+	if len(m.CellIDs) != rec.NCells() {
+		return fmt.Errorf("the model %s predicts %d cells, %s holds %d cells", model.Dir, len(m.CellIDs), data, rec.NCells())
+	}
+	if !slices.Equal(m.CellIDs, rec.CellIDs) {
+		return fmt.Errorf("the model %s predicts cells %v, %s holds cells %v", model.Dir, m.CellIDs, data, rec.CellIDs)
+	}
+	st := rec.Test.Stimulus
+	if st.H != m.InputShape[1] || st.W != m.InputShape[2] {
+		return fmt.Errorf("the model %s expects frames of %d×%d, the test stimulus of %s has %d×%d", model.Dir, m.InputShape[1], m.InputShape[2], data, st.H, st.W)
+	}
+	if st.T <= m.InputShape[0] {
+		return fmt.Errorf("the model %s needs more than its history of %d frames, the test stimulus of %s has %d", model.Dir, m.InputShape[0], data, st.T)
+	}
+	if rec.Test.Rates.Rows != st.T || rec.Test.Rates.Cols != rec.NCells() {
+		return fmt.Errorf("%s: test rates are [%d, %d], expected [%d, %d]", data, rec.Test.Rates.Rows, rec.Test.Rates.Cols, st.T, rec.NCells())
+	}
+	return nil
+}
+
+// checkSameTask checks that a baseline model predicts the same cells from the same history and
+// frames as the model it is compared with.
+func checkSameTask(what string, base, model *retina.Model) error {
+	b, m := base.Meta, model.Meta
+	if b.InputShape != m.InputShape {
+		return fmt.Errorf("%s %s reads a history of %d frames of %d×%d, the model %s a history of %d frames of %d×%d",
+			what, base.Dir, b.InputShape[0], b.InputShape[1], b.InputShape[2], model.Dir, m.InputShape[0], m.InputShape[1], m.InputShape[2])
+	}
+	if !slices.Equal(b.CellIDs, m.CellIDs) {
+		return fmt.Errorf("%s %s predicts cells %v, the model %s cells %v", what, base.Dir, b.CellIDs, model.Dir, m.CellIDs)
+	}
+	return nil
+}
+
+// repeatsOf is cell c's test repeats (none when the recording has no repeats).
+func repeatsOf(rec *datasets.Recording, c int) [][]float32 {
+	if c < len(rec.Test.Repeats) {
+		return rec.Test.Repeats[c]
+	}
+	return nil
+}
+
 // bits scores a prediction of cell c in bits/spike against the test spike counts, when the
-// recording has them.
+// recording has them and says how many trials they sum (Split.CountTrials); NaN otherwise.
 func bits(pred []float32, rec *datasets.Recording, c, h int, dt float64) float64 {
-	if rec.Test.Counts.Data == nil {
+	if rec.Test.Counts.Data == nil || rec.Test.CountTrials < 1 {
 		return math.NaN()
 	}
 	counts := metrics.Column(rec.Test.Counts.Data, rec.NCells(), c)[h:]
-	return metrics.BitsPerSpike(pred, counts, dt, max(1, len(rec.Test.Repeats[c])))
+	return metrics.BitsPerSpike(pred, counts, dt, rec.Test.CountTrials)
 }
 
 // trimRepeats drops the first h frames of each repeat: they have no prediction.
@@ -129,26 +195,50 @@ func meanFinite(xs []float64) float64 {
 	return s / float64(k)
 }
 
-// WriteTable prints the per-cell scores and their means as an aligned table.
+// WriteTable prints the per-cell scores and their means as an aligned table; unavailable scores
+// read "n/a". The model's own columns are labelled by what it is (CNN or LN).
 func (ev *Evaluation) WriteTable(w io.Writer) error {
+	self, base := "CNN", "LN"
+	if ev.isLN() {
+		self, base = "LN", "baseline"
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "cell\tCNN r\tLN r\tceiling\tCNN FEV\tCNN bits/spk\t")
+	fmt.Fprintf(tw, "cell\t%s r\t%s r\tceiling\t%s FEV\t%s bits/spk\t\n", self, base, self, self)
 	for i, id := range ev.Cells {
-		fmt.Fprintf(tw, "%d\t%.3f\t%s\t%.3f\t%.3f\t%.3f\t\n", id, ev.CNNPearson[i], at(ev.LNPearson, i), ev.Ceiling[i], ev.FEV[i], ev.BitsPerSpike[i])
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t\n", id, score(ev.CNNPearson, i), dash(ev.LNPearson, i),
+			score(ev.Ceiling, i), score(ev.FEV, i), score(ev.BitsPerSpike, i))
 	}
 	ln := "-"
 	if ev.LNPearson != nil {
-		ln = fmt.Sprintf("%.3f", ev.LNPearsonMean)
+		ln = scoreOf(ev.LNPearsonMean)
 	}
-	fmt.Fprintf(tw, "mean\t%.3f\t%s\t%.3f\t%.3f\t%s\t\n", ev.CNNPearsonMean, ln, ev.CeilingMean, ev.FEVMean, "")
+	fmt.Fprintf(tw, "mean\t%s\t%s\t%s\t%s\t%s\t\n", scoreOf(ev.CNNPearsonMean), ln, scoreOf(ev.CeilingMean), scoreOf(ev.FEVMean), "")
 	return tw.Flush()
 }
 
-func at(xs []float64, i int) string {
+// isLN reports whether the evaluated model is the LN model (model_type "LN", any case).
+func (ev *Evaluation) isLN() bool { return strings.EqualFold(ev.Model, "LN") }
+
+func scoreOf(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", x)
+}
+
+func score(xs []float64, i int) string {
+	if i >= len(xs) {
+		return "n/a"
+	}
+	return scoreOf(xs[i])
+}
+
+// dash is score for an optional column: "-" when there is no such column at all.
+func dash(xs []float64, i int) string {
 	if xs == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f", xs[i])
+	return score(xs, i)
 }
 
 // MarshalJSON writes undefined scores (NaN: no explainable variance, no spikes) as null,
@@ -176,8 +266,11 @@ func (ev *Evaluation) MarshalJSON() ([]byte, error) {
 		}
 		m[key] = out
 	}
-	if math.IsNaN(ev.FEVMean) {
-		m["fev_mean"] = nil
+	for key, x := range map[string]float64{"fev_mean": ev.FEVMean, "ceiling_mean": ev.CeilingMean,
+		"cnn_pearson_mean": ev.CNNPearsonMean, "ln_pearson_mean": ev.LNPearsonMean} {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			m[key] = nil
+		}
 	}
 	return json.Marshal(m)
 }
@@ -194,8 +287,10 @@ func (ev *Evaluation) finiteCopy() *Evaluation {
 			}
 		}
 	}
-	if math.IsNaN(c.FEVMean) || math.IsInf(c.FEVMean, 0) {
-		c.FEVMean = 0
+	for _, x := range []*float64{&c.FEVMean, &c.CeilingMean, &c.CNNPearsonMean, &c.LNPearsonMean} {
+		if math.IsNaN(*x) || math.IsInf(*x, 0) {
+			*x = 0
+		}
 	}
 	return &c
 }

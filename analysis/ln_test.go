@@ -37,7 +37,7 @@ func TestClassicalLNRecoversFilterAndPredicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := metrics.Pearson(ln.Filters[0], k); r < 0.95 {
+	if r, err := metrics.Pearson(ln.Filters[0], k); err != nil || r < 0.95 {
 		t.Errorf("STA correlates %.3f with the true filter, want > 0.95", r)
 	}
 	// The binned nonlinearity is increasing, as the true rectifier is.
@@ -54,7 +54,7 @@ func TestClassicalLNRecoversFilterAndPredicts(t *testing.T) {
 	for i := range target {
 		test.CopyY(target[i:i+1], i)
 	}
-	if r := metrics.Pearson(pred.Data, target); r < 0.9 {
+	if r, err := metrics.Pearson(pred.Data, target); err != nil || r < 0.9 {
 		t.Errorf("LN prediction of an LN cell correlates only %.3f", r)
 	}
 	// Subsampling bounds the cost but still finds the filter.
@@ -62,7 +62,7 @@ func TestClassicalLNRecoversFilterAndPredicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := metrics.Pearson(sub.Filters[0], k); r < 0.9 {
+	if r, err := metrics.Pearson(sub.Filters[0], k); err != nil || r < 0.9 {
 		t.Errorf("subsampled STA correlates %.3f", r)
 	}
 	// Windows of another shape are refused.

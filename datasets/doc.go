@@ -11,6 +11,23 @@
 // Test Splits. Movies are [T, H, W] float32 stimuli, Matrices [T, N] responses (time × cells).
 // An InterneuronSet is one interneuron file: one cell type with several stimulus groups.
 //
+// # Checks and identity
+//
+// Readers check every value as they read it: NaN, ±Inf, float64 values beyond float32's range
+// and negative rates, spike counts or repeats are errors that name the file, the dataset and the
+// value's position in the file's own layout; Recording.Validate applies the same rules (and
+// refuses a constant stimulus) to recordings built in memory. Test sets with fewer than two
+// repeats are valid: the scores that need repeats are then unavailable (NaN), never 0.
+// Split.CountTrials says how many trials the spike counts sum (one repeat's counts or their
+// sum), so that bits per spike is computed right. Recording.Source identifies the data — file,
+// size, SHA-256 of exactly what was read, simulator preset and seed — so that a model can
+// refuse to be scored on a recording other than its own:
+//
+//	rec, err := datasets.LoadFile("data/15-10-07/whitenoise.h5", "", nil)
+//	if err != nil { … }                  // e.g. dataset "test/repeats/cell02": value at [1, 3] is NaN (repeat 1, frame 3)
+//	fmt.Println(rec.Source.SHA256, rec.Test.CountTrials)
+//	fmt.Println(old.Changes(rec.Source)) // [size 100 → 104 bytes content hash 3f2a…→9b1c…]
+//
 // # Simulated retina
 //
 //	cfg, _ := datasets.SimPreset("small") // or "paper" for the published 50×50 layout
@@ -22,7 +39,7 @@
 //	fmt.Println(sim.Retina.CellTypes(), rec.Train.Len(), rec.Test.Len())
 //
 //	// Any stimulus [T, H, W] (z-scored intensity, 0 = mean grey) can be run through the circuit:
-//	resp := sim.Retina.Run(myMovie, rand.New(rand.NewPCG(1, 2)))
+//	resp, err := sim.Retina.Run(myMovie, rand.New(rand.NewPCG(1, 2))) // error: wrong frame size
 //	// resp.Rates [T, N] Hz, resp.Spikes [T, N], resp.Bipolar [T, Nb], resp.Amacrine [T, Na]
 //
 // The presets: "small" (20×20 px, 8 cells, 240 s training, 10 s test × 10 repeats; a few

@@ -28,8 +28,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"gonum.org/v1/hdf5"
+
+	"github.com/deepretina/deepretina/internal/fsutil"
 )
 
 // Names of the datasets and attributes of the lab's recording files.
@@ -43,6 +46,10 @@ const (
 	h5AttrPixel   = "pixel_size_um"
 	h5AttrProv    = "provenance"
 	h5AttrCellIDs = "cell_ids"
+	// test_count_trials: how many trials test/response/binned sums (see Split.CountTrials).
+	h5AttrCountTrials = "test_count_trials"
+	h5AttrSimPreset   = "sim_preset"
+	h5AttrSimSeed     = "sim_seed"
 )
 
 // h5ChunkBytes bounds the conversion buffer used for datasets whose on-disk type is not the
@@ -77,7 +84,20 @@ func Load(root, expt, stim string, cells []int) (*Recording, error) {
 // train/time (rounded to 1e-6 Hz), else DefaultFrameRate; PixelSizeUM from pixel_size_um, else
 // DefaultPixelSizeUM. Provenance is the provenance attribute (if any) and the absolute path.
 // Expt is the name of the file's parent folder; Stim is stim (the file's base name when stim is "").
-// The recording is validated (Recording.Validate) before it is returned.
+//
+// Spike counts: Train.CountTrials is 1; Test.CountTrials is the root attribute
+// test_count_trials when the file has it (WriteFile writes it), otherwise inferred by comparing
+// the test counts with the trial-averaged test rates: about rate·dt spikes per bin means one
+// repeat's counts, R times that the sum over the R repeats, anything else unknown (0).
+//
+// Source records the absolute path, the size and the SHA-256 of what was read (computed while
+// reading, on another core), plus the simulator's preset and seed from the root attributes
+// sim_preset and sim_seed when the file was simulated.
+//
+// Every value is checked as it is read: NaN, ±Inf, float64 values that overflow float32 and
+// negative rates, counts or repeats are errors naming the dataset and the value's position in
+// the file's own layout. The recording is then validated (Recording.Validate: shapes, and no
+// constant stimulus) before it is returned.
 //
 // Errors name the file and the dataset or attribute at fault. Peak memory is about one copy of the
 // stimulus: float32 data is read straight into the result, other types through a 1 MiB buffer.
@@ -89,8 +109,21 @@ func LoadFile(path, stim string, cells []int) (*Recording, error) {
 			return err
 		}
 		defer h.close()
-		rec, err = h5loadRecording(h, path, stim, cells)
-		return err
+		h.hash = newStreamHash()
+		defer func() {
+			if h.hash != nil { // an error stopped the load: stop the hashing goroutine
+				h.hash.sum()
+			}
+		}()
+		if rec, err = h5loadRecording(h, path, stim, cells); err != nil {
+			return err
+		}
+		h.hash.header(fmt.Sprintf("attributes frame_rate=%v pixel=%v cells=%v count_trials=%d sim=%s/%d",
+			rec.FrameRate, rec.PixelSizeUM, rec.CellIDs, rec.Test.CountTrials, rec.Source.SimPreset, rec.Source.SimSeed))
+		rec.Source.Size = h.size
+		rec.Source.SHA256 = h.hash.sum()
+		h.hash = nil
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -120,7 +153,7 @@ func WriteFile(path string, rec *Recording) error {
 func h5loadRecording(h *h5file, path, stim string, cells []int) (*Recording, error) {
 	for _, g := range []string{"train", "test"} {
 		if !h.isGroup(g) {
-			return nil, fmt.Errorf("group %q: not found", g)
+			return nil, fmt.Errorf("group %q: not found%s", g, h.interneuronHint())
 		}
 	}
 	// The cell axis is defined by train/response/firing_rate_10ms.
@@ -152,6 +185,17 @@ func h5loadRecording(h *h5file, path, stim string, cells []int) (*Recording, err
 		abs = path
 	}
 	rec.Expt = filepath.Base(filepath.Dir(abs))
+	rec.Source.Path = abs
+	if preset, ok, err := h.attrString(h5AttrSimPreset); err != nil {
+		return nil, err
+	} else if ok {
+		rec.Source.SimPreset = preset
+	}
+	if seed, ok, err := h.attrInts(h5AttrSimSeed); err != nil {
+		return nil, err
+	} else if ok && len(seed) == 1 {
+		rec.Source.SimSeed = uint64(seed[0])
+	}
 
 	// Root attributes.
 	ids, ok, err := h.attrInts(h5AttrCellIDs)
@@ -206,6 +250,20 @@ func h5loadRecording(h *h5file, path, stim string, cells []int) (*Recording, err
 		rec.FrameRate = fr
 	} else if fr, ok := h5frameRateFromTime(rec.Test.Time); ok {
 		rec.FrameRate = fr
+	}
+
+	if rec.Train.Counts.Data != nil {
+		rec.Train.CountTrials = 1
+	}
+	if v, ok, err := h.attrInts(h5AttrCountTrials); err != nil {
+		return nil, err
+	} else if ok {
+		if len(v) != 1 || v[0] < 0 {
+			return nil, fmt.Errorf("attribute %q: expected one integer ≥ 0 (0 = unknown), got %v", h5AttrCountTrials, v)
+		}
+		rec.Test.CountTrials = v[0]
+	} else {
+		rec.Test.CountTrials = inferCountTrials(&rec.Test, rec.FrameRate)
 	}
 
 	if err := rec.Validate(); err != nil {
@@ -264,6 +322,7 @@ func h5loadSplit(h *h5file, split string, sel []int, nTotal int, cellAxis string
 	}
 	t := sa.dims[0]
 	tWhy := fmt.Sprintf("T=%d from %q", t, stimName)
+	sa.axes = axesMovie
 
 	var ta *h5array
 	if name := split + "/" + h5Time; h.exists(name) {
@@ -290,6 +349,7 @@ func h5loadSplit(h *h5file, split string, sel []int, nTotal int, cellAxis string
 	if err := ra.expectShape([]int{nTotal, t}, respWhy()); err != nil {
 		return sp, err
 	}
+	ra.kind, ra.axes = nonNegative, axesResponses
 	var ba *h5array
 	if name := split + "/" + h5Binned; h.exists(name) {
 		if ba, err = get(name); err != nil {
@@ -298,6 +358,7 @@ func h5loadSplit(h *h5file, split string, sel []int, nTotal int, cellAxis string
 		if err := ba.expectShape([]int{nTotal, t}, respWhy()); err != nil {
 			return sp, err
 		}
+		ba.kind, ba.axes = nonNegative, axesResponses
 	}
 	var reps []*h5array
 	if h.isGroup(split + "/" + h5Repeats) {
@@ -311,6 +372,7 @@ func h5loadSplit(h *h5file, split string, sel []int, nTotal int, cellAxis string
 			if len(a.dims) != 2 || a.dims[1] != t {
 				return sp, fmt.Errorf("dataset %q: expected shape (n_repeats, %d) = (n_repeats, T) with %s, got %s", name, t, tWhy, h5shape(a.dims))
 			}
+			a.kind, a.axes = nonNegative, axesRepeats
 			reps[j] = a
 		}
 	}
@@ -355,8 +417,8 @@ func h5loadSplit(h *h5file, split string, sel []int, nTotal int, cellAxis string
 func h5readCells(a *h5array, sel []int, t int) (Matrix, error) {
 	n := len(sel)
 	m := NewMatrix(t, n)
-	row := make([]float32, t)
 	for j, c := range sel {
+		row := make([]float32, t) // not reused: it may still be being hashed
 		if err := h5read(a, row, []int{c, 0}, []int{1, t}); err != nil {
 			return Matrix{}, err
 		}
@@ -413,6 +475,19 @@ func h5writeRecording(f *hdf5.File, rec *Recording) error {
 	}
 	if err := h5writeAttrInts(root, h5AttrCellIDs, rec.CellIDs); err != nil {
 		return err
+	}
+	if rec.Test.Counts.Data != nil && rec.Test.CountTrials > 0 {
+		if err := h5writeAttrInts(root, h5AttrCountTrials, []int{rec.Test.CountTrials}); err != nil {
+			return err
+		}
+	}
+	if src := rec.Source; src.SimPreset != "" {
+		if err := h5writeAttrString(root, h5AttrSimPreset, src.SimPreset); err != nil {
+			return err
+		}
+		if err := h5writeAttrInts(root, h5AttrSimSeed, []int{int(src.SimSeed)}); err != nil {
+			return err
+		}
 	}
 	for _, s := range []struct {
 		name  string
@@ -509,7 +584,7 @@ func h5writeAtomic(op, path string, fill func(*hdf5.File) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := fsutil.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
@@ -552,9 +627,6 @@ func h5writeAtomic(op, path string, fill func(*hdf5.File) error) error {
 		if err != nil {
 			return fmt.Errorf("%s %s: sync: %w", op, path, err)
 		}
-	}
-	if err := os.Chmod(tmpName, 0o644); err != nil {
-		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	if err := os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, err)
@@ -611,6 +683,7 @@ type h5file struct {
 	f    *hdf5.File
 	root *hdf5.Group
 	size int64
+	hash *streamHash // nil: what is read is not hashed
 }
 
 func h5open(path string) (*h5file, error) {
@@ -712,11 +785,14 @@ func h5className(c hdf5.TypeClass) string {
 // h5array is an open numeric dataset.
 type h5array struct {
 	ds        *hdf5.Dataset
+	file      *h5file
 	name      string
 	dims      []int
 	elem      *h5elemType
-	nativeF32 bool // on-disk type is the host's float32: read straight into []float32
-	nativeF64 bool // likewise for float64
+	nativeF32 bool      // on-disk type is the host's float32: read straight into []float32
+	nativeF64 bool      // likewise for float64
+	kind      valueKind // which values are allowed (checked as they are read)
+	axes      []string  // names of the axes, for error messages
 }
 
 // openArray opens the numeric dataset name; errors say what is wrong with it.
@@ -728,7 +804,7 @@ func (h *h5file) openArray(name string) (*h5array, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset %q: cannot open it as a dataset (is it a group?)", name)
 	}
-	a := &h5array{ds: ds, name: name}
+	a := &h5array{ds: ds, file: h, name: name}
 	if err := a.init(h.size); err != nil {
 		ds.Close()
 		return nil, err
@@ -818,7 +894,10 @@ func h5shape(dims []int) string {
 
 // h5read reads the hyperslab [start, start+count) of a (rank ≥ 1) into dst, row-major, converting
 // to E. Data already in E's native layout is read straight into dst; anything else goes through a
-// buffer of at most ~h5ChunkBytes (or one slice along axis 0, if larger).
+// buffer of at most ~h5ChunkBytes (or one slice along axis 0, if larger). Every value is checked
+// as it is read (a.kind; a float64 that overflows float32 is an error, not an infinity), and
+// reported at its position in the file. When the file is being hashed, the values read go to the
+// hash; dst must then stay unchanged until the hash is summed.
 func h5read[E float32 | float64](a *h5array, dst []E, start, count []int) error {
 	if len(count) == 0 || len(count) != len(a.dims) || len(start) != len(count) {
 		return fmt.Errorf("dataset %q: internal error: read of rank %d from shape %s", a.name, len(count), h5shape(a.dims))
@@ -839,6 +918,13 @@ func h5read[E float32 | float64](a *h5array, dst []E, start, count []int) error 
 	}
 	defer fileSpace.Close()
 
+	var hash *streamHash
+	if a.file != nil {
+		hash = a.file.hash
+	}
+	if hash != nil {
+		hash.header(a.name, append(slices.Clone(start), count...)...)
+	}
 	var zero E
 	_, isF32 := any(zero).(float32)
 	direct := (isF32 && a.nativeF32) || (!isF32 && a.nativeF64)
@@ -850,11 +936,22 @@ func h5read[E float32 | float64](a *h5array, dst []E, start, count []int) error 
 		step = max(1, h5ChunkBytes/(rowElems*a.elem.size))
 		step = min(step, rows)
 		buf = make([]byte, step*rowElems*a.elem.size)
+	} else if hash != nil {
+		// Slabs of ~32 MiB, so the hash of one slab is computed while the next is read.
+		step = min(rows, max(1, (32<<20)/(rowElems*int(unsafe.Sizeof(zero)))))
 	}
 	off := make([]uint, len(start))
 	cnt := make([]uint, len(count))
 	for i := range start {
 		off[i], cnt[i] = uint(start[i]), uint(count[i])
+	}
+	// at is the position in the file of value i of this read.
+	at := func(i int) []int {
+		idx := unravel(i, count)
+		for k := range idx {
+			idx[k] += start[k]
+		}
+		return idx
 	}
 	for r := 0; r < rows; r += step {
 		k := min(step, rows-r)
@@ -866,7 +963,8 @@ func h5read[E float32 | float64](a *h5array, dst []E, start, count []int) error 
 		if err != nil {
 			return fmt.Errorf("dataset %q: %v", a.name, err)
 		}
-		part := dst[r*rowElems : (r+k)*rowElems]
+		first := r * rowElems
+		part := dst[first : (r+k)*rowElems]
 		if direct {
 			err = a.ds.ReadSubset(&part, memSpace, fileSpace)
 		} else {
@@ -875,7 +973,12 @@ func h5read[E float32 | float64](a *h5array, dst []E, start, count []int) error 
 			if err == nil {
 				sz := a.elem.size
 				for i := range part {
-					part[i] = E(a.elem.decode(b[i*sz : (i+1)*sz]))
+					v := a.elem.decode(b[i*sz : (i+1)*sz])
+					part[i] = E(v)
+					if isF32 && math.IsInf(float64(part[i]), 0) && !math.IsInf(v, 0) {
+						memSpace.Close()
+						return overflow(a.name, at(first+i), a.axes, v)
+					}
 				}
 			}
 		}
@@ -883,8 +986,35 @@ func h5read[E float32 | float64](a *h5array, dst []E, start, count []int) error 
 		if err != nil {
 			return fmt.Errorf("dataset %q: read failed (truncated or corrupt file?)", a.name)
 		}
+		if hash != nil { // the values as read (converted ones after conversion: no copy of the buffer)
+			hash.write(asBytes(part))
+		}
+		if i := firstBad(part, a.kind); i >= 0 {
+			v := float64(part[i])
+			return badValue(a.name, at(first+i), a.axes, v, a.kind.problem(v))
+		}
 	}
 	return nil
+}
+
+// interneuronHint explains a missing recording group when the file is an interneuron file.
+func (h *h5file) interneuronHint() string {
+	n, err := h.f.NumObjects()
+	if err != nil || n > h5IntMaxGroups {
+		return ""
+	}
+	var groups []string
+	for i := range n {
+		name, err := h.f.ObjectNameByIndex(i)
+		if err == nil && h.isGroup(name) && h.exists(name+"/"+h5IntStimuli) && h.exists(name+"/"+h5IntPotential) {
+			groups = append(groups, fmt.Sprintf("%q", name))
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; this is an interneuron file (stimulus groups %s with %s and %s), not a recording: read it with LoadInterneuronFile",
+		strings.Join(groups, ", "), h5IntStimuli, h5IntPotential)
 }
 
 // ---- attributes (on the root group; absent attributes are reported with ok=false) ----

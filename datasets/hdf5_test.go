@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -276,11 +277,13 @@ func h5tRecording(tTrain, tTest, h, w int, ids []int, nRep int, seed uint64) *Re
 		}
 		return s
 	}
-	return &Recording{
+	rec := &Recording{
 		Expt: "sim-small", Stim: WhiteNoise, CellIDs: slices.Clone(ids),
 		FrameRate: 60, PixelSizeUM: 27.5, Provenance: "simulator preset small, seed 3 (µ-test)",
 		Train: mk(tTrain, false), Test: mk(tTest, true),
 	}
+	rec.Train.CountTrials, rec.Test.CountTrials = 1, nRep
+	return rec
 }
 
 // h5tErrContains fails unless err is non-nil, names path and contains every fragment, and did
@@ -501,7 +504,10 @@ func TestWriteFileLoadFileRoundTrip(t *testing.T) {
 		modify func(*Recording)
 	}{
 		{"everything", func(*Recording) {}},
-		{"no counts", func(r *Recording) { r.Train.Counts, r.Test.Counts = Matrix{}, Matrix{} }},
+		{"no counts", func(r *Recording) {
+			r.Train.Counts, r.Test.Counts = Matrix{}, Matrix{}
+			r.Train.CountTrials, r.Test.CountTrials = 0, 0
+		}},
 		{"no time", func(r *Recording) { r.Train.Time, r.Test.Time = nil, nil }},
 		{"no repeats", func(r *Recording) { r.Test.Repeats = nil }},
 		{"one cell, one frame", func(r *Recording) {
@@ -523,6 +529,11 @@ func TestWriteFileLoadFileRoundTrip(t *testing.T) {
 				t.Errorf("provenance %q, want %q", got.Provenance, want)
 			}
 			got.Provenance = rec.Provenance
+			st, _ := os.Stat(path)
+			if got.Source.Path != path || got.Source.Size != st.Size() || len(got.Source.SHA256) != 64 {
+				t.Errorf("source %+v, want the file %s of %d bytes and a SHA-256", got.Source, path, st.Size())
+			}
+			got.Source = rec.Source
 			if !reflect.DeepEqual(got, rec) {
 				t.Errorf("round trip differs:\n got %+v\nwant %+v", got, rec)
 			}
@@ -652,7 +663,7 @@ print(json.dumps(out))
 	}{
 		{recPath, wantRec, map[string]any{
 			"frame_rate_hz": rec.FrameRate, "pixel_size_um": rec.PixelSizeUM, "provenance": rec.Provenance,
-			"cell_ids": []any{7.0, 3.0}}},
+			"cell_ids": []any{7.0, 3.0}, "test_count_trials": []any{float64(rec.Test.CountTrials)}}},
 		{intPath, wantInt, map[string]any{"cell_type": set.CellType, "provenance": set.Provenance}},
 	} {
 		info, ok := got[f.path]
@@ -835,10 +846,31 @@ func TestLoadFileMalformed(t *testing.T) {
 			[]string{`dataset "test/repeats/cell02"`, "got (2, 9)"}},
 		{"repeats missing a cell", raw(h5tWith(valid, "test/repeats/cell03", nil)), nil,
 			[]string{`dataset "test/repeats/cell03": not found`}},
-		{"NaN in rates", raw(h5tWith(valid, "train/response/firing_rate_10ms", &h5tDS{"train/response/firing_rate_10ms", []int{3, 20}, "f64", nanAt(5, h5tRateGen(0))})), nil,
-			[]string{"train/response/firing_rate_10ms", "NaN"}},
+		// Positions are the file's own: the dataset's name and its index in the file's layout.
+		{"NaN in rates", raw(h5tWith(valid, "train/response/firing_rate_10ms", &h5tDS{"train/response/firing_rate_10ms", []int{3, 20}, "f64", nanAt(25, h5tRateGen(0))})), nil,
+			[]string{`dataset "train/response/firing_rate_10ms"`, "value at [1, 5] is NaN"}},
+		{"NaN in a repeat", raw(h5tWith(valid, "test/repeats/cell02", &h5tDS{"test/repeats/cell02", []int{2, 10}, "f64", nanAt(13, h5tRepeatGen(1))})), nil,
+			[]string{`dataset "test/repeats/cell02"`, "value at [1, 3] is NaN", "repeat 1"}},
 		{"Inf in stimulus", raw(h5tWith(valid, "test/stimulus", &h5tDS{"test/stimulus", []int{10, 4, 4}, "f64", func(i int) float64 { return math.Inf(1) }})), nil,
-			[]string{"test/stimulus", "+Inf"}},
+			[]string{`dataset "test/stimulus"`, "value at [0, 0, 0] is +Inf"}},
+		{"float64 overflowing float32", raw(h5tWith(valid, "train/stimulus", &h5tDS{"train/stimulus", []int{20, 4, 4}, "f64",
+			func(i int) float64 { return map[bool]float64{true: -1e39, false: float64(i % 3)}[i == 21] }})), nil,
+			[]string{`dataset "train/stimulus"`, "value at [1, 1, 1]", "-1e+39", "overflows float32"}},
+		{"negative rate", raw(h5tWith(valid, "train/response/firing_rate_10ms", &h5tDS{"train/response/firing_rate_10ms", []int{3, 20}, "f64",
+			func(i int) float64 { return map[bool]float64{true: -2, false: h5tRateGen(0)(i)}[i == 47] }})), nil,
+			[]string{`dataset "train/response/firing_rate_10ms"`, "value at [2, 7] is -2", "negative"}},
+		{"negative spike count", raw(h5tWith(valid, "test/response/binned", &h5tDS{"test/response/binned", []int{3, 10}, "i16",
+			func(i int) float64 { return map[bool]float64{true: -1, false: 0}[i == 4] }})), nil,
+			[]string{`dataset "test/response/binned"`, "value at [0, 4] is -1", "negative"}},
+		{"negative repeat", raw(h5tWith(valid, "test/repeats/cell01", &h5tDS{"test/repeats/cell01", []int{2, 10}, "f64",
+			func(i int) float64 { return map[bool]float64{true: -0.5, false: 1}[i == 12] }})), nil,
+			[]string{`dataset "test/repeats/cell01"`, "value at [1, 2]", "repeat 1", "negative"}},
+		{"constant training stimulus", raw(h5tWith(valid, "train/stimulus", &h5tDS{"train/stimulus", []int{20, 4, 4}, "f32", func(int) float64 { return 0 }})), nil,
+			[]string{`"train/stimulus"`, "constant", "every value is 0"}},
+		{"an interneuron file", raw([]h5tDS{
+			{"flashes/stimuli", []int{6, 4, 4}, "f32", h5tStimGen(0)},
+			{"flashes/detrended_membrane_potential", []int{2, 6}, "f64", h5tRateGen(0)},
+		}), nil, []string{`group "train": not found`, "interneuron file", `"flashes"`}},
 		{"cell index out of range", bytesFile(validBytes), []int{0, 3}, []string{"cells", "index 3 out of range", "3 cells"}},
 		{"negative cell index", bytesFile(validBytes), []int{-1}, []string{"cells", "index -1 out of range"}},
 		{"cell selected twice", bytesFile(validBytes), []int{1, 1}, []string{"cells", "index 1 selected twice"}},
@@ -1099,5 +1131,48 @@ func h5tErrContainsRaw(t *testing.T, err error, fragments ...string) {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not contain %q", err, f)
 		}
+	}
+}
+
+// BenchmarkLoadHashing measures what computing Source.SHA256 while reading costs: LoadFile
+// (hashed) against the same read with the hash switched off, on a float32 (36000, 50, 50)
+// training stimulus (360 MB, a tenth of the paper-size recording; DEEPRETINA_BENCH_FRAMES sets
+// another number of frames, 360000 for the paper size).
+//
+//	go test ./datasets -run '^$' -bench LoadHashing -benchtime 5x
+func BenchmarkLoadHashing(b *testing.B) {
+	T, tTest, hw := 36000, 600, 50
+	if v, err := strconv.Atoi(os.Getenv("DEEPRETINA_BENCH_FRAMES")); err == nil && v > 0 {
+		T = v
+	}
+	dss := h5tLabLayout(T, tTest, hw, hw, 4, 3)
+	path := filepath.Join(b.TempDir(), "big", "whitenoise.h5")
+	h5tWriteRaw(b, path, dss, nil)
+	unhashed := func() error {
+		return h5guard("load", path, func() error {
+			h, err := h5open(path)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			_, err = h5loadRecording(h, path, WhiteNoise, nil)
+			return err
+		})
+	}
+	for _, c := range []struct {
+		name string
+		load func() error
+	}{
+		{"unhashed", unhashed},
+		{"hashed", func() error { _, err := LoadFile(path, WhiteNoise, nil); return err }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * (T + tTest) * hw * hw))
+			for range b.N {
+				if err := c.load(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

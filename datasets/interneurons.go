@@ -118,6 +118,10 @@ func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
 		set.Provenance = abs
 	}
 
+	if h.isGroup("train") && h.isGroup("test") && h.exists("train/"+h5Stimulus) {
+		return nil, fmt.Errorf("this is a recording file (groups \"train\" and \"test\" with %s and %s), not an interneuron file: read it with LoadFile",
+			h5Stimulus, h5Rates)
+	}
 	n, err := h.f.NumObjects()
 	if err != nil {
 		return nil, fmt.Errorf("cannot list the root group (corrupt file?)")
@@ -160,12 +164,14 @@ func h5loadInterneuronGroup(h *h5file, name string) (InterneuronGroup, error) {
 		return g, fmt.Errorf("dataset %q: expected shape (T, H, W) with all sizes > 0, got %s", stimName, h5shape(sa.dims))
 	}
 	t := sa.dims[0]
+	sa.axes = axesMovie
 	potName := name + "/" + h5IntPotential
 	pa, err := h.openArray(potName)
 	if err != nil {
 		return g, err
 	}
 	defer pa.close()
+	pa.axes = axesResponses
 	var nCells int
 	switch {
 	case len(pa.dims) == 2 && pa.dims[1] == t && pa.dims[0] > 0:
@@ -181,6 +187,7 @@ func h5loadInterneuronGroup(h *h5file, name string) (InterneuronGroup, error) {
 		return g, err
 	}
 	if len(pa.dims) == 1 {
+		pa.axes = []string{"frame"}
 		g.Potentials = NewMatrix(t, 1)
 		err = h5read(pa, g.Potentials.Data, []int{0}, pa.dims)
 	} else {
@@ -220,11 +227,11 @@ func h5validateInterneurons(set *InterneuronSet) error {
 			return fmt.Errorf("group %q: %s: expected [T=%d, N>0] with T·N values, got [%d, %d] with %d values",
 				g.Name, h5IntPotential, m.T, p.Rows, p.Cols, len(p.Data))
 		}
-		if err := checkFinite(h5IntStimuli, m.Data); err != nil {
-			return fmt.Errorf("group %q: %w", g.Name, err)
+		if err := checkFlat(g.Name+"/"+h5IntStimuli, m.Data, []int{m.T, m.H, m.W}, axesMovie, anyFinite); err != nil {
+			return err
 		}
-		if err := checkFinite(h5IntPotential, p.Data); err != nil {
-			return fmt.Errorf("group %q: %w", g.Name, err)
+		if err := checkResponses(g.Name+"/"+h5IntPotential, p, anyFinite); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -183,8 +183,13 @@ func TestLoadInterneuronFileMalformed(t *testing.T) {
 		{"potentials with the wrong T", raw(h5tWith(valid, "boxes/detrended_membrane_potential", &h5tDS{"boxes/detrended_membrane_potential", []int{2, 9}, "f64", pot})),
 			[]string{`dataset "boxes/detrended_membrane_potential"`, "expected shape (n_cells, 10)", "got (2, 9)"}},
 		{"NaN in potentials", raw(h5tWith(valid, "boxes/detrended_membrane_potential", &h5tDS{"boxes/detrended_membrane_potential", []int{2, 10}, "f64",
-			func(i int) float64 { return math.NaN() }})),
-			[]string{`group "boxes"`, "detrended_membrane_potential", "NaN"}},
+			func(i int) float64 { return map[bool]float64{true: math.NaN(), false: 1}[i == 13] }})),
+			[]string{`dataset "boxes/detrended_membrane_potential"`, "value at [1, 3] is NaN"}},
+		{"float64 stimuli overflowing float32", raw(h5tWith(valid, "flashes/stimuli", &h5tDS{"flashes/stimuli", []int{6, 4, 4}, "f64",
+			func(i int) float64 { return map[bool]float64{true: 5e38, false: 0}[i == 16] }})),
+			[]string{`dataset "flashes/stimuli"`, "value at [1, 0, 0]", "overflows float32"}},
+		{"a recording file", raw(h5tLabLayout(20, 10, 4, 4, 3, 2)),
+			[]string{"this is a recording file", `"train"`, "LoadFile"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.NewReplacer(" ", "_", "/", "_").Replace(tc.name)+".h5")
@@ -217,7 +222,7 @@ func TestWriteInterneuronFileRejectsInvalidSets(t *testing.T) {
 		{"stimulus data too short", func(s *InterneuronSet) { s.Groups[0].Stimuli.Data = s.Groups[0].Stimuli.Data[:5] },
 			[]string{`group "movingbar"`, "stimuli"}},
 		{"Inf in stimuli", func(s *InterneuronSet) { s.Groups[2].Stimuli.Data[4] = float32(math.Inf(1)) },
-			[]string{`group "lines"`, "stimuli", "+Inf"}},
+			[]string{`dataset "lines/stimuli"`, "value at [0, 0, 4] is +Inf"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			set := h5tInterneuronSet()

@@ -95,8 +95,12 @@ func ParseNpy(data []byte) (shape []int, values []float32, err error) {
 	for i := range values {
 		if size == 4 {
 			values[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
-		} else {
-			values[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(body[8*i:])))
+			continue
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(body[8*i:]))
+		values[i] = float32(v)
+		if math.IsInf(float64(values[i]), 0) && !math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("data: %w", overflow("", unravel(i, shape), nil, v))
 		}
 	}
 	return shape, values, nil
@@ -115,7 +119,7 @@ func ReadMovieNpy(path string) (Movie, error) {
 	if len(shape) != 3 || shape[0] == 0 || shape[1] == 0 || shape[2] == 0 {
 		return Movie{}, fmt.Errorf("stimulus %s: field 'shape': expected [T,H,W] with all sizes > 0, got %v", path, shape)
 	}
-	if err := checkFinite("stimulus", values); err != nil {
+	if err := checkFlat("", values, shape, axesMovie, anyFinite); err != nil {
 		return Movie{}, fmt.Errorf("stimulus %s: %w", path, err)
 	}
 	return Movie{T: shape[0], H: shape[1], W: shape[2], Data: values}, nil

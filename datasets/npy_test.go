@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,18 +73,48 @@ func TestNpyRejectsMalformed(t *testing.T) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
 		}
 	}
-	// A 2-D array is a valid .npy but not a movie; NaN is not a stimulus.
+	// A 2-D array is a valid .npy but not a movie; NaN is not a stimulus; a float64 beyond
+	// float32's range is not silently made infinite. Positions are the file's [t, y, x].
 	dir := t.TempDir()
 	var flat, nan bytes.Buffer
 	_ = WriteNpy(&flat, []int{4, 2}, make([]float32, 8))
-	_ = WriteNpy(&nan, []int{1, 1, 2}, []float32{0, float32(nanValue())})
-	for name, data := range map[string][]byte{"flat.npy": flat.Bytes(), "nan.npy": nan.Bytes()} {
-		p := filepath.Join(dir, name)
-		_ = os.WriteFile(p, data, 0o644)
-		if _, err := ReadMovieNpy(p); err == nil || !strings.Contains(err.Error(), p) {
-			t.Errorf("%s: error %v, want one naming the file", name, err)
+	_ = WriteNpy(&nan, []int{2, 2, 2}, []float32{0, 0, 0, 0, 0, 0, float32(nanValue()), 0})
+	f64 := npyFloat64([]int{1, 2, 2}, []float64{0, 0, 1e300, 0})
+	for _, c := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"flat.npy", flat.Bytes(), []string{"expected [T,H,W]"}},
+		{"nan.npy", nan.Bytes(), []string{"value at [1, 1, 0] is NaN"}},
+		{"overflow.npy", f64, []string{"value at [0, 1, 0]", "1e+300", "overflows float32"}},
+	} {
+		p := filepath.Join(dir, c.name)
+		_ = os.WriteFile(p, c.data, 0o644)
+		_, err := ReadMovieNpy(p)
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %v, want one naming the file", c.name, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", c.name, err, w)
+			}
 		}
 	}
+}
+
+// npyFloat64 is a little-endian float64 .npy file.
+func npyFloat64(shape []int, values []float64) []byte {
+	var buf bytes.Buffer
+	_ = WriteNpy(&buf, shape, make([]float32, len(values)))
+	b := buf.Bytes()
+	header := strings.Replace(string(b[:len(b)-4*len(values)]), "<f4", "<f8", 1)
+	out := []byte(header)
+	for _, v := range values {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+	}
+	return out
 }
 
 func nanValue() float64 { z := 0.0; return z / z }

@@ -85,8 +85,12 @@ type Split struct {
 	Stimulus Movie
 	// Rates: [T, N] firing rate in Hz (for the test split: averaged over repeats).
 	Rates Matrix
-	// Counts: [T, N] spike counts per frame (test split: of the first repeat, or summed, as the file holds).
+	// Counts: [T, N] spike counts per frame, summed over CountTrials trials.
 	Counts Matrix
+	// CountTrials is the number of trials Counts sums: 1 for training data and for a test split
+	// whose counts are those of one repeat, R when they are summed over the R repeats; 0 when
+	// unknown (scores that need the counts, such as bits per spike, are then unavailable).
+	CountTrials int
 	// Repeats: [N][R][T] firing rate (Hz) of each repeat of the test segment; empty for training data.
 	Repeats [][][]float32
 }
@@ -102,15 +106,19 @@ type Recording struct {
 	CellIDs     []int   // ids (indices into the file's cell axis) of the N cells kept, in column order
 	FrameRate   float64 // Hz
 	PixelSizeUM float64 // µm per pixel
-	Provenance  string  // where the data came from (file path, simulator preset and seed, …)
+	Provenance  string  // where the data came from (file path, simulator preset and seed, …), for people
+	Source      Source  // what the data are, for programs: file, size, content hash, simulator seed
 	Train, Test Split
 }
 
 // NCells is the number of cells N.
 func (r *Recording) NCells() int { return len(r.CellIDs) }
 
-// Validate checks that all shapes agree and that no value is NaN or Inf. The error names the
-// field at fault; callers wrap it with the file name.
+// Validate checks that all shapes agree, that every value is finite, that firing rates, spike
+// counts and repeats are not negative and that neither stimulus is constant. The error names the
+// dataset at fault and the position of a bad value in the file's layout; callers wrap it with
+// the file name. A test split with fewer than two repeats is valid: the scores that need repeats
+// (reliability ceiling, FEV) are then unavailable.
 func (r *Recording) Validate() error {
 	n := r.NCells()
 	if n == 0 {
@@ -123,8 +131,8 @@ func (r *Recording) Validate() error {
 		name  string
 		split *Split
 	}{{"train", &r.Train}, {"test", &r.Test}} {
-		if err := sp.split.validate(n); err != nil {
-			return fmt.Errorf("%s/%w", sp.name, err)
+		if err := sp.split.validate(sp.name, n); err != nil {
+			return err
 		}
 	}
 	if r.Train.Stimulus.H != r.Test.Stimulus.H || r.Train.Stimulus.W != r.Test.Stimulus.W {
@@ -134,57 +142,52 @@ func (r *Recording) Validate() error {
 	return nil
 }
 
-func (s *Split) validate(n int) error {
+func (s *Split) validate(split string, n int) error {
 	t := s.Stimulus.T
+	name := func(ds string) string { return split + "/" + ds }
 	if t <= 0 || s.Stimulus.H <= 0 || s.Stimulus.W <= 0 {
-		return fmt.Errorf("stimulus: expected shape [T,H,W] with all sizes > 0, got [%d,%d,%d]", s.Stimulus.T, s.Stimulus.H, s.Stimulus.W)
+		return fmt.Errorf("%s: expected shape [T,H,W] with all sizes > 0, got [%d,%d,%d]", name(h5Stimulus), s.Stimulus.T, s.Stimulus.H, s.Stimulus.W)
 	}
 	if len(s.Stimulus.Data) != t*s.Stimulus.H*s.Stimulus.W {
-		return fmt.Errorf("stimulus: %d values for shape [%d,%d,%d]", len(s.Stimulus.Data), t, s.Stimulus.H, s.Stimulus.W)
+		return fmt.Errorf("%s: %d values for shape [%d,%d,%d]", name(h5Stimulus), len(s.Stimulus.Data), t, s.Stimulus.H, s.Stimulus.W)
 	}
 	if s.Time != nil && len(s.Time) != t {
-		return fmt.Errorf("time: expected %d values (one per stimulus frame), got %d", t, len(s.Time))
+		return fmt.Errorf("%s: expected %d values (one per stimulus frame), got %d", name(h5Time), t, len(s.Time))
 	}
-	if err := checkFinite("stimulus", s.Stimulus.Data); err != nil {
+	if err := checkMovie(name(h5Stimulus), s.Stimulus); err != nil {
 		return err
 	}
 	if s.Rates.Rows != t || s.Rates.Cols != n || len(s.Rates.Data) != t*n {
-		return fmt.Errorf("response/firing_rate_10ms: expected [T=%d, N=%d], got [%d, %d]", t, n, s.Rates.Rows, s.Rates.Cols)
+		return fmt.Errorf("%s: expected [T=%d, N=%d], got [%d, %d]", name(h5Rates), t, n, s.Rates.Rows, s.Rates.Cols)
 	}
-	if err := checkFinite("response/firing_rate_10ms", s.Rates.Data); err != nil {
+	if err := checkResponses(name(h5Rates), s.Rates, nonNegative); err != nil {
 		return err
 	}
 	if s.Counts.Data != nil {
-		if s.Counts.Rows != t || s.Counts.Cols != n {
-			return fmt.Errorf("response/binned: expected [T=%d, N=%d], got [%d, %d]", t, n, s.Counts.Rows, s.Counts.Cols)
+		if s.Counts.Rows != t || s.Counts.Cols != n || len(s.Counts.Data) != t*n {
+			return fmt.Errorf("%s: expected [T=%d, N=%d], got [%d, %d]", name(h5Binned), t, n, s.Counts.Rows, s.Counts.Cols)
 		}
-		if err := checkFinite("response/binned", s.Counts.Data); err != nil {
+		if err := checkResponses(name(h5Binned), s.Counts, nonNegative); err != nil {
 			return err
 		}
 	}
+	if s.CountTrials < 0 {
+		return fmt.Errorf("%s: the number of trials the counts sum must be ≥ 0 (0 = unknown), got %d", name(h5Binned), s.CountTrials)
+	}
 	if s.Repeats != nil {
 		if len(s.Repeats) != n {
-			return fmt.Errorf("repeats: expected one entry per cell (%d), got %d", n, len(s.Repeats))
+			return fmt.Errorf("%s: expected one entry per cell (%d), got %d", name(h5Repeats), n, len(s.Repeats))
 		}
 		for c, reps := range s.Repeats {
+			ds := fmt.Sprintf("%s/cell%02d", name(h5Repeats), c+1)
 			for r, rep := range reps {
 				if len(rep) != t {
-					return fmt.Errorf("repeats/cell %d repeat %d: expected %d frames, got %d", c, r, t, len(rep))
+					return fmt.Errorf("%s repeat %d: expected %d frames, got %d", ds, r, t, len(rep))
 				}
-				if err := checkFinite(fmt.Sprintf("repeats/cell %d", c), rep); err != nil {
+				if err := checkTrial(ds, r, rep); err != nil {
 					return err
 				}
 			}
-		}
-	}
-	return nil
-}
-
-func checkFinite(field string, data []float32) error {
-	for i, v := range data {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("%s: value %d is %v; expected finite numbers", field, i, v)
 		}
 	}
 	return nil

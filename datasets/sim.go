@@ -161,7 +161,8 @@ type Simulation struct {
 //     counts smoothed with a Gaussian of SD SmoothMS, in Hz ("firing_rate_10ms"); Counts = the
 //     spike counts. Test: a distinct TestSeconds segment shown Repeats times; Repeats[c][r] =
 //     smoothed rate of repeat r, Rates = their trial average, Counts = spike counts summed
-//     over the repeats. Time[t] = t / FrameRate. The noiseless rate is the same on every repeat
+//     over the repeats (CountTrials = Repeats). Source: the preset, the seed and the SHA-256
+//     of the arrays. Time[t] = t / FrameRate. The noiseless rate is the same on every repeat
 //     (the circuit is deterministic, repeats are played back to back, so each starts in the
 //     steady state the previous one left); only the spikes differ.
 //   - Interneurons: the potentials of a sample of bipolars (4 types at the subunit locations
@@ -244,7 +245,9 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 			if part.tag == "train" {
 				sp.Counts = ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", 0))
 				sp.Rates = smoothRates(sp.Counts, cfg)
+				sp.CountTrials = 1
 			} else {
+				sp.CountTrials = cfg.Repeats
 				n := cfg.NCells
 				sp.Counts = NewMatrix(part.n, n)
 				sp.Rates = NewMatrix(part.n, n)
@@ -269,10 +272,11 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 		// The stimulus is finite by construction; check the responses (cheap) rather than
 		// running rec.Validate over gigabytes of stimulus.
 		for _, m := range []Matrix{rec.Train.Rates, rec.Test.Rates} {
-			if err := checkFinite("response/firing_rate_10ms", m.Data); err != nil {
+			if err := checkResponses(h5Rates, m, nonNegative); err != nil {
 				return nil, fmt.Errorf("simulated %s recording: %w (circuit parameters out of range?)", stim, err)
 			}
 		}
+		rec.Source = Source{SimPreset: preset, SimSeed: cfg.Seed, SHA256: rec.contentHash()}
 		sim.Recordings[stim] = rec
 	}
 

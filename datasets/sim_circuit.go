@@ -446,14 +446,31 @@ type SimResponse struct {
 // starting from rest (all filters at zero, i.e. adapted to a long mean-grey screen), and
 // returns the ganglion rates, spikes drawn with rng (nil: no spikes) and all bipolar and
 // amacrine potentials. For long stimuli use RunGanglion, which does not keep the
-// [T, Nb] interneuron matrices. It panics if the frame size is not the configured H×W.
-func (r *SimRetina) Run(stim Movie, rng *rand.Rand) SimResponse {
-	return r.run(stim, rng, r.allBipolars(), r.allAmacrines(), 0, nil)
+// [T, Nb] interneuron matrices. A stimulus whose frames are not the configured H×W, or whose
+// data do not fill [T, H, W], is an error naming both shapes.
+func (r *SimRetina) Run(stim Movie, rng *rand.Rand) (SimResponse, error) {
+	if err := r.checkStimulus(stim); err != nil {
+		return SimResponse{}, err
+	}
+	return r.run(stim, rng, r.allBipolars(), r.allAmacrines(), 0, nil), nil
 }
 
 // RunGanglion is Run without the interneuron matrices (Bipolar and Amacrine are empty).
-func (r *SimRetina) RunGanglion(stim Movie, rng *rand.Rand) SimResponse {
-	return r.run(stim, rng, nil, nil, 0, nil)
+func (r *SimRetina) RunGanglion(stim Movie, rng *rand.Rand) (SimResponse, error) {
+	if err := r.checkStimulus(stim); err != nil {
+		return SimResponse{}, err
+	}
+	return r.run(stim, rng, nil, nil, 0, nil), nil
+}
+
+func (r *SimRetina) checkStimulus(stim Movie) error {
+	if stim.H != r.cfg.H || stim.W != r.cfg.W {
+		return fmt.Errorf("simulated retina: stimulus frames are %dx%d, the retina expects %dx%d", stim.H, stim.W, r.cfg.H, r.cfg.W)
+	}
+	if stim.T < 0 || len(stim.Data) != stim.T*stim.H*stim.W {
+		return fmt.Errorf("simulated retina: stimulus has %d values for a [%d,%d,%d] movie", len(stim.Data), stim.T, stim.H, stim.W)
+	}
+	return nil
 }
 
 func (r *SimRetina) allBipolars() []int {
@@ -485,13 +502,8 @@ type runState struct {
 // run simulates stim, first running `warm` frames taken cyclically from the end of the movie
 // (not recorded) to bring the circuit to its steady state. recB/recA select the bipolars and
 // amacrines whose potentials are recorded. progress is called with the number of frames done.
+// The stimulus must have passed checkStimulus (the simulator's own movies do by construction).
 func (r *SimRetina) run(stim Movie, rng *rand.Rand, recB, recA []int, warm int, progress func(int)) SimResponse {
-	if stim.H != r.cfg.H || stim.W != r.cfg.W {
-		panic(fmt.Sprintf("datasets: SimRetina.Run: stimulus frames are %dx%d, the retina expects %dx%d", stim.H, stim.W, r.cfg.H, r.cfg.W))
-	}
-	if len(stim.Data) != stim.T*stim.H*stim.W {
-		panic(fmt.Sprintf("datasets: SimRetina.Run: %d values for a [%d,%d,%d] movie", len(stim.Data), stim.T, stim.H, stim.W))
-	}
 	n := len(r.cells)
 	nLoc, nAm := len(r.locs), len(r.amacs)
 	T := stim.T

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // register the JPEG decoder for SimConfig.ImagesDir
@@ -206,6 +207,10 @@ func deadLeavesMovie(cfg SimConfig, T int, tag string) Movie {
 	return naturalSceneMovie(cfg, T, tag, nil)
 }
 
+// ErrImages marks errors about the folder of photographs (SimConfig.ImagesDir), so that a
+// caller can name its own option for it (the CLI's --images).
+var ErrImages = errors.New("images folder")
+
 // loadPhotos reads every PNG/JPEG image in dir (sorted by name), converts it to luminance,
 // shrinks it by an integer box-average factor so that its shorter side stays ≥ 3·max(H, W)
 // (when it is larger than that), and normalises all images together to mean 0 and SD 1.
@@ -213,7 +218,7 @@ func deadLeavesMovie(cfg SimConfig, T int, tag string) Movie {
 func loadPhotos(dir string, h, w int) ([]grayImage, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("ImagesDir: %w", err)
+		return nil, fmt.Errorf("%w %s: %w", ErrImages, dir, err)
 	}
 	var names []string
 	for _, e := range entries {
@@ -227,7 +232,7 @@ func loadPhotos(dir string, h, w int) ([]grayImage, error) {
 	for _, name := range names {
 		g, err := readGray(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("ImagesDir: image %s: %w", filepath.Join(dir, name), err)
+			return nil, fmt.Errorf("%w %s: image %s: %w", ErrImages, dir, filepath.Join(dir, name), err)
 		}
 		f := max(1, min(g.H, g.W)/(3*max(h, w)))
 		g = shrink(g, f)
@@ -237,7 +242,7 @@ func loadPhotos(dir string, h, w int) ([]grayImage, error) {
 		imgs = append(imgs, g)
 	}
 	if len(imgs) == 0 {
-		return nil, fmt.Errorf("ImagesDir: %s holds no PNG or JPEG image of at least %dx%d pixels", dir, h+2, w+2)
+		return nil, fmt.Errorf("%w %s: holds no PNG or JPEG image of at least %dx%d pixels", ErrImages, dir, h+2, w+2)
 	}
 	var s, s2, n float64
 	for _, g := range imgs {

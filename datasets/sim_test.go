@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -206,11 +208,11 @@ func TestSimDeterministicAcrossWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	stim := whiteNoiseMovie(cfg, 700, true, rand.New(rand.NewPCG(5, 5)))
-	many := ret.Run(stim, rand.New(rand.NewPCG(1, 1)))
+	many := mustRun(t, ret, stim, rand.New(rand.NewPCG(1, 1)))
 	prev := runtime.GOMAXPROCS(1)
-	one := ret.Run(stim, rand.New(rand.NewPCG(1, 1)))
+	one := mustRun(t, ret, stim, rand.New(rand.NewPCG(1, 1)))
 	runtime.GOMAXPROCS(max(prev, 3))
-	three := ret.Run(stim, rand.New(rand.NewPCG(1, 1)))
+	three := mustRun(t, ret, stim, rand.New(rand.NewPCG(1, 1)))
 	runtime.GOMAXPROCS(prev)
 	for _, r := range []SimResponse{one, three} {
 		if !equalF32(r.Rates.Data, many.Rates.Data) || !equalF32(r.Spikes.Data, many.Spikes.Data) ||
@@ -470,7 +472,7 @@ func TestSimFrequencyDoubling(t *testing.T) {
 		case SimONOFF:
 			// ON-OFF cells double at any spatial phase.
 			g := reversingGrating(cfg.H, cfg.W, T, half, barW, centres[c].X, true, 1)
-			f1, f2 := harmonics(ret.Run(g, nil).Rates.Column(c), half, skip)
+			f1, f2 := harmonics(mustRun(t, ret, g, nil).Rates.Column(c), half, skip)
 			t.Logf("cell %d %s: F1 %.2f Hz, F2 %.2f Hz", c, typ, f1, f2)
 			if !(f2 > 3*f1) {
 				t.Errorf("cell %d (%s): reversing grating of %.0f px bars: F2 %.3f ≤ 3 × F1 %.3f, want frequency doubling", c, typ, barW, f2, f1)
@@ -483,7 +485,7 @@ func TestSimFrequencyDoubling(t *testing.T) {
 			for k := 0; k < 8; k++ {
 				x0 := centres[c].X + float64(k)*2*barW/8
 				g := reversingGrating(cfg.H, cfg.W, T, half, barW, x0, true, 1)
-				f1, f2 := harmonics(ret.Run(g, nil).Rates.Column(c), half, skip)
+				f1, f2 := harmonics(mustRun(t, ret, g, nil).Rates.Column(c), half, skip)
 				maxF1, maxF2 = math.Max(maxF1, f1), math.Max(maxF2, f2)
 			}
 			t.Logf("cell %d %s: %.0f px bars: max F1 %.2f Hz, max F2 %.2f Hz over phases", c, typ, barW, maxF1, maxF2)
@@ -493,7 +495,7 @@ func TestSimFrequencyDoubling(t *testing.T) {
 			// Control: a bar much wider than the centre, centred on the cell, drives the cell
 			// linearly: F1 dominates.
 			g := reversingGrating(cfg.H, cfg.W, T, half, 4*barW, centres[c].X, false, 1)
-			f1, f2 := harmonics(ret.Run(g, nil).Rates.Column(c), half, skip)
+			f1, f2 := harmonics(mustRun(t, ret, g, nil).Rates.Column(c), half, skip)
 			t.Logf("cell %d %s: wide bar F1 %.2f Hz, F2 %.2f Hz", c, typ, f1, f2)
 			if !(f1 > f2) {
 				t.Errorf("cell %d (%s): wide centred bar: F1 %.3f ≤ F2 %.3f, want a linear (F1) response", c, typ, f1, f2)
@@ -592,7 +594,7 @@ func TestSimContrastAdaptation(t *testing.T) {
 	measure := func(c float64) result {
 		// Both contrasts see the same (scaled) noise sequence.
 		stim := flicker(cfg.H, cfg.W, T, c, rand.New(rand.NewPCG(7, 7)))
-		resp := ret.Run(stim, nil)
+		resp := mustRun(t, ret, stim, nil)
 		var res result
 		for i := 0; i < ret.NCells(); i++ {
 			_, sd := colMeanSD(resp.Rates.Column(i)[skip:])
@@ -641,7 +643,7 @@ func TestSimTemporalIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	stim := flicker(cfg.H, cfg.W, 20000, 0.35, rand.New(rand.NewPCG(3, 3)))
-	resp := ret.Run(stim, nil)
+	resp := mustRun(t, ret, stim, nil)
 	s := make([]float64, stim.T)
 	for i := range s {
 		s[i] = float64(stim.Frame(i)[0])
@@ -701,7 +703,10 @@ func TestSimRetinaRun(t *testing.T) {
 			stim.Frame(t)[i] = -1
 		}
 	}
-	resp := ret.Run(stim, rand.New(rand.NewPCG(1, 2)))
+	resp, err := ret.Run(stim, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp.Rates.Rows != 300 || resp.Rates.Cols != n || resp.Spikes.Rows != 300 || resp.Spikes.Cols != n ||
 		resp.Bipolar.Rows != 300 || resp.Bipolar.Cols != ret.NBipolars() || len(ret.BipolarCentres()) != ret.NBipolars() ||
 		resp.Amacrine.Rows != 300 || resp.Amacrine.Cols != ret.NAmacrines() || len(ret.AmacrineCentres()) != ret.NAmacrines() {
@@ -723,16 +728,96 @@ func TestSimRetinaRun(t *testing.T) {
 			t.Errorf("cell %d (%s): rate %.1f, dark %.1f, back to grey %.1f Hz; want responses to both", i, typ, before, after, back)
 		}
 	}
-	g := ret.RunGanglion(stim, nil)
+	g, err := ret.RunGanglion(stim, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if g.Bipolar.Data != nil || g.Amacrine.Data != nil || g.Spikes.Data != nil || !equalF32(g.Rates.Data, resp.Rates.Data) {
 		t.Error("RunGanglion: want the same rates as Run and no interneurons or spikes")
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("Run accepted a stimulus of the wrong frame size")
+	// A wrong stimulus is a validation error naming both sizes, never a panic.
+	bad := NewMovie(10, cfg.H+1, cfg.W)
+	short := Movie{T: 10, H: cfg.H, W: cfg.W, Data: make([]float32, 7)}
+	for name, c := range map[string]struct {
+		m    Movie
+		want string
+	}{
+		"wrong frame size": {bad, fmt.Sprintf("stimulus frames are %dx%d, the retina expects %dx%d", cfg.H+1, cfg.W, cfg.H, cfg.W)},
+		"too few values":   {short, "7 values for a [10,"},
+	} {
+		for _, run := range []func(Movie, *rand.Rand) (SimResponse, error){ret.Run, ret.RunGanglion} {
+			if _, err := run(c.m, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: error %v, want one saying %q", name, err, c.want)
+			}
 		}
-	}()
-	ret.Run(NewMovie(10, cfg.H+1, cfg.W), nil)
+	}
+}
+
+// A simulated recording says what it is: its preset, seed and content hash (different for
+// another seed), and how many trials its test spike counts sum; a file written from it keeps the
+// preset and seed.
+func TestSimRecordingSource(t *testing.T) {
+	cfg := tinyConfig(t)
+	a, err := Simulate(cfg, []string{WhiteNoise}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed++
+	b, err := Simulate(cfg, []string{WhiteNoise}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := a.Recordings[WhiteNoise], b.Recordings[WhiteNoise]
+	if ra.Source.SimPreset != strings.TrimPrefix(cfg.Name, "sim-") || ra.Source.SimSeed != cfg.Seed-1 || len(ra.Source.SHA256) != 64 {
+		t.Fatalf("source %+v", ra.Source)
+	}
+	if ra.Source.SHA256 == rb.Source.SHA256 {
+		t.Fatal("two seeds give the same content hash")
+	}
+	changes := strings.Join(ra.Source.Changes(rb.Source), "; ")
+	if !strings.Contains(changes, fmt.Sprintf("simulator seed %d → %d", cfg.Seed-1, cfg.Seed)) || !strings.Contains(changes, "content hash") {
+		t.Fatalf("changes: %q", changes)
+	}
+	if len(ra.Source.Changes(ra.Source)) != 0 {
+		t.Fatal("a source differs from itself")
+	}
+	if ra.Train.CountTrials != 1 || ra.Test.CountTrials != cfg.Repeats {
+		t.Fatalf("count trials: train %d test %d, want 1 and %d", ra.Train.CountTrials, ra.Test.CountTrials, cfg.Repeats)
+	}
+	path := filepath.Join(t.TempDir(), "w.h5")
+	if err := WriteFile(path, ra); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadFile(path, WhiteNoise, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Source.SimPreset != ra.Source.SimPreset || got.Source.SimSeed != ra.Source.SimSeed || got.Test.CountTrials != cfg.Repeats {
+		t.Fatalf("reloaded source %+v, count trials %d", got.Source, got.Test.CountTrials)
+	}
+	// A file that says nothing about its counts: the trial count is inferred from the rates.
+	ra.Test.CountTrials = 0
+	if n := inferCountTrials(&ra.Test, ra.FrameRate); n != cfg.Repeats {
+		t.Errorf("inferred %d trials for counts summed over %d repeats", n, cfg.Repeats)
+	}
+	one := ra.Test
+	one.Counts = NewMatrix(ra.Test.Counts.Rows, ra.Test.Counts.Cols)
+	for i := range one.Counts.Data { // about one repeat's worth of spikes
+		one.Counts.Data[i] = float32(math.Round(float64(ra.Test.Counts.Data[i]) / float64(cfg.Repeats)))
+	}
+	if n := inferCountTrials(&one, ra.FrameRate); n != 1 {
+		t.Errorf("inferred %d trials for the counts of one repeat", n)
+	}
+}
+
+// mustRun is SimRetina.Run for stimuli that are valid by construction.
+func mustRun(t *testing.T, ret *SimRetina, stim Movie, rng *rand.Rand) SimResponse {
+	t.Helper()
+	resp, err := ret.Run(stim, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func avg(x []float32) float64 { m, _ := colMeanSD(x); return m }
@@ -859,7 +944,8 @@ func TestSimImagesDir(t *testing.T) {
 		t.Errorf("photo stimulus mean %.2f SD %.2f, want roughly z-scored", m, sd)
 	}
 	cfg.ImagesDir = t.TempDir() // empty
-	if _, err := Simulate(cfg, []string{NaturalScene}, nil); err == nil || !strings.Contains(err.Error(), "ImagesDir") {
-		t.Errorf("empty images folder: expected an ImagesDir error, got %v", err)
+	if _, err := Simulate(cfg, []string{NaturalScene}, nil); err == nil || !errors.Is(err, ErrImages) ||
+		!strings.Contains(err.Error(), "images folder "+cfg.ImagesDir) || strings.Contains(err.Error(), "ImagesDir:") {
+		t.Errorf("empty images folder: expected an error naming the images folder (not a Go field), got %v", err)
 	}
 }

@@ -9,15 +9,30 @@
 //
 //	r := metrics.PearsonPerCell(pred, target, nCells) // []float64, one per cell
 //	fmt.Println(metrics.Mean(r))
+//
+// Statistics of repeated trials need at least two trials; with fewer they are unavailable and
+// returned as NaN (never 0, which would read as a real score).
 package metrics
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
-// Pearson returns the Pearson correlation of a and b (same length). A constant input has no
-// defined correlation; it scores 0, so a dead model never looks good.
-func Pearson(a, b []float32) float64 {
+// Pearson returns the Pearson correlation of a and b. Inputs of different lengths are an error
+// that names both lengths. A constant input has no defined correlation; it scores 0, so a dead
+// model never looks good.
+func Pearson(a, b []float32) (float64, error) {
+	if len(a) != len(b) {
+		return 0, fmt.Errorf("pearson: the first input has %d values, the second %d values", len(a), len(b))
+	}
+	return pearson(a, b), nil
+}
+
+// pearson is Pearson for inputs of equal length.
+func pearson(a, b []float32) float64 {
 	n := len(a)
-	if n != len(b) || n < 2 {
+	if n < 2 {
 		return 0
 	}
 	var ma, mb float64
@@ -50,11 +65,16 @@ func Column(m []float32, n, c int) []float32 {
 	return out
 }
 
-// PearsonPerCell correlates each column of pred and target, both row-major [T, n].
+// PearsonPerCell correlates each column of pred and target, both row-major [T, n]. Like
+// gonum's floats package it panics, naming both sizes, when they are not two [T, n] matrices of
+// the same T: callers that take shapes from users check them first (analysis.Evaluate does).
 func PearsonPerCell(pred, target []float32, n int) []float64 {
+	if n <= 0 || len(pred) != len(target) || len(pred)%n != 0 {
+		panic(fmt.Sprintf("metrics.PearsonPerCell: pred has %d values and target has %d; both must be [T, %d]", len(pred), len(target), n))
+	}
 	out := make([]float64, n)
 	for c := range out {
-		out[c] = Pearson(Column(pred, n, c), Column(target, n, c))
+		out[c] = pearson(Column(pred, n, c), Column(target, n, c))
 	}
 	return out
 }
@@ -91,10 +111,10 @@ func meanOfTrials(trials [][]float32) []float32 {
 
 // SplitHalfReliability is the retinal reliability ceiling of the deep-retina papers: the
 // correlation between the mean of the even-numbered trials and the mean of the odd-numbered
-// trials. repeats: [R][T]; it needs R ≥ 2 (0 otherwise).
+// trials. repeats: [R][T], all of one length; NaN (unavailable) when R < 2.
 func SplitHalfReliability(repeats [][]float32) float64 {
 	if len(repeats) < 2 {
-		return 0
+		return math.NaN()
 	}
 	var even, odd [][]float32
 	for i, tr := range repeats {
@@ -104,33 +124,33 @@ func SplitHalfReliability(repeats [][]float32) float64 {
 			odd = append(odd, tr)
 		}
 	}
-	return Pearson(meanOfTrials(even), meanOfTrials(odd))
+	return pearson(meanOfTrials(even), meanOfTrials(odd))
 }
 
 // TrialToTrialReliability is the mean Pearson correlation over all pairs of single trials.
-// repeats: [R][T]; 0 when R < 2.
+// repeats: [R][T], all of one length; NaN (unavailable) when R < 2.
 func TrialToTrialReliability(repeats [][]float32) float64 {
+	if len(repeats) < 2 {
+		return math.NaN()
+	}
 	var s float64
 	var k int
 	for i := range repeats {
 		for j := i + 1; j < len(repeats); j++ {
-			s += Pearson(repeats[i], repeats[j])
+			s += pearson(repeats[i], repeats[j])
 			k++
 		}
-	}
-	if k == 0 {
-		return 0
 	}
 	return s / float64(k)
 }
 
 // NoiseVarianceOfMean estimates the variance that trial-to-trial noise leaves in the trial
 // average: the mean over time of the unbiased across-trial variance, divided by R.
-// repeats: [R][T].
+// repeats: [R][T]; NaN (unavailable) when R < 2.
 func NoiseVarianceOfMean(repeats [][]float32) float64 {
 	r := len(repeats)
 	if r < 2 {
-		return 0
+		return math.NaN()
 	}
 	t := len(repeats[0])
 	var total float64
@@ -167,8 +187,12 @@ func variance(x []float32) float64 {
 // FEV is the fraction of explainable variance explained (FEVE) by a prediction of the trial
 // average: 1 − (MSE − σ²ₙ) / (Var[mean] − σ²ₙ), where σ²ₙ is NoiseVarianceOfMean. 1 is a
 // perfect model, 0 is no better than the mean; it is NaN when the data hold no explainable
-// variance. pred: [T]; repeats: [R][T].
+// variance, when there are fewer than 2 trials to estimate the noise from, or when pred and the
+// trials differ in length. pred: [T]; repeats: [R][T].
 func FEV(pred []float32, repeats [][]float32) float64 {
+	if len(repeats) < 2 {
+		return math.NaN()
+	}
 	mean := meanOfTrials(repeats)
 	if len(mean) != len(pred) || len(mean) == 0 {
 		return math.NaN()
@@ -188,8 +212,11 @@ func FEV(pred []float32, repeats [][]float32) float64 {
 }
 
 // ExplainableVarianceFraction is the share of the trial average's variance that is not noise:
-// (Var[mean] − σ²ₙ) / Var[mean]. repeats: [R][T].
+// (Var[mean] − σ²ₙ) / Var[mean]. repeats: [R][T]; NaN (unavailable) when R < 2.
 func ExplainableVarianceFraction(repeats [][]float32) float64 {
+	if len(repeats) < 2 {
+		return math.NaN()
+	}
 	mean := meanOfTrials(repeats)
 	v := variance(mean)
 	if v == 0 {
@@ -201,8 +228,12 @@ func ExplainableVarianceFraction(repeats [][]float32) float64 {
 // BitsPerSpike is the Poisson log-likelihood improvement of a predicted rate over a constant
 // rate equal to the observed mean, in bits per observed spike.
 //
-//	predHz: [T] predicted rate in Hz; counts: [T] observed spike counts summed over `trials`
-//	trials of bin width dt seconds.
+//	predHz: [T] predicted rate in Hz (per trial); counts: [T] observed spike counts summed over
+//	`trials` trials of bin width dt seconds (trials = 1 for the counts of a single trial).
+//
+// The predicted count of a bin is predHz·dt·trials: trials must say how many trials the counts
+// hold, or the prediction is scaled wrongly (datasets.Split.CountTrials records it for a
+// recording). NaN when the lengths differ, trials < 1 or there is no spike.
 func BitsPerSpike(predHz, counts []float32, dt float64, trials int) float64 {
 	if len(predHz) != len(counts) || len(counts) == 0 || trials < 1 {
 		return math.NaN()

@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -20,13 +22,28 @@ func TestPearsonClosedForms(t *testing.T) {
 		{"partial", []float32{1, 0, -1, 0}, []float32{1, 1, -1, -1}, 2 / math.Sqrt(8)},
 		{"orthogonal", []float32{1, -1, 1, -1}, []float32{1, 1, -1, -1}, 0},
 		{"constant scores zero", []float32{2, 2, 2}, []float32{1, 2, 3}, 0},
-		{"length mismatch scores zero", []float32{1, 2}, []float32{1, 2, 3}, 0},
 	}
 	for _, c := range cases {
-		if got := Pearson(c.a, c.b); !near(got, c.want, 1e-12) {
-			t.Errorf("%s: Pearson = %v, want %v", c.name, got, c.want)
+		got, err := Pearson(c.a, c.b)
+		if err != nil || !near(got, c.want, 1e-12) {
+			t.Errorf("%s: Pearson = %v (%v), want %v", c.name, got, err, c.want)
 		}
 	}
+}
+
+// Inputs of different lengths have no correlation: an error naming both lengths, never a score.
+func TestPearsonLengthMismatchIsAnError(t *testing.T) {
+	r, err := Pearson([]float32{1, 2}, []float32{1, 2, 3})
+	if err == nil || !strings.Contains(err.Error(), "2 values") || !strings.Contains(err.Error(), "3 values") {
+		t.Fatalf("Pearson of lengths 2 and 3 = %v, %v; want an error naming both lengths", r, err)
+	}
+	defer func() {
+		msg := fmt.Sprint(recover())
+		if !strings.Contains(msg, "pred has 6 values") || !strings.Contains(msg, "target has 4") {
+			t.Fatalf("PearsonPerCell of mismatched matrices: %q, want a panic naming both sizes", msg)
+		}
+	}()
+	PearsonPerCell(make([]float32, 6), make([]float32, 4), 2)
 }
 
 func TestPearsonPerCellUsesColumns(t *testing.T) {
@@ -59,8 +76,24 @@ func TestReliabilityClosedForms(t *testing.T) {
 	if r := SplitHalfReliability([][]float32{signal, neg, signal, neg}); !near(r, -1, 1e-12) {
 		t.Errorf("anti trials: split-half = %v, want -1", r)
 	}
-	if r := SplitHalfReliability([][]float32{signal}); r != 0 {
-		t.Errorf("one trial: split-half = %v, want 0", r)
+}
+
+// With fewer than two trials there is no reliability and no noise estimate: every statistic
+// built on them is unavailable (NaN), never a number that reads as a real score.
+func TestFewerThanTwoRepeatsAreUnavailable(t *testing.T) {
+	one := [][]float32{{0, 1, 0, -1, 2, 0}}
+	for _, reps := range [][][]float32{one, nil} {
+		for name, v := range map[string]float64{
+			"SplitHalfReliability":        SplitHalfReliability(reps),
+			"TrialToTrialReliability":     TrialToTrialReliability(reps),
+			"NoiseVarianceOfMean":         NoiseVarianceOfMean(reps),
+			"ExplainableVarianceFraction": ExplainableVarianceFraction(reps),
+			"FEV":                         FEV([]float32{0, 1, 0, -1, 2, 0}, reps),
+		} {
+			if !math.IsNaN(v) {
+				t.Errorf("%d trials: %s = %v, want NaN (unavailable)", len(reps), name, v)
+			}
+		}
 	}
 }
 
@@ -103,5 +136,35 @@ func TestBitsPerSpike(t *testing.T) {
 	want := (2*(2*math.Log(2)-1) + 2*1) / 4 / math.Ln2
 	if b := BitsPerSpike(exact, counts, dt, 1); !near(b, want, 1e-6) {
 		t.Fatalf("exact model: %v bits/spike, want %v", b, want)
+	}
+}
+
+// The convention of BitsPerSpike: counts are summed over `trials` trials. Two-level closed form:
+// half the bins expect a spikes per trial, half b; with the true rate as prediction the
+// log-likelihood gain per bin pair is Σ k·ln(k/m) (the −(μ−μ₀) terms cancel), m = (a+b)/2, so
+//
+//	bits/spike = (a·ln(a/m) + b·ln(b/m)) / ((a + b)·ln 2)
+//
+// whatever the number of trials the counts were summed over, as long as `trials` says it.
+func TestBitsPerSpikeClosedFormAnyTrials(t *testing.T) {
+	const a, b, dt = 1.0, 3.0, 0.01
+	m := (a + b) / 2
+	want := (a*math.Log(a/m) + b*math.Log(b/m)) / ((a + b) * math.Ln2)
+	for _, trials := range []int{1, 5} {
+		var pred, counts []float32
+		for i := 0; i < 10; i++ {
+			pred = append(pred, float32(a/dt), float32(b/dt))
+			counts = append(counts, float32(a*float64(trials)), float32(b*float64(trials)))
+		}
+		if got := BitsPerSpike(pred, counts, dt, trials); !near(got, want, 1e-6) {
+			t.Errorf("counts summed over %d trials: %v bits/spike, want %v", trials, got, want)
+		}
+	}
+	// Counts of one trial scored as if summed over 5: the prediction is 5× too high and the
+	// score is wrong — what the convention must prevent.
+	pred := []float32{a / dt, b / dt}
+	counts := []float32{a, b}
+	if got := BitsPerSpike(pred, counts, dt, 5); near(got, want, 1e-3) {
+		t.Errorf("a trial count that disagrees with the counts still scores %v", got)
 	}
 }

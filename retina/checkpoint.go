@@ -18,6 +18,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/fsutil"
 )
 
 // MetaFormat is the version of RunMeta's layout; bumped when a field changes meaning.
@@ -34,7 +35,8 @@ type RunMeta struct {
 	InputShape  [3]int             `json:"input_shape"` // [history, H, W]
 	FrameRate   float64            `json:"frame_rate_hz"`
 	PixelSizeUM float64            `json:"pixel_size_um"`
-	Data        string             `json:"data"` // provenance of the training data
+	Data        string             `json:"data"`                  // provenance of the training data, for people
+	DataSource  *datasets.Source   `json:"data_source,omitempty"` // identity of the training data (CheckSameData); absent in runs of older versions
 	Backend     string             `json:"backend"`
 
 	Epoch       int     `json:"epoch"`         // complete epochs trained
@@ -285,6 +287,16 @@ func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 	return final, c.prune(meta.BestEpoch)
 }
 
+// keptNote says what a stopped run leaves to resume from: its newest checkpoint, or that none
+// exists yet.
+func (c *checkpointer) keptNote() string {
+	refs, err := listCheckpoints(c.runDir)
+	if err != nil || len(refs) == 0 {
+		return "no checkpoint exists yet (the run stopped before its first save), so running it again starts from scratch"
+	}
+	return fmt.Sprintf("the last good checkpoint (%s) is kept", filepath.Base(refs[0].Dir))
+}
+
 func (c *checkpointer) clearStaging() {
 	entries, _ := os.ReadDir(c.staging)
 	for _, e := range entries {
@@ -347,13 +359,16 @@ func loadVariables(ctx *context.Context, dir string, immediate bool) error {
 
 // WriteFileAtomic writes data to path through a fsynced temporary file and a rename, so
 // readers see the old content or the new, never a torn file; on failure (a full disk, say) the
-// old file is untouched.
+// old file is untouched. The file gets the usual mode of new files (0666 less the umask).
 func WriteFileAtomic(path string, data []byte) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("write %s: is a directory; expected the path of a file", path)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := fsutil.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

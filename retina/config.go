@@ -3,6 +3,7 @@ package retina
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -93,6 +94,22 @@ func SmallConfig() Config {
 	return c
 }
 
+// ConfigError is an error about one configuration key, so that a caller can say where the
+// key's value came from (the user's file, a --ranges file, or a default).
+type ConfigError struct {
+	Key string // the JSON key, e.g. "batch_size"
+	Msg string // what is wrong with its value
+}
+
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Msg }
+
+func keyErr(key, format string, args ...any) error {
+	return &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ConfigKeys lists the JSON keys Config accepts, sorted.
+func ConfigKeys() []string { return configKeys() }
+
 // configKeys lists the JSON keys Config accepts, for error messages.
 func configKeys() []string {
 	var keys []string
@@ -123,6 +140,14 @@ func ParseConfig(data []byte, base Config) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			want, got := jsonTypeWords(te.Type), jsonValueWords(te.Value)
+			if ft := configFieldType(te.Field); ft != nil && ft.Kind() == reflect.Slice && ft.Elem() == te.Type {
+				want, got = jsonTypeWords(ft), got+" in it"
+			}
+			return Config{}, keyErr(te.Field, "expected %s, got %s", want, got)
+		}
 		return Config{}, fmt.Errorf("bad value: %w", err)
 	}
 	cfg.canonicalize()
@@ -145,19 +170,68 @@ func LoadConfig(path string, base Config) (Config, error) {
 	return cfg, nil
 }
 
+// jsonTypeWords names what a JSON value must be to fill a field of Go type t.
+func jsonTypeWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Uint64, reflect.Uint:
+		return "an integer ≥ 0"
+	case reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonTypeWords(t.Elem()), "an "), "a ") + "s"
+	}
+	return "another kind of value"
+}
+
+// configFieldType is the Go type of the Config field with JSON key key (nil if none).
+func configFieldType(key string) reflect.Type {
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if strings.Split(t.Field(i).Tag.Get("json"), ",")[0] == key {
+			return t.Field(i).Type
+		}
+	}
+	return nil
+}
+
+// jsonValueWords describes the offending JSON value as encoding/json reports it ("string",
+// "number -1", …).
+func jsonValueWords(v string) string {
+	if num, ok := strings.CutPrefix(v, "number "); ok {
+		return "the number " + num
+	}
+	return "a " + v
+}
+
+// validFolderName reports whether s can be one folder under --out: not empty, not "." or "..",
+// and no path separator or NUL.
+func validFolderName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\\x00")
+}
+
 // modelTypes maps the reference's model_type names (case-insensitive) to ModelConfig.Type.
 var modelTypes = map[string]string{"bncnn": "bncnn", "linearstackedbncnn": "linearstacked", "linearstacked": "linearstacked", "ln": "ln"}
 
-// Validate checks every field and names the first bad one.
+// Validate checks every field and names the first bad one (a *ConfigError).
 func (c Config) Validate() error {
-	if _, ok := modelTypes[strings.ToLower(c.ModelType)]; !ok {
-		return fmt.Errorf("model_type: %q is not one of BNCNN, LinearStackedBNCNN, LN", c.ModelType)
+	if !validFolderName(c.ExpName) {
+		return keyErr("exp_name", "%q is not a single folder name (the run is written to <out>/<exp_name>: not empty, not . or .., no / or \\)", c.ExpName)
+	}
+	mtype, ok := modelTypes[strings.ToLower(c.ModelType)]
+	if !ok {
+		return keyErr("model_type", "%q is not one of BNCNN, LinearStackedBNCNN, LN", c.ModelType)
 	}
 	if c.StimType != "whitenoise" && c.StimType != "naturalscene" {
-		return fmt.Errorf("stim_type: %q is not whitenoise or naturalscene", c.StimType)
+		return keyErr("stim_type", "%q is not whitenoise or naturalscene", c.StimType)
 	}
 	if c.LossFxn != "" && c.LossFxn != "PoissonNLLLoss" && c.LossFxn != "poisson" {
-		return fmt.Errorf("lossfxn: %q is not supported (only PoissonNLLLoss)", c.LossFxn)
+		return keyErr("lossfxn", "%q is not supported (only PoissonNLLLoss)", c.LossFxn)
 	}
 	if err := c.validateReferenceKeys(); err != nil {
 		return err
@@ -168,6 +242,8 @@ func (c Config) Validate() error {
 		want string
 	}{
 		{c.BatchSize > 0, "batch_size", "a positive integer"},
+		// Batch norm estimates a variance over the batch (models other than LN).
+		{c.BatchSize >= 2 || mtype == ModelLN, "batch_size", "at least 2: the batch norm layers of " + c.ModelType + " estimate a variance from each batch"},
 		{c.NEpochs > 0, "n_epochs", "a positive integer"},
 		{c.LR > 0, "lr", "a positive number"},
 		{c.L1 >= 0, "l1", "≥ 0"},
@@ -185,15 +261,43 @@ func (c Config) Validate() error {
 	}
 	for _, ch := range checks {
 		if !ch.ok {
-			return fmt.Errorf("%s: expected %s", ch.name, ch.want)
+			return keyErr(ch.name, "expected %s", ch.want)
 		}
 	}
 	for _, id := range c.Cells.IDs {
 		if id < 0 {
-			return fmt.Errorf("cells: index %d is negative", id)
+			return keyErr("cells", "index %d is negative", id)
 		}
 	}
-	return c.ModelConfig(max(1, len(c.CellIDs()))).Validate()
+	if mtype != ModelLN {
+		if err := c.checkKernels(mtype); err != nil {
+			return err
+		}
+	}
+	if err := c.ModelConfig(max(1, len(c.CellIDs()))).Validate(); err != nil {
+		return fmt.Errorf("model: %w", err) // unreachable after the checks above; kept as a backstop
+	}
+	return nil
+}
+
+// checkKernels checks in the config's terms what ModelConfig.Validate would: each kernel fits
+// the frame (valid convolutions shrink it), and stacked models need odd kernels ≥ 3.
+func (c Config) checkKernels(mtype string) error {
+	h, w := c.ImgShape[1], c.ImgShape[2]
+	for i, k := range c.KSizes {
+		layer := []string{"first", "second"}[i]
+		if mtype == ModelLinearStacked && (k < 3 || k%2 == 0) {
+			return keyErr("ksizes", "%d (%s layer): LinearStackedBNCNN stacks 3×3 convolutions, so kernel sizes must be odd and ≥ 3", k, layer)
+		}
+		if k > h || k > w {
+			if i == 0 {
+				return keyErr("ksizes", "%d (first layer) is larger than the %d×%d frame of img_shape", k, h, w)
+			}
+			return keyErr("ksizes", "%d (second layer) is larger than the %d×%d output of the first layer", k, h, w)
+		}
+		h, w = h-k+1, w-k+1
+	}
+	return nil
 }
 
 // ModelConfig is the architecture this run trains, for nCells output cells.
@@ -246,13 +350,21 @@ func LoadRanges(path string) (Ranges, error) {
 
 // Expand returns one config per combination of the ranges, applied over base, each with
 // ExpName suffixed by its settings so every run gets its own folder. Keys are varied in
-// sorted order, the last key fastest.
+// sorted order, the last key fastest. A value whose label is not a single non-empty folder name
+// (a path, "", "..") and two combinations that would share a folder are errors naming the key.
 func (r Ranges) Expand(base Config) ([]Config, error) {
 	keys := make([]string, 0, len(r))
 	for k := range r {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range r[k] {
+			if label := valueLabel(v); !validFolderName(label) {
+				return nil, fmt.Errorf("ranges: key %q: value %s gives the folder label %q, which is not a single non-empty folder name (no / or \\, not . or ..)", k, v, label)
+			}
+		}
+	}
 	combos := [][]int{{}}
 	for _, k := range keys {
 		var next [][]int
@@ -268,6 +380,7 @@ func (r Ranges) Expand(base Config) ([]Config, error) {
 		return nil, err
 	}
 	var out []Config
+	folders := map[string][]int{} // folder name → the combination that has it
 	for _, combo := range combos {
 		var m map[string]json.RawMessage
 		_ = json.Unmarshal(baseJSON, &m)
@@ -285,6 +398,18 @@ func (r Ranges) Expand(base Config) ([]Config, error) {
 		if len(parts) > 0 {
 			cfg.ExpName = sanitize(base.ExpName + "_" + strings.Join(parts, "_"))
 		}
+		if prev, ok := folders[cfg.ExpName]; ok {
+			i := 0
+			for prev[i] == combo[i] {
+				i++
+			}
+			k := keys[i]
+			return nil, fmt.Errorf("ranges: key %q: two runs would share the folder %q (values %s and %s)", k, cfg.ExpName, r[k][prev[i]], r[k][combo[i]])
+		}
+		if len(cfg.ExpName) > 255 {
+			return nil, fmt.Errorf("ranges combination %s: the folder name %q is longer than 255 bytes", strings.Join(parts, ","), cfg.ExpName)
+		}
+		folders[cfg.ExpName] = combo
 		out = append(out, cfg)
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package retina
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,7 @@ func TestParseConfigErrors(t *testing.T) {
 	cases := []struct{ name, json, want string }{
 		{"unknown key lists valid ones", `{"learning_rate": 1}`, `unknown key "learning_rate"; valid keys: `},
 		{"not an object", `[1,2]`, "not a JSON object"},
-		{"wrong type", `{"lr": "fast"}`, "bad value"},
+		{"wrong type", `{"lr": "fast"}`, "lr: expected a number, got a string"},
 		{"negative lr", `{"lr": -1}`, "lr: expected a positive number"},
 		{"bad model", `{"model_type": "ResNet"}`, "model_type"},
 		{"bad stim", `{"stim_type": "movies"}`, "stim_type"},
@@ -34,6 +35,23 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad momentum", `{"bn_moment": 0}`, "bn_moment"},
 		{"negative cell", `{"cells": [-1]}`, "cells"},
 		{"truncated", `{"lr": 0.1`, "not a JSON object"},
+		// The run folder is <out>/<exp_name>: one non-empty folder name, nothing that escapes.
+		{"exp_name escaping", `{"exp_name": "../../escape"}`, `exp_name: "../../escape" is not a single folder name`},
+		{"exp_name empty", `{"exp_name": ""}`, `exp_name: "" is not a single folder name`},
+		{"exp_name dot", `{"exp_name": "."}`, `exp_name: "." is not a single folder name`},
+		{"exp_name nested", `{"exp_name": "a/b"}`, `exp_name: "a/b"`},
+		{"exp_name backslash", `{"exp_name": "a\\b"}`, `exp_name:`},
+		// Batch norm estimates a variance from the batch: one sample is not a batch.
+		{"batch of one", `{"batch_size": 1}`, "batch_size: expected at least 2"},
+		// Type errors speak of the key and JSON types, never of Go struct fields.
+		{"string for an integer", `{"batch_size": "big"}`, "batch_size: expected an integer, got a string"},
+		{"fraction for an integer", `{"n_epochs": 1.5}`, "n_epochs: expected an integer, got the number 1.5"},
+		{"negative seed", `{"seed": -1}`, "seed: expected an integer ≥ 0, got the number -1"},
+		{"strings in a list of integers", `{"chans": ["a", "b"]}`, "chans: expected a list of integers, got a string in it"},
+		{"number for a string", `{"stim_type": 3}`, "stim_type: expected a string, got a number"},
+		{"kernel larger than the frame", `{"img_shape": [20, 10, 10], "ksizes": [11, 3]}`, "ksizes: 11 (first layer) is larger than the 10×10 frame of img_shape"},
+		{"second kernel too large", `{"img_shape": [20, 10, 10], "ksizes": [5, 7]}`, "ksizes: 7 (second layer) is larger than the 6×6 output of the first layer"},
+		{"even stacked kernel", `{"model_type": "LinearStackedBNCNN", "ksizes": [8, 7]}`, "ksizes: 8 (first layer): LinearStackedBNCNN stacks 3×3 convolutions"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig([]byte(c.json), SmallConfig())
@@ -44,6 +62,21 @@ func TestParseConfigErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %q does not mention %q", c.name, err, c.want)
 		}
+		for _, goName := range []string{"Go struct", "Config.", "ModelConfig", "KSizes", "ImgShape"} {
+			if strings.Contains(err.Error(), goName) {
+				t.Errorf("%s: error %q speaks of Go names (%s)", c.name, err, goName)
+			}
+		}
+	}
+	// The error carries its key, so a caller can say where the value came from.
+	_, err := ParseConfig([]byte(`{"batch_size": 1}`), SmallConfig())
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "batch_size" {
+		t.Errorf("batch_size 1: error %v is not a ConfigError for batch_size", err)
+	}
+	// The LN model has no batch norm: a batch of one is fine there.
+	if _, err := ParseConfig([]byte(`{"batch_size": 1, "model_type": "LN"}`), SmallConfig()); err != nil {
+		t.Errorf("LN with batch_size 1: %v", err)
 	}
 	for _, k := range []string{"exp_name", "model_type", "dataset", "cells", "stim_type", "lossfxn", "log_poisson",
 		"batch_size", "n_epochs", "lr", "l1", "l2", "noise", "bn_moment", "chans", "ksizes", "img_shape", "seed", "datapath"} {
@@ -97,6 +130,29 @@ func TestRangesExpandCartesianProduct(t *testing.T) {
 	r, _ = LoadRanges(bad)
 	if _, err := r.Expand(SmallConfig()); err == nil {
 		t.Fatal("invalid value in ranges: no error")
+	}
+}
+
+// Every run's folder is one folder under --out: ranges values that would give labels that are
+// not single folder names, or two runs the same folder, are errors naming the key.
+func TestRangesLabelsAreSingleFolderNames(t *testing.T) {
+	for _, c := range []struct{ name, ranges, want string }{
+		{"path in a value", `{"datapath": ["/data/a", "/data/b"]}`, `key "datapath": value "/data/a" gives the folder label "/data/a"`},
+		{"empty string", `{"scheduler": ["", "none"]}`, `key "scheduler": value "" gives the folder label ""`},
+		{"dot-dot", `{"dataset": ["..", "x"]}`, `key "dataset": value ".." gives the folder label ".."`},
+		{"escaping exp_name", `{"exp_name": ["../../escape"]}`, `key "exp_name": value "../../escape" gives the folder label`},
+		{"the same value twice", `{"lr": [0.1, 0.1]}`, `key "lr": two runs would share the folder`},
+		{"values with one label", `{"dataset": ["a:b", "a-b"]}`, `key "dataset": two runs would share the folder`},
+	} {
+		p := filepath.Join(t.TempDir(), "ranges.json")
+		_ = os.WriteFile(p, []byte(c.ranges), 0o644)
+		r, err := LoadRanges(p)
+		if err == nil {
+			_, err = r.Expand(SmallConfig())
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one saying %q", c.name, err, c.want)
+		}
 	}
 }
 

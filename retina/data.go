@@ -13,8 +13,34 @@ import (
 const SimulatedDatasetPrefix = "sim-"
 
 // LoadData returns the recording a config names: <datapath>/<dataset>/<stim_type>.h5, or, with
-// no datapath and a "sim-<preset>" dataset, the simulated retina generated in memory.
+// no datapath and a "sim-<preset>" dataset, the simulated retina generated in memory. The data
+// are checked as they load (see datasets.LoadFile); a test set with fewer than two repeats is
+// announced on log, since its reliability ceiling and FEV will be unavailable.
 func LoadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
+	rec, err := loadData(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if r := fewestRepeats(rec); r < 2 && log != nil {
+		fmt.Fprintf(log, "note: the test set of %s/%s has %d repeats; the reliability ceiling and FEV need at least 2 and will be reported as n/a\n",
+			rec.Expt, rec.Stim, r)
+	}
+	return rec, nil
+}
+
+// fewestRepeats is the smallest number of test repeats of any cell.
+func fewestRepeats(rec *datasets.Recording) int {
+	if len(rec.Test.Repeats) == 0 {
+		return 0
+	}
+	fewest := len(rec.Test.Repeats[0])
+	for _, reps := range rec.Test.Repeats {
+		fewest = min(fewest, len(reps))
+	}
+	return fewest
+}
+
+func loadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
 	if cfg.DataPath != "" {
 		rec, err := datasets.Load(cfg.DataPath, cfg.Dataset, cfg.StimType, cfg.CellIDs())
 		if err != nil {

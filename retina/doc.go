@@ -31,6 +31,12 @@
 // Every model and baseline of a process runs on one engine, DefaultBackend: XLA (the project's
 // CPU plugin, or a GPU plugin named by $GOMLX_BACKEND) or, failing that, GoMLX's pure-Go backend.
 //
+// Before a run starts or is scored, CheckStart checks a config against the data and against an
+// existing run folder (naming only the keys that differ) without creating anything, and
+// CheckSameData checks that a recording is the one a run was trained on (RunMeta.DataSource):
+//
+//	if err := retina.CheckSameData(model.Meta, rec); err != nil { … } // *DataChangedError: what changed
+//
 // Models read their input as [B, History, H, W] z-scored windows (oldest frame first) and
 // output firing rates [B, NCells]; every variable lives under the context scope ModelScope.
 //

@@ -138,14 +138,15 @@ func (m *Model) hiddenExec(layers []Layer, pre bool) (*context.Exec, error) {
 		names[i] = l.Name
 	}
 	key := hiddenKey{layers: strings.Join(names, ","), pre: pre}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.hidden[key]; ok {
+	c := m.hidden
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.execs[key]; ok {
 		return e, nil
 	}
 	mcfg, history, norm := m.Meta.Model, m.Meta.InputShape[0], m.Meta.NormStats
 	exec, err := context.NewExec(m.backend, m.ctx.Checked(false), func(ctx *context.Context, stim, starts *Node) *Node {
-		m.builds.Add(1)
+		c.builds.Add(1)
 		out := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
 		src := out.Hidden
 		if pre {
@@ -164,6 +165,6 @@ func (m *Model) hiddenExec(layers []Layer, pre bool) (*context.Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.hidden[key] = exec
+	c.execs[key] = exec
 	return exec, nil
 }

@@ -25,9 +25,14 @@ type Model struct {
 	rates   *context.Exec
 	batch   int
 
+	hidden *hiddenCache
+}
+
+// hiddenCache holds the compiled read-outs of hidden layers, one per layer set.
+type hiddenCache struct {
 	mu     sync.Mutex
-	hidden map[hiddenKey]*context.Exec // compiled read-outs of hidden layers
-	builds atomic.Int32                // graphs built for hidden read-outs (one per layer set and input shape)
+	execs  map[hiddenKey]*context.Exec
+	builds atomic.Int32 // graphs built (one per layer set and input shape)
 }
 
 // LoadOptions say where a model runs and where its warnings go.
@@ -124,7 +129,7 @@ func newModel(meta *RunMeta, ctx *context.Context, backend backends.Backend) (*M
 		}
 	}
 	m := &Model{Meta: meta, backend: backend, ctx: ctx, batch: max(2, min(meta.Config.BatchSize, 256)),
-		hidden: make(map[hiddenKey]*context.Exec)}
+		hidden: &hiddenCache{execs: make(map[hiddenKey]*context.Exec)}}
 	var err error
 	if m.rates, err = newResidentPredictor(backend, ctx, meta.Model, meta.NormStats); err != nil {
 		return nil, err

@@ -57,25 +57,15 @@ func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*
 		opts.Keep = 2
 	}
 	opts.Keep = cfg.keepCheckpoints(opts.Keep) // save_every_epoch
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run folder: %w", err)
-	}
 	ref, meta, err := latestGoodCheckpoint(runDir, log)
 	if err != nil {
 		return nil, err
 	}
-	if meta != nil {
-		if err := sameRun(meta.Config, cfg); err != nil {
-			return nil, fmt.Errorf("run folder %s holds another run: %w (use another --out)", runDir, err)
-		}
-		meta.Config.NEpochs = cfg.NEpochs // extending a run is allowed
-		if meta.Stopped != "" && (meta.Stopped != "completed" || meta.Epoch >= cfg.NEpochs) {
-			fmt.Fprintf(log, "%s: already finished (%s after %d epochs)\n", runDir, meta.Stopped, meta.Epoch)
-			return meta, nil
-		}
-		meta.Stopped = ""
+	if meta != nil && ChangedKeys(meta.Config, cfg) == nil && meta.Stopped != "" &&
+		(meta.Stopped != "completed" || meta.Epoch >= cfg.NEpochs) {
+		fmt.Fprintf(log, "%s: already finished (%s after %d epochs)\n", runDir, meta.Stopped, meta.Epoch)
+		return meta, nil
 	}
-
 	rec := opts.Data
 	if rec == nil {
 		if rec, err = LoadData(cfg, log); err != nil {
@@ -84,6 +74,31 @@ func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*
 	}
 	if err := rec.Validate(); err != nil {
 		return nil, fmt.Errorf("data %s/%s: %w", rec.Expt, rec.Stim, err)
+	}
+	// Everything that can be checked is checked before anything is created.
+	if err := CheckStart(cfg, runDir, rec); err != nil {
+		return nil, err
+	}
+	_, statErr := os.Stat(runDir)
+	created := errors.Is(statErr, os.ErrNotExist)
+	done, err := runTraining(ctx, cfg, runDir, rec, ref, meta, opts, log)
+	if err != nil && !errors.Is(err, ErrInterrupted) {
+		if cerr := CleanFailedStart(runDir, created); cerr != nil {
+			fmt.Fprintf(log, "deepretina: %v\n", cerr)
+		}
+	}
+	return done, err
+}
+
+// runTraining runs (or resumes, from ref/meta) a run that CheckStart accepted.
+func runTraining(ctx context.Context, cfg Config, runDir string, rec *datasets.Recording, ref *checkpointRef, meta *RunMeta,
+	opts TrainOptions, log io.Writer) (*RunMeta, error) {
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	if meta != nil {
+		meta.Config.NEpochs = cfg.NEpochs // extending a run is allowed
+		meta.Stopped = ""
 	}
 	t, err := newTrainer(cfg, rec, meta, opts)
 	if err != nil {

@@ -2,11 +2,9 @@ package retina
 
 import (
 	stdcontext "context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"reflect"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -28,17 +26,6 @@ const ModelScope = "model"
 // noCorrelation is the best validation score before any epoch: below every Pearson r, and
 // (unlike −Inf) representable in JSON.
 const noCorrelation = -2.0
-
-// sameRun reports whether two configs describe the same run (n_epochs may differ).
-func sameRun(a, b Config) error {
-	a.NEpochs, b.NEpochs = 0, 0
-	if reflect.DeepEqual(a, b) {
-		return nil
-	}
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return fmt.Errorf("its config %s differs from %s", ja, jb)
-}
 
 // trainer holds one run's state between epochs.
 type trainer struct {
@@ -95,7 +82,7 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 		meta = &RunMeta{
 			Format: MetaFormat, Config: cfg, Model: cfg.ModelConfig(rec.NCells()), NormStats: norm,
 			CellIDs: rec.CellIDs, InputShape: [3]int{history, h, w}, FrameRate: rec.FrameRate,
-			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, LR: cfg.LR, BestEpoch: 0,
+			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, DataSource: sourceOf(rec), LR: cfg.LR, BestEpoch: 0,
 			BestValCorr: noCorrelation,
 		}
 	}
@@ -343,13 +330,13 @@ func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWo
 		work.seconds += elapsed
 		work.steps++
 		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return 0, work, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, the last good checkpoint is kept (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
-				m.Epoch+1, m.StepInEpoch+1, l, t.diagnoseNonFinite(starts))
+			return 0, work, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, %s (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
+				m.Epoch+1, m.StepInEpoch+1, l, t.ckpt.keptNote(), t.diagnoseNonFinite(starts))
 		}
 		if t.opts.CheckNaN {
 			if name := firstNonFiniteVariable(t.ctx); name != "" {
-				return 0, work, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, the last good checkpoint is kept",
-					m.Epoch+1, m.StepInEpoch+1, name, l)
+				return 0, work, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, %s",
+					m.Epoch+1, m.StepInEpoch+1, name, l, t.ckpt.keptNote())
 			}
 		}
 		m.LossSum += l

@@ -130,13 +130,13 @@ func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend
 			t.Fatal(err)
 		}
 	}
-	if b := model.builds.Load(); b != 2 {
+	if b := model.hidden.builds.Load(); b != 2 {
 		t.Errorf("%d graphs built for two layer sets on stimuli of one length bucket, want 2", b)
 	}
 	if _, err := model.Hidden(datasets.NewMovie(400, 8, 8), HiddenOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if b := model.builds.Load(); b != 3 {
+	if b := model.hidden.builds.Load(); b != 3 {
 		t.Errorf("%d graphs built after a stimulus of a new length bucket, want 3", b)
 	}
 	if _, err := model.Hidden(rec.Test.Stimulus, HiddenOptions{Layers: []string{"conv9"}}); err == nil || !strings.Contains(err.Error(), "conv1, conv2") {
@@ -268,6 +268,10 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 	}
 	if _, meta, _ := latestGoodCheckpoint(dir, nil); meta != nil {
 		t.Fatalf("a checkpoint was written from a NaN step")
+	}
+	// The run stopped before its first save: nothing is "kept".
+	if !strings.Contains(err.Error(), "no checkpoint exists yet") || strings.Contains(err.Error(), "last good checkpoint is kept") {
+		t.Errorf("NaN before the first checkpoint: %v", err)
 	}
 }
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -15,23 +17,39 @@ import (
 
 func evalCmd() *cobra.Command {
 	var run, jsonOut, lnRun string
+	var allowChanged bool
 	cmd := &cobra.Command{
 		Use:   "eval --run DIR [--json FILE]",
 		Short: "Score a trained run on its test set: per-cell Pearson r, FEV, bits/spike, LN baseline, reliability ceiling",
-		Args:  cobra.NoArgs,
+		Long: `Loads the run's best checkpoint and its recording (the run's config names it) and scores it on
+the test set. The recording must be the one the run was trained on: its identity (file, size,
+content hash, simulator preset and seed) is recorded in the run, and a recording that changed
+since is refused, saying what changed, unless --allow-changed-data is given.`,
+		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if run == "" {
 				return fmt.Errorf("--run is required")
 			}
-			ev, err := evaluateRun(run, lnRun, nil)
+			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
+			if lnRun != "" {
+				if err := checkRunFolder("--ln", lnRun); err != nil {
+					return err
+				}
+			}
+			if jsonOut == "" {
+				jsonOut = filepath.Join(run, "eval.json")
+			}
+			if err := checkOutputFile("--json", jsonOut, nil); err != nil {
+				return err
+			}
+			ev, err := evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)
 			if err != nil {
 				return err
 			}
 			if err := ev.WriteTable(os.Stdout); err != nil {
 				return err
-			}
-			if jsonOut == "" {
-				jsonOut = filepath.Join(run, "eval.json")
 			}
 			if err := writeEvaluation(ev, jsonOut); err != nil {
 				return err
@@ -42,19 +60,24 @@ func evalCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder (required)")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "summary JSON (default RUN/eval.json)")
-	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of the LN baseline (default RUN/ln, else a classical LN fitted by reverse correlation)")
+	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run (model_type LN) to use as the baseline (default RUN/ln, else a classical LN fitted by reverse correlation)")
+	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "score the run even if its recording changed since it was trained")
 	return cmd
 }
 
 // evaluateRun scores the run's best checkpoint on its test data (rec, or loaded from the run's
-// config when nil) against an LN baseline.
-func evaluateRun(run, lnRun string, rec *datasets.Recording) (*analysis.Evaluation, error) {
-	model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+// config when nil, then checked to be the recording the run was trained on) against an LN
+// baseline. Notices go to log.
+func evaluateRun(run, lnRun string, rec *datasets.Recording, allowChanged bool, log io.Writer) (*analysis.Evaluation, error) {
+	model, err := retina.LoadModel(run, retina.LoadOptions{Log: log})
 	if err != nil {
 		return nil, err
 	}
 	if rec == nil {
-		if rec, err = retina.LoadData(model.Meta.Config, os.Stderr); err != nil {
+		if rec, err = retina.LoadData(model.Meta.Config, log); err != nil {
+			return nil, err
+		}
+		if err := checkRecording(run, model.Meta, rec, allowChanged, log); err != nil {
 			return nil, err
 		}
 	}
@@ -70,6 +93,9 @@ func evaluateRun(run, lnRun string, rec *datasets.Recording) (*analysis.Evaluati
 		if err != nil {
 			return nil, fmt.Errorf("LN baseline: %w", err)
 		}
+		if ln.Meta.Model.Type != retina.ModelLN {
+			return nil, fmt.Errorf("LN baseline %s: is a %s run, not an LN run (model_type LN)", lnRun, ln.Meta.Config.ModelType)
+		}
 		baseline, name = analysis.RunBaseline{Model: ln}, "LN model trained in "+lnRun
 	} else {
 		w, err := model.Windows(rec.Train.Stimulus, rec.Train.Rates)
@@ -82,6 +108,25 @@ func evaluateRun(run, lnRun string, rec *datasets.Recording) (*analysis.Evaluati
 		name = "classical LN (spike-triggered average + binned nonlinearity)"
 	}
 	return analysis.Evaluate(model, baseline, name, rec)
+}
+
+// checkRecording refuses a recording that is not the one the run was trained on, unless
+// allowChanged; runs of older versions, which record no identity, get a notice.
+func checkRecording(run string, meta *retina.RunMeta, rec *datasets.Recording, allowChanged bool, log io.Writer) error {
+	if meta.DataSource == nil {
+		fmt.Fprintf(log, "note: run %s records no identity of its training data (written by an older version); cannot check that %s is the same recording\n", run, rec.Provenance)
+		return nil
+	}
+	err := retina.CheckSameData(meta, rec)
+	var changed *retina.DataChangedError
+	if errors.As(err, &changed) && allowChanged {
+		fmt.Fprintf(log, "warning: run %s: %v; scoring it anyway (--allow-changed-data)\n", run, err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w (pass --allow-changed-data to score it anyway)", run, err)
+	}
+	return nil
 }
 
 func writeEvaluation(ev *analysis.Evaluation, path string) error {

@@ -33,6 +33,12 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
+			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
+			if err := checkOutputFile("--out", out, nil); err != nil {
+				return err
+			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err

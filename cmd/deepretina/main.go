@@ -22,6 +22,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "deepretina:", err)
+		if errors.Is(err, errInterrupted) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}
+
+// newRoot is the command tree (the README's command reference is tested against it).
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "deepretina",
 		Short:         "Deep-learning models of the retina",
@@ -29,11 +40,5 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), evalCmd(), predictCmd(), exportCmd(), importCmd(), benchCmd())
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "deepretina:", err)
-		if errors.Is(err, errInterrupted) {
-			os.Exit(130)
-		}
-		os.Exit(1)
-	}
+	return root
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -46,10 +50,16 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// simulated writes the small simulated retina once per test binary run.
+// simulated writes the small simulated retina, cached across test runs in
+// $TMPDIR/deepretina-cli-data-<key>, where the key changes with the simulator's parameters and
+// code (simCacheKey): a changed simulator gets fresh data, never files of an older version.
 func simulated(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(os.TempDir(), "deepretina-cli-data")
+	key, err := simCacheKey("../../datasets", "simulate.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(os.TempDir(), "deepretina-cli-data-"+key)
 	complete := true
 	for _, f := range []string{"whitenoise.h5", "naturalscene.h5", "bipolars_sim.h5", "amacrines_sim.h5"} {
 		if _, err := os.Stat(filepath.Join(dir, "sim-small", f)); err != nil {
@@ -63,6 +73,70 @@ func simulated(t *testing.T) string {
 		t.Fatalf("simulate: %v\n%s", err, out)
 	}
 	return dir
+}
+
+// simCacheKey is a hash of the "small" preset's parameters and of the code that simulates and
+// writes the data: the non-test Go files of the datasets package (srcDir) and extra files.
+func simCacheKey(srcDir string, extra ...string) (string, error) {
+	h := sha256.New()
+	cfg, err := datasets.SimPreset("small")
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "%#v\n", cfg)
+	files, err := filepath.Glob(filepath.Join(srcDir, "*.go"))
+	if err != nil {
+		return "", err
+	}
+	files = append(files, extra...)
+	sort.Strings(files)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// The cache of simulated data follows the simulator: another code version or other parameters
+// give another key; the same ones give the same key.
+func TestSimCacheKeyFollowsTheSimulator(t *testing.T) {
+	src := t.TempDir()
+	for _, f := range []string{"sim.go", "sim_circuit.go", "hdf5.go"} {
+		data, err := os.ReadFile(filepath.Join("../../datasets", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.WriteFile(filepath.Join(src, f), data, 0o644)
+	}
+	_ = os.WriteFile(filepath.Join(src, "sim_test.go"), []byte("package datasets"), 0o644)
+	a, err := simCacheKey(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := simCacheKey(src); b != a {
+		t.Fatalf("the same code gives keys %s and %s", a, b)
+	}
+	_ = os.WriteFile(filepath.Join(src, "sim_test.go"), []byte("package datasets // changed"), 0o644)
+	if b, _ := simCacheKey(src); b != a {
+		t.Fatalf("a test file changed the key")
+	}
+	f, _ := os.OpenFile(filepath.Join(src, "sim_circuit.go"), os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString("\n// a change to the circuit\n")
+	f.Close()
+	if b, _ := simCacheKey(src); b == a {
+		t.Fatalf("changed simulator code kept the key %s", a)
+	}
+	real, err := simCacheKey("../../datasets", "simulate.go")
+	if err != nil || real == a || len(real) != 16 {
+		t.Fatalf("key of the real simulator: %q, %v", real, err)
+	}
 }
 
 // tinyConfig trains in seconds: few windows, small batch, two epochs.
@@ -306,18 +380,105 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 	_ = os.WriteFile(badRanges, []byte(`{"lr": 0.1}`), 0o644)
 	badCfg := filepath.Join(work, "hp.json")
 	_ = os.WriteFile(badCfg, []byte(`{"learning_rate": 0.1}`), 0o644)
+	file := func(name, body string) string {
+		p := filepath.Join(work, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	escape := file("escape.json", `{"exp_name": "../../escape", "n_epochs": 1}`)
+	emptyName := file("empty-name.json", `{"exp_name": ""}`)
+	batchOne := file("batch-one.json", `{"exp_name": "b", "batch_size": 1}`)
+	typeErr := file("type.json", `{"batch_size": "big"}`)
+	pathRanges := file("path-ranges.json", `{"datapath": ["/data/a", "/data/b"]}`)
+	partial := file("partial.json", `{"exp_name": "p", "dataset": "sim-small", "stim_type": "whitenoise", "n_epochs": 1}`)
+	runs := filepath.Join(work, "runs") // never created by a failing train
+	aFile := file("not-a-run", "x")
+	stim := filepath.Join(work, "stim.npy")
+	if out, err := exec.Command("/usr/bin/python3", "-c", `import numpy as np, sys; np.save(sys.argv[1], np.zeros((30, 20, 20), np.float32))`, stim).CombinedOutput(); err != nil {
+		t.Fatalf("make stimulus: %v\n%s", err, out)
+	}
+	stimLink := filepath.Join(work, "link.npy")
+	_ = os.Symlink(stim, stimLink)
+	stimHard := filepath.Join(work, "hard.npy")
+	_ = os.Link(stim, stimHard)
+	cwd, _ := os.Getwd()
+	stimRel, _ := filepath.Rel(cwd, filepath.Join(work, "photos", "..", "stim.npy"))
+	// Recordings with bad values, written with h5py as a user's own files would be.
+	badH5 := func(name, dataset, index, value string) string {
+		p := filepath.Join(work, "bad", name+".h5")
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		script := `import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "w") as f:
+    for split, T in (("train", 30), ("test", 20)):
+        f[split + "/stimulus"] = np.random.default_rng(0).standard_normal((T, 4, 4)).astype(np.float32)
+        f[split + "/response/firing_rate_10ms"] = np.ones((2, T))
+    for c in (1, 2):
+        f["test/repeats/cell%02d" % c] = np.ones((3, 20))
+    d = f[sys.argv[2]][...]
+    d[` + index + `] = ` + value + `
+    del f[sys.argv[2]]
+    f[sys.argv[2]] = d
+`
+		if out, err := exec.Command("/usr/bin/python3", "-c", script, p, dataset).CombinedOutput(); err != nil {
+			t.Fatalf("h5py: %v\n%s", err, out)
+		}
+		return p
+	}
+	nanRate := badH5("nan", "train/response/firing_rate_10ms", "1, 4", "np.nan")
+	nanRepeat := badH5("nan-repeat", "test/repeats/cell01", "2, 7", "np.nan")
+	negRate := badH5("negative", "test/response/firing_rate_10ms", "0, 3", "-2.5")
+	bigStim := filepath.Join(work, "bad", "big.h5")
+	if out, err := exec.Command("/usr/bin/python3", "-c", `import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "w") as f:
+    for split, T in (("train", 30), ("test", 20)):
+        s = np.random.default_rng(0).standard_normal((T, 4, 4))
+        s[2, 1, 3] = -1e39
+        f[split + "/stimulus"] = s
+        f[split + "/response/firing_rate_10ms"] = np.ones((2, T))
+`, bigStim).CombinedOutput(); err != nil {
+		t.Fatalf("h5py: %v\n%s", err, out)
+	}
+	emptyPhotos := filepath.Join(work, "no-photos")
+	_ = os.Mkdir(emptyPhotos, 0o755)
 	cases := []struct {
-		name string
-		args []string
-		want []string
+		name   string
+		args   []string
+		want   []string
+		absent []string // must not appear (Go names, misleading words)
 	}{
-		{"data info on a non-HDF5 file", []string{"data", "info", notH5}, []string{notH5}},
-		{"unknown config key", []string{"train", "--config", badCfg, "--out", work}, []string{badCfg, "learning_rate", "valid keys"}},
-		{"eval of a folder with no run", []string{"eval", "--run", work}, []string{"no usable checkpoint"}},
-		{"unknown preset", []string{"simulate", "--out", work, "--preset", "huge"}, []string{"huge"}},
-		{"undecodable photo", []string{"simulate", "--out", work, "--stim", "naturalscene", "--images", images}, []string{badImage}},
-		{"ranges value not a list", []string{"train", "--ranges", badRanges, "--out", work}, []string{badRanges, "lists of values"}},
-		{"missing stimulus file", []string{"predict", "--run", work, "--stimulus", filepath.Join(work, "none.npy"), "--out", filepath.Join(work, "o.npy")}, []string{"none.npy"}},
+		{"data info on a non-HDF5 file", []string{"data", "info", notH5}, []string{notH5}, nil},
+		{"unknown config key", []string{"train", "--config", badCfg, "--out", work}, []string{badCfg, "learning_rate", "valid keys"}, nil},
+		{"eval of a folder with no run", []string{"eval", "--run", work}, []string{"no usable checkpoint"}, nil},
+		{"unknown preset", []string{"simulate", "--out", work, "--preset", "huge"}, []string{"huge"}, nil},
+		{"undecodable photo", []string{"simulate", "--out", work, "--stim", "naturalscene", "--images", images}, []string{badImage}, nil},
+		{"ranges value not a list", []string{"train", "--ranges", badRanges, "--out", work}, []string{badRanges, "lists of values"}, nil},
+		{"missing stimulus file", []string{"predict", "--run", work, "--stimulus", filepath.Join(work, "none.npy"), "--out", filepath.Join(work, "o.npy")}, []string{"none.npy"}, nil},
+		// Runs are written under --out and nowhere else.
+		{"exp_name escaping --out", []string{"train", "--config", escape, "--out", runs}, []string{escape, `exp_name: "../../escape" is not a single folder name`}, nil},
+		{"empty exp_name", []string{"train", "--config", emptyName, "--out", runs}, []string{`exp_name: "" is not a single folder name`}, nil},
+		{"batch of one", []string{"train", "--config", batchOne, "--out", runs}, []string{"batch_size: expected at least 2", "batch norm"}, nil},
+		{"config value of the wrong type", []string{"train", "--config", typeErr, "--out", runs}, []string{typeErr, "batch_size: expected an integer, got a string"}, []string{"Go struct", "Config."}},
+		{"ranges value that is a path", []string{"train", "--ranges", pathRanges, "--out", runs}, []string{`key "datapath"`, `"/data/a"`, "not a single non-empty folder name"}, nil},
+		{"partial config takes the published defaults", []string{"train", "--config", partial, "--data", simulated(t), "--out", runs},
+			[]string{"img_shape: [40 50 50] expects frames of 50×50, the data's frames are 20×20", "img_shape is not set in " + partial, "retina.DefaultConfig"}, nil},
+		// Paths in the user's terms: the flag, the file.
+		{"eval of a file", []string{"eval", "--run", aFile}, []string{"--run " + aFile + ": is a file, not a run folder"}, []string{"<nil>"}},
+		{"eval of nothing", []string{"eval", "--run", filepath.Join(work, "nothing")}, []string{"no such run folder"}, nil},
+		{"eval JSON onto a folder", []string{"eval", "--run", work, "--json", images}, []string{"--json " + images + ": is a folder"}, []string{"rename", "file exists"}},
+		{"prediction onto a folder", []string{"predict", "--run", work, "--stimulus", stim, "--out", images}, []string{"--out " + images + ": is a folder"}, []string{"rename"}},
+		{"export onto a folder", []string{"export", "--run", work, "--out", images}, []string{"--out " + images + ": is a folder"}, []string{"rename"}},
+		{"prediction onto the stimulus", []string{"predict", "--run", work, "--stimulus", stim, "--out", stim}, []string{"is the file given to --stimulus"}, nil},
+		{"prediction onto a link to the stimulus", []string{"predict", "--run", work, "--stimulus", stim, "--out", stimLink}, []string{"is the file given to --stimulus"}, nil},
+		{"prediction onto a hard link of the stimulus", []string{"predict", "--run", work, "--stimulus", stimHard, "--out", stim}, []string{"is the file given to --stimulus"}, nil},
+		{"prediction onto the stimulus by a relative path", []string{"predict", "--run", work, "--stimulus", stim, "--out", stimRel}, []string{"is the file given to --stimulus"}, nil},
+		// Bad values: the file's dataset and its own index.
+		{"NaN in a rate", []string{"data", "info", nanRate}, []string{nanRate, `dataset "train/response/firing_rate_10ms": value at [1, 4] is NaN (cell 1, frame 4)`}, nil},
+		{"NaN in a repeat", []string{"data", "info", nanRepeat}, []string{`dataset "test/repeats/cell01": value at [2, 7] is NaN (repeat 2, frame 7)`}, nil},
+		{"negative rate", []string{"data", "info", negRate}, []string{`dataset "test/response/firing_rate_10ms": value at [0, 3] is -2.5`, "cannot be negative"}, nil},
+		{"float64 beyond float32", []string{"data", "info", bigStim}, []string{`dataset "train/stimulus": value at [2, 1, 3] is -1e+39`, "overflows float32"}, []string{"-Inf"}},
+		{"empty photo folder", []string{"simulate", "--out", work, "--stim", "naturalscene", "--images", emptyPhotos}, []string{"--images: images folder " + emptyPhotos}, []string{"ImagesDir"}},
 	}
 	for _, c := range cases {
 		out, err := run(t, c.args...)
@@ -333,6 +494,20 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 				t.Errorf("%s: output does not mention %q:\n%s", c.name, w, out)
 			}
 		}
+		for _, a := range c.absent {
+			if strings.Contains(out, a) {
+				t.Errorf("%s: output mentions %q:\n%s", c.name, a, out)
+			}
+		}
+	}
+	// Nothing was written outside the folders given, and failed trains created nothing.
+	for _, p := range []string{runs, filepath.Join(filepath.Dir(work), "escape"), filepath.Join(work, "escape")} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after failed commands (%v)", p, err)
+		}
+	}
+	if data, _ := os.ReadFile(stim); len(data) == 0 {
+		t.Error("the stimulus file was overwritten")
 	}
 }
 

@@ -18,11 +18,18 @@ func predictCmd() *cobra.Command {
 		Short: "Predict firing rates for a stimulus movie",
 		Long: `IN.npy is a [T,H,W] float32 movie in raw stimulus units (the run's stored normalisation is
 applied). OUT.npy is [T−history, N] float32: row t predicts frame t+history from frames
-t … t+history−1.`,
+t … t+history−1. OUT.npy may not be IN.npy (under any name). Prediction reads no recording,
+so there is no recording to check against the run's (see eval).`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if run == "" || in == "" || out == "" {
 				return fmt.Errorf("--run, --stimulus and --out are required")
+			}
+			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
+			if err := checkOutputFile("--out", out, map[string]string{"--stimulus": in}); err != nil {
+				return err
 			}
 			stim, err := datasets.ReadMovieNpy(in)
 			if err != nil {
@@ -32,9 +39,17 @@ t … t+history−1.`,
 			if err != nil {
 				return err
 			}
+			// The stimulus's shape is the user's to fix; anything after that is the checkpoint's.
+			hist, h, w := model.Meta.InputShape[0], model.Meta.InputShape[1], model.Meta.InputShape[2]
+			if stim.H != h || stim.W != w {
+				return fmt.Errorf("stimulus %s: frames are %d×%d; the run %s expects %d×%d", in, stim.H, stim.W, run, h, w)
+			}
+			if stim.T <= hist {
+				return fmt.Errorf("stimulus %s: %d frames; the run %s needs more than its history of %d frames", in, stim.T, run, hist)
+			}
 			pred, err := model.Predict(stim)
 			if err != nil {
-				return fmt.Errorf("predict %s: %w", in, err)
+				return fmt.Errorf("checkpoint %s of run %s: %w", model.Dir, run, err)
 			}
 			var buf bytes.Buffer
 			if err := datasets.WriteNpy(&buf, []int{pred.Rows, pred.Cols}, pred.Data); err != nil {
@@ -49,6 +64,6 @@ t … t+history−1.`,
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder")
 	cmd.Flags().StringVar(&in, "stimulus", "", "stimulus .npy, [T,H,W] float32")
-	cmd.Flags().StringVar(&out, "out", "", "output .npy, [T−history, N] float32")
+	cmd.Flags().StringVar(&out, "out", "", "output .npy, [T−history, N] float32 (not the stimulus file)")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +42,9 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			bar := progress.New(os.Stderr, fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed), 1, 0)
 			sim, err := datasets.Simulate(cfg, stims, func(done, total int) { bar.Set(done, total, "") })
 			bar.Finish()
+			if errors.Is(err, datasets.ErrImages) {
+				return fmt.Errorf("--images: %w", err)
+			}
 			if err != nil {
 				return err
 			}
