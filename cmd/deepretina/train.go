@@ -1,86 +1,113 @@
 package main
 
 import (
-	"encoding/csv"
-	"encoding/json"
+	stdcontext "context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/internal/results"
+	"github.com/deepretina/deepretina/internal/runlock"
 	"github.com/deepretina/deepretina/retina"
 )
 
 var errInterrupted = retina.ErrInterrupted
 
 func trainCmd() *cobra.Command {
-	var configPath, rangesPath, out, dataDir string
+	var plan planFlags
+	var out string
 	var noLN, checkNaN bool
-	var keep, stopAfter int
+	var keep, stopAfter, index int
 	cmd := &cobra.Command{
-		Use:   "train [--config hyperparams.json] [--ranges hyperranges.json] --out DIR",
+		Use:   "train [--config hyperparams.json] [--ranges hyperranges.json [--index I]] --out DIR",
 		Short: "Train models (default: BNCNN on the simulated small retina), then evaluate them",
 		Long: `Trains one run per configuration into DIR/<exp_name>/ (checkpoints every epoch; running the
 same command again resumes where it stopped), trains the LN baseline of each CNN into
-DIR/<exp_name>/ln/, evaluates both on the test set, and appends the scores to
-DIR/results.csv and DIR/results.json.
+DIR/<exp_name>/ln/, evaluates both on the test set, and records the scores in
+DIR/results.csv and DIR/results.json (one row per run).
 
 With no --config the default model (BNCNN on the simulated "small" retina) is trained. A
---ranges file maps config keys to lists of values; every combination is trained.`,
+--ranges file maps config keys to lists of values; every combination is trained, or only
+combination --index (counted from 0, as a Slurm array task does). A finished run is not
+trained again. One process at a time trains a run: a second one stops, naming the first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base := retina.SmallConfig()
-			if configPath != "" {
-				var err error
-				if base, err = retina.LoadConfig(configPath, retina.DefaultConfig()); err != nil {
-					return err
-				}
+			if err := plan.check(cmd); err != nil {
+				return err
 			}
-			if dataDir != "" {
-				base.DataPath = dataDir
+			configs, err := plan.configs()
+			if err != nil {
+				return err
 			}
-			configs := []retina.Config{base}
-			if rangesPath != "" {
-				r, err := retina.LoadRanges(rangesPath)
-				if err != nil {
+			if cmd.Flags().Changed("index") {
+				if index < 0 || index >= len(configs) {
+					return fmt.Errorf("--index %d: expected 0 to %d (the number of combinations less one)", index, len(configs)-1)
+				}
+				if err := checkAgainstPlan(out, index, configs); err != nil {
 					return err
 				}
-				if configs, err = r.Expand(base); err != nil {
-					return err
-				}
+				configs = configs[index : index+1]
 			}
 			opts := retina.TrainOptions{Log: os.Stderr, Cancel: cmd.Context(), Keep: keep, CheckNaN: checkNaN, StopAfterSteps: stopAfter}
 			for i, cfg := range configs {
 				if len(configs) > 1 {
 					fmt.Fprintf(os.Stderr, "=== run %d/%d: %s\n", i+1, len(configs), cfg.ExpName)
 				}
-				ev, err := trainAndEvaluate(cfg, filepath.Join(out, cfg.ExpName), opts, !noLN)
-				if err != nil {
-					return fmt.Errorf("run %s: %w", cfg.ExpName, err)
-				}
-				if err := appendResults(out, cfg, ev); err != nil {
+				if err := trainRun(cfg, out, opts, !noLN); err != nil {
 					return err
 				}
 			}
 			return nil
 		},
 	}
+	plan.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "hyper-parameter JSON (reference key names)")
-	f.StringVar(&rangesPath, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
 	f.StringVar(&out, "out", "runs", "output folder")
-	f.StringVar(&dataDir, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
+	f.IntVar(&index, "index", 0, "train only combination I of --ranges (0-based; a Slurm array task passes $SLURM_ARRAY_TASK_ID)")
 	f.BoolVar(&noLN, "no-ln", false, "do not train the LN baseline")
 	f.BoolVar(&checkNaN, "check-nan", false, "check every variable for NaN/Inf after each step and name the first one that breaks")
 	f.IntVar(&keep, "keep", 2, "checkpoints to keep besides the best one")
 	f.IntVar(&stopAfter, "stop-after-steps", 0, "stop (with a checkpoint) after this many steps; for testing resumption")
 	_ = f.MarkHidden("stop-after-steps")
 	return cmd
+}
+
+// trainRun trains, evaluates and records one run, holding the lock on its folder throughout so
+// that no other process trains it at the same time. A run already finished is only recorded.
+func trainRun(cfg retina.Config, out string, opts retina.TrainOptions, withLN bool) error {
+	runDir := filepath.Join(out, cfg.ExpName)
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return fmt.Errorf("run %s: %w", cfg.ExpName, err)
+	}
+	defer os.Remove(runDir) // only if the run left nothing in it
+	lock, err := runlock.Acquire(filepath.Join(runDir, runlock.FileName))
+	if err != nil {
+		return fmt.Errorf("run %s: %w", cfg.ExpName, err)
+	}
+	defer lock.Release()
+	if s := lock.Stale(); s != nil {
+		fmt.Fprintf(opts.Log, "%s: taking over from %s, which stopped without releasing the run\n", runDir, s)
+	}
+	_ = os.Remove(failedPath(out, cfg.ExpName))
+	if ev, ok := finished(runDir, cfg, withLN); ok {
+		fmt.Fprintf(opts.Log, "%s: already trained and evaluated (CNN r %.3f)\n", runDir, ev.CNNPearsonMean)
+		return recordResults(out, cfg, ev)
+	}
+	ev, err := trainAndEvaluate(cfg, runDir, opts, withLN)
+	if err != nil {
+		err = fmt.Errorf("run %s: %w", cfg.ExpName, err)
+		if !errors.Is(err, errInterrupted) {
+			recordFailure(out, cfg.ExpName, err)
+		}
+		return err
+	}
+	return appendResults(out, cfg, ev)
 }
 
 // trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set.
@@ -112,41 +139,16 @@ func trainAndEvaluate(cfg retina.Config, runDir string, opts retina.TrainOptions
 	return ev, ev.WriteTable(os.Stdout)
 }
 
-// appendResults adds one row per run to OUT/results.csv and OUT/results.json.
+// appendResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
+// the run's earlier row if it has one.
 func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error {
-	row := map[string]any{"exp_name": cfg.ExpName, "model_type": cfg.ModelType, "dataset": cfg.Dataset,
-		"stim_type": cfg.StimType, "cnn_pearson_mean": ev.CNNPearsonMean, "ln_pearson_mean": ev.LNPearsonMean,
-		"ceiling_mean": ev.CeilingMean, "fev_mean": ev.FEVMean, "config": cfg}
-	jsonPath := filepath.Join(out, "results.json")
-	var rows []map[string]any
-	if data, err := os.ReadFile(jsonPath); err == nil {
-		if err := json.Unmarshal(data, &rows); err != nil {
-			return fmt.Errorf("results %s: %w", jsonPath, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	rows = append(rows, row)
-	data, _ := json.MarshalIndent(rows, "", "  ")
-	if err := retina.WriteFileAtomic(jsonPath, data); err != nil {
-		return err
-	}
-	csvPath := filepath.Join(out, "results.csv")
-	_, statErr := os.Stat(csvPath)
-	f, err := os.OpenFile(csvPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	if errors.Is(statErr, os.ErrNotExist) {
-		_ = w.Write([]string{"exp_name", "model_type", "dataset", "stim_type", "cnn_pearson_mean", "ln_pearson_mean", "ceiling_mean", "fev_mean"})
-	}
-	ff := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
-	_ = w.Write([]string{cfg.ExpName, cfg.ModelType, cfg.Dataset, cfg.StimType, ff(ev.CNNPearsonMean), ff(ev.LNPearsonMean), ff(ev.CeilingMean), ff(ev.FEVMean)})
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return fmt.Errorf("results %s: %w", csvPath, err)
-	}
-	return f.Close()
+	return recordResults(out, cfg, &evalSummary{ev.CNNPearsonMean, ev.LNPearsonMean, ev.CeilingMean, ev.FEVMean})
+}
+
+func recordResults(out string, cfg retina.Config, ev *evalSummary) error {
+	ctx, cancel := stdcontext.WithTimeout(stdcontext.Background(), 5*time.Minute)
+	defer cancel()
+	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: cfg.Dataset,
+		StimType: cfg.StimType, CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean,
+		CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean, Config: cfg})
 }

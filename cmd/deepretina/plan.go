@@ -1,0 +1,308 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/retina"
+)
+
+// planFlags choose the combinations of a sweep. train and sweep share them, and every worker
+// and Slurm task gets them back on its command line, so all agree on what index i means.
+type planFlags struct {
+	config, ranges, data string
+	sample               int
+	seed                 uint64
+}
+
+func (p *planFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&p.config, "config", "", "hyper-parameter JSON (reference key names)")
+	f.StringVar(&p.ranges, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
+	f.StringVar(&p.data, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
+	f.IntVar(&p.sample, "sample", 0, "train N combinations drawn at random from the --ranges product instead of all")
+	f.Uint64Var(&p.seed, "seed", 0, "with --sample: seed of the random draw (the models' own seed is the config key seed)")
+}
+
+// check rejects flag combinations that would be silently ignored.
+func (p planFlags) check(cmd *cobra.Command) error {
+	if p.sample < 0 {
+		return fmt.Errorf("--sample %d: expected a positive number of combinations", p.sample)
+	}
+	if p.sample > 0 && p.ranges == "" {
+		return errors.New("--sample draws from the combinations of --ranges; give --ranges")
+	}
+	if cmd.Flags().Changed("seed") && p.sample == 0 {
+		return errors.New("--seed chooses the --sample draw; without --sample it does nothing (set the models' seed with the config key seed)")
+	}
+	return nil
+}
+
+// configs returns the runs the flags describe, in index order: the base config (the --config
+// file, or the CPU default), each --ranges combination over it, or --sample of them.
+func (p planFlags) configs() ([]retina.Config, error) {
+	base := retina.SmallConfig()
+	if p.config != "" {
+		var err error
+		if base, err = retina.LoadConfig(p.config, retina.DefaultConfig()); err != nil {
+			return nil, err
+		}
+	}
+	if p.data != "" {
+		base.DataPath = p.data
+	}
+	if p.ranges == "" {
+		return []retina.Config{base}, nil
+	}
+	r, err := retina.LoadRanges(p.ranges)
+	if err != nil {
+		return nil, err
+	}
+	configs, err := r.Expand(base)
+	if err != nil {
+		return nil, err
+	}
+	if p.sample == 0 {
+		return configs, nil
+	}
+	if p.sample > len(configs) {
+		return nil, fmt.Errorf("--sample %d: %s has only %d combinations", p.sample, p.ranges, len(configs))
+	}
+	return sampleConfigs(configs, p.sample, p.seed), nil
+}
+
+// sampleConfigs draws n of the configs without replacement, the same n for the same seed, and
+// keeps them in their product order.
+func sampleConfigs(configs []retina.Config, n int, seed uint64) []retina.Config {
+	rng := rand.New(rand.NewPCG(seed, 0x5ee9))
+	idx := rng.Perm(len(configs))[:n]
+	slices.Sort(idx)
+	out := make([]retina.Config, n)
+	for i, j := range idx {
+		out[i] = configs[j]
+	}
+	return out
+}
+
+// args writes the flags back as command-line arguments with absolute paths, for workers and
+// Slurm tasks that may start in another folder.
+func (p planFlags) args() ([]string, error) {
+	var args []string
+	for _, f := range []struct{ name, path string }{{"--config", p.config}, {"--ranges", p.ranges}, {"--data", p.data}} {
+		if f.path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(f.path)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, f.name, abs)
+	}
+	if p.sample > 0 {
+		args = append(args, "--sample", strconv.Itoa(p.sample), "--seed", strconv.FormatUint(p.seed, 10))
+	}
+	return args, nil
+}
+
+// sweepPlan is RUNS/sweep.json: what `deepretina sweep` planned, so tasks can check that the
+// files they read still give the same combinations, and `sweep status` knows what to list.
+type sweepPlan struct {
+	Format  int         `json:"format"`
+	Created time.Time   `json:"created"`
+	Train   []string    `json:"train_args"` // train's arguments for every combination, before --index
+	NoLN    bool        `json:"no_ln"`
+	Runs    []plannedRun `json:"runs"`
+	Slurm   []slurmJob  `json:"slurm_jobs,omitempty"`
+}
+
+type plannedRun struct {
+	Index   int           `json:"index"`
+	ExpName string        `json:"exp_name"`
+	Config  retina.Config `json:"config"`
+}
+
+type slurmJob struct {
+	JobID     string    `json:"job_id"`
+	Tasks     string    `json:"tasks"` // the --array list submitted
+	Submitted time.Time `json:"submitted"`
+}
+
+const (
+	planFile      = "sweep.json"
+	planFormat    = 1
+	logsDir       = "logs"
+	failedSuffix  = ".failed"
+	evalFile      = "eval.json"
+	runDescriptor = "run.json"
+)
+
+func readPlan(out string) (*sweepPlan, error) {
+	path := filepath.Join(out, planFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p sweepPlan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("sweep plan %s: %w", path, err)
+	}
+	if p.Format != planFormat {
+		return nil, fmt.Errorf("sweep plan %s: format %d, expected %d (written by another version of deepretina?)", path, p.Format, planFormat)
+	}
+	for i, r := range p.Runs {
+		if r.Index != i || r.ExpName == "" {
+			return nil, fmt.Errorf("sweep plan %s: run %d: expected index %d and an exp_name", path, i, i)
+		}
+	}
+	return &p, nil
+}
+
+func writePlan(out string, p *sweepPlan) error {
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return retina.WriteFileAtomic(filepath.Join(out, planFile), append(data, '\n'))
+}
+
+// checkAgainstPlan makes sure combination index of the files a task reads is the one the sweep
+// planned: if --ranges or --config changed since, index i would silently train another run.
+func checkAgainstPlan(out string, index int, configs []retina.Config) error {
+	plan, err := readPlan(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(out, planFile)
+	if len(plan.Runs) != len(configs) {
+		return fmt.Errorf("the sweep planned in %s has %d combinations, but these --config/--ranges/--sample give %d: the files changed since; plan the sweep again with deepretina sweep",
+			path, len(plan.Runs), len(configs))
+	}
+	if !reflect.DeepEqual(plan.Runs[index].Config, configs[index]) {
+		a, _ := json.Marshal(plan.Runs[index].Config)
+		b, _ := json.Marshal(configs[index])
+		return fmt.Errorf("combination %d of the sweep planned in %s is %s, but these --config/--ranges/--sample give %s: the files changed since; plan the sweep again with deepretina sweep",
+			index, path, a, b)
+	}
+	return nil
+}
+
+// failedPath is where a sweep records why a combination failed (beside its log).
+func failedPath(out, expName string) string {
+	return filepath.Join(out, logsDir, expName+failedSuffix)
+}
+
+// recordFailure notes a combination's failure for `sweep status`, when out holds a sweep.
+func recordFailure(out, expName string, runErr error) {
+	if _, err := os.Stat(filepath.Join(out, planFile)); err != nil {
+		return
+	}
+	host, _ := os.Hostname()
+	msg := fmt.Sprintf("%s on %s (pid %d): %v\n", time.Now().Format(time.DateTime), host, os.Getpid(), runErr)
+	if id := os.Getenv("SLURM_JOB_ID"); id != "" {
+		msg = "Slurm job " + id + ", " + msg
+	}
+	_ = retina.WriteFileAtomic(failedPath(out, expName), []byte(msg))
+}
+
+// finished reports whether the run in runDir is complete for cfg — trained to its end (with
+// its LN baseline when withLN) and evaluated since — and returns the scores of its eval.json.
+func finished(runDir string, cfg retina.Config, withLN bool) (*evalSummary, bool) {
+	stamp, ok := finishedAt(runDir, cfg)
+	if !ok {
+		return nil, false
+	}
+	if withLN && !strings.EqualFold(cfg.ModelType, "LN") {
+		lnCfg := cfg
+		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
+		lnStamp, ok := finishedAt(filepath.Join(runDir, "ln"), lnCfg)
+		if !ok {
+			return nil, false
+		}
+		stamp = max(stamp, lnStamp)
+	}
+	path := filepath.Join(runDir, evalFile)
+	fi, err := os.Stat(path)
+	if err != nil || fi.ModTime().UnixNano() < stamp {
+		return nil, false
+	}
+	ev, err := readEvalSummary(path)
+	if err != nil {
+		return nil, false
+	}
+	return ev, true
+}
+
+// finishedAt returns the time the run's description was written, if it says the run ended.
+func finishedAt(runDir string, cfg retina.Config) (int64, bool) {
+	meta, fi, err := readRunMeta(runDir)
+	if err != nil || meta.Stopped == "" || (meta.Stopped == "completed" && meta.Epoch < cfg.NEpochs) {
+		return 0, false
+	}
+	a, b := meta.Config, cfg
+	a.NEpochs, b.NEpochs = 0, 0
+	if !reflect.DeepEqual(a, b) {
+		return 0, false
+	}
+	return fi.ModTime().UnixNano(), true
+}
+
+func readRunMeta(runDir string) (*retina.RunMeta, os.FileInfo, error) {
+	path := filepath.Join(runDir, runDescriptor)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta, err := retina.ParseMeta(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return meta, fi, nil
+}
+
+// evalSummary is the part of eval.json a results row needs; null scores read as NaN.
+type evalSummary struct {
+	CNNPearsonMean, LNPearsonMean, CeilingMean, FEVMean float64
+}
+
+func readEvalSummary(path string) (*evalSummary, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		CNN     *float64 `json:"cnn_pearson_mean"`
+		LN      *float64 `json:"ln_pearson_mean"`
+		Ceiling *float64 `json:"ceiling_mean"`
+		FEV     *float64 `json:"fev_mean"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &evalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV)}, nil
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
