@@ -119,12 +119,12 @@ func (p planFlags) args() ([]string, error) {
 // sweepPlan is RUNS/sweep.json: what `deepretina sweep` planned, so tasks can check that the
 // files they read still give the same combinations, and `sweep status` knows what to list.
 type sweepPlan struct {
-	Format  int         `json:"format"`
-	Created time.Time   `json:"created"`
-	Train   []string    `json:"train_args"` // train's arguments for every combination, before --index
-	NoLN    bool        `json:"no_ln"`
+	Format  int          `json:"format"`
+	Created time.Time    `json:"created"`
+	Train   []string     `json:"train_args"` // train's arguments for every combination, before --index
+	NoLN    bool         `json:"no_ln"`
 	Runs    []plannedRun `json:"runs"`
-	Slurm   []slurmJob  `json:"slurm_jobs,omitempty"`
+	Slurm   []slurmJob   `json:"slurm_jobs,omitempty"`
 }
 
 type plannedRun struct {
