@@ -28,6 +28,11 @@ stop() { # pid file
   done
   kill -9 "$pid" 2>/dev/null || true
 }
+# The watcher of slurm_up.sh runs this script itself (as its parent, or in its place).
+watcher=$(cat "$dir/watcher.pid" 2>/dev/null || true)
+if [ -n "$watcher" ] && [ "$watcher" != "$$" ] && [ "$watcher" != "$PPID" ]; then
+  stop "$dir/watcher.pid"
+fi
 stop "$dir/slurmd.pid"
 stop "$dir/slurmctld.pid"
 stop "$dir/munge/munged.pid"

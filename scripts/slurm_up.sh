@@ -8,6 +8,9 @@
 #   SLURM_CONF=DIR/slurm.conf sbatch …
 #   scripts/slurm_down.sh DIR    # cancels the cluster's jobs and stops the daemons
 #
+# With SLURM_UP_OWNER=PID a watcher stops the cluster once process PID has gone, so a test
+# killed before its cleanup (a timeout, say) leaves no daemons behind.
+#
 # Needs Debian's slurm-wlm and munge (scripts/setup.sh installs them) and root, since slurmd
 # runs jobs as their owner. On failure it exits 1 after printing the failing daemon's log.
 set -euo pipefail
@@ -105,6 +108,11 @@ SchedulerType=sched/backfill
 ReturnToService=2
 JobRequeue=1
 KillWait=30
+# Generous timeouts: a test machine may be busy with other work, and a missed heartbeat must
+# not mark the node down and requeue its tasks.
+MessageTimeout=60
+SlurmdTimeout=600
+SlurmctldTimeout=600
 MinJobAge=600
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
@@ -116,6 +124,13 @@ NodeName=$host CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF="$dir/slurm.conf"
+
+if [ -n "${SLURM_UP_OWNER:-}" ]; then
+  here=$(cd "$(dirname "$0")" && pwd)
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; "$2/slurm_down.sh" "$3"' \
+    slurm-watch "$SLURM_UP_OWNER" "$here" "$dir" </dev/null >"$dir/watcher.log" 2>&1 &
+  echo $! >"$dir/watcher.pid"
+fi
 
 slurmctld -f "$SLURM_CONF" >"$dir/slurmctld.out" 2>&1 ||
   fail "slurmctld did not start" "$dir/slurmctld.out" "$dir/slurmctld.log"

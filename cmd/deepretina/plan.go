@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -99,16 +100,15 @@ func sampleConfigs(configs []retina.Config, n int, seed uint64) []retina.Config 
 // args writes the flags back as command-line arguments with absolute paths, for workers and
 // Slurm tasks that may start in another folder.
 func (p planFlags) args() ([]string, error) {
+	p, err := p.absolute()
+	if err != nil {
+		return nil, err
+	}
 	var args []string
 	for _, f := range []struct{ name, path string }{{"--config", p.config}, {"--ranges", p.ranges}, {"--data", p.data}} {
-		if f.path == "" {
-			continue
+		if f.path != "" {
+			args = append(args, f.name, f.path)
 		}
-		abs, err := filepath.Abs(f.path)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, f.name, abs)
 	}
 	if p.sample > 0 {
 		args = append(args, "--sample", strconv.Itoa(p.sample), "--seed", strconv.FormatUint(p.seed, 10))
@@ -192,13 +192,48 @@ func checkAgainstPlan(out string, index int, configs []retina.Config) error {
 		return fmt.Errorf("the sweep planned in %s has %d combinations, but these --config/--ranges/--sample give %d: the files changed since; plan the sweep again with deepretina sweep",
 			path, len(plan.Runs), len(configs))
 	}
-	if !reflect.DeepEqual(plan.Runs[index].Config, configs[index]) {
-		a, _ := json.Marshal(plan.Runs[index].Config)
-		b, _ := json.Marshal(configs[index])
-		return fmt.Errorf("combination %d of the sweep planned in %s is %s, but these --config/--ranges/--sample give %s: the files changed since; plan the sweep again with deepretina sweep",
-			index, path, a, b)
+	if diff := configDiff(plan.Runs[index].Config, configs[index]); diff != "" {
+		return fmt.Errorf("combination %d of the sweep planned in %s differs from what these --config/--ranges/--sample give (%s): the files changed since; plan the sweep again with deepretina sweep",
+			index, path, diff)
 	}
 	return nil
+}
+
+// configDiff names the config keys whose values differ, "" if none.
+func configDiff(planned, now retina.Config) string {
+	if reflect.DeepEqual(planned, now) {
+		return ""
+	}
+	var a, b map[string]json.RawMessage
+	ja, _ := json.Marshal(planned)
+	jb, _ := json.Marshal(now)
+	_ = json.Unmarshal(ja, &a)
+	_ = json.Unmarshal(jb, &b)
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if string(a[k]) != string(b[k]) {
+			diffs = append(diffs, fmt.Sprintf("%s: planned %s, now %s", k, a[k], b[k]))
+		}
+	}
+	if len(diffs) == 0 {
+		return "an empty list against none"
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// absolute returns the flags with absolute file paths, as every worker and task receives them.
+func (p planFlags) absolute() (planFlags, error) {
+	for _, f := range []*string{&p.config, &p.ranges, &p.data} {
+		if *f == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*f)
+		if err != nil {
+			return p, err
+		}
+		*f = abs
+	}
+	return p, nil
 }
 
 // failedPath is where a sweep records why a combination failed (beside its log).

@@ -41,6 +41,13 @@ trained again. One process at a time trains a run: a second one stops, naming th
 			if err := plan.check(cmd); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("index") {
+				// As the sweep planned it: a data folder named by its absolute path.
+				var err error
+				if plan, err = plan.absolute(); err != nil {
+					return err
+				}
+			}
 			configs, err := plan.configs()
 			if err != nil {
 				return err

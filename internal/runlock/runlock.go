@@ -43,11 +43,7 @@ func (h Holder) String() string {
 	if h.PID == 0 {
 		return "another process (which has not written its pid yet)"
 	}
-	s := fmt.Sprintf("pid %d on host %s since %s", h.PID, h.Host, h.Since.Local().Format("2006-01-02 15:04:05"))
-	if h.Command != "" {
-		s += " (" + h.Command + ")"
-	}
-	return s
+	return fmt.Sprintf("pid %d on host %s since %s", h.PID, h.Host, h.Since.Local().Format("2006-01-02 15:04:05"))
 }
 
 // HeldError reports a lock that another live process holds.
@@ -62,6 +58,9 @@ type HeldError struct {
 func (e *HeldError) Error() string {
 	what := filepath.Dir(e.Path)
 	msg := fmt.Sprintf("%s is in use by %s", what, e.Holder)
+	if e.Holder.Command != "" {
+		msg += " (" + e.Holder.Command + ")"
+	}
 	if e.Unverified {
 		msg += fmt.Sprintf("; this filesystem has no locks, so if that process is gone, remove %s", e.Path)
 	}
