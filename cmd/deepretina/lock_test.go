@@ -6,12 +6,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // Two train commands on the same run: the second stops at once, naming the process that holds
-// the run, and the first trains on undisturbed to one results row.
+// the run. Once the holder is killed (no chance to release), the next one takes the run over,
+// resumes it, and the run has one results row, also after one more (finished) run.
 func TestSecondTrainOnARunStopsNamingTheHolder(t *testing.T) {
 	data := simulated(t)
 	work := t.TempDir()
@@ -35,10 +37,11 @@ func TestSecondTrainOnARunStopsNamingTheHolder(t *testing.T) {
 	}
 	text, err := run(t, args...)
 	host, _ := os.Hostname()
+	pid := fmt.Sprintf("pid %d", first.Process.Pid)
 	if err == nil {
 		t.Fatalf("second train on the same run succeeded:\n%s", text)
 	}
-	for _, want := range []string{filepath.Join(out, "tiny"), fmt.Sprintf("pid %d", first.Process.Pid), host, "since"} {
+	for _, want := range []string{filepath.Join(out, "tiny") + " is in use by " + pid, "on host " + host, "since"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("second train's message lacks %q:\n%s", want, text)
 		}
@@ -46,11 +49,35 @@ func TestSecondTrainOnARunStopsNamingTheHolder(t *testing.T) {
 	if strings.Contains(text, "training tiny") {
 		t.Errorf("second train started training:\n%s", text)
 	}
-	if err := first.Wait(); err != nil {
-		t.Fatalf("first run: %v\n%s", err, buf.String())
+
+	// Killed after its first checkpoint, the holder leaves its lock file behind.
+	for {
+		if _, err := os.Stat(filepath.Join(out, "tiny", "checkpoints", "epoch-0001")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint:\n%s", buf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	text, err = run(t, args...)
+	if err != nil {
+		t.Fatalf("train after the holder was killed: %v\n%s", err, text)
+	}
+	for _, want := range []string{"taking over from " + pid + " on host " + host, "which stopped without releasing", "resuming"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the run after the kill lacks %q:\n%s", want, text)
+		}
 	}
 	if r := readRun(t, filepath.Join(out, "tiny")); r.Epoch != 3 || len(r.History) != 3 {
-		t.Fatalf("first run: epoch %d, %d history rows", r.Epoch, len(r.History))
+		t.Fatalf("after takeover: epoch %d, %d history rows", r.Epoch, len(r.History))
+	}
+	// Running the finished run again records it again: still one row.
+	text, err = run(t, args...)
+	if err != nil || !strings.Contains(text, "already trained and evaluated") {
+		t.Fatalf("re-running a finished run: %v\n%s", err, text)
 	}
 	csvData, err := os.ReadFile(filepath.Join(out, "results.csv"))
 	if err != nil {
@@ -59,8 +86,7 @@ func TestSecondTrainOnARunStopsNamingTheHolder(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(csvData)), "\n"); len(lines) != 2 {
 		t.Fatalf("results.csv should hold one row:\n%s", csvData)
 	}
-	// Once the first is done, the run folder is free again.
-	if text, err := run(t, args...); err != nil {
-		t.Fatalf("train after the holder exited: %v\n%s", err, text)
+	if _, err := os.Stat(filepath.Join(out, "tiny", ".lock")); !os.IsNotExist(err) {
+		t.Errorf("lock file left after a clean exit: %v", err)
 	}
 }

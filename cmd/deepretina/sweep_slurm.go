@@ -203,29 +203,43 @@ type slurmTask struct {
 // querySlurm asks squeue (and sacct, where accounting is on) about the sweep's tasks, found by
 // their job name; it returns nil where Slurm's commands are absent.
 func querySlurm(out string, plan *sweepPlan) map[int]slurmTask {
-	tasks := map[int]slurmTask{}
 	name := jobName(out)
-	// sacct first: squeue's view of live tasks is newer and overrides it.
 	since := plan.Created.Add(-time.Hour).Local().Format("2006-01-02T15:04:05")
-	if data, err := exec.Command("sacct", "--noheader", "--parsable2", "--allocations", "--name="+name,
-		"--starttime="+since, "--format=JobID,State,ExitCode").Output(); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			f := strings.Split(line, "|")
-			if len(f) < 2 {
-				continue
-			}
-			if i, ok := arrayIndex(f[0]); ok {
-				state, _, _ := strings.Cut(f[1], " ") // "CANCELLED by 0"
-				tasks[i] = slurmTask{JobID: f[0], State: state, Reason: "exit " + strings.Join(f[2:], "")}
-			}
-		}
-	}
-	data, err := exec.Command("squeue", "--noheader", "--array", "--name="+name, "--format=%i|%K|%T|%r|%N").Output()
-	if err != nil && len(tasks) == 0 {
+	acct, acctErr := exec.Command("sacct", "--noheader", "--parsable2", "--allocations", "--name="+name,
+		"--starttime="+since, "--format=JobID,State,ExitCode").Output()
+	queue, queueErr := exec.Command("squeue", "--noheader", "--array", "--name="+name, "--format=%i|%K|%T|%r|%N").Output()
+	if acctErr != nil && queueErr != nil {
 		return nil
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, "|")
+	tasks := map[int]slurmTask{}
+	if acctErr == nil {
+		parseSacct(tasks, string(acct))
+	}
+	if queueErr == nil {
+		parseSqueue(tasks, string(queue)) // newer than accounting: it overrides
+	}
+	return tasks
+}
+
+// parseSacct reads `sacct --parsable2 --format=JobID,State,ExitCode` lines; a task's last line
+// is its latest attempt.
+func parseSacct(tasks map[int]slurmTask, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Split(strings.TrimSpace(line), "|")
+		if len(f) < 3 {
+			continue
+		}
+		if i, ok := arrayIndex(f[0]); ok {
+			state, _, _ := strings.Cut(f[1], " ") // "CANCELLED by 0"
+			tasks[i] = slurmTask{JobID: f[0], State: state, Reason: "exit code " + f[2]}
+		}
+	}
+}
+
+// parseSqueue reads `squeue --array --format=%i|%K|%T|%r|%N` lines.
+func parseSqueue(tasks map[int]slurmTask, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Split(strings.TrimSpace(line), "|")
 		if len(f) < 5 {
 			continue
 		}
@@ -239,7 +253,6 @@ func querySlurm(out string, plan *sweepPlan) map[int]slurmTask {
 		}
 		tasks[i] = slurmTask{JobID: f[0], State: f[2], Reason: reason}
 	}
-	return tasks
 }
 
 // arrayIndex reads the task index of an array job id "1234_5" (not "1234_[6-9]").

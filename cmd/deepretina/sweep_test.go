@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,10 +11,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/deepretina/deepretina/internal/results"
+	"github.com/deepretina/deepretina/internal/runlock"
 )
 
 // runEnv runs the binary with this process's environment plus extra: the engine choice
@@ -192,11 +195,34 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 	}
 	csvRows(t, out, names)
 
-	// Two local workers give the same rows, and a re-run trains nothing.
+	// Two local workers: stopped (SIGTERM, as Ctrl-C) once combination 2 has its first
+	// checkpoint, the sweep saves and exits; run again, it resumes and gives Slurm's rows.
 	local := filepath.Join(work, "local")
 	largs := []string{"sweep", "--ranges", ranges, "--config", cfg, "--data", data, "--no-ln", "--out", local, "--local", "2"}
+	sw := exec.Command(binary, largs...)
+	sw.Env = append(os.Environ(), env...)
+	var buf syncBuffer
+	sw.Stdout, sw.Stderr = &buf, &buf
+	if err := sw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first local checkpoint of combination 2", 4*time.Minute, func() bool {
+		_, err := os.Stat(filepath.Join(local, names[2], "checkpoints", "epoch-0001"))
+		return err == nil
+	})
+	_ = sw.Process.Signal(syscall.SIGTERM)
+	var exit *exec.ExitError
+	if err := sw.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(buf.String(), names[2]+": interrupted, checkpoint saved") {
+		t.Fatalf("stopped local sweep: %v\n%s", err, buf.String())
+	}
+	if text, _ := runEnv(t, env, "sweep", "status", local); !strings.Contains(text, "interrupted") {
+		t.Errorf("status of the stopped sweep:\n%s", text)
+	}
 	if text, err := runEnv(t, env, largs...); err != nil {
-		t.Fatalf("sweep --local 2: %v\n%s", err, text)
+		t.Fatalf("sweep --local 2, resumed: %v\n%s", err, text)
+	}
+	if log, _ := os.ReadFile(filepath.Join(local, "logs", names[2]+".log")); !strings.Contains(string(log), "resuming") {
+		t.Errorf("combination 2 did not resume:\n%s", log)
 	}
 	if got := csvRows(t, local, names); !slices.Equal(got, slurmRows) {
 		t.Errorf("--local 2 rows differ from Slurm's:\n%s\n%s", strings.Join(got, "\n"), strings.Join(slurmRows, "\n"))
@@ -358,6 +384,68 @@ func TestArraySpecAndShellQuoting(t *testing.T) {
 		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(s)).Output()
 		if err != nil || string(out) != s {
 			t.Errorf("shellQuote(%q) = %s: the shell reads %q (%v)", s, shellQuote(s), out, err)
+		}
+	}
+}
+
+// sweep status reads each combination's state from its run folder, the failure notes and
+// Slurm's answers; nothing needs to train for that.
+func TestSweepStatusStates(t *testing.T) {
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, "")
+	ranges := filepath.Join(work, "ranges.json")
+	_ = os.WriteFile(ranges, []byte(`{"seed": [1, 2, 3, 4, 5, 6, 7]}`), 0o644)
+	out := filepath.Join(work, "runs")
+	if text, err := run(t, "sweep", "--ranges", ranges, "--config", cfg, "--out", out, "--dry-run"); err != nil {
+		t.Fatalf("plan: %v\n%s", err, text)
+	}
+	plan, err := readPlan(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := func(i int) string { return filepath.Join(out, plan.Runs[i].ExpName) }
+	// 0: not started. 1: failed, as its worker noted. 2: interrupted, with a checkpoint.
+	recordFailure(out, plan.Runs[1].ExpName, errors.New("data /nowhere: no such file"))
+	_ = os.MkdirAll(filepath.Join(dir(2), "checkpoints", "epoch-0001"), 0o755)
+	// 3: held by a live process (this one).
+	_ = os.MkdirAll(dir(3), 0o755)
+	lock, err := runlock.Acquire(filepath.Join(dir(3), runlock.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	// 4, 5, 6: what Slurm says: queued again with a checkpoint, timed out with one, running.
+	_ = os.MkdirAll(filepath.Join(dir(5), "checkpoints", "epoch-0002-step-000004"), 0o755)
+	_ = os.MkdirAll(filepath.Join(dir(4), "checkpoints", "epoch-0001"), 0o755)
+	tasks := map[int]slurmTask{}
+	parseSacct(tasks, "77_[4-6]|PENDING|0:0\n77_4|REQUEUED|0:0\n77_5|TIMEOUT|0:15\n77_6|CANCELLED by 0|0:15\nnot a line\n")
+	parseSqueue(tasks, "77_4|4|PENDING|BeginTime|\n77_6|6|RUNNING|None|node7\n77_[8-9]|N/A|PENDING|Resources|\n")
+	if tasks[5].State != "TIMEOUT" || tasks[6].State != "RUNNING" || tasks[6].Reason != "on node7" || tasks[4].State != "PENDING" || len(tasks) != 3 {
+		t.Fatalf("Slurm answers read as %+v", tasks)
+	}
+	want := []struct{ state, note string }{
+		{stateNotStarted, ""},
+		{stateFailed, "data /nowhere: no such file"},
+		{stateInterrupted, "resumes from its checkpoint"},
+		{stateRunning, fmt.Sprintf("pid %d on host", os.Getpid())},
+		{statePending, "Slurm task 77_4 (BeginTime)"},
+		{stateFailed, "Slurm task 77_5 TIMEOUT"},
+		{stateRunning, "Slurm task 77_6 on node7"},
+	}
+	states := inspectSweep(out, plan, tasks)
+	for i, w := range want {
+		if states[i].State != w.state || !strings.Contains(states[i].Note, w.note) {
+			t.Errorf("combination %d: %s (%s), want %s (%s)", i, states[i].State, states[i].Note, w.state, w.note)
+		}
+	}
+	// The command prints the same from the folders alone (no Slurm here).
+	text, err := run(t, "sweep", "status", out)
+	if err != nil {
+		t.Fatalf("sweep status: %v\n%s", err, text)
+	}
+	for _, w := range []string{"0 done, 1 running, 3 interrupted, 1 failed, 2 not started", "best so far: none", "no such file"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("sweep status lacks %q:\n%s", w, text)
 		}
 	}
 }
