@@ -156,10 +156,9 @@ func try(path string) (l *Lock, retry bool, err error) {
 	if havePrev {
 		l.stale = &prev // a holder releases by removing the file: this one died holding it
 	}
-	if err := l.writeRecord(); err != nil {
-		l.Release()
-		return nil, false, err
-	}
+	// The record only names the holder in others' messages: a full disk must not stop a run
+	// that holds the lock (it then fails, clearly, where it writes its own files).
+	_ = l.writeRecord()
 	return l, false, nil
 }
 
