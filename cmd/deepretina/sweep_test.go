@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	stdcontext "context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/internal/runlock"
+	"github.com/deepretina/deepretina/retina"
 )
 
 // runEnv runs the binary with this process's environment plus extra: the engine choice
@@ -369,6 +371,24 @@ func TestWorkersGetTheirOwnGPU(t *testing.T) {
 	if got := gpuFor(0, nil); got != "" {
 		t.Errorf("without GPUs a worker gets %q", got)
 	}
+
+	// The worker process itself sees its device: a stand-in for deepretina prints its
+	// environment and arguments into the combination's log.
+	out := t.TempDir()
+	_ = os.Mkdir(filepath.Join(out, logsDir), 0o755)
+	worker := filepath.Join(fake, "worker")
+	_ = os.WriteFile(worker, []byte("#!/bin/sh\necho \"device=$CUDA_VISIBLE_DEVICES args=$*\"\n"), 0o755)
+	sw := &sweep{out: out, train: []string{"train", "--no-ln"}, plan: &sweepPlan{Runs: []plannedRun{{0, "a", retina.SmallConfig()}, {1, "b", retina.SmallConfig()}}}}
+	for slot, name := range []string{"a", "b"} {
+		if err := sw.runWorker(stdcontext.Background(), worker, slot, slot, gpus); err != nil {
+			t.Fatal(err)
+		}
+		log, _ := os.ReadFile(sw.logPath(name))
+		want := fmt.Sprintf("device=%s args=train --no-ln --index %d --out %s", gpus[slot], slot, out)
+		if !strings.Contains(string(log), want) || !strings.Contains(string(log), "CUDA_VISIBLE_DEVICES="+gpus[slot]) {
+			t.Errorf("worker %d's log lacks %q:\n%s", slot+1, want, log)
+		}
+	}
 }
 
 func TestArraySpecAndShellQuoting(t *testing.T) {
@@ -446,6 +466,34 @@ func TestSweepStatusStates(t *testing.T) {
 	for _, w := range []string{"0 done, 1 running, 3 interrupted, 1 failed, 2 not started", "best so far: none", "no such file"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("sweep status lacks %q:\n%s", w, text)
+		}
+	}
+}
+
+func TestBadSweepPlansAreNamed(t *testing.T) {
+	cases := []struct {
+		name, content string
+		want          []string
+	}{
+		{"not JSON", `{"format": 1, "runs": [`, []string{"sweep.json"}},
+		{"another format", `{"format": 9, "runs": []}`, []string{"sweep.json", "format 9, expected 1"}},
+		{"runs out of order", `{"format": 1, "runs": [{"index": 1, "exp_name": "a"}]}`, []string{"sweep.json", "run 0", "expected index 0"}},
+		{"run without a name", `{"format": 1, "runs": [{"index": 0}]}`, []string{"sweep.json", "exp_name"}},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "sweep.json"), []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		text, err := run(t, "sweep", "status", dir)
+		if err == nil {
+			t.Errorf("%s: accepted:\n%s", c.name, text)
+			continue
+		}
+		for _, w := range append(c.want, dir) {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %q lacks %q", c.name, text, w)
+			}
 		}
 	}
 }
