@@ -149,11 +149,12 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 	if text, err := slurmCmd(t, env, "scontrol", "requeue", job+"_2"); err != nil {
 		t.Fatalf("scontrol requeue: %v\n%s", err, text)
 	}
-	// A requeued job waits two minutes before it may start again: once it is back in the
-	// queue, let it start now.
-	waitFor(t, "the task to be back in the queue", time.Minute, func() bool {
+	// A requeued job waits two minutes before it may start again, time for the stopped
+	// instance to save and exit. Once that has happened, let it start now.
+	waitFor(t, "the stopped task to save and leave the queue for a new start", 2*time.Minute, func() bool {
 		text, _ := slurmCmd(t, env, "squeue", "--noheader", "--jobs="+job+"_2", "--format=%T")
-		return strings.TrimSpace(text) == "PENDING"
+		holder, _ := runlock.Holding(filepath.Join(out, names[2], runlock.FileName))
+		return strings.TrimSpace(text) == "PENDING" && holder == nil
 	})
 	if text, err := slurmCmd(t, env, "scontrol", "update", "jobid="+job+"_2", "StartTime=now"); err != nil {
 		t.Fatalf("scontrol update StartTime=now: %v\n%s", err, text)
@@ -162,6 +163,18 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 		text, err := slurmCmd(t, env, "squeue", "--noheader", "--jobs="+job, "--format=%i")
 		return err == nil && strings.TrimSpace(text) == ""
 	})
+	if t.Failed() {
+		return
+	}
+	defer func() {
+		if t.Failed() { // what the tasks said
+			logs, _ := filepath.Glob(filepath.Join(out, "logs", "slurm-*.out"))
+			for _, l := range logs {
+				data, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", l, data)
+			}
+		}
+	}()
 	slurmRows := csvRows(t, out, names)
 
 	taskLog, _ := os.ReadFile(filepath.Join(out, "logs", "slurm-"+job+"_2.out"))
