@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/jsonnull"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina"
 )
@@ -241,56 +241,9 @@ func dash(xs []float64, i int) string {
 	return score(xs, i)
 }
 
-// MarshalJSON writes undefined scores (NaN: no explainable variance, no spikes) as null,
-// which JSON has instead of NaN.
-func (ev *Evaluation) MarshalJSON() ([]byte, error) {
-	type plain Evaluation
-	data, err := json.Marshal((*plain)(ev.finiteCopy()))
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	for key, xs := range map[string][]float64{"fev": ev.FEV, "ln_fev": ev.LNFEV, "bits_per_spike": ev.BitsPerSpike,
-		"ln_bits_per_spike": ev.LNBits, "cnn_pearson": ev.CNNPearson, "ln_pearson": ev.LNPearson, "ceiling": ev.Ceiling} {
-		if xs == nil {
-			continue
-		}
-		out := make([]any, len(xs))
-		for i, x := range xs {
-			if !math.IsNaN(x) && !math.IsInf(x, 0) {
-				out[i] = x
-			}
-		}
-		m[key] = out
-	}
-	for key, x := range map[string]float64{"fev_mean": ev.FEVMean, "ceiling_mean": ev.CeilingMean,
-		"cnn_pearson_mean": ev.CNNPearsonMean, "ln_pearson_mean": ev.LNPearsonMean} {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			m[key] = nil
-		}
-	}
-	return json.Marshal(m)
-}
-
-// finiteCopy replaces non-finite scores by 0 so the standard encoder accepts the struct;
-// MarshalJSON then puts null in their place.
-func (ev *Evaluation) finiteCopy() *Evaluation {
-	c := *ev
-	for _, xs := range []*[]float64{&c.FEV, &c.LNFEV, &c.BitsPerSpike, &c.LNBits, &c.CNNPearson, &c.LNPearson, &c.Ceiling} {
-		*xs = append([]float64(nil), (*xs)...)
-		for i, x := range *xs {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				(*xs)[i] = 0
-			}
-		}
-	}
-	for _, x := range []*float64{&c.FEVMean, &c.CeilingMean, &c.CNNPearsonMean, &c.LNPearsonMean} {
-		if math.IsNaN(*x) || math.IsInf(*x, 0) {
-			*x = 0
-		}
-	}
-	return &c
+// MarshalJSON writes undefined scores (NaN: no explainable variance, no spikes, a constant
+// prediction), per cell and averaged, as null, which JSON has instead of NaN.
+func (ev Evaluation) MarshalJSON() ([]byte, error) {
+	type plain Evaluation // without this method
+	return jsonnull.Marshal(plain(ev))
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(libhdf5-dev hdf5-tools pkg-config gcc binutils python3-numpy python3-h5py python3-scipy python3-torch)
+need=(libhdf5-dev hdf5-tools pkg-config gcc binutils python3-numpy python3-h5py python3-scipy python3-torch slurm-wlm munge)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

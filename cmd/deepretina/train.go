@@ -2,68 +2,72 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/results"
+	"github.com/deepretina/deepretina/internal/runlock"
 	"github.com/deepretina/deepretina/retina"
 )
 
 var errInterrupted = retina.ErrInterrupted
 
 func trainCmd() *cobra.Command {
-	var configPath, rangesPath, out, dataDir string
+	var plan planFlags
+	var out string
 	var noLN, checkNaN bool
-	var keep, stopAfter int
+	var keep, stopAfter, index int
 	cmd := &cobra.Command{
-		Use:   "train [--config hyperparams.json] [--ranges hyperranges.json] --out DIR",
+		Use:   "train [--config hyperparams.json] [--ranges hyperranges.json [--index I]] --out DIR",
 		Short: "Train models (default: BNCNN on the simulated small retina), then evaluate them",
 		Long: `Trains one run per configuration into DIR/<exp_name>/ (checkpoints every epoch; running the
 same command again resumes where it stopped), trains the LN baseline of each CNN into
-DIR/<exp_name>/ln/, evaluates both on the test set, and appends the scores to
-DIR/results.csv and DIR/results.json.
+DIR/<exp_name>/ln/, evaluates both on the test set, and records the scores in
+DIR/results.csv and DIR/results.json (one row per run).
 
 With no --config the CPU default is trained (retina.SmallConfig: BNCNN on the simulated "small"
 retina, 20×20 frames, 20-frame history, batch 64). A --config file starts instead from the
 published setting (retina.DefaultConfig: BNCNN on sim-paper natural scenes, img_shape
 [40,50,50], ksizes [15,11], batch_size 512, 50 epochs, …) for every key it does not set. A
 --ranges file maps config keys to lists of values; every combination is trained, each in
-DIR/<exp_name>_<key>=<value>_…/.
-Nothing is created until the configuration has been checked against the data; a run that fails
-before its first checkpoint leaves nothing behind.`,
+DIR/<exp_name>_<key>=<value>_…/, or only combination --index (counted from 0, as a Slurm array
+task does). A finished run is not trained again. One process at a time trains a run: a second
+one stops, naming the first. Nothing is created until the configuration has been checked
+against the data; a run that fails before its first checkpoint leaves nothing behind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base := retina.SmallConfig()
-			origin := configOrigin{file: configPath, keys: jsonKeys(configPath), ranges: jsonKeys(rangesPath), dataFlag: dataDir != ""}
-			if configPath != "" {
+			if err := plan.check(cmd); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("index") {
+				// As the sweep planned it: a data folder named by its absolute path.
 				var err error
-				if base, err = retina.LoadConfig(configPath, retina.DefaultConfig()); err != nil {
-					return origin.explain(err)
-				}
-			}
-			if dataDir != "" {
-				base.DataPath = dataDir
-			}
-			configs := []retina.Config{base}
-			if rangesPath != "" {
-				r, err := retina.LoadRanges(rangesPath)
-				if err != nil {
+				if plan, err = plan.absolute(); err != nil {
 					return err
 				}
-				if configs, err = r.Expand(base); err != nil {
-					return origin.explain(err)
-				}
 			}
-			configs = retina.ExpandRepeats(configs) // n_repeats
+			configs, err := plan.configs()
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("index") {
+				if index < 0 || index >= len(configs) {
+					return fmt.Errorf("--index %d: expected 0 to %d (the number of combinations less one)", index, len(configs)-1)
+				}
+				if err := checkAgainstPlan(out, index, configs); err != nil {
+					return err
+				}
+				configs = configs[index : index+1]
+			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
 				defer removeIfEmpty(out) // created by this command: not left behind empty
 			}
@@ -73,28 +77,55 @@ before its first checkpoint leaves nothing behind.`,
 				if len(configs) > 1 {
 					fmt.Fprintf(os.Stderr, "=== run %d/%d: %s\n", i+1, len(configs), cfg.ExpName)
 				}
-				ev, err := trainAndEvaluate(ctx, cfg, filepath.Join(out, cfg.ExpName), opts, !noLN)
-				if err != nil {
-					return fmt.Errorf("run %s: %w", cfg.ExpName, origin.explain(err))
-				}
-				if err := appendResults(out, cfg, ev); err != nil {
-					return err
+				if err := trainRun(ctx, cfg, out, opts, !noLN); err != nil {
+					return plan.origin().explain(err)
 				}
 			}
 			return nil
 		},
 	}
+	plan.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "hyper-parameter JSON (reference key names); keys it omits take the published defaults (retina.DefaultConfig), not the CPU default")
-	f.StringVar(&rangesPath, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
 	f.StringVar(&out, "out", "runs", "output folder")
-	f.StringVar(&dataDir, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
+	f.IntVar(&index, "index", 0, "train only combination I of --ranges (0-based; a Slurm array task passes $SLURM_ARRAY_TASK_ID)")
 	f.BoolVar(&noLN, "no-ln", false, "do not train the LN baseline")
 	f.BoolVar(&checkNaN, "check-nan", false, "check every variable for NaN/Inf after each step and name the first one that breaks")
 	f.IntVar(&keep, "keep", 2, "checkpoints to keep besides the best one")
 	f.IntVar(&stopAfter, "stop-after-steps", 0, "stop (with a checkpoint) after this many steps; for testing resumption")
 	_ = f.MarkHidden("stop-after-steps")
 	return cmd
+}
+
+// trainRun trains, evaluates and records one run, holding the lock on its folder throughout so
+// that no other process trains it at the same time. A run already finished is only recorded.
+func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.TrainOptions, withLN bool) error {
+	runDir := filepath.Join(out, cfg.ExpName)
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return fmt.Errorf("run %s: %w", cfg.ExpName, err)
+	}
+	defer os.Remove(runDir) // only if the run left nothing in it
+	lock, err := runlock.Acquire(filepath.Join(runDir, runlock.FileName))
+	if err != nil {
+		return fmt.Errorf("run %s: %w", cfg.ExpName, err)
+	}
+	defer lock.Release()
+	if s := lock.Stale(); s != nil {
+		fmt.Fprintf(opts.Log, "%s: taking over from %s, which stopped without releasing the run\n", runDir, s)
+	}
+	_ = os.Remove(failedPath(out, cfg.ExpName))
+	if ev, ok := finished(runDir, cfg, withLN); ok {
+		fmt.Fprintf(opts.Log, "%s: already trained and evaluated (CNN r %.3f)\n", runDir, ev.CNNPearsonMean)
+		return recordResults(out, cfg, ev)
+	}
+	ev, err := trainAndEvaluate(ctx, cfg, runDir, opts, withLN)
+	if err != nil {
+		err = fmt.Errorf("run %s: %w", cfg.ExpName, err)
+		if !errors.Is(err, errInterrupted) {
+			recordFailure(out, cfg.ExpName, err)
+		}
+		return err
+	}
+	return appendResults(out, cfg, ev)
 }
 
 // trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set. Both runs
@@ -137,43 +168,18 @@ func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opt
 	return ev, ev.WriteTable(os.Stdout)
 }
 
-// appendResults adds one row per run to OUT/results.csv and OUT/results.json.
+// appendResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
+// the run's earlier row if it has one.
 func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error {
-	row := map[string]any{"exp_name": cfg.ExpName, "model_type": cfg.ModelType, "dataset": cfg.Dataset,
-		"stim_type": cfg.StimType, "cnn_pearson_mean": ev.CNNPearsonMean, "ln_pearson_mean": ev.LNPearsonMean,
-		"ceiling_mean": ev.CeilingMean, "fev_mean": ev.FEVMean, "config": cfg}
-	jsonPath := filepath.Join(out, "results.json")
-	var rows []map[string]any
-	if data, err := os.ReadFile(jsonPath); err == nil {
-		if err := json.Unmarshal(data, &rows); err != nil {
-			return fmt.Errorf("results %s: %w", jsonPath, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	rows = append(rows, row)
-	data, _ := json.MarshalIndent(rows, "", "  ")
-	if err := retina.WriteFileAtomic(jsonPath, data); err != nil {
-		return err
-	}
-	csvPath := filepath.Join(out, "results.csv")
-	_, statErr := os.Stat(csvPath)
-	f, err := os.OpenFile(csvPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	if errors.Is(statErr, os.ErrNotExist) {
-		_ = w.Write([]string{"exp_name", "model_type", "dataset", "stim_type", "cnn_pearson_mean", "ln_pearson_mean", "ceiling_mean", "fev_mean"})
-	}
-	ff := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
-	_ = w.Write([]string{cfg.ExpName, cfg.ModelType, cfg.Dataset, cfg.StimType, ff(ev.CNNPearsonMean), ff(ev.LNPearsonMean), ff(ev.CeilingMean), ff(ev.FEVMean)})
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return fmt.Errorf("results %s: %w", csvPath, err)
-	}
-	return f.Close()
+	return recordResults(out, cfg, &evalSummary{ev.CNNPearsonMean, ev.LNPearsonMean, ev.CeilingMean, ev.FEVMean})
+}
+
+func recordResults(out string, cfg retina.Config, ev *evalSummary) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: cfg.Dataset,
+		StimType: cfg.StimType, CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean,
+		CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean, Config: cfg})
 }
 
 // stopAfterSteps makes training stop (with a checkpoint, as on Ctrl-C) after n steps of this

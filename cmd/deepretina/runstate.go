@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/deepretina/deepretina/retina"
+)
+
+// What a run folder and the sweep's notes say about one combination: finished and evaluated,
+// or failed and why.
+
+// failedPath is where a sweep records why a combination failed (beside its log).
+func failedPath(out, expName string) string {
+	return filepath.Join(out, logsDir, expName+failedSuffix)
+}
+
+// recordFailure notes a combination's failure for `sweep status`, when out holds a sweep.
+func recordFailure(out, expName string, runErr error) {
+	if _, err := os.Stat(filepath.Join(out, planFile)); err != nil {
+		return
+	}
+	host, _ := os.Hostname()
+	msg := fmt.Sprintf("%s on %s (pid %d): %v\n", time.Now().Format(time.DateTime), host, os.Getpid(), runErr)
+	if id := os.Getenv("SLURM_JOB_ID"); id != "" {
+		msg = "Slurm job " + id + ", " + msg
+	}
+	_ = retina.WriteFileAtomic(failedPath(out, expName), []byte(msg))
+}
+
+// finished reports whether the run in runDir is complete for cfg — trained to its end (with
+// its LN baseline when withLN) and evaluated since — and returns the scores of its eval.json.
+func finished(runDir string, cfg retina.Config, withLN bool) (*evalSummary, bool) {
+	stamp, ok := finishedAt(runDir, cfg)
+	if !ok {
+		return nil, false
+	}
+	if withLN && !strings.EqualFold(cfg.ModelType, "LN") {
+		lnCfg := cfg
+		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
+		lnStamp, ok := finishedAt(filepath.Join(runDir, "ln"), lnCfg)
+		if !ok {
+			return nil, false
+		}
+		stamp = max(stamp, lnStamp)
+	}
+	path := filepath.Join(runDir, evalFile)
+	fi, err := os.Stat(path)
+	if err != nil || fi.ModTime().UnixNano() < stamp {
+		return nil, false
+	}
+	ev, err := readEvalSummary(path)
+	if err != nil {
+		return nil, false
+	}
+	return ev, true
+}
+
+// finishedAt returns the time the run's description was written, if it says the run ended.
+func finishedAt(runDir string, cfg retina.Config) (int64, bool) {
+	meta, fi, err := readRunMeta(runDir)
+	if err != nil || meta.Stopped == "" || (meta.Stopped == "completed" && meta.Epoch < cfg.NEpochs) {
+		return 0, false
+	}
+	a, b := meta.Config, cfg
+	a.NEpochs, b.NEpochs = 0, 0
+	if !reflect.DeepEqual(a, b) {
+		return 0, false
+	}
+	return fi.ModTime().UnixNano(), true
+}
+
+func readRunMeta(runDir string) (*retina.RunMeta, os.FileInfo, error) {
+	path := filepath.Join(runDir, runDescriptor)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta, err := retina.ParseMeta(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return meta, fi, nil
+}
+
+// evalSummary is the part of eval.json a results row needs; null scores read as NaN.
+type evalSummary struct {
+	CNNPearsonMean, LNPearsonMean, CeilingMean, FEVMean float64
+}
+
+func readEvalSummary(path string) (*evalSummary, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		CNN     *float64 `json:"cnn_pearson_mean"`
+		LN      *float64 `json:"ln_pearson_mean"`
+		Ceiling *float64 `json:"ceiling_mean"`
+		FEV     *float64 `json:"fev_mean"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &evalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV)}, nil
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}

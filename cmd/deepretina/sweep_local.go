@@ -1,0 +1,179 @@
+package main
+
+import (
+	stdcontext "context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// runLocal trains the sweep's unfinished combinations with n worker processes, each a
+// `deepretina train --index I`, and prints the sweep's status at the end.
+func (s *sweep) runLocal(ctx stdcontext.Context, n int) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the deepretina binary for the workers: %w", err)
+	}
+	states := inspectSweep(s.out, s.plan, nil)
+	todo, done, elsewhere := s.todo(states)
+	gpus := visibleGPUs()
+	fmt.Printf("sweep of %d combinations in %s: %d done, %d running elsewhere, %d to train with %d worker(s)%s\n",
+		len(states), s.out, done, elsewhere, len(todo), n, gpuNote(n, gpus))
+	jobs := make(chan int)
+	var mu sync.Mutex // one line at a time on stdout
+	var failed []string
+	interrupted := false
+	var wg sync.WaitGroup
+	for slot := range min(n, max(1, len(todo))) {
+		wg.Go(func() {
+			for i := range jobs {
+				name := s.plan.Runs[i].ExpName
+				start := time.Now()
+				mu.Lock()
+				fmt.Printf("[worker %d] %d %s: training (log %s)\n", slot+1, i, name, s.logPath(name))
+				mu.Unlock()
+				runErr := s.runWorker(ctx, exe, i, slot, gpus)
+				mu.Lock()
+				secs := time.Since(start).Round(time.Second)
+				var exit *exec.ExitError
+				switch {
+				case runErr == nil:
+					msg := "done"
+					if ev, err := readEvalSummary(filepath.Join(s.out, name, evalFile)); err == nil {
+						msg += fmt.Sprintf(": CNN r %.3f", ev.CNNPearsonMean)
+					}
+					fmt.Printf("[worker %d] %d %s: %s (%s)\n", slot+1, i, name, msg, secs)
+				case errors.As(runErr, &exit) && exit.ExitCode() == 130 || ctx.Err() != nil:
+					interrupted = true
+					fmt.Printf("[worker %d] %d %s: interrupted, checkpoint saved (%s)\n", slot+1, i, name, secs)
+				default:
+					failed = append(failed, name)
+					why := lastLine(s.logPath(name))
+					if _, err := os.Stat(failedPath(s.out, name)); err != nil { // it failed before it could say so
+						recordFailure(s.out, name, fmt.Errorf("%v: %s", runErr, why))
+					}
+					fmt.Printf("[worker %d] %d %s: FAILED (%v): %s\n", slot+1, i, name, runErr, why)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, i := range todo {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	fmt.Println()
+	if err := printStatus(os.Stdout, s.out, s.plan, inspectSweep(s.out, s.plan, nil)); err != nil {
+		return err
+	}
+	if interrupted || ctx.Err() != nil {
+		return errInterrupted
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d combinations failed (%s); their logs are in %s", len(failed), len(todo),
+			strings.Join(failed, ", "), filepath.Join(s.out, logsDir))
+	}
+	return nil
+}
+
+// runWorker runs one combination as a child process, its output appended to its log. When ctx
+// ends the child gets SIGTERM, so it saves a checkpoint before it stops.
+func (s *sweep) runWorker(ctx stdcontext.Context, exe string, index, slot int, gpus []string) error {
+	name := s.plan.Runs[index].ExpName
+	log, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.CommandContext(ctx, exe, s.taskArgs(strconv.Itoa(index))...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = os.Environ()
+	device := ""
+	if gpu := gpuFor(slot, gpus); gpu != "" {
+		cmd.Env = append(cmd.Env, "CUDA_VISIBLE_DEVICES="+gpu)
+		device = " CUDA_VISIBLE_DEVICES=" + gpu
+	}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Minute
+	fmt.Fprintf(log, "=== %s worker %d%s: %s %s\n", time.Now().Format(time.DateTime), slot+1, device, exe, strings.Join(cmd.Args[1:], " "))
+	return cmd.Run()
+}
+
+// describeLocal says what --local would run, for --dry-run.
+func (s *sweep) describeLocal(n int) error {
+	states := inspectSweep(s.out, s.plan, nil)
+	todo, done, elsewhere := s.todo(states)
+	exe, _ := os.Executable()
+	fmt.Printf("wrote %s: %d combinations, %d done, %d running elsewhere; %d worker(s)%s would run:\n",
+		filepath.Join(s.out, planFile), len(states), done, elsewhere, n, gpuNote(n, visibleGPUs()))
+	for _, i := range todo {
+		fmt.Printf("  %s %s\n", exe, strings.Join(s.taskArgs(strconv.Itoa(i)), " "))
+	}
+	return nil
+}
+
+func (s *sweep) logPath(name string) string { return filepath.Join(s.out, logsDir, name+".log") }
+
+// visibleGPUs lists the GPUs the workers may use: those CUDA_VISIBLE_DEVICES names when it is
+// set, else those nvidia-smi finds, else none.
+func visibleGPUs() []string {
+	if v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES"); ok {
+		return splitList(v)
+	}
+	out, err := exec.Command("nvidia-smi", "--query-gpu=index", "--format=csv,noheader").Output()
+	if err != nil {
+		return nil
+	}
+	return splitList(strings.ReplaceAll(string(out), "\n", ","))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" && f != "-1" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// gpuFor is the device of worker slot: one GPU each, round robin when workers outnumber GPUs.
+func gpuFor(slot int, gpus []string) string {
+	if len(gpus) == 0 {
+		return ""
+	}
+	return gpus[slot%len(gpus)]
+}
+
+func gpuNote(workers int, gpus []string) string {
+	switch {
+	case len(gpus) == 0:
+		return ""
+	case workers > len(gpus):
+		return fmt.Sprintf(" (%d GPUs: workers share them round robin)", len(gpus))
+	}
+	return fmt.Sprintf(", one GPU each (%s)", strings.Join(gpus[:workers], ","))
+}
+
+// lastLine returns the last non-empty line of a log, where a failed command says why.
+func lastLine(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(string(data), "\r", "\n")), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}

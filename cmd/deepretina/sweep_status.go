@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/internal/runlock"
+)
+
+func sweepStatusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status DIR",
+		Short: "List each combination of the sweep in DIR as done, running, failed or not started, with its scores",
+		Long: `Reads the sweep planned in DIR/sweep.json and, for each combination, its run folder (finished
+and evaluated, held by a live process, checkpoints of an interrupted run), the failure noted in
+DIR/logs/, and what squeue and sacct say of its Slurm task where they exist. Ends with the best
+combination so far, by the mean CNN Pearson r on the test set.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			out, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			plan, err := readPlan(out)
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%s: no sweep planned there (deepretina sweep writes %s)", out, planFile)
+			}
+			if err != nil {
+				return err
+			}
+			return printStatus(os.Stdout, out, plan, inspectSweep(out, plan, querySlurm(out, plan)))
+		},
+	}
+}
+
+// The states of a combination.
+const (
+	stateDone        = "done"
+	stateRunning     = "running"
+	statePending     = "pending"     // queued in Slurm
+	stateInterrupted = "interrupted" // stopped with a checkpoint; resumes when run again
+	stateFailed      = "failed"
+	stateNotStarted  = "not started"
+)
+
+// comboState is where one combination stands.
+type comboState struct {
+	Index   int
+	ExpName string
+	State   string
+	Note    string
+	Epoch   int          // complete epochs trained
+	NEpochs int          // epochs planned
+	Scores  *evalSummary // when done
+}
+
+// inspectSweep reads each combination's state from its run folder, its failure note and what
+// Slurm says of its task (slurm may be nil).
+func inspectSweep(out string, plan *sweepPlan, slurm map[int]slurmTask) []comboState {
+	states := make([]comboState, len(plan.Runs))
+	for i, r := range plan.Runs {
+		runDir := filepath.Join(out, r.ExpName)
+		st := comboState{Index: i, ExpName: r.ExpName, NEpochs: r.Config.NEpochs, State: stateNotStarted}
+		if meta, _, err := readRunMeta(runDir); err == nil {
+			st.Epoch = meta.Epoch
+		}
+		task, inSlurm := slurm[i]
+		failure, _ := os.ReadFile(failedPath(out, r.ExpName))
+		holder, _ := runlock.Holding(filepath.Join(runDir, runlock.FileName))
+		ev, done := finished(runDir, r.Config, !plan.NoLN)
+		switch {
+		case holder != nil:
+			st.State, st.Note = stateRunning, holder.String()
+			if inSlurm && task.State == "RUNNING" {
+				st.Note = "Slurm task " + task.JobID + ", " + st.Note
+			}
+		case done:
+			st.State, st.Scores = stateDone, ev
+		case inSlurm && task.State == "RUNNING":
+			st.State, st.Note = stateRunning, "Slurm task "+task.JobID+" "+task.Reason
+		case inSlurm && (task.State == "PENDING" || task.State == "REQUEUED" || task.State == "CONFIGURING"):
+			st.State, st.Note = statePending, "Slurm task "+task.JobID+" ("+task.Reason+")"
+			if st.Epoch > 0 {
+				st.Note += fmt.Sprintf(", resumes from epoch %d", st.Epoch)
+			}
+		case len(failure) > 0:
+			st.State, st.Note = stateFailed, strings.TrimSpace(string(failure))
+		case inSlurm && slurmFailed(task.State):
+			st.State, st.Note = stateFailed, "Slurm task "+task.JobID+" "+task.State+" ("+task.Reason+")"
+			if st.Epoch > 0 {
+				st.Note += fmt.Sprintf("; resumes from epoch %d when the sweep runs again", st.Epoch)
+			}
+		case hasCheckpoints(runDir):
+			st.State, st.Note = stateInterrupted, "resumes from its checkpoint when the sweep runs again"
+		}
+		states[i] = st
+	}
+	return states
+}
+
+func slurmFailed(state string) bool {
+	switch state {
+	case "FAILED", "TIMEOUT", "CANCELLED", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE":
+		return true
+	}
+	return false
+}
+
+func hasCheckpoints(runDir string) bool {
+	entries, err := os.ReadDir(filepath.Join(runDir, "checkpoints"))
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "epoch-") {
+			return true
+		}
+	}
+	return false
+}
+
+// printStatus writes one line per combination, the counts per state and the best so far.
+func printStatus(w io.Writer, out string, plan *sweepPlan, states []comboState) error {
+	fmt.Fprintf(w, "sweep in %s: %d combinations (planned %s)\n", out, len(states), plan.Created.Local().Format("2006-01-02 15:04"))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "index\tstate\texp_name\tepoch\tCNN r\tLN r\tceiling\tFEV\tnote")
+	counts := map[string]int{}
+	best := -1
+	for i, st := range states {
+		counts[st.State]++
+		scores := "-\t-\t-\t-"
+		if ev := st.Scores; ev != nil {
+			scores = strings.Join([]string{score(ev.CNNPearsonMean), score(ev.LNPearsonMean), score(ev.CeilingMean), score(ev.FEVMean)}, "\t")
+			if !math.IsNaN(ev.CNNPearsonMean) && (best < 0 || ev.CNNPearsonMean > states[best].Scores.CNNPearsonMean) {
+				best = i
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", st.Index, st.State, st.ExpName, st.Epoch, st.NEpochs, scores, st.Note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var parts []string
+	for _, s := range []string{stateDone, stateRunning, statePending, stateInterrupted, stateFailed, stateNotStarted} {
+		if counts[s] > 0 || s == stateDone || s == stateFailed || s == stateRunning || s == stateNotStarted {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	fmt.Fprintln(w, strings.Join(parts, ", "))
+	if best < 0 {
+		fmt.Fprintln(w, "best so far: none (no combination finished yet)")
+		return nil
+	}
+	b := states[best]
+	fmt.Fprintf(w, "best so far: %s (CNN r %s, FEV %s) in %s\n", b.ExpName, score(b.Scores.CNNPearsonMean),
+		score(b.Scores.FEVMean), filepath.Join(out, b.ExpName))
+	return nil
+}
+
+func score(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", x)
+}
