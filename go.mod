@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/MetalBlueberry/go-plotly v0.7.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/go-logr/logr v1.4.3 // indirect
 	github.com/gomlx/go-xla v0.1.4 // indirect
