@@ -75,7 +75,9 @@ func TestScriptSafe(t *testing.T) {
 }
 
 func TestGrid(t *testing.T) {
-	series := func(name string) Series { return Series{Name: name, X: []float64{0, 1}, Y: []float64{1, 2}, Group: "g-" + name} }
+	series := func(name string) Series {
+		return Series{Name: name, X: []float64{0, 1}, Y: []float64{1, 2}, Group: "g-" + name}
+	}
 	fig, err := Grid("two panels", 1, 2, []Panel{
 		{Title: "truth", XLabel: "t", YLabel: "r", Series: []Series{series("a"), series("b")}},
 		{Title: "model", XLabel: "t", YLabel: "r", YLog: true, Series: []Series{series("a")}},

@@ -34,7 +34,9 @@ type section struct {
 func NewReport(title string) *Report { return &Report{Title: title} }
 
 // AddText adds a section of text (paragraphs separated by blank lines).
-func (r *Report) AddText(heading, text string) { r.sections = append(r.sections, section{heading: heading, text: text}) }
+func (r *Report) AddText(heading, text string) {
+	r.sections = append(r.sections, section{heading: heading, text: text})
+}
 
 // AddTable adds a section with a table.
 func (r *Report) AddTable(heading string, t Table) {
