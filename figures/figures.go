@@ -102,10 +102,15 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 	const gapX, gapY = 0.08, 0.22
 	w := (1 - float64(cols-1)*gapX) / float64(cols)
 	h := (1 - float64(rows-1)*gapY) / float64(rows)
+	// The legend goes below the plots, far enough (in px, converted to the paper's fraction)
+	// to clear the bottom row's tick labels and axis title.
+	const top, bottom, rowPx = 70, 130, 330
+	height := float64(top + bottom + rowPx*rows)
 	layout := &grob.Layout{
-		Height: types.N(float64(90 + 330*rows)),
-		Margin: &grob.LayoutMargin{T: types.N(70), B: types.N(50), L: types.N(60), R: types.N(30)},
-		Legend: &grob.LayoutLegend{Orientation: grob.LayoutLegendOrientationH, X: types.N(0), Y: types.N(-0.12 / float64(rows)), Yanchor: grob.LayoutLegendYanchorTop},
+		Height: types.N(height),
+		Margin: &grob.LayoutMargin{T: types.N(top), B: types.N(bottom), L: types.N(60), R: types.N(30)},
+		Legend: &grob.LayoutLegend{Orientation: grob.LayoutLegendOrientationH, X: types.N(0),
+			Y: types.N(-65 / (height - top - bottom)), Yanchor: grob.LayoutLegendYanchorTop},
 	}
 	if title != "" {
 		layout.Title = &grob.LayoutTitle{Text: types.S(title)}

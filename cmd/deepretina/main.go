@@ -27,7 +27,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), evalCmd(), predictCmd(), exportCmd(), benchCmd())
+	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), evalCmd(), predictCmd(), exportCmd(), benchCmd(), phenomenaCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "deepretina:", err)
 		if errors.Is(err, errInterrupted) {
