@@ -303,18 +303,19 @@ func TestTruthForRun(t *testing.T) {
 		{"another seed's preset", meta("sim-small", "", "", 9, []int{0}), "small", false, 9, []int{0}, "seed=9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			truth, desc, err := TruthForRun(tc.meta, tc.preset)
+			resp, desc, err := TruthForRun(tc.meta, tc.preset)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.none {
-				if truth != nil {
+				if resp != nil {
 					t.Fatalf("a recorded-data run got a truth: %s", desc)
 				}
 				return
 			}
-			if truth == nil {
-				t.Fatal("no truth")
+			truth, ok := resp.(*SimResponder)
+			if !ok {
+				t.Fatalf("truth is a %T", resp)
 			}
 			if truth.Retina.Config().Seed != tc.wantSeed || truth.History != 20 || !equalInts(truth.Cells, tc.wantCells) || !strings.Contains(desc, tc.wantDesc) {
 				t.Errorf("seed %d history %d cells %v desc %q", truth.Retina.Config().Seed, truth.History, truth.Cells, desc)

@@ -24,8 +24,9 @@ var simProvenance = regexp.MustCompile(`^simulated retina preset=(\w+) seed=(\d+
 //     trained on that preset, else the preset's default seed.
 //
 // The run's cell ids pick the simulated cells when they all exist there; otherwise (a truth
-// asked for a recorded-data run) every simulated cell is used.
-func TruthForRun(meta *retina.RunMeta, preset string) (*SimResponder, string, error) {
+// asked for a recorded-data run) every simulated cell is used. The responder is a
+// *SimResponder, or a nil interface when there is no truth (so it can go straight to Battery).
+func TruthForRun(meta *retina.RunMeta, preset string) (Responder, string, error) {
 	runPreset, runSeed, simulated := runSimulation(meta)
 	seed := uint64(0)
 	switch {

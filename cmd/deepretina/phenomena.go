@@ -49,9 +49,7 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 			if err != nil {
 				return fmt.Errorf("--truth: %w", err)
 			}
-			var truthResp phenomena.Responder
 			if truth != nil {
-				truthResp = truth
 				fmt.Fprintln(os.Stderr, "phenomena: truth is the", truthDesc)
 			} else {
 				truthDesc = "none (the run was trained on recorded data; --truth PRESET compares with a simulated retina)"
@@ -61,7 +59,7 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
 			start := time.Now()
-			results, err := phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truthResp, func(i, n int, name string) {
+			results, err := phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truth, func(i, n int, name string) {
 				fmt.Fprintf(os.Stderr, "phenomena: [%d/%d] %s\n", i+1, n, name)
 			})
 			if err != nil {
