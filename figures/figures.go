@@ -60,30 +60,18 @@ const MaxPanels = 6
 var palette = [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
 
 // Line is a one-panel line chart.
-func Line(title, xLabel, yLabel string, series ...Series) *Figure {
-	fig, err := Grid(title, 1, 1, []Panel{{XLabel: xLabel, YLabel: yLabel, Series: series}})
-	if err != nil { // one panel always fits
-		panic(err)
-	}
-	return fig
+func Line(title, xLabel, yLabel string, series ...Series) (*Figure, error) {
+	return Grid(title, 1, 1, []Panel{{XLabel: xLabel, YLabel: yLabel, Series: series}})
 }
 
 // Bars is a one-panel grouped bar chart.
-func Bars(title, xLabel, yLabel string, bars ...BarSeries) *Figure {
-	fig, err := Grid(title, 1, 1, []Panel{{XLabel: xLabel, YLabel: yLabel, Bars: bars}})
-	if err != nil {
-		panic(err)
-	}
-	return fig
+func Bars(title, xLabel, yLabel string, bars ...BarSeries) (*Figure, error) {
+	return Grid(title, 1, 1, []Panel{{XLabel: xLabel, YLabel: yLabel, Bars: bars}})
 }
 
 // HeatmapFigure is a one-panel heat map.
-func HeatmapFigure(title, xLabel, yLabel string, h Heatmap) *Figure {
-	fig, err := Grid(title, 1, 1, []Panel{{XLabel: xLabel, YLabel: yLabel, Heatmap: &h}})
-	if err != nil {
-		panic(err)
-	}
-	return fig
+func HeatmapFigure(title, xLabel, yLabel string, h Heatmap) (*Figure, error) {
+	return Grid(title, 1, 1, []Panel{{XLabel: xLabel, YLabel: yLabel, Heatmap: &h}})
 }
 
 // Grid lays out panels (row-major) on a rows×cols grid with their own axes and titles, one

@@ -20,9 +20,16 @@ import (
 const evil = "it's </script><script>document.title='pwned'</script> <!-- µm ü 😀 \u2028\u2029 \"q\" & done"
 
 func evilFigure() *Figure {
-	return Line(evil, "time (ms)", "rate (Hz)",
+	return must(Line(evil, "time (ms)", "rate (Hz)",
 		Series{Name: "cell 'a'", X: []float64{0, 1, 2, 3}, Y: []float64{1, math.NaN(), 3, math.Inf(1)}},
-		Series{Name: "cell b", X: []float64{0, 1, 2, 3}, Y: []float64{2, 1, 0, 1}, Dash: "dash"})
+		Series{Name: "cell b", X: []float64{0, 1, 2, 3}, Y: []float64{2, 1, 0, 1}, Dash: "dash"}))
+}
+
+func must(f *Figure, err error) *Figure {
+	if err != nil {
+		panic(err)
+	}
+	return f
 }
 
 func TestFigureJSONEscapes(t *testing.T) {
@@ -126,6 +133,18 @@ func TestGrid(t *testing.T) {
 	}
 }
 
+func TestOnePanelBuildersReturnErrors(t *testing.T) {
+	if _, err := Line("t", "x", "y", Series{Name: "s", X: []float64{1}, Y: nil}); err == nil {
+		t.Error("Line accepted a series with 1 x and 0 y values")
+	}
+	if _, err := Bars("t", "x", "y", BarSeries{Name: "b", Categories: []string{"a", "b"}, Values: []float64{1}}); err == nil {
+		t.Error("Bars accepted 2 categories for 1 value")
+	}
+	if _, err := HeatmapFigure("t", "x", "y", Heatmap{}); err == nil {
+		t.Error("HeatmapFigure accepted an empty matrix")
+	}
+}
+
 func TestGridRejects(t *testing.T) {
 	seven := make([]Panel, 7)
 	for _, tc := range []struct {
@@ -178,7 +197,7 @@ func TestRenderReport(t *testing.T) {
 	rep := NewReport("Report <1> & 'two'")
 	rep.AddTable("Summary", Table{Columns: []string{"experiment", "reproduced"}, Rows: [][]string{{"a<b", "yes"}, {"c", "no"}}})
 	rep.AddFigure("Evil", "caption with </script>", evilFigure())
-	rep.AddFigure("Bars", "", Bars("bars", "cat", "val", BarSeries{Name: "v", Categories: []string{"x", "y"}, Values: []float64{1, 2}}))
+	rep.AddFigure("Bars", "", must(Bars("bars", "cat", "val", BarSeries{Name: "v", Categories: []string{"x", "y"}, Values: []float64{1, 2}})))
 	var buf bytes.Buffer
 	if err := rep.Render(&buf, []byte(`window.Plotly={newPlot:function(){}}; var s="</script>";`)); err != nil {
 		t.Fatal(err)
@@ -211,7 +230,7 @@ func TestReportAndNotebookDrawOffline(t *testing.T) {
 
 	rep := NewReport("offline")
 	rep.AddFigure("evil", "", evilFigure())
-	hm := HeatmapFigure("map", "x", "y", Heatmap{Z: [][]float64{{1, 2}, {3, math.NaN()}}, Colorscale: "RdBu", ZTitle: "r"})
+	hm := must(HeatmapFigure("map", "x", "y", Heatmap{Z: [][]float64{{1, 2}, {3, math.NaN()}}, Colorscale: "RdBu", ZTitle: "r"}))
 	rep.AddFigure("heat map", "", hm)
 	grid, err := Grid("grid", 2, 2, []Panel{
 		{Title: "a", Series: []Series{{Name: "s", X: []float64{0, 1}, Y: []float64{0, 1}}}},
@@ -290,7 +309,7 @@ func TestReportAndNotebookDrawOffline(t *testing.T) {
 
 func TestNotebookSnippetRejectsBadID(t *testing.T) {
 	for _, id := range []string{"", `a"b`, "x y", "<p>"} {
-		if _, err := NotebookSnippet(Line("t", "", ""), id); err == nil {
+		if _, err := NotebookSnippet(must(Line("t", "", "")), id); err == nil {
 			t.Errorf("id %q accepted", id)
 		}
 	}

@@ -204,19 +204,22 @@ func runMotionReversal(r Responder) (*Outcome, error) {
 
 // ObjectMotionExperiment is object-motion sensitivity (Ölveczky et al. 2003): a square grating
 // of 2-pixel bars (contrast 1) jitters by ±0.5 px per frame (the reference's object speed);
-// inside a central disc (radius 8 px on the reference's 50-pixel field, scaled to the input)
-// it follows the same path as outside (global motion) or an independent path of the same
-// statistics (differential motion), 8 s each (the first second discarded).
+// inside a disc over a cell's receptive field it follows the same path as outside (global
+// motion, one trial for all cells) or an independent path of the same statistics (differential
+// motion, one trial per receptive-field position), 6 s each, the first second discarded. The
+// disc has the reference's radius of 8 pixels at 50 pixels, scaled to the input but never
+// below 5 pixels (it must cover a receptive-field centre, not the wide inhibitory surround);
+// receptive fields are mapped first (ReceptiveFieldCentres).
 //
 // Metrics: oms_index, the median over responding cells of mean rate under global motion over
-// mean rate under differential motion (OMSIndex); global_hz and differential_hz, the median
-// mean rates.
+// mean rate under differential motion of the disc on its receptive field (OMSIndex);
+// global_hz and differential_hz, the median mean rates.
 //
 // Criterion: cells prefer differential motion: oms_index < 1.
 func ObjectMotionExperiment() Experiment {
 	return Experiment{
 		Name:        "object_motion",
-		Description: "A jittering grating, the central disc moving with the background (global) or independently (differential); mean rates and the OMS index.",
+		Description: "A jittering grating; a disc over each cell's receptive field moves with the background (global) or independently (differential); mean rates and the OMS index.",
 		Criterion:   "oms_index < 1 (differential motion drives the cells more than global motion)",
 		run:         runObjectMotion,
 		reproduced: func(m, _ Metrics) bool {
@@ -227,16 +230,38 @@ func ObjectMotionExperiment() Experiment {
 
 func runObjectMotion(r Responder) (*Outcome, error) {
 	g := geometryOf(r)
-	t, skip := g.frames(8), g.frames(1)
+	t, skip := g.frames(6), g.frames(1)
 	step := 0.5 * 100 / g.rate
-	radius := g.size(8)
+	radius := math.Max(5, 8*g.scale())
 	gr := Grating{Period: 2 * motionBarWidth, Contrast: 1, Square: true}
 	centre, surround := JitterPath(t, step, 31), JitterPath(t, step, 32)
-	diff, err := DifferentialCircle(g.h, g.w, radius, gr, centre, surround)
+	rfs, err := ReceptiveFieldCentres(r)
 	if err != nil {
 		return nil, err
 	}
-	tr, err := runTrials(r, JitteredCircle(g.h, g.w, radius, gr, centre), diff)
+	// One differential trial per receptive-field position (rounded to half a pixel).
+	stims := []datasets.Movie{JitteredCircle(g.h, g.w, radius, gr, centre)}
+	trialOf := make([]int, len(rfs))
+	seen := map[Point]int{}
+	for c, p := range rfs {
+		trialOf[c] = -1
+		if math.IsNaN(p.X) || math.IsNaN(p.Y) {
+			continue
+		}
+		p = Point{math.Round(2*p.Y) / 2, math.Round(2*p.X) / 2}
+		k, ok := seen[p]
+		if !ok {
+			m, err := DifferentialCircleAt(g.h, g.w, radius, p, gr, centre, surround)
+			if err != nil {
+				return nil, err
+			}
+			stims = append(stims, m)
+			k = len(stims) - 1
+			seen[p] = k
+		}
+		trialOf[c] = k
+	}
+	tr, err := runTrials(r, stims...)
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +271,12 @@ func runObjectMotion(r Responder) (*Outcome, error) {
 	var names []string
 	var gBars, dBars []float64
 	for c := 0; c < n; c++ {
-		gl[c], df[c] = mean(span(tr[0][c], skip, t)), mean(span(tr[1][c], skip, t))
-		idx[c] = OMSIndex(span(tr[0][c], skip, t), span(tr[1][c], skip, t))
+		if trialOf[c] < 0 {
+			act[c] = false
+			continue
+		}
+		glob, diff := span(tr[0][c], skip, t), span(tr[trialOf[c]][c], skip, t)
+		gl[c], df[c], idx[c] = mean(glob), mean(diff), OMSIndex(glob, diff)
 		if act[c] {
 			names, gBars, dBars = append(names, cellName(c)), append(gBars, gl[c]), append(dBars, df[c])
 		}

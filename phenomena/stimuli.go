@@ -268,10 +268,16 @@ func JitterPath(t int, step float64, seed uint64) []float64 {
 // centre[t] pixels, and g outside it shifted by surround[t] pixels (the object-motion stimulus;
 // with the same path for both it is JitteredCircle, global motion).
 func DifferentialCircle(h, w int, radius float64, g Grating, centre, surround []float64) (datasets.Movie, error) {
+	return DifferentialCircleAt(h, w, radius, Point{float64(h-1) / 2, float64(w-1) / 2}, g, centre, surround)
+}
+
+// DifferentialCircleAt is DifferentialCircle with the disc centred at pos (e.g. on a cell's
+// receptive field).
+func DifferentialCircleAt(h, w int, radius float64, pos Point, g Grating, centre, surround []float64) (datasets.Movie, error) {
 	if len(centre) != len(surround) {
 		return datasets.Movie{}, fmt.Errorf("centre path has %d frames, surround path %d", len(centre), len(surround))
 	}
-	cy, cx := float64(h-1)/2, float64(w-1)/2
+	cy, cx := pos.Y, pos.X
 	inside := func(r, c int) bool { return math.Hypot(float64(r)-cy, float64(c)-cx) <= radius }
 	outside := func(r, c int) bool { return !inside(r, c) }
 	m := datasets.NewMovie(len(centre), h, w)
