@@ -56,8 +56,12 @@ type Panel struct {
 // x and six y axes).
 const MaxPanels = 6
 
-// palette is plotly's default colour cycle (D3 category10), assigned to legend groups in order.
-var palette = [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
+// paletteColour is colour i of plotly's default cycle (D3 category10), assigned to legend
+// groups in order.
+func paletteColour(i int) string {
+	p := [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
+	return p[i%len(p)]
+}
 
 // Line is a one-panel line chart.
 func Line(title, xLabel, yLabel string, series ...Series) (*Figure, error) {
@@ -112,7 +116,7 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 		}
 		c, ok := colours[group]
 		if !ok {
-			c = palette[len(colours)%len(palette)]
+			c = paletteColour(len(colours))
 			colours[group] = c
 		}
 		first := !shown[group]

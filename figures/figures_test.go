@@ -180,7 +180,7 @@ func TestFindPlotlyJSMissingNamesFileAndSetup(t *testing.T) {
 		}
 	}
 	root := t.TempDir()
-	p := filepath.Join(root, PlotlyJSPath)
+	p := filepath.Join(root, filepath.FromSlash(PlotlyJSPath))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}

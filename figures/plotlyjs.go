@@ -12,7 +12,7 @@ import (
 // PlotlyJSPath is where plotly.js lies relative to the repository root once scripts/setup.sh
 // has run `npm ci` (package.json pins plotly.js-dist-min 2.34.0, the version whose schema
 // go-plotly v0.7.0 generates).
-var PlotlyJSPath = filepath.Join("node_modules", "plotly.js-dist-min", "plotly.min.js")
+const PlotlyJSPath = "node_modules/plotly.js-dist-min/plotly.min.js"
 
 // FindPlotlyJS returns the absolute path of plotly.min.js, looking for PlotlyJSPath beside the
 // executable (bin/deepretina → ../node_modules), in the working folder and its parents, and in
@@ -43,7 +43,7 @@ func searchRoots() []string {
 
 func findPlotlyJS(roots []string) (string, error) {
 	for _, root := range roots {
-		p := filepath.Join(root, PlotlyJSPath)
+		p := filepath.Join(root, filepath.FromSlash(PlotlyJSPath))
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			if abs, err := filepath.Abs(p); err == nil {
 				return abs, nil

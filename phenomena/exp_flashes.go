@@ -1,7 +1,6 @@
 package phenomena
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -67,8 +66,9 @@ func runStep(r Responder) (*Outcome, error) {
 	}}}, nil
 }
 
-// PairedFlashExperiment is the recovery from a first flash: two 1-frame full-field flashes of −2,
-// separated by 2 … 19 frames (the reference's inter-flash intervals), and a single flash.
+// PairedFlashExperiment is the effect of a first flash on the response to a second: two 1-frame
+// full-field flashes of −2 whose onsets are 2 … 19 frames apart (the reference's inter-flash
+// intervals, at 100 Hz), and a single flash.
 //
 // Metrics: for each interval the response to the second flash (the pair's response minus the
 // single flash's, largest |excess| within 0.3 s of the second flash) relative to the response
@@ -205,7 +205,7 @@ func runOmitted(r Responder) (*Outcome, error) {
 //
 // Metrics: per flash and cell, the latency of the reference: the centre of mass of the
 // response more than 3 Hz above baseline within 0.4 s of the flash; latency_weak_ms and
-// latency_strong_ms are the medians (over responding cells) at −1 and −3, slope_ms_per_unit
+// latency_strong_ms are the medians (over responding cells) at −1.05 (the step nearest −1) and −3, slope_ms_per_unit
 // the median least-squares slope of latency against flash strength |intensity| over the
 // flashes each cell responds to.
 //
@@ -298,5 +298,3 @@ func withMarkers(s []figures.Series) []figures.Series {
 	}
 	return s
 }
-
-var _ = fmt.Sprint

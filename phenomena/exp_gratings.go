@@ -73,9 +73,6 @@ func runReversingGrating(r Responder) (*Outcome, error) {
 	}}}, nil
 }
 
-// fdWidths are the bar widths (pixels) of the frequency-doubling experiment.
-var fdWidths = [...]float64{1, 2, 4, 8}
-
 // FrequencyDoublingExperiment is frequency doubling against bar width: sinusoidal gratings of
 // bars 1, 2, 4 and 8 pixels wide whose contrast reverses sinusoidally at 2 Hz (contrast 1), at
 // four spatial phases (0, ¼, ½, ¾ of a bar), 1.5 s each (the first 0.5 s discarded).
@@ -101,6 +98,7 @@ func FrequencyDoublingExperiment() Experiment {
 func runFrequencyDoubling(r Responder) (*Outcome, error) {
 	g := geometryOf(r)
 	const freq = 2.0
+	fdWidths := []float64{1, 2, 4, 8} // bar widths in pixels: a sweep across the receptive field's scales
 	skip, dur := g.frames(0.5), g.frames(1.5)
 	phases := []float64{0, 0.25, 0.5, 0.75}
 	var stims []datasets.Movie
@@ -142,7 +140,7 @@ func runFrequencyDoubling(r Responder) (*Outcome, error) {
 	m["f2_f1_narrow"], m["f2_f1_wide"] = m["f2_f1_2px"], m["f2_f1_8px"]
 	return &Outcome{Metrics: m, Panels: []figures.Panel{{
 		Title: "F2/F1 (4 Hz / 2 Hz)", XLabel: "bar width (px)", YLabel: "F2/F1", XLog: true, YLog: true,
-		Series: withMarkers(cellSeries(fdWidths[:], ratios, act, "", "")),
+		Series: withMarkers(cellSeries(fdWidths, ratios, act, "", "")),
 	}}}, nil
 }
 

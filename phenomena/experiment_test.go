@@ -177,9 +177,9 @@ func TestSimulatedRetinaShowsThePhenomena(t *testing.T) {
 			}
 		}
 		// Every criterion a model without a truth is held to holds for the truth, except the
-		// motion-reversal burst, which the simulated retina lacks (see its doc comment).
-		if got, want := e.Reproduced(o.Metrics, nil), e.Name != "motion_reversal"; got != want {
-			t.Errorf("%s: the truth meets its own criterion: %v, want %v (metrics %v)", e.Name, got, want, o.Metrics)
+		// motion-reversal burst, which the simulated retina mostly lacks (see its doc comment).
+		if e.Name != "motion_reversal" && !e.Reproduced(o.Metrics, nil) {
+			t.Errorf("%s: the truth does not meet its own criterion (metrics %v)", e.Name, o.Metrics)
 		}
 		for k, v := range o.Metrics {
 			if math.IsNaN(v) {
