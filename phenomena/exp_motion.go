@@ -194,9 +194,6 @@ func runMotionReversal(r Responder) (*Outcome, error) {
 	m := Metrics{"reversal_peak_hz": medianActive(rp, act), "continuing_peak_hz": medianActive(cp, act), "burst_ratio": mean(rs) / mean(cs)}
 	x := g.times(len(tr[0][0]), t0)
 	series := append(cellSeries(x, tr[0], act, "", ""), cellSeries(x, tr[1], act, " (continuing)", "dot")...)
-	for i := range series {
-		series[i].Group = series[i].Name
-	}
 	return &Outcome{Metrics: m, Panels: []figures.Panel{{
 		Title: "rate; the bar reverses at 0 ms (dotted: it continues)", XLabel: "time (ms)", YLabel: "rate (Hz)", Series: series,
 	}}}, nil

@@ -384,14 +384,15 @@ func medianActive(v []float64, act []bool) float64 {
 
 func cellName(c int) string { return fmt.Sprintf("cell %d", c) }
 
-// cellSeries is one line per active cell, grouped by cell so that truth and model share colours.
+// cellSeries is one line per active cell, grouped by cell so that truth and model (and the
+// conditions of a cell, told apart by suffix and dash) share a colour and a legend entry.
 func cellSeries(x []float64, cells [][]float64, act []bool, suffix, dash string) []figures.Series {
 	var out []figures.Series
 	for c, y := range cells {
 		if act != nil && !act[c] {
 			continue
 		}
-		out = append(out, figures.Series{Name: cellName(c) + suffix, X: x, Y: y, Group: cellName(c) + suffix, Dash: dash})
+		out = append(out, figures.Series{Name: cellName(c) + suffix, X: x, Y: y, Group: cellName(c), Dash: dash})
 	}
 	return out
 }
