@@ -3,6 +3,7 @@ module github.com/deepretina/deepretina
 go 1.26
 
 require (
+	github.com/MetalBlueberry/go-plotly v0.7.0
 	github.com/gomlx/gomlx v0.26.0
 	github.com/schollz/progressbar/v3 v3.19.0
 	github.com/spf13/cobra v1.10.2
@@ -12,7 +13,6 @@ require (
 )
 
 require (
-	github.com/MetalBlueberry/go-plotly v0.7.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/go-logr/logr v1.4.3 // indirect
 	github.com/gomlx/go-xla v0.1.4 // indirect
