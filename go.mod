@@ -3,6 +3,7 @@ module github.com/deepretina/deepretina
 go 1.26
 
 require (
+	github.com/MetalBlueberry/go-plotly v0.7.0
 	github.com/gomlx/gomlx v0.26.0
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/schollz/progressbar/v3 v3.19.0

@@ -252,7 +252,7 @@ func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 		if err := os.Rename(filepath.Join(c.staging, e.Name()), dst); err != nil {
 			return "", fmt.Errorf("save checkpoint: %w", err)
 		}
-		if err := syncFile(dst); err != nil {
+		if err := fsutil.SyncFile(dst); err != nil {
 			return "", fmt.Errorf("save checkpoint %s: %w", dst, err)
 		}
 		sum, err := fileSHA256(dst)
@@ -268,7 +268,7 @@ func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 	if err := writeFileSync(filepath.Join(tmp, metaFile), data); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
-	if err := syncFile(tmp); err != nil {
+	if err := fsutil.SyncFile(tmp); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
 	final := filepath.Join(root, name)
@@ -278,10 +278,10 @@ func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
-	if err := syncFile(root); err != nil {
+	if err := fsutil.SyncFile(root); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(c.runDir, runFile), data); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(c.runDir, runFile), data); err != nil {
 		return "", fmt.Errorf("save run description: %w", err)
 	}
 	return final, c.prune(meta.BestEpoch)
@@ -357,39 +357,6 @@ func loadVariables(ctx *context.Context, dir string, immediate bool) error {
 	return nil
 }
 
-// WriteFileAtomic writes data to path through a fsynced temporary file and a rename, so
-// readers see the old content or the new, never a torn file; on failure (a full disk, say) the
-// old file is untouched. The file gets the usual mode of new files (0666 less the umask).
-func WriteFileAtomic(path string, data []byte) error {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("write %s: is a directory; expected the path of a file", path)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := fsutil.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, werr)
-	}
-	return syncFile(dir)
-}
-
 func writeFileSync(path string, data []byte) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -403,15 +370,6 @@ func writeFileSync(path string, data []byte) error {
 		err = cerr
 	}
 	return err
-}
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // CheckpointVariables reads every variable of a checkpoint folder (after checking its hashes),

@@ -2,8 +2,6 @@ package retina
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,37 +44,6 @@ func TestParseMetaRejectsBadFields(t *testing.T) {
 	}
 	if _, err := ParseMeta([]byte("{not json")); err == nil {
 		t.Error("garbage accepted")
-	}
-}
-
-func TestWriteFileAtomicKeepsOldContentOnFailure(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "run.json")
-	if err := WriteFileAtomic(p, []byte("old")); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(p, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "new" {
-		t.Fatalf("content %q", b)
-	}
-	// A write that cannot complete (the target is a directory) leaves no temporary files and
-	// no damage.
-	sub := filepath.Join(dir, "sub")
-	_ = os.Mkdir(sub, 0o755)
-	_ = os.WriteFile(filepath.Join(sub, "keep"), []byte("x"), 0o644)
-	if err := WriteFileAtomic(sub, []byte("data")); err == nil {
-		t.Fatal("writing over a directory succeeded")
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.Contains(e.Name(), ".tmp-") {
-			t.Fatalf("temporary file %s left behind", e.Name())
-		}
-	}
-	if b, _ := os.ReadFile(p); string(b) != "new" {
-		t.Fatalf("unrelated file changed: %q", b)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -145,25 +144,6 @@ func TestKeptNote(t *testing.T) {
 	_ = os.MkdirAll(filepath.Join(dir, checkpointsDir, "epoch-0003"), 0o755)
 	if n := c.keptNote(); !strings.Contains(n, "(epoch-0003) is kept") {
 		t.Errorf("one checkpoint: %q", n)
-	}
-}
-
-// Result files are ordinary files (0666 less the umask), not private 0600 temporaries; a
-// directory in the way is named as such.
-func TestWriteFileAtomicModeAndDirectory(t *testing.T) {
-	old := syscall.Umask(0o022)
-	defer syscall.Umask(old)
-	dir := t.TempDir()
-	p := filepath.Join(dir, "eval.json")
-	if err := WriteFileAtomic(p, []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
-	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o644 {
-		t.Fatalf("mode %v (%v), want 0644", st.Mode().Perm(), err)
-	}
-	err := WriteFileAtomic(dir, []byte("{}"))
-	if err == nil || !strings.Contains(err.Error(), "is a directory") || strings.Contains(err.Error(), "rename") {
-		t.Fatalf("writing onto a directory: %v", err)
 	}
 }
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what deepretina needs on a Debian machine, idempotently: Debian packages (libhdf5 for
-# the HDF5 reader; h5py, SciPy and PyTorch for the reference files and cross-checks), XLA's CPU
-# plugin (the default engine) into deps/pjrt/, the Go module downloads, and the deepretina binary
-# in bin/.
+# the HDF5 reader; h5py, SciPy and PyTorch for the reference files and cross-checks; chromium,
+# with which the tests check that HTML reports render offline), XLA's CPU plugin (the default
+# engine) into deps/pjrt/, plotly.js into node_modules/ (npm ci), the Go module downloads, and
+# the deepretina binary in bin/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(libhdf5-dev hdf5-tools pkg-config gcc binutils python3-numpy python3-h5py python3-scipy python3-torch slurm-wlm munge)
+need=(libhdf5-dev hdf5-tools pkg-config gcc binutils python3-numpy python3-h5py python3-scipy python3-torch slurm-wlm munge chromium)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -29,6 +31,12 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 ./scripts/install_xla_cpu.sh
+
+# plotly.js for the HTML reports (package.json pins plotly.js-dist-min 2.34.0), into node_modules/.
+if [ ! -f node_modules/plotly.js-dist-min/plotly.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing plotly.js (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 
 go mod download
 mkdir -p bin

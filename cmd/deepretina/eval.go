@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -134,5 +135,5 @@ func writeEvaluation(ev *analysis.Evaluation, path string) error {
 	if err != nil {
 		return err
 	}
-	return retina.WriteFileAtomic(path, data)
+	return fsutil.WriteFileAtomic(path, data)
 }

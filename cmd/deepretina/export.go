@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -53,7 +54,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if err := numpy.ToNpzWriter(sd, &buf); err != nil {
 				return fmt.Errorf("export %s: %w", out, err)
 			}
-			if err := retina.WriteFileAtomic(out, buf.Bytes()); err != nil {
+			if err := fsutil.WriteFileAtomic(out, buf.Bytes()); err != nil {
 				return err
 			}
 			fmt.Printf("wrote %s (%d arrays, from %s)\n", out, len(sd), model.Dir)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -181,7 +182,7 @@ func writePlan(out string, p *sweepPlan) error {
 	if err != nil {
 		return err
 	}
-	return retina.WriteFileAtomic(filepath.Join(out, planFile), append(data, '\n'))
+	return fsutil.WriteFileAtomic(filepath.Join(out, planFile), append(data, '\n'))
 }
 
 // checkAgainstPlan makes sure combination index of the files a task reads is the one the sweep

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -55,7 +56,7 @@ so there is no recording to check against the run's (see eval).`,
 			if err := datasets.WriteNpy(&buf, []int{pred.Rows, pred.Cols}, pred.Data); err != nil {
 				return err
 			}
-			if err := retina.WriteFileAtomic(out, buf.Bytes()); err != nil {
+			if err := fsutil.WriteFileAtomic(out, buf.Bytes()); err != nil {
 				return err
 			}
 			fmt.Printf("wrote %s [%d, %d]\n", out, pred.Rows, pred.Cols)

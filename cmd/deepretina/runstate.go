@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -31,7 +32,7 @@ func recordFailure(out, expName string, runErr error) {
 	if id := os.Getenv("SLURM_JOB_ID"); id != "" {
 		msg = "Slurm job " + id + ", " + msg
 	}
-	_ = retina.WriteFileAtomic(failedPath(out, expName), []byte(msg))
+	_ = fsutil.WriteFileAtomic(failedPath(out, expName), []byte(msg))
 }
 
 // finished reports whether the run in runDir is complete for cfg — trained to its end (with

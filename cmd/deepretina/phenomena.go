@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/internal/fsutil"
+	"github.com/deepretina/deepretina/phenomena"
+	"github.com/deepretina/deepretina/retina"
+)
+
+func phenomenaCmd() *cobra.Command {
+	var run, out, only, truthPreset string
+	cmd := &cobra.Command{
+		Use:   "phenomena --run DIR --out OUTDIR [--only NAME,NAME] [--truth PRESET]",
+		Short: "Run the retinal phenomena battery on a trained model and its ground truth; write results.json and report.html",
+		Long: `Runs the battery of retinal phenomena (` + strings.Join(phenomena.Names(), ", ") + `)
+on the run's best checkpoint and, side by side, on the ground truth: by default the simulated
+retina the run was trained on (preset and seed from the run); --truth PRESET picks another
+simulated retina; a run trained on recorded data has no truth unless --truth is given.
+
+Writes OUTDIR/results.json (an object keyed by experiment name, each with "truth" and "model"
+metrics and "reproduced") and OUTDIR/report.html (a self-contained page: the table of reproduced
+phenomena, then one interactive chart per experiment; plotly.js is inlined, so it renders offline).`,
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if run == "" || out == "" {
+				return fmt.Errorf("--run and --out are required")
+			}
+			var names []string
+			for _, n := range strings.Split(only, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					names = append(names, n)
+				}
+			}
+			exps, err := phenomena.Select(names)
+			if err != nil {
+				return fmt.Errorf("--only: %w", err)
+			}
+			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+			if err != nil {
+				return err
+			}
+			truth, truthDesc, err := phenomena.TruthForRun(model.Meta, truthPreset)
+			if err != nil {
+				return fmt.Errorf("--truth: %w", err)
+			}
+			if truth != nil {
+				fmt.Fprintln(os.Stderr, "phenomena: truth is the", truthDesc)
+			} else {
+				truthDesc = "none (the run was trained on recorded data; --truth PRESET compares with a simulated retina)"
+				fmt.Fprintln(os.Stderr, "phenomena: no truth:", truthDesc)
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return fmt.Errorf("--out %s: %w", out, err)
+			}
+			start := time.Now()
+			results, err := phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truth, func(i, n int, name string) {
+				fmt.Fprintf(os.Stderr, "phenomena: [%d/%d] %s\n", i+1, n, name)
+			})
+			if err != nil {
+				return err
+			}
+			data, err := phenomena.ResultsJSON(results)
+			if err != nil {
+				return err
+			}
+			jsonPath := filepath.Join(out, "results.json")
+			if err := fsutil.WriteFileAtomic(jsonPath, data); err != nil {
+				return err
+			}
+			subtitle := fmt.Sprintf("Model: %s (checkpoint %s). Truth: %s. %d experiments in %.1f s.",
+				run, filepath.Base(model.Dir), truthDesc, len(results), time.Since(start).Seconds())
+			rep := phenomena.Report("Retinal phenomena: "+filepath.Base(filepath.Clean(run)), subtitle, results)
+			htmlPath := filepath.Join(out, "report.html")
+			if err := rep.WriteFile(htmlPath); err != nil {
+				return err
+			}
+			fmt.Printf("%-26s %-10s %s\n", "experiment", "reproduced", "seconds")
+			for _, r := range results {
+				yes := "no"
+				if r.Reproduced {
+					yes = "yes"
+				}
+				fmt.Printf("%-26s %-10s %.2f\n", r.Name, yes, r.Seconds)
+			}
+			fmt.Println("wrote", jsonPath)
+			fmt.Println("wrote", htmlPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained model (required)")
+	cmd.Flags().StringVar(&out, "out", "", "output folder for results.json and report.html (required)")
+	cmd.Flags().StringVar(&only, "only", "", "comma-separated experiments to run (default: all)")
+	cmd.Flags().StringVar(&truthPreset, "truth", "", "simulated retina preset to compare with (default: the run's own simulated retina, none for recorded data)")
+	return cmd
+}

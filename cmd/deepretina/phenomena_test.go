@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deepretina/deepretina/internal/browser"
+	"github.com/deepretina/deepretina/phenomena"
+)
+
+// runEngine runs the binary on the engine the test environment chooses (the default engine, or
+// GOMLX_BACKEND when set), as a user would: the battery must run in seconds there.
+func runEngine(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+type phenomenonResult struct {
+	Truth           map[string]*float64 `json:"truth"`
+	Model           map[string]*float64 `json:"model"`
+	Reproduced      *bool               `json:"reproduced"`
+	TruthReproduced *bool               `json:"truth_reproduced"`
+	Criterion       string              `json:"criterion"`
+}
+
+func readPhenomena(t *testing.T, dir string) map[string]phenomenonResult {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]phenomenonResult
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatalf("results.json: %v\n%s", err, data)
+	}
+	return res
+}
+
+// TestPhenomenaOnATrainedModel trains a tiny model on the simulated retina (in memory), runs the
+// whole battery with the simulated retina as truth, and checks results.json and that the
+// report's charts draw in headless chromium with no network.
+func TestPhenomenaOnATrainedModel(t *testing.T) {
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, "")
+	runs := filepath.Join(work, "runs")
+	if out, err := runEngine(t, "train", "--no-ln", "--config", cfg, "--out", runs); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	outDir := filepath.Join(work, "phenomena")
+	start := time.Now()
+	text, err := runEngine(t, "phenomena", "--run", filepath.Join(runs, "tiny"), "--out", outDir)
+	if err != nil {
+		t.Fatalf("phenomena: %v\n%s", err, text)
+	}
+	t.Logf("battery of %d experiments in %.1f s", len(phenomena.Names()), time.Since(start).Seconds())
+	if !strings.Contains(text, "truth is the simulated retina preset=small seed=1") {
+		t.Errorf("the truth is not the run's simulated retina:\n%s", text)
+	}
+	res := readPhenomena(t, outDir)
+	for _, name := range phenomena.Names() {
+		r, ok := res[name]
+		if !ok {
+			t.Errorf("results.json lacks %s", name)
+			continue
+		}
+		if len(r.Model) == 0 || len(r.Truth) == 0 || len(r.Model) != len(r.Truth) {
+			t.Errorf("%s: model metrics %v, truth metrics %v", name, r.Model, r.Truth)
+		}
+		for k := range r.Model {
+			if _, ok := r.Truth[k]; !ok {
+				t.Errorf("%s: metric %s has no truth value", name, k)
+			}
+		}
+		for k, v := range r.Truth {
+			if v == nil {
+				t.Errorf("%s: the truth's %s is null", name, k)
+			}
+		}
+		if r.Reproduced == nil || r.TruthReproduced == nil || r.Criterion == "" {
+			t.Errorf("%s: reproduced %v, truth_reproduced %v, criterion %q", name, r.Reproduced, r.TruthReproduced, r.Criterion)
+		}
+	}
+	if len(res) != len(phenomena.Names()) {
+		t.Errorf("%d experiments in results.json, want %d", len(res), len(phenomena.Names()))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dom, err := browser.DumpDOM(ctx, filepath.Join(outDir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := browser.CountPlots(dom); n != len(phenomena.Names()) {
+		t.Errorf("%d charts drew in report.html, want %d", n, len(phenomena.Names()))
+	}
+	if n := browser.CountCharts(dom); n < len(phenomena.Names()) {
+		t.Errorf("%d main-svg layers, want at least one per chart", n)
+	}
+	table, chart := strings.Index(dom, "Reproduced phenomena"), strings.Index(dom, `class="plot-container plotly"`)
+	if table < 0 || chart < 0 || table > chart {
+		t.Errorf("the report must open with the reproduced table (table at %d, first chart at %d)", table, chart)
+	}
+}
+
+// TestPhenomenaRecordedDataRun: a run trained on recorded data (the h5py fixture, 8×8 pixels) has
+// no truth column unless --truth names a simulated retina; --only picks experiments.
+func TestPhenomenaRecordedDataRun(t *testing.T) {
+	work := t.TempDir()
+	cfg := filepath.Join(work, "rec.json")
+	if err := os.WriteFile(cfg, []byte(`{"exp_name": "rec", "dataset": "fixture_expt", "stim_type": "whitenoise",
+	  "img_shape": [10, 8, 8], "ksizes": [3, 3], "chans": [2, 2], "batch_size": 16, "n_epochs": 1, "seed": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, err := filepath.Abs(filepath.Join("..", "..", "datasets", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := filepath.Join(work, "runs")
+	if out, err := runEngine(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", runs); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	run := filepath.Join(runs, "rec")
+	only := "step_response,object_motion"
+
+	noTruth := filepath.Join(work, "plain")
+	if out, err := runEngine(t, "phenomena", "--run", run, "--out", noTruth, "--only", only); err != nil {
+		t.Fatalf("phenomena: %v\n%s", err, out)
+	}
+	res := readPhenomena(t, noTruth)
+	if len(res) != 2 || res["step_response"].Truth != nil || res["object_motion"].TruthReproduced != nil || len(res["object_motion"].Model) == 0 {
+		t.Errorf("recorded-data run without --truth: %+v", res)
+	}
+
+	withTruth := filepath.Join(work, "truth")
+	if out, err := runEngine(t, "phenomena", "--run", run, "--out", withTruth, "--only", only, "--truth", "small"); err != nil {
+		t.Fatalf("phenomena --truth small: %v\n%s", err, out)
+	}
+	res = readPhenomena(t, withTruth)
+	if r := res["object_motion"]; len(r.Truth) == 0 || r.Truth["oms_index"] == nil {
+		t.Errorf("--truth small gave no truth: %+v", r)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"phenomena", "--run", run, "--out", noTruth, "--only", "step_response,bogus"}, "unknown experiment \"bogus\"; the battery has step_response, paired_flash"},
+		{[]string{"phenomena", "--run", run, "--out", noTruth, "--truth", "huge"}, "--truth"},
+		{[]string{"phenomena", "--out", noTruth}, "--run and --out are required"},
+		{[]string{"phenomena", "--run", filepath.Join(work, "missing"), "--out", noTruth}, "not a run folder"},
+	} {
+		out, err := runEngine(t, tc.args...)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: err %v, output %q, want it to contain %q", tc.args[1:], err, out, tc.want)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+// Package phenomena is the battery of retinal phenomena of the reference (torch-deep-retina):
+// named experiments that build a stimulus scaled to a model's input, run any Responder — a
+// trained model or the simulated retina — measure named metrics, say whether the phenomenon is
+// reproduced and draw a figure with the ground truth and the model side by side.
+//
+// The experiments, in canonical order (Names, Lookup, Select, Experiments): step_response,
+// paired_flash, reversing_grating, contrast_adaptation, omitted_stimulus, motion_anticipation,
+// motion_reversal, object_motion, frequency_doubling, latency_encoding,
+// fast_contrast_adaptation, direction_orientation. Each constructor's doc comment
+// (StepResponseExperiment, …) gives its stimulus, its metrics and its criterion for "the model
+// reproduces it", which Experiment.Criterion repeats and Experiment.Reproduced applies.
+//
+// Stimuli are in z-scored intensity units (0 = mean grey, 1 = one SD of the training stimulus),
+// at the responder's frame rate; durations follow the reference at 100 Hz, sizes of its 50×50
+// field are scaled to the input. The builders (Step, PairedFlash, FlashTrain, Bar,
+// DriftingBar, MotionReversal, Grating, DriftingGrating, ReversingGrating,
+// ContrastReversingGrating, JitteredGrating, DifferentialCircle, JitteredCircle,
+// MovingCircle, WhiteNoise, FitToInput, Concat) and the measures (Latency, HarmonicRatio,
+// OMSIndex, ReverseCorrelate, PeakTime, CentreFrequency, DirectionSelectivity,
+// AnticipationLead, BinnedNonlinearity) are public, so users compose their own experiments.
+//
+// A failing experiment returns its error; nothing is swallowed (the reference hid failures
+// behind try/except).
+//
+// Example: the battery on a trained run, with the simulated retina it was trained on as truth.
+//
+//	model, err := retina.LoadModel("runs/bncnn-small", nil)
+//	if err != nil { … }
+//	truth, desc, err := phenomena.TruthForRun(model.Meta, "") // nil truth for recorded data
+//	if err != nil { … }
+//	results, err := phenomena.Battery(phenomena.Experiments(), phenomena.ModelResponder{Model: model}, truth, nil)
+//	if err != nil { … }
+//	for _, r := range results {
+//		fmt.Println(r.Name, r.Reproduced, r.Model, r.Truth)
+//	}
+//	err = phenomena.Report("Retinal phenomena", "truth: "+desc, results).WriteFile("out/report.html")
+//
+// One experiment on one responder, and its figure:
+//
+//	out, err := phenomena.FrequencyDoublingExperiment().Run(truth)
+//	fig, err := phenomena.FrequencyDoublingExperiment().Figure(nil, out)
+package phenomena

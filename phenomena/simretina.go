@@ -1,0 +1,85 @@
+package phenomena
+
+import (
+	"fmt"
+
+	"github.com/deepretina/deepretina/datasets"
+)
+
+// SimResponder adapts the simulated retina (the ground truth of simulated runs). The circuit
+// keeps its own state and needs no history, so its rates are cut to the rows a model with
+// History frames of history returns; Cells picks and orders its ganglion cells as the model's
+// output (nil: all). Its stimulus units are the z-scored units of the battery.
+type SimResponder struct {
+	Retina  *datasets.SimRetina
+	History int
+	Cells   []int
+}
+
+// NewSimResponder builds the simulated retina of a preset ("small", "paper") and seed, read
+// out like a model with the given history and cells (nil: all).
+func NewSimResponder(preset string, seed uint64, history int, cells []int) (*SimResponder, error) {
+	cfg, err := datasets.SimPreset(preset)
+	if err != nil {
+		return nil, err
+	}
+	if seed != 0 {
+		cfg.Seed = seed
+	}
+	ret, err := datasets.NewSimRetina(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("simulated retina %q seed %d: %w", preset, cfg.Seed, err)
+	}
+	for _, c := range cells {
+		if c < 0 || c >= ret.NCells() {
+			return nil, fmt.Errorf("simulated retina %q has cells 0…%d; cell %d requested", preset, ret.NCells()-1, c)
+		}
+	}
+	if history < 0 {
+		return nil, fmt.Errorf("history %d: expected ≥ 0 frames", history)
+	}
+	return &SimResponder{Retina: ret, History: history, Cells: cells}, nil
+}
+
+// InputShape implements Responder.
+func (s *SimResponder) InputShape() [3]int {
+	c := s.Retina.Config()
+	return [3]int{s.History, c.H, c.W}
+}
+
+// FrameRate implements Responder.
+func (s *SimResponder) FrameRate() float64 { return s.Retina.Config().FrameRate }
+
+// PixelSizeUM implements Responder.
+func (s *SimResponder) PixelSizeUM() float64 { return s.Retina.Config().PixelSizeUM }
+
+// Respond implements Responder: the circuit's noiseless rates from rest, rows History… .
+func (s *SimResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
+	c := s.Retina.Config()
+	if stim.H != c.H || stim.W != c.W {
+		return datasets.Matrix{}, fmt.Errorf("stimulus frames are %d×%d; the simulated retina expects %d×%d", stim.H, stim.W, c.H, c.W)
+	}
+	if stim.T <= s.History {
+		return datasets.Matrix{}, fmt.Errorf("stimulus of %d frames is not longer than the history of %d frames", stim.T, s.History)
+	}
+	resp, err := s.Retina.RunGanglion(stim, nil)
+	if err != nil {
+		return datasets.Matrix{}, err
+	}
+	rates := resp.Rates
+	cells := s.Cells
+	if cells == nil {
+		cells = make([]int, rates.Cols)
+		for i := range cells {
+			cells[i] = i
+		}
+	}
+	out := datasets.NewMatrix(stim.T-s.History, len(cells))
+	for t := range out.Rows {
+		src, dst := rates.Row(t+s.History), out.Row(t)
+		for j, c := range cells {
+			dst[j] = src[c]
+		}
+	}
+	return out, nil
+}
