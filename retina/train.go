@@ -129,16 +129,10 @@ func (t *trainer) build(runDir string) error {
 	// starts [B]; the batch and its targets are gathered on the device.
 	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
 		stim, targets, starts := inputs[0], inputs[1], inputs[2]
-		g := stim.Graph()
-		out := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
-		train.AddLoss(ctx, PoissonLoss(out.Rates, gatherTargets(targets, starts, history), l1))
-		if l2 > 0 {
-			train.AddLoss(ctx, weightDecay(ctx.In(ModelScope), g, l2))
-		}
-		return []*Node{out.Rates}
+		x, y := gatherWindows(stim, starts, history, norm), gatherTargets(targets, starts, history)
+		return []*Node{addTrainingLoss(ctx, mcfg, x, y, l1, l2)}
 	}
-	opt := optimizers.Adam().LearningRate(t.meta.LR).Done()
-	t.gomlx = train.NewTrainer(t.backend, t.ctx, modelFn, nil, opt, nil, nil)
+	t.gomlx = train.NewTrainer(t.backend, t.ctx, modelFn, nil, newAdam(t.meta.LR), nil, nil)
 	t.setLR(t.meta.LR)
 	var err error
 	if t.predict, err = newResidentPredictor(t.backend, t.ctx, mcfg, norm); err != nil {
@@ -160,6 +154,30 @@ func (t *trainer) initOutput() error {
 		return err
 	}
 	return initOutputToRates(t.ctx, t.meta.Model, t.trainW.Targets)
+}
+
+// adamEpsilon is PyTorch's default (GoMLX's is 1e-7), so that a run here follows the
+// reference's optimiser step for step.
+const adamEpsilon = 1e-8
+
+// newAdam is the reference's optimiser: Adam with PyTorch's defaults (betas 0.9, 0.999; eps
+// 1e-8). Its weight decay, torch's Adam(weight_decay=l2), is the gradient of the loss term that
+// addTrainingLoss adds.
+func newAdam(lr float64) optimizers.Interface {
+	return optimizers.Adam().LearningRate(lr).Epsilon(adamEpsilon).Done()
+}
+
+// addTrainingLoss runs the model in ctx (training mode) on x [B, History, H, W] and adds the
+// reference's objective for targets y [B, N] to the context's losses: the Poisson loss, the
+// activity penalty l1·Σ|pred| and ½·l2·Σw², whose gradient l2·w is the weight decay of the
+// reference's Adam. It returns the rates [B, N].
+func addTrainingLoss(ctx *context.Context, mcfg ModelConfig, x, y *Node, l1, l2 float64) *Node {
+	out := Forward(ctx.In(ModelScope), mcfg, x)
+	train.AddLoss(ctx, PoissonLoss(out.Rates, y, l1))
+	if l2 > 0 {
+		train.AddLoss(ctx, weightDecay(ctx.In(ModelScope), x.Graph(), l2))
+	}
+	return out.Rates
 }
 
 // PoissonLoss is the reference's objective: mean(pred − y·log(pred + 1e-8)) plus the activity
@@ -278,8 +296,7 @@ func (t *trainer) run(ctx stdcontext.Context) (*RunMeta, error) {
 func (t *trainer) schedule(rec EpochRecord) {
 	t.multiStep(rec) // MultiStepLR, whatever the validation score
 	m := t.meta
-	const threshold = 1e-4
-	if rec.ValCorr > m.BestValCorr+threshold {
+	if plateauImproved(rec.ValCorr, m.BestValCorr) {
 		m.BestValCorr, m.BestEpoch, m.TestCorrAtBest = rec.ValCorr, rec.Epoch, rec.TestCorr
 		m.SinceBest, m.SinceLRChange = 0, 0
 		return
@@ -291,6 +308,15 @@ func (t *trainer) schedule(rec EpochRecord) {
 		m.SinceLRChange = 0
 		fmt.Fprintf(t.log, "validation correlation plateaued: learning rate → %.2g\n", m.LR)
 	}
+}
+
+// plateauThreshold is PyTorch's ReduceLROnPlateau default, in its default relative mode.
+const plateauThreshold = 1e-4
+
+// plateauImproved is PyTorch's ReduceLROnPlateau test for mode "max", threshold_mode "rel":
+// a score improves on the best one when it exceeds best·(1 + threshold).
+func plateauImproved(score, best float64) bool {
+	return score > best*(1+plateauThreshold)
 }
 
 // epochWork is what the training steps of one epoch cost in this process.
