@@ -1,10 +1,13 @@
 package retina
 
 import (
+	"bytes"
 	stdcontext "context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -329,4 +332,43 @@ func stopAfterSteps(n int, opts TrainOptions) (stdcontext.Context, TrainOptions)
 		}
 	}
 	return ctx, opts
+}
+
+// TestLoadModelSaysWhenTheBestCheckpointIsMissing: LoadModel falls back to the newest good
+// checkpoint when the best one is gone, and says so on the caller's writer (never on stderr).
+func TestLoadModelSaysWhenTheBestCheckpointIsMissing(t *testing.T) {
+	rec := synthetic(t)
+	dir := t.TempDir()
+	cfg := tinyTrainConfig()
+	if _, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)}); err != nil {
+		t.Fatal(err)
+	}
+	latest := filepath.Join(dir, checkpointsDir, checkpointDirName(2, 0))
+	data, err := os.ReadFile(filepath.Join(latest, metaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["best_epoch"] = 1 // as if epoch 1 had been the best, and then lost
+	data, _ = json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(latest, metaFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, checkpointsDir, checkpointDirName(1, 0))); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	model, err := LoadModel(dir, LoadOptions{Backend: goBackend(t), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(model.Dir) != "epoch-0002" {
+		t.Errorf("loaded %s, want the newest good checkpoint epoch-0002", model.Dir)
+	}
+	if !strings.Contains(log.String(), "best checkpoint (epoch 1) is unusable") || !strings.Contains(log.String(), "epoch-0002") {
+		t.Errorf("the fallback was not announced on the caller's writer: %q", log.String())
+	}
 }
