@@ -35,7 +35,7 @@ DIR/<exp_name>/ln/, evaluates both on the test set, and records the scores in
 DIR/results.csv and DIR/results.json (one row per run).
 
 With no --config the CPU default is trained (retina.SmallConfig: BNCNN on the simulated "small"
-retina, 20×20 frames, 20-frame history, batch 64). A --config file starts instead from the
+retina, 20×20 frames, 40-frame history, batch 64, 8 epochs). A --config file starts instead from the
 published setting (retina.DefaultConfig: BNCNN on sim-paper natural scenes, img_shape
 [40,50,50], ksizes [15,11], batch_size 512, 50 epochs, …) for every key it does not set. A
 --ranges file maps config keys to lists of values; every combination is trained, each in
