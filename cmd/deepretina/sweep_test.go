@@ -78,15 +78,17 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	}
 }
 
-// sweepFiles writes a tiny base config and ranges of four combinations; the two-epoch ones
-// leave time to interrupt them after their first checkpoint.
+// sweepFiles writes a tiny base config and ranges of four combinations; the three-epoch ones
+// leave time to interrupt them after their first checkpoint: two more epochs of 8,192 windows
+// take several seconds even on XLA's CPU engine (at 128 windows an epoch took under a second,
+// and a task could finish before Slurm's signal reached it).
 func sweepFiles(t *testing.T, dir string) (cfg, ranges string, names []string) {
-	cfg = tinyConfig(t, dir, `, "chans": [2, 2], "n_epochs": 1, "max_train_windows": 128`)
+	cfg = tinyConfig(t, dir, `, "chans": [2, 2], "n_epochs": 1, "max_train_windows": 8192`)
 	ranges = filepath.Join(dir, "ranges.json")
-	if err := os.WriteFile(ranges, []byte(`{"seed": [1, 2], "n_epochs": [1, 2]}`), 0o644); err != nil {
+	if err := os.WriteFile(ranges, []byte(`{"seed": [1, 2], "n_epochs": [1, 3]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	names = []string{"tiny_n_epochs=1_seed=1", "tiny_n_epochs=1_seed=2", "tiny_n_epochs=2_seed=1", "tiny_n_epochs=2_seed=2"}
+	names = []string{"tiny_n_epochs=1_seed=1", "tiny_n_epochs=1_seed=2", "tiny_n_epochs=3_seed=1", "tiny_n_epochs=3_seed=2"}
 	return cfg, ranges, names
 }
 
@@ -183,7 +185,7 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 			t.Errorf("requeued task's log lacks %q:\n%s", want, taskLog)
 		}
 	}
-	if r := readRun(t, filepath.Join(out, names[2])); len(r.History) != 2 || r.History[0].Epoch != 1 || r.History[1].Epoch != 2 {
+	if r := readRun(t, filepath.Join(out, names[2])); len(r.History) != 3 || r.History[0].Epoch != 1 || r.History[2].Epoch != 3 {
 		t.Errorf("requeued run's history: %+v", r.History)
 	}
 
