@@ -1,8 +1,10 @@
 package retina
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -45,8 +47,11 @@ type LoadOptions struct {
 // unusable it loads the newest good one instead and says so on opts.Log.
 func LoadModel(runDir string, opts LoadOptions) (*Model, error) {
 	st, err := os.Stat(runDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("run %s: not a run folder: it does not exist", runDir)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", runDir, err)
+		return nil, fmt.Errorf("run %s: not a run folder: %w", runDir, err)
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("run %s: not a run folder (it is a file; give the folder that holds checkpoints/)", runDir)

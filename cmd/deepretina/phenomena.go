@@ -42,6 +42,9 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 			if err != nil {
 				return fmt.Errorf("--only: %w", err)
 			}
+			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err

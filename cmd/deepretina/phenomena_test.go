@@ -158,7 +158,7 @@ func TestPhenomenaRecordedDataRun(t *testing.T) {
 		{[]string{"phenomena", "--run", run, "--out", noTruth, "--only", "step_response,bogus"}, "unknown experiment \"bogus\"; the battery has step_response, paired_flash"},
 		{[]string{"phenomena", "--run", run, "--out", noTruth, "--truth", "huge"}, "--truth"},
 		{[]string{"phenomena", "--out", noTruth}, "--run and --out are required"},
-		{[]string{"phenomena", "--run", filepath.Join(work, "missing"), "--out", noTruth}, "not a run folder"},
+		{[]string{"phenomena", "--run", filepath.Join(work, "missing"), "--out", noTruth}, "--run " + filepath.Join(work, "missing") + ": no such run folder"},
 	} {
 		out, err := runEngine(t, tc.args...)
 		if err == nil || !strings.Contains(out, tc.want) {
