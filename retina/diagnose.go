@@ -51,11 +51,3 @@ func (t *trainer) diagnoseNonFinite(starts *tensors.Tensor) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// hiddenLayerNames lists a model's hidden layers from the input up.
-func hiddenLayerNames(cfg ModelConfig) []string {
-	if cfg.Type == ModelLN {
-		return nil
-	}
-	return []string{LayerConv1, LayerConv2}
-}

@@ -7,10 +7,12 @@
 // early stopping), atomic self-describing checkpoints with resumption, prediction from raw
 // stimulus, hidden-unit read-out by layer name, and import/export of PyTorch state dicts.
 //
-// Layering: layers (conv.go, batchnorm.go, gradients.go) → models (models.go, model_*.go) →
-// training (run.go, train.go, resident.go, checkpoint.go) → use (model.go, hidden.go, statedict.go) → PyTorch checkpoints
-// (torchpickle.go reads torch.save files, torchlayout.go recognises the reference's modules,
-// torchcheckpoint.go the checkpoint dict, torchimport.go writes it as a run).
+// Layering: layers (conv.go, batchnorm.go, gradients.go) → models (structure.go, the one
+// description of layer names, variable scopes and state-dict names; models.go, model_*.go) →
+// training (run.go, train.go, resident.go, checkpoint.go) → use (model.go, hidden.go,
+// statedict.go) → PyTorch checkpoints (torchpickle.go reads torch.save files, torchlayout.go
+// recognises the reference's modules, torchcheckpoint.go the checkpoint dict, torchimport.go
+// writes it as a run). The engine is chosen in backend.go.
 //
 // From a notebook or a Go program: simulate a retina, train with a live callback (cancel the
 // context to stop; the same call resumes), then predict and read hidden units:

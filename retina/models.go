@@ -23,12 +23,6 @@ const (
 	ModelLN = "ln"
 )
 
-// Names of the hidden layers in Outputs.Hidden and ModelConfig.LayerShapes.
-const (
-	LayerConv1 = "conv1"
-	LayerConv2 = "conv2"
-)
-
 // ModelConfig describes one of the reference models.
 type ModelConfig struct {
 	Type       string  // "bncnn" | "linearstacked" | "ln"
@@ -233,7 +227,7 @@ func lnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	b := x.Shape().Dimensions[0]
 	hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 	flat := graph.Reshape(x, b, hist*h*w) // PyTorch's flatten of [History, H, W]
-	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true))
+	out := denseApply(ctx, flat, denseSpecs([]string{scopeDense}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true))
 	return Outputs{Rates: graph.Softplus(out), Hidden: map[string]*graph.Node{}, PreActivation: map[string]*graph.Node{}}
 }
 
@@ -267,8 +261,8 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		hidden[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
 	}
 	s2 := layerShapes[LayerConv2]
-	out := denseApply(ctx, flat, denseSpecs([]string{"dense"}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias))
-	out = FlatBatchNorm(ctx.In("bn_out"), out, bnOpts)
+	out := denseApply(ctx, flat, denseSpecs([]string{scopeDense}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias))
+	out = FlatBatchNorm(ctx.In(scopeOutputBN), out, bnOpts)
 	if cfg.ExpOutput {
 		// The reference's Exponential output (softplus=false) is exp in evaluation and the
 		// identity in training, where its loss takes log-rates (log_poisson); exp in both
@@ -277,25 +271,6 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	}
 	return Outputs{Rates: graph.Softplus(out), Hidden: hidden, PreActivation: pre}
 }
-
-// Indices of the modules in the reference's nn.Sequential, in its newest module order:
-// 0 conv1, 1 flatten, 2 batch norm, 3 reshape, 4 noise, 5 ReLU, 6 conv2, 7 flatten, 8 batch
-// norm, 9 reshape, 10 noise, 11 ReLU, 12 flatten, 13 dense, 14 batch norm, 15 softplus.
-// ExportStateDict writes these names; ImportStateDict also reads older orders (see
-// torchlayout.go).
-var (
-	torchConvIdx  = [2]int{0, 6}
-	torchBNIdx    = [2]int{2, 8}
-	torchNoiseIdx = [2]int{4, 10}
-)
-
-const (
-	torchDenseIdx = 13
-	torchBNOutIdx = 14
-	torchLNDense  = 1 // LN: 0 flatten, 1 dense, 2 softplus
-)
-
-func torchPrefix(idx int) string { return fmt.Sprintf("sequential.%d.", idx) }
 
 // dropout returns the dropout applied between a linear stack's convolutions (nil: none).
 func dropout(training bool, cfg ModelConfig) func(ctx *context.Context, x *graph.Node) *graph.Node {
@@ -324,9 +299,9 @@ func cnnLayers(cfg ModelConfig) []cnnLayer {
 	ls := cfg.LayerShapes()
 	cin := cfg.ImgShape[0]
 	var layers []cnnLayer
-	for i, name := range []string{LayerConv1, LayerConv2} {
+	for i, name := range hiddenLayers {
 		s := ls[name]
-		bnScope := fmt.Sprintf("bn%d", i+1)
+		bnScope := scopeBN[i]
 		layers = append(layers, cnnLayer{
 			name:    name,
 			bnScope: bnScope,
@@ -343,7 +318,7 @@ func cnnLayers(cfg ModelConfig) []cnnLayer {
 func modelSpecs(cfg ModelConfig) []varSpec {
 	if cfg.Type == ModelLN {
 		hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
-		return denseSpecs([]string{"dense"}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true)
+		return denseSpecs([]string{scopeDense}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true)
 	}
 	var specs []varSpec
 	for _, layer := range cnnLayers(cfg) {
@@ -353,8 +328,8 @@ func modelSpecs(cfg ModelConfig) []varSpec {
 		specs = append(specs, layer.bn...)
 	}
 	s2 := cfg.LayerShapes()[LayerConv2]
-	specs = append(specs, denseSpecs([]string{"dense"}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias)...)
-	specs = append(specs, batchNormSpecs([]string{"bn_out"}, torchPrefix(torchBNOutIdx), cfg.NCells, cfg.Type == ModelLinearStacked)...)
+	specs = append(specs, denseSpecs([]string{scopeDense}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias)...)
+	specs = append(specs, batchNormSpecs([]string{scopeOutputBN}, torchPrefix(torchBNOutIdx), cfg.NCells, cfg.Type == ModelLinearStacked)...)
 	return specs
 }
 

@@ -41,13 +41,13 @@ func initOutputToRates(ctx *context.Context, cfg ModelConfig, rates datasets.Mat
 			means[c], stds[c] = float32(math.Log(m)-sigma2/2), float32(math.Sqrt(sigma2))
 		}
 	}
-	scope := "/" + ModelScope + "/bn_out"
+	scope := "/" + ModelScope + "/" + scopeOutputBN
 	shift, scale := bnBias, bnWeight
 	switch cfg.Type {
 	case ModelLinearStacked:
 		shift, scale = bnAbsShift, bnAbsScale
 	case ModelLN:
-		scope, shift, scale = "/"+ModelScope+"/dense", "bias", ""
+		scope, shift, scale = "/"+ModelScope+"/"+scopeDense, "bias", ""
 	}
 	set := func(name string, values []float32) error {
 		v := ctx.InspectVariable(scope, name)
