@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"math"
 	"os"
 	"path/filepath"
@@ -158,7 +159,7 @@ func upsertJSON(path string, row Row) error {
 	if err != nil {
 		return fmt.Errorf("results %s: %w", path, err)
 	}
-	return writeAtomic(path, append(data, '\n'))
+	return fsutil.WriteFileAtomic(path, append(data, '\n'))
 }
 
 func upsertCSV(path string, row Row) error {
@@ -191,38 +192,5 @@ func upsertCSV(path string, row Row) error {
 	if err := w.WriteAll(records); err != nil {
 		return fmt.Errorf("results %s: %w", path, err)
 	}
-	return writeAtomic(path, []byte(b.String()))
-}
-
-// writeAtomic replaces path through a fsynced temporary file and a rename, with the usual
-// mode of a result file (0644).
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Chmod(0o644)
-	}
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("results: write %s: %w", path, werr)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return fsutil.WriteFileAtomic(path, []byte(b.String()))
 }
