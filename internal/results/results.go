@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/deepretina/deepretina/internal/fsutil"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/jsonnull"
 	"github.com/deepretina/deepretina/internal/runlock"
 )
