@@ -745,6 +745,25 @@ print("ok")`
 		t.Fatalf("export of an imported checkpoint differs from it: %v\n%s", err, out)
 	}
 
+	// The imported run goes through the phenomena battery like a trained one (it came from no
+	// simulated retina, so the truth is named explicitly).
+	phen := filepath.Join(work, "phenomena")
+	if out, err := run(t, "phenomena", "--run", runDir, "--out", phen, "--truth", "small", "--only", "step_response,omitted_stimulus"); err != nil {
+		t.Fatalf("phenomena on the imported run: %v\n%s", err, out)
+	}
+	var res map[string]struct {
+		Model map[string]any `json:"model"`
+		Truth map[string]any `json:"truth"`
+	}
+	if raw, err := os.ReadFile(filepath.Join(phen, "results.json")); err != nil || json.Unmarshal(raw, &res) != nil {
+		t.Fatalf("phenomena results.json: %v", err)
+	}
+	for _, name := range []string{"step_response", "omitted_stimulus"} {
+		if len(res[name].Model) == 0 || len(res[name].Truth) == 0 {
+			t.Errorf("phenomena on the imported run: %s has no model or truth metrics: %+v", name, res[name])
+		}
+	}
+
 	// Bad input names the file; an existing run is not overwritten.
 	bad := filepath.Join(work, "bad.pt")
 	_ = os.WriteFile(bad, []byte("not a checkpoint"), 0o644)
