@@ -52,7 +52,7 @@ func run(t *testing.T, args ...string) (string, error) {
 
 // simSources are the code that simulates and writes the data the CLI tests share: folders (their
 // non-test Go files) and files.
-var simSources = []string{"../../datasets", "../../datasets/simretina", "simulate.go"}
+var simSources = []string{"../../datasets", "../../datasets/simretina", "../../internal/h5", "simulate.go"}
 
 // simulated writes the small simulated retina, cached across test runs in
 // $TMPDIR/deepretina-cli-data-<key>, where the key changes with the simulator's parameters and
@@ -129,7 +129,7 @@ func TestSimCacheKeyFollowsTheSimulator(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []string{"simretina/simulate.go", "simretina/circuit.go", "hdf5.go"} {
+	for _, f := range []string{"simretina/simulate.go", "simretina/circuit.go", "lab.go"} {
 		data, err := os.ReadFile(filepath.Join("../../datasets", f))
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +154,7 @@ func TestSimCacheKeyFollowsTheSimulator(t *testing.T) {
 	if b, _ := simCacheKey(dirs...); b != a {
 		t.Fatalf("a test file changed the key")
 	}
-	for _, f := range []string{filepath.Join(src, "simretina", "circuit.go"), filepath.Join(src, "datasets", "hdf5.go")} {
+	for _, f := range []string{filepath.Join(src, "simretina", "circuit.go"), filepath.Join(src, "datasets", "lab.go")} {
 		before, _ := simCacheKey(dirs...)
 		fh, _ := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
 		_, _ = fh.WriteString("\n// a change\n")
