@@ -5,6 +5,16 @@
 // models train on. The project's built-in data source, a simulated ground-truth retina, is the
 // package datasets/simretina: it makes recordings of these types.
 //
+// A recording from a data root (<root>/<expt>/<stim>.h5, e.g. one `deepretina simulate`
+// wrote), some of its cells, and the stimulus-history windows a model trains on (see
+// ExampleLoad):
+//
+//	rec, err := datasets.Load("data", "sim-small", datasets.WhiteNoise, []int{0, 2, 5}) // nil: all cells
+//	if err != nil { … }                                // names the file, the dataset, the bad value
+//	fmt.Println(rec.CellIDs, rec.Train.Len(), rec.Test.Len(), rec.Test.CountTrials)
+//	w, err := datasets.NewWindows(rec.Train.Stimulus, datasets.ComputeNormStats(rec.Train.Stimulus), rec.Train.Rates, 40)
+//	fmt.Println(w.Len(), w.NCells())                  // T−40 windows of [40, H, W] → N cells
+//
 // # Types
 //
 // A Recording is one stimulus type (WhiteNoise or NaturalScene) of one experiment, with Train and

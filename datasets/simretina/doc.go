@@ -2,7 +2,8 @@
 // (bipolar subunits, amacrine inhibition, contrast adaptation, Poisson spiking) whose recordings
 // have the types and layout of the Baccus lab's files (datasets.Recording,
 // datasets.InterneuronSet). No download, deterministic from a seed, and the interneurons are
-// known, so analyses can be checked against the circuit that made the data.
+// known, so analyses can be checked against the circuit that made the data. Example runs this
+// path:
 //
 //	cfg, _ := simretina.Preset("small") // or "paper" for the published 50×50 layout
 //	cfg.Seed = 7
