@@ -247,6 +247,26 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 	return rec, nil
 }
 
+// interneuronHint explains a missing recording group when the file is an interneuron file.
+func (h *reader) interneuronHint() string {
+	n, err := h.NumObjects()
+	if err != nil || n > h5IntMaxGroups {
+		return ""
+	}
+	var groups []string
+	for i := range n {
+		name, err := h.ObjectName(i)
+		if err == nil && h.IsGroup(name) && h.Exists(name+"/"+h5IntStimuli) && h.Exists(name+"/"+h5IntPotential) {
+			groups = append(groups, fmt.Sprintf("%q", name))
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; this is an interneuron file (stimulus groups %s with %s and %s), not a recording: read it with LoadInterneuronFile",
+		strings.Join(groups, ", "), h5IntStimuli, h5IntPotential)
+}
+
 // selectCells checks a cell selection against the file's n cells (nil/empty = all).
 func selectCells(cells []int, n int, axis string) ([]int, error) {
 	if len(cells) == 0 {
@@ -519,24 +539,4 @@ func transpose(m Matrix) []float32 {
 		}
 	}
 	return out
-}
-
-// interneuronHint explains a missing recording group when the file is an interneuron file.
-func (h *reader) interneuronHint() string {
-	n, err := h.NumObjects()
-	if err != nil || n > h5IntMaxGroups {
-		return ""
-	}
-	var groups []string
-	for i := range n {
-		name, err := h.ObjectName(i)
-		if err == nil && h.IsGroup(name) && h.Exists(name+"/"+h5IntStimuli) && h.Exists(name+"/"+h5IntPotential) {
-			groups = append(groups, fmt.Sprintf("%q", name))
-		}
-	}
-	if len(groups) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("; this is an interneuron file (stimulus groups %s with %s and %s), not a recording: read it with LoadInterneuronFile",
-		strings.Join(groups, ", "), h5IntStimuli, h5IntPotential)
 }
