@@ -99,7 +99,7 @@ func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, re
 		}
 		if lnPred.Rows != pred.Rows || lnPred.Cols != pred.Cols {
 			return nil, fmt.Errorf("evaluate: the LN baseline (%s) predicts [%d, %d], the model %s predicts [%d, %d]",
-				baselineName, lnPred.Rows, lnPred.Cols, model.Dir, pred.Rows, pred.Cols)
+				baselineName, lnPred.Rows, lnPred.Cols, where(model), pred.Rows, pred.Cols)
 		}
 		ev.LNPearson = metrics.PearsonPerCell(lnPred.Data, target, n)
 		for c := 0; c < n; c++ {
@@ -121,22 +121,31 @@ func checkModelFits(model *retina.Model, rec *datasets.Recording) error {
 	m := model.Meta
 	data := fmt.Sprintf("the recording %s/%s", rec.Expt, rec.Stim)
 	if len(m.CellIDs) != rec.NCells() {
-		return fmt.Errorf("the model %s predicts %d cells, %s holds %d cells", model.Dir, len(m.CellIDs), data, rec.NCells())
+		return fmt.Errorf("the model %s predicts %d cells, %s holds %d cells", where(model), len(m.CellIDs), data, rec.NCells())
 	}
 	if !slices.Equal(m.CellIDs, rec.CellIDs) {
-		return fmt.Errorf("the model %s predicts cells %v, %s holds cells %v", model.Dir, m.CellIDs, data, rec.CellIDs)
+		return fmt.Errorf("the model %s predicts cells %v, %s holds cells %v", where(model), m.CellIDs, data, rec.CellIDs)
 	}
 	st := rec.Test.Stimulus
 	if st.H != m.InputShape[1] || st.W != m.InputShape[2] {
-		return fmt.Errorf("the model %s expects frames of %d×%d, the test stimulus of %s has %d×%d", model.Dir, m.InputShape[1], m.InputShape[2], data, st.H, st.W)
+		return fmt.Errorf("the model %s expects frames of %d×%d, the test stimulus of %s has %d×%d", where(model), m.InputShape[1], m.InputShape[2], data, st.H, st.W)
 	}
 	if st.T <= m.InputShape[0] {
-		return fmt.Errorf("the model %s needs more than its history of %d frames, the test stimulus of %s has %d", model.Dir, m.InputShape[0], data, st.T)
+		return fmt.Errorf("the model %s needs more than its history of %d frames, the test stimulus of %s has %d", where(model), m.InputShape[0], data, st.T)
 	}
 	if rec.Test.Rates.Rows != st.T || rec.Test.Rates.Cols != rec.NCells() {
 		return fmt.Errorf("%s: test rates are [%d, %d], expected [%d, %d]", data, rec.Test.Rates.Rows, rec.Test.Rates.Cols, st.T, rec.NCells())
 	}
 	return nil
+}
+
+// where names a model in messages: its checkpoint folder, or "in memory" for one built by
+// retina.NewModel.
+func where(m *retina.Model) string {
+	if m.Dir == "" {
+		return "in memory"
+	}
+	return m.Dir
 }
 
 // checkSameTask checks that a baseline model predicts the same cells from the same history and
@@ -145,10 +154,10 @@ func checkSameTask(what string, base, model *retina.Model) error {
 	b, m := base.Meta, model.Meta
 	if b.InputShape != m.InputShape {
 		return fmt.Errorf("%s %s reads a history of %d frames of %d×%d, the model %s a history of %d frames of %d×%d",
-			what, base.Dir, b.InputShape[0], b.InputShape[1], b.InputShape[2], model.Dir, m.InputShape[0], m.InputShape[1], m.InputShape[2])
+			what, where(base), b.InputShape[0], b.InputShape[1], b.InputShape[2], where(model), m.InputShape[0], m.InputShape[1], m.InputShape[2])
 	}
 	if !slices.Equal(b.CellIDs, m.CellIDs) {
-		return fmt.Errorf("%s %s predicts cells %v, the model %s cells %v", what, base.Dir, b.CellIDs, model.Dir, m.CellIDs)
+		return fmt.Errorf("%s %s predicts cells %v, the model %s cells %v", what, where(base), b.CellIDs, where(model), m.CellIDs)
 	}
 	return nil
 }

@@ -233,6 +233,18 @@ func TestEvaluateRejectsMismatches(t *testing.T) {
 	}
 }
 
+// A model built in memory (retina.NewModel) has no folder: the errors still say which model.
+func TestEvaluateNamesAModelInMemory(t *testing.T) {
+	inMemory := *toyModel(t)
+	inMemory.Dir = ""
+	otherCells := recordingWithRepeats()
+	otherCells.CellIDs = []int{3, 9}
+	_, err := Evaluate(&inMemory, nil, "", otherCells)
+	if err == nil || !strings.Contains(err.Error(), "the model in memory predicts cells [3 8]") {
+		t.Errorf("error %v, want one naming the model in memory", err)
+	}
+}
+
 // shapeBaseline predicts zeros of a fixed shape.
 type shapeBaseline struct{ rows, cols int }
 

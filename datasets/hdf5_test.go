@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"gonum.org/v1/hdf5"
+
+	"github.com/deepretina/deepretina/internal/h5"
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -66,12 +68,9 @@ func h5tWriteRaw(tb testing.TB, path string, dss []h5tDS, attrs []h5tAttr) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	err := h5guard("raw-write", path, func() error {
-		f, err := hdf5.CreateFile(path, hdf5.F_ACC_TRUNC)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
+	err := h5.WriteAtomic("raw-write", path, func(w *h5.Writer) error {
+		f := w.File
+		var err error
 		made := map[string]bool{}
 		mkgroups := func(name string, self bool) error {
 			parts := strings.Split(name, "/")
@@ -81,7 +80,7 @@ func h5tWriteRaw(tb testing.TB, path string, dss []h5tDS, attrs []h5tAttr) {
 			for i := range parts {
 				g := strings.Join(parts[:i+1], "/")
 				if !made[g] {
-					if err := h5createGroup(f, g); err != nil {
+					if err := w.CreateGroup(g); err != nil {
 						return err
 					}
 					made[g] = true
@@ -161,19 +160,14 @@ func h5tWriteRaw(tb testing.TB, path string, dss []h5tDS, attrs []h5tAttr) {
 			}
 			ds.Close()
 		}
-		root, err := f.OpenGroup("/")
-		if err != nil {
-			return err
-		}
-		defer root.Close()
 		for _, a := range attrs {
 			switch v := a.value.(type) {
 			case float64:
-				err = h5writeAttrFloat(root, a.name, v)
+				err = w.WriteAttrFloat(a.name, v)
 			case string:
-				err = h5writeAttrString(root, a.name, v)
+				err = w.WriteAttrString(a.name, v)
 			case []int:
-				err = h5writeAttrInts(root, a.name, v)
+				err = w.WriteAttrInts(a.name, v)
 			default:
 				err = fmt.Errorf("attr %s: unsupported %T", a.name, v)
 			}
@@ -1098,42 +1092,6 @@ func BenchmarkLoadLarge(b *testing.B) {
 	}
 }
 
-// TestHDF5GuardRecoversPanics: a panic inside the binding becomes an error naming the file, and
-// the package's libhdf5 lock is released afterwards.
-func TestHDF5GuardRecoversPanics(t *testing.T) {
-	err := h5guard("load", "/x/y.h5", func() error {
-		var ds *hdf5.Dataspace
-		_, _, err := ds.SimpleExtentDims() // nil receiver: panics inside gonum/hdf5
-		return err
-	})
-	h5tErrContainsRaw(t, err, "load /x/y.h5", "unexpected failure in the HDF5 binding")
-	done := make(chan error, 1)
-	go func() {
-		_, err := LoadFile(filepath.Join("testdata", "fixture_expt", "whitenoise.h5"), "", nil)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("LoadFile blocked after a recovered panic: the libhdf5 lock was not released")
-	}
-}
-
-func h5tErrContainsRaw(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("expected an error containing %q", fragments)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(err.Error(), f) {
-			t.Errorf("error %q does not contain %q", err, f)
-		}
-	}
-}
-
 // BenchmarkLoadHashing measures what computing Source.SHA256 while reading costs: LoadFile
 // (hashed) against the same read with the hash switched off, on a float32 (36000, 50, 50)
 // training stimulus (360 MB, a tenth of the paper-size recording; DEEPRETINA_BENCH_FRAMES sets
@@ -1149,13 +1107,13 @@ func BenchmarkLoadHashing(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "big", "whitenoise.h5")
 	h5tWriteRaw(b, path, dss, nil)
 	unhashed := func() error {
-		return h5guard("load", path, func() error {
-			h, err := h5open(path)
+		return h5.Guard("load", path, func() error {
+			h, err := openReader(path)
 			if err != nil {
 				return err
 			}
-			defer h.close()
-			_, err = h5loadRecording(h, path, WhiteNoise, nil)
+			defer h.Close()
+			_, err = loadRecording(h, path, WhiteNoise, nil)
 			return err
 		})
 	}

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gonum.org/v1/hdf5"
+	"github.com/deepretina/deepretina/internal/h5"
 )
 
 // Names of the datasets and attributes of interneuron files.
@@ -33,13 +33,13 @@ var h5KnownCellTypes = []string{"bipolars", "amacrines", "horizontals"}
 // must be finite. Errors name the file and the group/dataset at fault.
 func LoadInterneuronFile(path string) (*InterneuronSet, error) {
 	var set *InterneuronSet
-	err := h5guard("load", path, func() error {
-		h, err := h5open(path)
+	err := h5.Guard("load", path, func() error {
+		h, err := openReader(path)
 		if err != nil {
 			return err
 		}
-		defer h.close()
-		set, err = h5loadInterneurons(h, path)
+		defer h.Close()
+		set, err = loadInterneurons(h, path)
 		return err
 	})
 	if err != nil {
@@ -56,31 +56,26 @@ func WriteInterneuronFile(path string, set *InterneuronSet) error {
 	if set == nil {
 		return fmt.Errorf("write %s: nil interneuron set", path)
 	}
-	if err := h5validateInterneurons(set); err != nil {
+	if err := validateInterneurons(set); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return h5writeAtomic("write", path, func(f *hdf5.File) error {
-		root, err := f.OpenGroup("/")
-		if err != nil {
-			return fmt.Errorf("open root group: %v", err)
-		}
-		defer root.Close()
-		if err := h5writeAttrString(root, h5AttrCellType, set.CellType); err != nil {
+	return h5.WriteAtomic("write", path, func(w *h5.Writer) error {
+		if err := w.WriteAttrString(h5AttrCellType, set.CellType); err != nil {
 			return err
 		}
-		if err := h5writeAttrString(root, h5AttrProv, set.Provenance); err != nil {
+		if err := w.WriteAttrString(h5AttrProv, set.Provenance); err != nil {
 			return err
 		}
 		for _, g := range set.Groups {
-			if err := h5createGroup(f, g.Name); err != nil {
+			if err := w.CreateGroup(g.Name); err != nil {
 				return err
 			}
 			m := g.Stimuli
-			if err := h5writeArray(f, g.Name+"/"+h5IntStimuli, []int{m.T, m.H, m.W}, m.Data); err != nil {
+			if err := h5.WriteArray(w, g.Name+"/"+h5IntStimuli, []int{m.T, m.H, m.W}, m.Data); err != nil {
 				return err
 			}
 			p := g.Potentials
-			if err := h5writeArray(f, g.Name+"/"+h5IntPotential, []int{p.Cols, p.Rows}, h5transpose(p)); err != nil {
+			if err := h5.WriteArray(w, g.Name+"/"+h5IntPotential, []int{p.Cols, p.Rows}, transpose(p)); err != nil {
 				return err
 			}
 		}
@@ -88,13 +83,13 @@ func WriteInterneuronFile(path string, set *InterneuronSet) error {
 	})
 }
 
-func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
+func loadInterneurons(h *reader, path string) (*InterneuronSet, error) {
 	set := &InterneuronSet{}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	ct, ok, err := h5attrString(h.root, h5AttrCellType)
+	ct, ok, err := h.AttrString(h5AttrCellType)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +103,7 @@ func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
 			}
 		}
 	}
-	prov, ok, err := h5attrString(h.root, h5AttrProv)
+	prov, ok, err := h.AttrString(h5AttrProv)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +113,11 @@ func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
 		set.Provenance = abs
 	}
 
-	if h.isGroup("train") && h.isGroup("test") && h.exists("train/"+h5Stimulus) {
+	if h.IsGroup("train") && h.IsGroup("test") && h.Exists("train/"+h5Stimulus) {
 		return nil, fmt.Errorf("this is a recording file (groups \"train\" and \"test\" with %s and %s), not an interneuron file: read it with LoadFile",
 			h5Stimulus, h5Rates)
 	}
-	n, err := h.f.NumObjects()
+	n, err := h.NumObjects()
 	if err != nil {
 		return nil, fmt.Errorf("cannot list the root group (corrupt file?)")
 	}
@@ -130,14 +125,14 @@ func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
 		return nil, fmt.Errorf("root group: implausible number of entries %d (corrupt file?)", n)
 	}
 	for i := range n {
-		name, err := h.f.ObjectNameByIndex(i)
+		name, err := h.ObjectName(i)
 		if err != nil {
 			return nil, fmt.Errorf("root group: cannot read the name of entry %d (corrupt file?)", i)
 		}
-		if !h.isGroup(name) {
+		if !h.IsGroup(name) {
 			continue
 		}
-		g, err := h5loadInterneuronGroup(h, name)
+		g, err := loadInterneuronGroup(h, name)
 		if err != nil {
 			return nil, err
 		}
@@ -146,56 +141,56 @@ func h5loadInterneurons(h *h5file, path string) (*InterneuronSet, error) {
 	if len(set.Groups) == 0 {
 		return nil, fmt.Errorf("no stimulus groups (expected groups such as \"boxes\" with %q and %q)", h5IntStimuli, h5IntPotential)
 	}
-	if err := h5validateInterneurons(set); err != nil {
+	if err := validateInterneurons(set); err != nil {
 		return nil, err
 	}
 	return set, nil
 }
 
-func h5loadInterneuronGroup(h *h5file, name string) (InterneuronGroup, error) {
+func loadInterneuronGroup(h *reader, name string) (InterneuronGroup, error) {
 	g := InterneuronGroup{Name: name}
 	stimName := name + "/" + h5IntStimuli
-	sa, err := h.openArray(stimName)
+	sa, err := h.openDataset(stimName)
 	if err != nil {
 		return g, err
 	}
-	defer sa.close()
-	if len(sa.dims) != 3 || sa.dims[0] == 0 || sa.dims[1] == 0 || sa.dims[2] == 0 {
-		return g, fmt.Errorf("dataset %q: expected shape (T, H, W) with all sizes > 0, got %s", stimName, h5shape(sa.dims))
+	defer sa.Close()
+	if len(sa.Dims) != 3 || sa.Dims[0] == 0 || sa.Dims[1] == 0 || sa.Dims[2] == 0 {
+		return g, fmt.Errorf("dataset %q: expected shape (T, H, W) with all sizes > 0, got %s", stimName, h5.Shape(sa.Dims))
 	}
-	t := sa.dims[0]
+	t := sa.Dims[0]
 	sa.axes = axesMovie
 	potName := name + "/" + h5IntPotential
-	pa, err := h.openArray(potName)
+	pa, err := h.openDataset(potName)
 	if err != nil {
 		return g, err
 	}
-	defer pa.close()
+	defer pa.Close()
 	pa.axes = axesResponses
 	var nCells int
 	switch {
-	case len(pa.dims) == 2 && pa.dims[1] == t && pa.dims[0] > 0:
-		nCells = pa.dims[0]
-	case len(pa.dims) == 1 && pa.dims[0] == t:
+	case len(pa.Dims) == 2 && pa.Dims[1] == t && pa.Dims[0] > 0:
+		nCells = pa.Dims[0]
+	case len(pa.Dims) == 1 && pa.Dims[0] == t:
 		nCells = 1
 	default:
 		return g, fmt.Errorf("dataset %q: expected shape (n_cells, %d) = (n_cells, T) with n_cells > 0 and T=%d from %q, got %s",
-			potName, t, t, stimName, h5shape(pa.dims))
+			potName, t, t, stimName, h5.Shape(pa.Dims))
 	}
-	g.Stimuli = NewMovie(t, sa.dims[1], sa.dims[2])
-	if err := h5read(sa, g.Stimuli.Data, []int{0, 0, 0}, sa.dims); err != nil {
+	g.Stimuli = NewMovie(t, sa.Dims[1], sa.Dims[2])
+	if err := readValues(sa, g.Stimuli.Data, []int{0, 0, 0}, sa.Dims); err != nil {
 		return g, err
 	}
-	if len(pa.dims) == 1 {
+	if len(pa.Dims) == 1 {
 		pa.axes = []string{"frame"}
 		g.Potentials = NewMatrix(t, 1)
-		err = h5read(pa, g.Potentials.Data, []int{0}, pa.dims)
+		err = readValues(pa, g.Potentials.Data, []int{0}, pa.Dims)
 	} else {
 		sel := make([]int, nCells)
 		for i := range sel {
 			sel[i] = i
 		}
-		g.Potentials, err = h5readCells(pa, sel, t)
+		g.Potentials, err = readCells(pa, sel, t)
 	}
 	if err != nil {
 		return g, err
@@ -203,8 +198,8 @@ func h5loadInterneuronGroup(h *h5file, name string) (InterneuronGroup, error) {
 	return g, nil
 }
 
-// h5validateInterneurons checks names, shapes and finiteness; errors name the group and dataset.
-func h5validateInterneurons(set *InterneuronSet) error {
+// validateInterneurons checks names, shapes and finiteness; errors name the group and dataset.
+func validateInterneurons(set *InterneuronSet) error {
 	if len(set.Groups) == 0 {
 		return fmt.Errorf("interneuron set has no stimulus groups")
 	}

@@ -119,7 +119,14 @@ func (r *Recording) NCells() int { return len(r.CellIDs) }
 // dataset at fault and the position of a bad value in the file's layout; callers wrap it with
 // the file name. A test split with fewer than two repeats is valid: the scores that need repeats
 // (reliability ceiling, FEV) are then unavailable.
-func (r *Recording) Validate() error {
+func (r *Recording) Validate() error { return r.validate(true) }
+
+// ValidateResponses is Validate without reading the stimuli's values (their shapes are still
+// checked): for recordings whose stimuli are valid by construction, such as simulated ones,
+// where reading gigabytes of stimulus again would cost more than making them.
+func (r *Recording) ValidateResponses() error { return r.validate(false) }
+
+func (r *Recording) validate(stimulusValues bool) error {
 	n := r.NCells()
 	if n == 0 {
 		return fmt.Errorf("recording has no cells")
@@ -131,7 +138,15 @@ func (r *Recording) Validate() error {
 		name  string
 		split *Split
 	}{{"train", &r.Train}, {"test", &r.Test}} {
-		if err := sp.split.validate(sp.name, n); err != nil {
+		if err := sp.split.validateShape(sp.name); err != nil {
+			return err
+		}
+		if stimulusValues {
+			if err := checkMovie(sp.name+"/"+h5Stimulus, sp.split.Stimulus); err != nil {
+				return err
+			}
+		}
+		if err := sp.split.validateResponses(sp.name, n); err != nil {
 			return err
 		}
 	}
@@ -142,7 +157,8 @@ func (r *Recording) Validate() error {
 	return nil
 }
 
-func (s *Split) validate(split string, n int) error {
+// validateShape checks the shapes of the stimulus and of the time axis.
+func (s *Split) validateShape(split string) error {
 	t := s.Stimulus.T
 	name := func(ds string) string { return split + "/" + ds }
 	if t <= 0 || s.Stimulus.H <= 0 || s.Stimulus.W <= 0 {
@@ -154,9 +170,13 @@ func (s *Split) validate(split string, n int) error {
 	if s.Time != nil && len(s.Time) != t {
 		return fmt.Errorf("%s: expected %d values (one per stimulus frame), got %d", name(h5Time), t, len(s.Time))
 	}
-	if err := checkMovie(name(h5Stimulus), s.Stimulus); err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateResponses checks the rates, counts and repeats of n cells against the stimulus's T.
+func (s *Split) validateResponses(split string, n int) error {
+	t := s.Stimulus.T
+	name := func(ds string) string { return split + "/" + ds }
 	if s.Rates.Rows != t || s.Rates.Cols != n || len(s.Rates.Data) != t*n {
 		return fmt.Errorf("%s: expected [T=%d, N=%d], got [%d, %d]", name(h5Rates), t, n, s.Rates.Rows, s.Rates.Cols)
 	}

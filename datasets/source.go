@@ -113,9 +113,10 @@ func asBytes[E float32 | float64](x []E) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&x[0])), len(x)*int(unsafe.Sizeof(x[0])))
 }
 
-// contentHash is the SHA-256 of a recording held in memory: its arrays and the attributes a
-// file would carry.
-func (r *Recording) contentHash() string {
+// ContentHash is the SHA-256 of a recording held in memory: its arrays and the attributes a
+// file would carry. Sources of recordings built in memory (such as simulated ones) use it as
+// their SHA256.
+func (r *Recording) ContentHash() string {
 	s := newStreamHash()
 	s.header(fmt.Sprintf("recording frame_rate=%v pixel=%v cells=%v", r.FrameRate, r.PixelSizeUM, r.CellIDs))
 	for _, sp := range []struct {

@@ -15,6 +15,7 @@
 //		{Title: "model", XLabel: "time (ms)", YLabel: "rate (Hz)", Series: []figures.Series{{Name: "cell 0", X: t, Y: model}}},
 //	})
 //	if err != nil { … }
+//	cell, err := figures.NotebookSnippet(fig, "step") // HTML for a notebook cell (after PlotlyLoaderSnippet)
 //	rep := figures.NewReport("Retinal phenomena")
 //	rep.AddTable("Summary", figures.Table{Columns: []string{"experiment", "reproduced"}, Rows: rows})
 //	rep.AddFigure("Step response", "Full-field step 0 → −1 → 0.", fig)

@@ -9,6 +9,9 @@
 //
 //	r := metrics.PearsonPerCell(pred, target, nCells) // []float64, one per cell
 //	fmt.Println(metrics.Mean(r))
+//	ceiling := metrics.SplitHalfReliability(repeats)   // repeats [R][T] of one cell
+//	fev := metrics.FEV(predOfCell, repeats)             // 1: all of the explainable variance
+//	bits := metrics.BitsPerSpike(predHz, counts, 0.01, countTrials)
 //
 // Statistics of repeated trials need at least two trials; with fewer they are unavailable and
 // returned as NaN (never 0, which would read as a real score).

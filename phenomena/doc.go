@@ -24,7 +24,7 @@
 //
 // Example: the battery on a trained run, with the simulated retina it was trained on as truth.
 //
-//	model, err := retina.LoadModel("runs/bncnn-small", nil)
+//	model, err := retina.LoadModel("runs/bncnn-small", retina.LoadOptions{})
 //	if err != nil { … }
 //	truth, desc, err := phenomena.TruthForRun(model.Meta, "") // nil truth for recorded data
 //	if err != nil { … }
@@ -35,8 +35,10 @@
 //	}
 //	err = phenomena.Report("Retinal phenomena", "truth: "+desc, results).WriteFile("out/report.html")
 //
-// One experiment on one responder, and its figure:
+// One experiment on a model and its truth side by side (ExampleCompare), or on one responder:
 //
+//	res, err := phenomena.Compare(phenomena.StepResponseExperiment(), phenomena.ModelResponder{Model: model}, truth)
+//	fmt.Println(res.Reproduced, *res.TruthReproduced, res.Model["onset_peak_hz"])
 //	out, err := phenomena.FrequencyDoublingExperiment().Run(truth)
-//	fig, err := phenomena.FrequencyDoublingExperiment().Figure(nil, out)
+//	fig, err := phenomena.FrequencyDoublingExperiment().Figure(out, nil) // truth column, no model
 package phenomena

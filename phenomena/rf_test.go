@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 )
 
 // spotResponder is a linear cell with a Gaussian receptive field at a known centre, responding
@@ -54,7 +55,7 @@ func TestReceptiveFieldCentres(t *testing.T) {
 		t.Fatal(err)
 	}
 	for c, p := range truth.Retina.CellCentres() {
-		if truth.Retina.CellTypes()[c] == datasets.SimONOFF {
+		if truth.Retina.CellTypes()[c] == simretina.ONOFF {
 			continue
 		}
 		if d := math.Hypot(rfs[c].Y-p.Y, rfs[c].X-p.X); d > 1.5 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 )
 
 // SimResponder adapts the simulated retina (the ground truth of simulated runs). The circuit
@@ -11,7 +12,7 @@ import (
 // History frames of history returns; Cells picks and orders its ganglion cells as the model's
 // output (nil: all). Its stimulus units are the z-scored units of the battery.
 type SimResponder struct {
-	Retina  *datasets.SimRetina
+	Retina  *simretina.Retina
 	History int
 	Cells   []int
 }
@@ -19,14 +20,14 @@ type SimResponder struct {
 // NewSimResponder builds the simulated retina of a preset ("small", "paper") and seed, read
 // out like a model with the given history and cells (nil: all).
 func NewSimResponder(preset string, seed uint64, history int, cells []int) (*SimResponder, error) {
-	cfg, err := datasets.SimPreset(preset)
+	cfg, err := simretina.Preset(preset)
 	if err != nil {
 		return nil, err
 	}
 	if seed != 0 {
 		cfg.Seed = seed
 	}
-	ret, err := datasets.NewSimRetina(cfg)
+	ret, err := simretina.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("simulated retina %q seed %d: %w", preset, cfg.Seed, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 )
 
 // SimulatedDatasetPrefix marks a dataset name served by the built-in simulated retina:
@@ -53,7 +54,7 @@ func loadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
 		return nil, fmt.Errorf("dataset %q: no datapath given, and only simulated datasets (%ssmall, %spaper) need none",
 			cfg.Dataset, SimulatedDatasetPrefix, SimulatedDatasetPrefix)
 	}
-	sc, err := datasets.SimPreset(preset)
+	sc, err := simretina.Preset(preset)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %q: %w", cfg.Dataset, err)
 	}
@@ -63,7 +64,7 @@ func loadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
 	if log != nil {
 		fmt.Fprintf(log, "simulating the %s retina (seed %d, %s)…\n", preset, sc.Seed, cfg.StimType)
 	}
-	sim, err := datasets.Simulate(sc, []string{cfg.StimType}, nil)
+	sim, err := simretina.Simulate(sc, []string{cfg.StimType}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("simulate %s: %w", cfg.Dataset, err)
 	}

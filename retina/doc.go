@@ -15,9 +15,11 @@
 // writes it as a run). The engine is chosen in backend.go.
 //
 // From a notebook or a Go program: simulate a retina, train with a live callback (cancel the
-// context to stop; the same call resumes), then predict and read hidden units:
+// context to stop; the same call resumes), then predict and read hidden units (Example runs
+// this path on a tiny model):
 //
 //	cfg := retina.SmallConfig()                        // BNCNN on the simulated "small" retina
+//	cfg.NEpochs, cfg.MaxTrainWindows = 1, 1024         // any config key, e.g. a quick run
 //	rec, err := retina.LoadData(cfg, os.Stderr)         // simulated in memory: no files needed
 //	meta, err := retina.Train(ctx, cfg, "runs/bncnn-small", retina.TrainOptions{
 //		Data:    rec,

@@ -98,7 +98,8 @@ func LoadCheckpoint(dir string, opts LoadOptions) (*Model, error) {
 // training would draw them with seed (PyTorch's default initialisation) and its batch norms at
 // their initial statistics: the control that tells what an analysis owes to training rather
 // than to the architecture. norm is the stimulus normalisation it applies (a trained model's
-// Meta.NormStats, or datasets.ComputeNormStats of the stimulus it will see).
+// Meta.NormStats, or datasets.ComputeNormStats of the stimulus it will see). It models cells
+// 0…N−1 (Meta.CellIDs; set them to score it against a recording of other cells).
 func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadOptions) (*Model, error) {
 	if err := mcfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new model: %w", err)
@@ -114,7 +115,10 @@ func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadO
 	cfg.ExpName, cfg.Seed, cfg.BatchSize = "untrained", seed, 64
 	meta := &RunMeta{Format: MetaFormat, Config: cfg, Model: mcfg, NormStats: norm,
 		InputShape: mcfg.ImgShape, FrameRate: datasets.DefaultFrameRate, PixelSizeUM: datasets.DefaultPixelSizeUM,
-		Data: "none: untrained", BestValCorr: noCorrelation}
+		Data: "none: untrained", BestValCorr: noCorrelation, CellIDs: make([]int, mcfg.NCells)}
+	for i := range meta.CellIDs {
+		meta.CellIDs[i] = i
+	}
 	m, err := newModel(meta, ctx, opts.Backend)
 	if err != nil {
 		return nil, err

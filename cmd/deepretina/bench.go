@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/internal/bench"
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/retina"
@@ -206,12 +207,12 @@ func benchData(root string) (*datasets.Recording, string, error) {
 		}
 		return rec, filepath.Join(root, "sim-paper", datasets.NaturalScene+".h5"), nil
 	}
-	sc, err := datasets.SimPreset("paper")
+	sc, err := simretina.Preset("paper")
 	if err != nil {
 		return nil, "", err
 	}
 	bar := progress.New(os.Stderr, "bench: simulating the paper retina", 1, 0)
-	sim, err := datasets.Simulate(sc, []string{datasets.NaturalScene}, func(done, total int) { bar.Set(done, total, "") })
+	sim, err := simretina.Simulate(sc, []string{datasets.NaturalScene}, func(done, total int) { bar.Set(done, total, "") })
 	bar.Finish()
 	if err != nil {
 		return nil, "", err

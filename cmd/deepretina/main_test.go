@@ -19,7 +19,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
-	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -50,12 +50,16 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// simSources are the code that simulates and writes the data the CLI tests share: folders (their
+// non-test Go files) and files.
+var simSources = []string{"../../datasets", "../../datasets/simretina", "../../internal/h5", "simulate.go"}
+
 // simulated writes the small simulated retina, cached across test runs in
 // $TMPDIR/deepretina-cli-data-<key>, where the key changes with the simulator's parameters and
 // code (simCacheKey): a changed simulator gets fresh data, never files of an older version.
 func simulated(t *testing.T) string {
 	t.Helper()
-	key, err := simCacheKey("../../datasets", "simulate.go")
+	key, err := simCacheKey(simSources...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,64 +80,90 @@ func simulated(t *testing.T) string {
 }
 
 // simCacheKey is a hash of the "small" preset's parameters and of the code that simulates and
-// writes the data: the non-test Go files of the datasets package (srcDir) and extra files.
-func simCacheKey(srcDir string, extra ...string) (string, error) {
+// writes the data: the non-test Go files of each folder in sources, and each file in sources.
+func simCacheKey(sources ...string) (string, error) {
 	h := sha256.New()
-	cfg, err := datasets.SimPreset("small")
+	cfg, err := simretina.Preset("small")
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(h, "%#v\n", cfg)
-	files, err := filepath.Glob(filepath.Join(srcDir, "*.go"))
-	if err != nil {
-		return "", err
-	}
-	files = append(files, extra...)
-	sort.Strings(files)
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
+	var files []string
+	for _, src := range sources {
+		st, err := os.Stat(src)
+		if err != nil {
+			return "", err
+		}
+		if !st.IsDir() {
+			files = append(files, src)
 			continue
 		}
+		in, err := filepath.Glob(filepath.Join(src, "*.go"))
+		if err != nil {
+			return "", err
+		}
+		for _, f := range in {
+			if !strings.HasSuffix(f, "_test.go") {
+				files = append(files, f)
+			}
+		}
+	}
+	sort.Strings(files)
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(data))
+		fmt.Fprintf(h, "%s %d\n", f, len(data))
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // The cache of simulated data follows the simulator: another code version or other parameters
-// give another key; the same ones give the same key.
+// give another key; the same ones give the same key; a test file does not count.
 func TestSimCacheKeyFollowsTheSimulator(t *testing.T) {
 	src := t.TempDir()
-	for _, f := range []string{"sim.go", "sim_circuit.go", "hdf5.go"} {
+	for _, dir := range []string{"datasets", "simretina"} {
+		if err := os.Mkdir(filepath.Join(src, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"simretina/simulate.go", "simretina/circuit.go", "lab.go"} {
 		data, err := os.ReadFile(filepath.Join("../../datasets", f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = os.WriteFile(filepath.Join(src, f), data, 0o644)
+		dst := filepath.Join(src, "datasets", f)
+		if strings.HasPrefix(f, "simretina/") {
+			dst = filepath.Join(src, f)
+		}
+		_ = os.WriteFile(dst, data, 0o644)
 	}
-	_ = os.WriteFile(filepath.Join(src, "sim_test.go"), []byte("package datasets"), 0o644)
-	a, err := simCacheKey(src)
+	dirs := []string{filepath.Join(src, "datasets"), filepath.Join(src, "simretina")}
+	testFile := filepath.Join(src, "simretina", "simretina_test.go")
+	_ = os.WriteFile(testFile, []byte("package simretina"), 0o644)
+	a, err := simCacheKey(dirs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := simCacheKey(src); b != a {
+	if b, _ := simCacheKey(dirs...); b != a {
 		t.Fatalf("the same code gives keys %s and %s", a, b)
 	}
-	_ = os.WriteFile(filepath.Join(src, "sim_test.go"), []byte("package datasets // changed"), 0o644)
-	if b, _ := simCacheKey(src); b != a {
+	_ = os.WriteFile(testFile, []byte("package simretina // changed"), 0o644)
+	if b, _ := simCacheKey(dirs...); b != a {
 		t.Fatalf("a test file changed the key")
 	}
-	f, _ := os.OpenFile(filepath.Join(src, "sim_circuit.go"), os.O_APPEND|os.O_WRONLY, 0)
-	_, _ = f.WriteString("\n// a change to the circuit\n")
-	f.Close()
-	if b, _ := simCacheKey(src); b == a {
-		t.Fatalf("changed simulator code kept the key %s", a)
+	for _, f := range []string{filepath.Join(src, "simretina", "circuit.go"), filepath.Join(src, "datasets", "lab.go")} {
+		before, _ := simCacheKey(dirs...)
+		fh, _ := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
+		_, _ = fh.WriteString("\n// a change\n")
+		fh.Close()
+		if b, _ := simCacheKey(dirs...); b == before {
+			t.Fatalf("a change to %s kept the key %s", filepath.Base(f), b)
+		}
 	}
-	real, err := simCacheKey("../../datasets", "simulate.go")
+	real, err := simCacheKey(simSources...)
 	if err != nil || real == a || len(real) != 16 {
 		t.Fatalf("key of the real simulator: %q, %v", real, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/internal/progress"
 )
 
@@ -27,7 +28,7 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
-			cfg, err := datasets.SimPreset(preset)
+			cfg, err := simretina.Preset(preset)
 			if err != nil {
 				return fmt.Errorf("--preset: %w", err)
 			}
@@ -40,9 +41,9 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 				return err
 			}
 			bar := progress.New(os.Stderr, fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed), 1, 0)
-			sim, err := datasets.Simulate(cfg, stims, func(done, total int) { bar.Set(done, total, "") })
+			sim, err := simretina.Simulate(cfg, stims, func(done, total int) { bar.Set(done, total, "") })
 			bar.Finish()
-			if errors.Is(err, datasets.ErrImages) {
+			if errors.Is(err, simretina.ErrImages) {
 				return fmt.Errorf("--images: %w", err)
 			}
 			if err != nil {

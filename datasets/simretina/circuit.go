@@ -1,4 +1,4 @@
-package datasets
+package simretina
 
 import (
 	"fmt"
@@ -6,13 +6,15 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+
+	"github.com/deepretina/deepretina/datasets"
 )
 
-// SimCircuit holds the parameters of the simulated retinal circuit. Spatial sizes are in stimulus
+// Circuit holds the parameters of the simulated retinal circuit. Spatial sizes are in stimulus
 // pixels, time constants in milliseconds (so the circuit does not change with the frame rate).
-// The zero value means "use DefaultSimCircuit()". The equations are documented in the package
+// The zero value means "use DefaultCircuit()". The equations are documented in the package
 // comment (doc.go).
-type SimCircuit struct {
+type Circuit struct {
 	SubunitSpacing float64 // px between neighbouring bipolar subunit centres (square grid)
 	SubunitSigma   float64 // px, SD of a subunit's Gaussian spatial receptive field
 
@@ -46,9 +48,9 @@ type SimCircuit struct {
 	RefractoryStrength float64 // κ: expected count is multiplied by exp(−κ·recent spikes)
 }
 
-// DefaultSimCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
-func DefaultSimCircuit() SimCircuit {
-	return SimCircuit{
+// DefaultCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
+func DefaultCircuit() Circuit {
+	return Circuit{
 		SubunitSpacing: 1.5, SubunitSigma: 0.7,
 		FastTau1MS: 30, FastTau2MS: 60, FastTransience: 0.9,
 		SlowTau1MS: 45, SlowTau2MS: 90, SlowTransience: 0.75,
@@ -62,7 +64,7 @@ func DefaultSimCircuit() SimCircuit {
 	}
 }
 
-func (p SimCircuit) validate() error {
+func (p Circuit) validate() error {
 	pos := []struct {
 		name string
 		v    float64
@@ -109,20 +111,20 @@ func (p SimCircuit) validate() error {
 
 // Ganglion cell types of the simulated retina.
 const (
-	SimONFast  = "ON-fast"
-	SimONSlow  = "ON-slow"
-	SimOFFFast = "OFF-fast"
-	SimOFFSlow = "OFF-slow"
-	SimONOFF   = "ON-OFF"
+	ONFast  = "ON-fast"
+	ONSlow  = "ON-slow"
+	OFFFast = "OFF-fast"
+	OFFSlow = "OFF-slow"
+	ONOFF   = "ON-OFF"
 )
 
 // simTypeCycle is the order in which cell types are dealt to ganglion cells 0, 1, 2, … (mostly
 // OFF cells first, as in the salamander recordings).
-var simTypeCycle = [...]string{SimOFFFast, SimONFast, SimOFFSlow, SimONOFF, SimONSlow}
+var simTypeCycle = [...]string{OFFFast, ONFast, OFFSlow, ONOFF, ONSlow}
 
 // Bipolar types at each subunit location, in index order: bipolar i has location i/4 and type
 // simBipolarTypes[i%4].
-var simBipolarTypes = [...]string{SimONFast, SimOFFFast, SimONSlow, SimOFFSlow}
+var simBipolarTypes = [...]string{ONFast, OFFFast, ONSlow, OFFSlow}
 
 // Point is a position in stimulus pixel coordinates (row Y, column X; pixel (0,0) has its centre
 // at (0,0)).
@@ -179,12 +181,12 @@ type ganglion struct {
 	targetHz float64
 }
 
-// SimRetina is a simulated ground-truth retina: bipolar subunits with contrast adaptation,
+// Retina is a simulated ground-truth retina: bipolar subunits with contrast adaptation,
 // wide-field amacrine cells and ganglion cells of several types (see the package comment for
 // the equations). It is immutable after construction and safe for concurrent use.
-type SimRetina struct {
-	cfg SimConfig
-	par SimCircuit
+type Retina struct {
+	cfg Config
+	par Circuit
 	dt  float64 // seconds per frame
 
 	locs     []Point // bipolar subunit locations
@@ -198,16 +200,16 @@ type SimRetina struct {
 	refractA float64 // exp(−dt/τ_refractory)
 }
 
-// NewSimRetina builds the circuit for cfg deterministically from cfg.Seed: the subunit and
+// New builds the circuit for cfg deterministically from cfg.Seed: the subunit and
 // amacrine grids, the ganglion cells' types, positions and sizes, and the output nonlinearity of
 // each cell, calibrated so that each cell's mean rate on a white-noise calibration stimulus
 // equals a per-cell target drawn from [MinMeanHz, MaxMeanHz].
-func NewSimRetina(cfg SimConfig) (*SimRetina, error) {
+func New(cfg Config) (*Retina, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	p := cfg.circuit()
-	r := &SimRetina{cfg: cfg, par: p, dt: 1 / cfg.FrameRate}
+	r := &Retina{cfg: cfg, par: p, dt: 1 / cfg.FrameRate}
 	r.contrA = float32(math.Exp(-r.dt / (p.ContrastTauMS / 1000)))
 	r.amacA = float32(math.Exp(-r.dt / (p.AmacrineTauMS / 1000)))
 	r.refractA = math.Exp(-r.dt / (p.RefractoryMS / 1000))
@@ -253,15 +255,15 @@ func NewSimRetina(cfg SimConfig) (*SimRetina, error) {
 		locs, lw := r.gaussianLocs(g.centre, g.sigma)
 		var offsets []int32
 		switch g.typ {
-		case SimONFast:
+		case ONFast:
 			offsets = []int32{0}
-		case SimOFFFast:
+		case OFFFast:
 			offsets = []int32{1}
-		case SimONSlow:
+		case ONSlow:
 			offsets = []int32{2}
-		case SimOFFSlow:
+		case OFFSlow:
 			offsets = []int32{3}
-		case SimONOFF:
+		case ONOFF:
 			offsets = []int32{0, 1}
 		}
 		for j, l := range locs {
@@ -272,7 +274,7 @@ func NewSimRetina(cfg SimConfig) (*SimRetina, error) {
 		}
 		g.inh, g.inhW = gaussianPoints(r.amacs, g.centre, p.InhibitionSigma)
 		tau := p.FastGanglionMS
-		if g.typ == SimONSlow || g.typ == SimOFFSlow {
+		if g.typ == ONSlow || g.typ == OFFSlow {
 			tau = p.SlowGanglionMS
 		}
 		g.decay = float32(math.Exp(-r.dt / (tau / 1000)))
@@ -358,22 +360,22 @@ func gaussianPoints(pts []Point, c Point, sigma float64) ([]int32, []float32) {
 	return idx, wt
 }
 
-func (r *SimRetina) gaussianLocs(c Point, sigma float64) ([]int32, []float32) {
+func (r *Retina) gaussianLocs(c Point, sigma float64) ([]int32, []float32) {
 	return gaussianPoints(r.locs, c, sigma)
 }
 
 // Config returns the configuration the retina was built from.
-func (r *SimRetina) Config() SimConfig { return r.cfg }
+func (r *Retina) Config() Config { return r.cfg }
 
 // Circuit returns the (resolved) circuit parameters.
-func (r *SimRetina) Circuit() SimCircuit { return r.par }
+func (r *Retina) Circuit() Circuit { return r.par }
 
 // NCells is the number of ganglion cells N.
-func (r *SimRetina) NCells() int { return len(r.cells) }
+func (r *Retina) NCells() int { return len(r.cells) }
 
 // CellTypes returns the type of each ganglion cell: "ON-fast", "ON-slow", "OFF-fast",
 // "OFF-slow" or "ON-OFF".
-func (r *SimRetina) CellTypes() []string {
+func (r *Retina) CellTypes() []string {
 	out := make([]string, len(r.cells))
 	for i, c := range r.cells {
 		out[i] = c.typ
@@ -382,7 +384,7 @@ func (r *SimRetina) CellTypes() []string {
 }
 
 // CellCentres returns the receptive-field centre of each ganglion cell in pixel coordinates.
-func (r *SimRetina) CellCentres() []Point {
+func (r *Retina) CellCentres() []Point {
 	out := make([]Point, len(r.cells))
 	for i, c := range r.cells {
 		out[i] = c.centre
@@ -391,7 +393,7 @@ func (r *SimRetina) CellCentres() []Point {
 }
 
 // CellSigmas returns the SD (pixels) of each ganglion cell's Gaussian centre.
-func (r *SimRetina) CellSigmas() []float64 {
+func (r *Retina) CellSigmas() []float64 {
 	out := make([]float64, len(r.cells))
 	for i, c := range r.cells {
 		out[i] = c.sigma
@@ -400,11 +402,11 @@ func (r *SimRetina) CellSigmas() []float64 {
 }
 
 // NBipolars is the number of bipolar cells Nb (4 per subunit location).
-func (r *SimRetina) NBipolars() int { return 4 * len(r.locs) }
+func (r *Retina) NBipolars() int { return 4 * len(r.locs) }
 
 // BipolarCentres returns the centre (pixels) of each bipolar cell, in the column order of
-// SimResponse.Bipolar.
-func (r *SimRetina) BipolarCentres() []Point {
+// Response.Bipolar.
+func (r *Retina) BipolarCentres() []Point {
 	out := make([]Point, 4*len(r.locs))
 	for i := range out {
 		out[i] = r.locs[i/4]
@@ -414,7 +416,7 @@ func (r *SimRetina) BipolarCentres() []Point {
 
 // BipolarTypes returns the type of each bipolar cell ("ON-fast", "OFF-fast", "ON-slow",
 // "OFF-slow", repeating per location).
-func (r *SimRetina) BipolarTypes() []string {
+func (r *Retina) BipolarTypes() []string {
 	out := make([]string, 4*len(r.locs))
 	for i := range out {
 		out[i] = simBipolarTypes[i%4]
@@ -423,23 +425,23 @@ func (r *SimRetina) BipolarTypes() []string {
 }
 
 // NAmacrines is the number of amacrine cells Na.
-func (r *SimRetina) NAmacrines() int { return len(r.amacs) }
+func (r *Retina) NAmacrines() int { return len(r.amacs) }
 
 // AmacrineCentres returns the centre (pixels) of each amacrine cell.
-func (r *SimRetina) AmacrineCentres() []Point { return append([]Point(nil), r.amacs...) }
+func (r *Retina) AmacrineCentres() []Point { return append([]Point(nil), r.amacs...) }
 
-// SimResponse is the response of a SimRetina to a stimulus of T frames.
-type SimResponse struct {
+// Response is the response of a Retina to a stimulus of T frames.
+type Response struct {
 	// Rates: [T, N] noiseless ganglion firing rate in Hz (the expected spike rate before the
 	// refractory suppression).
-	Rates Matrix
+	Rates datasets.Matrix
 	// Spikes: [T, N] spike counts per frame (empty when no random source was given).
-	Spikes Matrix
+	Spikes datasets.Matrix
 	// Bipolar: [T, Nb] bipolar potentials v before rectification (OFF cells carry −v), in the
 	// column order of BipolarCentres/BipolarTypes; empty from RunGanglion.
-	Bipolar Matrix
+	Bipolar datasets.Matrix
 	// Amacrine: [T, Na] amacrine potentials; empty from RunGanglion.
-	Amacrine Matrix
+	Amacrine datasets.Matrix
 }
 
 // Run runs stim ([T, H, W], z-scored intensity units, 0 = mean grey) through the circuit,
@@ -448,22 +450,22 @@ type SimResponse struct {
 // amacrine potentials. For long stimuli use RunGanglion, which does not keep the
 // [T, Nb] interneuron matrices. A stimulus whose frames are not the configured H×W, or whose
 // data do not fill [T, H, W], is an error naming both shapes.
-func (r *SimRetina) Run(stim Movie, rng *rand.Rand) (SimResponse, error) {
+func (r *Retina) Run(stim datasets.Movie, rng *rand.Rand) (Response, error) {
 	if err := r.checkStimulus(stim); err != nil {
-		return SimResponse{}, err
+		return Response{}, err
 	}
 	return r.run(stim, rng, r.allBipolars(), r.allAmacrines(), 0, nil), nil
 }
 
 // RunGanglion is Run without the interneuron matrices (Bipolar and Amacrine are empty).
-func (r *SimRetina) RunGanglion(stim Movie, rng *rand.Rand) (SimResponse, error) {
+func (r *Retina) RunGanglion(stim datasets.Movie, rng *rand.Rand) (Response, error) {
 	if err := r.checkStimulus(stim); err != nil {
-		return SimResponse{}, err
+		return Response{}, err
 	}
 	return r.run(stim, rng, nil, nil, 0, nil), nil
 }
 
-func (r *SimRetina) checkStimulus(stim Movie) error {
+func (r *Retina) checkStimulus(stim datasets.Movie) error {
 	if stim.H != r.cfg.H || stim.W != r.cfg.W {
 		return fmt.Errorf("simulated retina: stimulus frames are %dx%d, the retina expects %dx%d", stim.H, stim.W, r.cfg.H, r.cfg.W)
 	}
@@ -473,7 +475,7 @@ func (r *SimRetina) checkStimulus(stim Movie) error {
 	return nil
 }
 
-func (r *SimRetina) allBipolars() []int {
+func (r *Retina) allBipolars() []int {
 	out := make([]int, r.NBipolars())
 	for i := range out {
 		out[i] = i
@@ -481,7 +483,7 @@ func (r *SimRetina) allBipolars() []int {
 	return out
 }
 
-func (r *SimRetina) allAmacrines() []int {
+func (r *Retina) allAmacrines() []int {
 	out := make([]int, r.NAmacrines())
 	for i := range out {
 		out[i] = i
@@ -503,16 +505,16 @@ type runState struct {
 // (not recorded) to bring the circuit to its steady state. recB/recA select the bipolars and
 // amacrines whose potentials are recorded. progress is called with the number of frames done.
 // The stimulus must have passed checkStimulus (the simulator's own movies do by construction).
-func (r *SimRetina) run(stim Movie, rng *rand.Rand, recB, recA []int, warm int, progress func(int)) SimResponse {
+func (r *Retina) run(stim datasets.Movie, rng *rand.Rand, recB, recA []int, warm int, progress func(int)) Response {
 	n := len(r.cells)
 	nLoc, nAm := len(r.locs), len(r.amacs)
 	T := stim.T
-	resp := SimResponse{Rates: NewMatrix(T, n)}
+	resp := Response{Rates: datasets.NewMatrix(T, n)}
 	if len(recB) > 0 {
-		resp.Bipolar = NewMatrix(T, len(recB))
+		resp.Bipolar = datasets.NewMatrix(T, len(recB))
 	}
 	if len(recA) > 0 {
-		resp.Amacrine = NewMatrix(T, len(recA))
+		resp.Amacrine = datasets.NewMatrix(T, len(recA))
 	}
 	r.simulate(stim, warm, func(t0, c int, buf *chunkBufs, drive []float32) {
 		for k := 0; k < c; k++ {
@@ -553,7 +555,7 @@ func (r *SimRetina) run(stim Movie, rng *rand.Rand, recB, recA []int, warm int, 
 // the end of the movie (not reported), then the whole movie in chunks of at most simChunk
 // frames, calling onChunk(t0, c, buf, drive) after each chunk of frames [t0, t0+c) with the
 // chunk's buffers and the ganglion drive [c, N].
-func (r *SimRetina) simulate(stim Movie, warm int, onChunk func(t0, c int, buf *chunkBufs, drive []float32)) {
+func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int, buf *chunkBufs, drive []float32)) {
 	warm = min(warm, stim.T)
 	n := len(r.cells)
 	st := runState{
@@ -620,7 +622,7 @@ func parallel(n int, f func(lo, hi int)) {
 }
 
 // stageSpatial: u[t, l] = Σ_p w_lp s[t, p].
-func (r *SimRetina) stageSpatial(frames Movie, u []float32) {
+func (r *Retina) stageSpatial(frames datasets.Movie, u []float32) {
 	nLoc := len(r.locs)
 	parallel(frames.T, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -636,7 +638,7 @@ func (r *SimRetina) stageSpatial(frames Movie, u []float32) {
 // stageBipolar runs the adaptive biphasic filters and the rectifiers: in parallel over blocks
 // of locations, each block stepping through time with its locations in the inner loop (the
 // state is stored variable-major, [bipState][nLoc], so the inner loop is contiguous).
-func (r *SimRetina) stageBipolar(c int, u, v, b, state []float32) {
+func (r *Retina) stageBipolar(c int, u, v, b, state []float32) {
 	nLoc := len(r.locs)
 	p := r.par
 	dt := float32(r.dt)
@@ -711,7 +713,7 @@ func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 // stageAmacrine: the pooled fast bipolar output (parallel over frames), then the two-stage
 // low-pass of each amacrine (parallel over amacrines). a holds the pooled input on entry to
 // the second step and the amacrine potential on exit.
-func (r *SimRetina) stageAmacrine(c int, b, a, state []float32) {
+func (r *Retina) stageAmacrine(c int, b, a, state []float32) {
 	nAm, nB := len(r.amacs), 4*len(r.locs)
 	parallel(c, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -737,7 +739,7 @@ func (r *SimRetina) stageAmacrine(c int, b, a, state []float32) {
 }
 
 // stageGanglion: centre excitation minus amacrine inhibition, membrane low-pass.
-func (r *SimRetina) stageGanglion(c int, b, a, drive, state []float32) {
+func (r *Retina) stageGanglion(c int, b, a, drive, state []float32) {
 	n, nAm, nB := len(r.cells), len(r.amacs), 4*len(r.locs)
 	w := float32(r.par.Inhibition)
 	for t := 0; t < c; t++ {
@@ -759,7 +761,7 @@ func (r *SimRetina) stageGanglion(c int, b, a, drive, state []float32) {
 }
 
 // rate maps a cell's drive to its firing rate in Hz: R·softplus(k·(x−μ)/σ + b).
-func (r *SimRetina) rate(i int, x float32) float32 {
+func (r *Retina) rate(i int, x float32) float32 {
 	g := &r.cells[i]
 	z := float64((x - g.mu) / g.sd)
 	return float32(r.par.MaxRateHz * softplus(r.par.NonlinSlope*z+g.bias))
@@ -775,8 +777,8 @@ func softplus(x float64) float64 {
 // Spikes draws spike counts per frame from rates ([T, N] Hz): Poisson with mean
 // rate·dt·exp(−κ·h), where h is an exponentially decaying (τ = RefractoryMS) count of the
 // cell's previous spikes (relative refractoriness). Deterministic given rng.
-func (r *SimRetina) Spikes(rates Matrix, rng *rand.Rand) Matrix {
-	out := NewMatrix(rates.Rows, rates.Cols)
+func (r *Retina) Spikes(rates datasets.Matrix, rng *rand.Rand) datasets.Matrix {
+	out := datasets.NewMatrix(rates.Rows, rates.Cols)
 	kappa := r.par.RefractoryStrength
 	hist := make([]float64, rates.Cols)
 	for t := 0; t < rates.Rows; t++ {
@@ -814,7 +816,7 @@ func poisson(m float64, rng *rand.Rand) int {
 // mean rate on a calibration stimulus (20 s of Gaussian white noise at the configured contrast
 // and check size, from its own random stream) equals its target mean rate. Natural scenes
 // then drive the cells harder than white noise, as in the retina.
-func (r *SimRetina) calibrate() {
+func (r *Retina) calibrate() {
 	cfg := r.cfg
 	n := int(math.Round(20 * cfg.FrameRate))
 	wn := whiteNoiseMovie(cfg, n, false, cfg.stream("calibration-whitenoise", 0))
@@ -859,9 +861,9 @@ func (r *SimRetina) calibrate() {
 }
 
 // drives returns the [T, N] ganglion drive (before the output nonlinearity) for m.
-func (r *SimRetina) drives(m Movie, warm int) Matrix {
+func (r *Retina) drives(m datasets.Movie, warm int) datasets.Matrix {
 	n := len(r.cells)
-	out := NewMatrix(m.T, n)
+	out := datasets.NewMatrix(m.T, n)
 	r.simulate(m, warm, func(t0, c int, _ *chunkBufs, drive []float32) {
 		copy(out.Data[t0*n:(t0+c)*n], drive[:c*n])
 	})

@@ -1,17 +1,19 @@
-package datasets
+package simretina
 
 import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/jpeg" // register the JPEG decoder for SimConfig.ImagesDir
-	_ "image/png"  // register the PNG decoder for SimConfig.ImagesDir
+	_ "image/jpeg" // register the JPEG decoder for Config.ImagesDir
+	_ "image/png"  // register the PNG decoder for Config.ImagesDir
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/deepretina/deepretina/datasets"
 )
 
 // Stimulus generators of the simulated retina. All return movies in z-scored-ish intensity
@@ -25,8 +27,8 @@ const wnBlock = 1000
 // whiteNoiseMovie returns T frames of checkerboard white noise: checks of cfg.CheckerPixels
 // pixels, new independent values every frame, binary ±Contrast (binary) or Gaussian with SD
 // Contrast. Block b of frames uses rng seeds drawn from seedRng (one draw per block, in order).
-func whiteNoiseMovie(cfg SimConfig, T int, binary bool, seedRng *rand.Rand) Movie {
-	m := NewMovie(T, cfg.H, cfg.W)
+func whiteNoiseMovie(cfg Config, T int, binary bool, seedRng *rand.Rand) datasets.Movie {
+	m := datasets.NewMovie(T, cfg.H, cfg.W)
 	nb := (T + wnBlock - 1) / wnBlock
 	seeds := make([][2]uint64, nb)
 	for i := range seeds {
@@ -141,7 +143,7 @@ func deadLeaves(size int, rng *rand.Rand) grayImage {
 // jitter): each frame the view's top-left corner moves by N(0, jitter²) pixels in each
 // direction, reflected at the image border and rounded to whole pixels. The image is scaled by
 // contrast.
-func jitterWalk(dst Movie, img grayImage, jitter, contrast float64, rng *rand.Rand) {
+func jitterWalk(dst datasets.Movie, img grayImage, jitter, contrast float64, rng *rand.Rand) {
 	my, mx := float64(img.H-dst.H), float64(img.W-dst.W)
 	py, px := rng.Float64()*my, rng.Float64()*mx
 	c := float32(contrast)
@@ -182,8 +184,8 @@ func reflectInto(p, hi float64) float64 {
 // round(cfg.ImageSeconds·FrameRate) frames, viewed through a jittering random walk. Images are
 // procedural dead leaves, or (photos != nil) drawn at random from photos. The random streams
 // are derived from tag, one per image.
-func naturalSceneMovie(cfg SimConfig, T int, tag string, photos []grayImage) Movie {
-	m := NewMovie(T, cfg.H, cfg.W)
+func naturalSceneMovie(cfg Config, T int, tag string, photos []grayImage) datasets.Movie {
+	m := datasets.NewMovie(T, cfg.H, cfg.W)
 	per := max(1, int(math.Round(cfg.ImageSeconds*cfg.FrameRate)))
 	nImg := (T + per - 1) / per
 	size := deadLeavesSize(cfg.H, cfg.W)
@@ -203,11 +205,11 @@ func naturalSceneMovie(cfg SimConfig, T int, tag string, photos []grayImage) Mov
 }
 
 // deadLeavesMovie is naturalSceneMovie with procedural images.
-func deadLeavesMovie(cfg SimConfig, T int, tag string) Movie {
+func deadLeavesMovie(cfg Config, T int, tag string) datasets.Movie {
 	return naturalSceneMovie(cfg, T, tag, nil)
 }
 
-// ErrImages marks errors about the folder of photographs (SimConfig.ImagesDir), so that a
+// ErrImages marks errors about the folder of photographs (Config.ImagesDir), so that a
 // caller can name its own option for it (the CLI's --images).
 var ErrImages = errors.New("images folder")
 
@@ -307,8 +309,8 @@ func shrink(g grayImage, f int) grayImage {
 
 // flashesMovie returns full-field flashes: cycles of mean grey, +amp, grey, −amp, each phase
 // `phase` frames, repeated to T frames.
-func flashesMovie(h, w, T, phase int, amp float32) Movie {
-	m := NewMovie(T, h, w)
+func flashesMovie(h, w, T, phase int, amp float32) datasets.Movie {
+	m := datasets.NewMovie(T, h, w)
 	levels := [4]float32{0, amp, 0, -amp}
 	for t := 0; t < T; t++ {
 		v := levels[(t/phase)%4]

@@ -1,4 +1,4 @@
-package datasets
+package simretina
 
 import (
 	"fmt"
@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+
+	"github.com/deepretina/deepretina/datasets"
 )
 
-// SimConfig configures the simulated retina and the recordings simulated from it.
-type SimConfig struct {
+// Config configures the simulated retina and the recordings simulated from it.
+type Config struct {
 	Name         string  // experiment name of the recordings, e.g. "sim-small"
 	Seed         uint64  // everything (circuit, stimuli, spikes) is a function of the seed
 	H, W         int     // stimulus frame size in pixels
@@ -31,25 +33,25 @@ type SimConfig struct {
 	SmoothMS           float64 // SD (ms) of the Gaussian smoothing spikes → firing_rate_10ms
 	InterneuronSeconds float64 // length of the "whitenoise" interneuron group
 
-	// Circuit holds the circuit parameters; the zero value means DefaultSimCircuit().
-	Circuit SimCircuit
+	// Circuit holds the circuit parameters; the zero value means DefaultCircuit().
+	Circuit Circuit
 }
 
-// SimPresetNames lists the presets known to SimPreset.
-func SimPresetNames() []string { return []string{"small", "paper"} }
+// PresetNames lists the presets known to Preset.
+func PresetNames() []string { return []string{"small", "paper"} }
 
-// SimPreset returns a named configuration:
+// Preset returns a named configuration:
 //
 //   - "small": the CPU default. 20×20 pixels, 8 cells of mixed types, 4 minutes of training
 //     data at 100 Hz, a 10 s test segment × 10 repeats. Simulates in a few seconds.
 //   - "paper": the layout of the published data. 50×50 pixels, 10 cells, 60 minutes of
 //     training data at 100 Hz, a 60 s test segment × 5 repeats (≈3.6 GB of stimulus per
 //     stimulus type, like the lab's files).
-func SimPreset(name string) (SimConfig, error) {
-	base := SimConfig{
+func Preset(name string) (Config, error) {
+	base := Config{
 		Seed:               1,
-		FrameRate:          DefaultFrameRate,
-		PixelSizeUM:        DefaultPixelSizeUM,
+		FrameRate:          datasets.DefaultFrameRate,
+		PixelSizeUM:        datasets.DefaultPixelSizeUM,
 		Contrast:           1,
 		Binary:             true,
 		CheckerPixels:      1,
@@ -57,7 +59,7 @@ func SimPreset(name string) (SimConfig, error) {
 		JitterPixels:       0.5,
 		SmoothMS:           10,
 		InterneuronSeconds: 20,
-		Circuit:            DefaultSimCircuit(),
+		Circuit:            DefaultCircuit(),
 	}
 	switch name {
 	case "small":
@@ -72,13 +74,13 @@ func SimPreset(name string) (SimConfig, error) {
 		base.NCells = 10
 		base.InterneuronSeconds = 60
 	default:
-		return SimConfig{}, fmt.Errorf("unknown simulation preset %q; valid presets: %s", name, strings.Join(SimPresetNames(), ", "))
+		return Config{}, fmt.Errorf("unknown simulation preset %q; valid presets: %s", name, strings.Join(PresetNames(), ", "))
 	}
 	return base, nil
 }
 
 // Validate checks the configuration; the error names the bad field.
-func (c SimConfig) Validate() error {
+func (c Config) Validate() error {
 	if c.H < 5 || c.W < 5 {
 		return fmt.Errorf("H, W: expected a frame of at least 5×5 pixels, got %d×%d", c.H, c.W)
 	}
@@ -125,19 +127,19 @@ func (c SimConfig) Validate() error {
 }
 
 // circuit resolves the zero Circuit to the defaults.
-func (c SimConfig) circuit() SimCircuit {
-	if c.Circuit == (SimCircuit{}) {
-		return DefaultSimCircuit()
+func (c Config) circuit() Circuit {
+	if c.Circuit == (Circuit{}) {
+		return DefaultCircuit()
 	}
 	return c.Circuit
 }
 
 // frames converts seconds to a whole number of frames (at least 1).
-func (c SimConfig) frames(sec float64) int { return max(1, int(math.Round(sec*c.FrameRate))) }
+func (c Config) frames(sec float64) int { return max(1, int(math.Round(sec*c.FrameRate))) }
 
 // stream returns the random source for one purpose (tag) and index k: a PCG seeded from the
 // configuration's seed, the tag and k. Distinct tags or indices give independent streams.
-func (c SimConfig) stream(tag string, k uint64) *rand.Rand {
+func (c Config) stream(tag string, k uint64) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(tag))
 	return rand.New(rand.NewPCG(c.Seed^(k*0x9E3779B97F4A7C15), h.Sum64()+k))
@@ -146,18 +148,18 @@ func (c SimConfig) stream(tag string, k uint64) *rand.Rand {
 // Simulation is the output of Simulate: recordings in the layout of the lab's data plus the
 // simulated interneurons.
 type Simulation struct {
-	Config SimConfig
-	Retina *SimRetina
-	// Recordings, keyed by stimulus type (WhiteNoise, NaturalScene).
-	Recordings map[string]*Recording
+	Config Config
+	Retina *Retina
+	// Recordings, keyed by stimulus type (datasets.WhiteNoise, datasets.NaturalScene).
+	Recordings map[string]*datasets.Recording
 	// Interneurons: "bipolars" and "amacrines", each with groups "whitenoise" and "flashes".
-	Interneurons []*InterneuronSet
+	Interneurons []*datasets.InterneuronSet
 }
 
 // Simulate builds the retina for cfg and records it:
 //
-//   - for each stimulus type in stims (WhiteNoise, NaturalScene) a Recording with Expt =
-//     cfg.Name, CellIDs 0..N−1. Train: TrainSeconds of non-repeated stimulus; Rates = spike
+//   - for each stimulus type in stims (datasets.WhiteNoise, datasets.NaturalScene) a
+//     datasets.Recording with Expt = cfg.Name, CellIDs 0..N−1. Train: TrainSeconds of non-repeated stimulus; Rates = spike
 //     counts smoothed with a Gaussian of SD SmoothMS, in Hz ("firing_rate_10ms"); Counts = the
 //     spike counts. Test: a distinct TestSeconds segment shown Repeats times; Repeats[c][r] =
 //     smoothed rate of repeat r, Rates = their trial average, Counts = spike counts summed
@@ -172,17 +174,17 @@ type Simulation struct {
 //
 // progress (may be nil) is called with (frames done, total frames) as work proceeds, where
 // generating or simulating one frame counts one.
-func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*Simulation, error) {
+func Simulate(cfg Config, stims []string, progress func(done, total int)) (*Simulation, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if len(stims) == 0 {
-		return nil, fmt.Errorf("stims: expected at least one of %q, %q", WhiteNoise, NaturalScene)
+		return nil, fmt.Errorf("stims: expected at least one of %q, %q", datasets.WhiteNoise, datasets.NaturalScene)
 	}
 	seen := map[string]bool{}
 	for _, s := range stims {
-		if s != WhiteNoise && s != NaturalScene {
-			return nil, fmt.Errorf("stims: unknown stimulus type %q; expected %q or %q", s, WhiteNoise, NaturalScene)
+		if s != datasets.WhiteNoise && s != datasets.NaturalScene {
+			return nil, fmt.Errorf("stims: unknown stimulus type %q; expected %q or %q", s, datasets.WhiteNoise, datasets.NaturalScene)
 		}
 		if seen[s] {
 			return nil, fmt.Errorf("stims: %q given twice", s)
@@ -190,13 +192,13 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 		seen[s] = true
 	}
 	var photos []grayImage
-	if cfg.ImagesDir != "" && seen[NaturalScene] {
+	if cfg.ImagesDir != "" && seen[datasets.NaturalScene] {
 		var err error
 		if photos, err = loadPhotos(cfg.ImagesDir, cfg.H, cfg.W); err != nil {
 			return nil, err
 		}
 	}
-	ret, err := NewSimRetina(cfg)
+	ret, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +217,10 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 	}
 	tick(0)
 
-	sim := &Simulation{Config: cfg, Retina: ret, Recordings: map[string]*Recording{}}
+	sim := &Simulation{Config: cfg, Retina: ret, Recordings: map[string]*datasets.Recording{}}
 	preset := strings.TrimPrefix(cfg.Name, "sim-")
 	for _, stim := range stims {
-		rec := &Recording{
+		rec := &datasets.Recording{
 			Expt: cfg.Name, Stim: stim, CellIDs: make([]int, cfg.NCells),
 			FrameRate: cfg.FrameRate, PixelSizeUM: cfg.PixelSizeUM,
 			Provenance: fmt.Sprintf("simulated retina preset=%s seed=%d (%dx%d px, %d cells, %s)",
@@ -228,20 +230,20 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 			rec.CellIDs[i] = i
 		}
 		for _, part := range []struct {
-			split *Split
+			split *datasets.Split
 			n     int
 			tag   string
 		}{{&rec.Train, nTrain, "train"}, {&rec.Test, nTest, "test"}} {
-			var movie Movie
+			var movie datasets.Movie
 			tag := stim + "/" + part.tag
-			if stim == WhiteNoise {
+			if stim == datasets.WhiteNoise {
 				movie = whiteNoiseMovie(cfg, part.n, cfg.Binary, cfg.stream(tag, 0))
 			} else {
 				movie = naturalSceneMovie(cfg, part.n, tag, photos)
 			}
 			tick(part.n)
 			resp := ret.run(movie, nil, nil, nil, warm, tick)
-			sp := Split{Time: frameTimes(part.n, cfg.FrameRate), Stimulus: movie}
+			sp := datasets.Split{Time: frameTimes(part.n, cfg.FrameRate), Stimulus: movie}
 			if part.tag == "train" {
 				sp.Counts = ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", 0))
 				sp.Rates = smoothRates(sp.Counts, cfg)
@@ -249,8 +251,8 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 			} else {
 				sp.CountTrials = cfg.Repeats
 				n := cfg.NCells
-				sp.Counts = NewMatrix(part.n, n)
-				sp.Rates = NewMatrix(part.n, n)
+				sp.Counts = datasets.NewMatrix(part.n, n)
+				sp.Rates = datasets.NewMatrix(part.n, n)
 				sp.Repeats = make([][][]float32, n)
 				for c := range sp.Repeats {
 					sp.Repeats[c] = make([][]float32, cfg.Repeats)
@@ -270,13 +272,11 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 			*part.split = sp
 		}
 		// The stimulus is finite by construction; check the responses (cheap) rather than
-		// running rec.Validate over gigabytes of stimulus.
-		for _, m := range []Matrix{rec.Train.Rates, rec.Test.Rates} {
-			if err := checkResponses(h5Rates, m, nonNegative); err != nil {
-				return nil, fmt.Errorf("simulated %s recording: %w (circuit parameters out of range?)", stim, err)
-			}
+		// reading gigabytes of stimulus again.
+		if err := rec.ValidateResponses(); err != nil {
+			return nil, fmt.Errorf("simulated %s recording: %w (circuit parameters out of range?)", stim, err)
 		}
-		rec.Source = Source{SimPreset: preset, SimSeed: cfg.Seed, SHA256: rec.contentHash()}
+		rec.Source = datasets.Source{SimPreset: preset, SimSeed: cfg.Seed, SHA256: rec.ContentHash()}
 		sim.Recordings[stim] = rec
 	}
 
@@ -285,17 +285,17 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 	wn := whiteNoiseMovie(cfg, nInt, cfg.Binary, cfg.stream("interneurons/whitenoise", 0))
 	fl := flashesMovie(cfg.H, cfg.W, nFlash, phase, float32(cfg.Contrast))
 	tick(nInt + nFlash)
-	bip := &InterneuronSet{CellType: "bipolars"}
-	am := &InterneuronSet{CellType: "amacrines"}
+	bip := &datasets.InterneuronSet{CellType: "bipolars"}
+	am := &datasets.InterneuronSet{CellType: "amacrines"}
 	for _, g := range []struct {
 		name  string
-		movie Movie
+		movie datasets.Movie
 	}{{"whitenoise", wn}, {"flashes", fl}} {
 		resp := ret.run(g.movie, nil, recB, recA, warm, tick)
 		detrend(resp.Bipolar)
 		detrend(resp.Amacrine)
-		bip.Groups = append(bip.Groups, InterneuronGroup{Name: g.name, Stimuli: g.movie, Potentials: resp.Bipolar})
-		am.Groups = append(am.Groups, InterneuronGroup{Name: g.name, Stimuli: g.movie, Potentials: resp.Amacrine})
+		bip.Groups = append(bip.Groups, datasets.InterneuronGroup{Name: g.name, Stimuli: g.movie, Potentials: resp.Bipolar})
+		am.Groups = append(am.Groups, datasets.InterneuronGroup{Name: g.name, Stimuli: g.movie, Potentials: resp.Amacrine})
 	}
 	btypes, bcent := ret.BipolarTypes(), ret.BipolarCentres()
 	var desc []string
@@ -310,12 +310,12 @@ func Simulate(cfg SimConfig, stims []string, progress func(done, total int)) (*S
 	}
 	am.Provenance = fmt.Sprintf("simulated retina preset=%s seed=%d; amacrine potentials (noiseless), cells %s",
 		preset, cfg.Seed, strings.Join(desc, " "))
-	sim.Interneurons = []*InterneuronSet{bip, am}
+	sim.Interneurons = []*datasets.InterneuronSet{bip, am}
 	return sim, nil
 }
 
-func stimDescription(cfg SimConfig, stim string) string {
-	if stim == WhiteNoise {
+func stimDescription(cfg Config, stim string) string {
+	if stim == datasets.WhiteNoise {
 		kind := "Gaussian"
 		if cfg.Binary {
 			kind = "binary"
@@ -332,7 +332,7 @@ func stimDescription(cfg SimConfig, stim string) string {
 // centralInterneurons picks the interneurons recorded for the InterneuronSets: all four bipolar
 // types at the (up to) 4 subunit locations nearest the field centre, and the (up to) 8
 // amacrines nearest the centre. Indices are sorted.
-func (r *SimRetina) centralInterneurons() (bip, am []int) {
+func (r *Retina) centralInterneurons() (bip, am []int) {
 	c := Point{float64(r.cfg.H-1) / 2, float64(r.cfg.W-1) / 2}
 	for _, l := range nearest(r.locs, c, 4) {
 		bip = append(bip, 4*l, 4*l+1, 4*l+2, 4*l+3)
@@ -365,7 +365,7 @@ func frameTimes(n int, rate float64) []float64 {
 // smoothRates converts spike counts [T, N] to a firing rate in Hz: convolution with a
 // normalised Gaussian of SD cfg.SmoothMS (truncated at ±4 SD, renormalised at the ends),
 // times the frame rate.
-func smoothRates(counts Matrix, cfg SimConfig) Matrix {
+func smoothRates(counts datasets.Matrix, cfg Config) datasets.Matrix {
 	sigma := cfg.SmoothMS / 1000 * cfg.FrameRate // in frames
 	rad := int(math.Ceil(4 * sigma))
 	kern := make([]float64, 2*rad+1)
@@ -373,7 +373,7 @@ func smoothRates(counts Matrix, cfg SimConfig) Matrix {
 		d := float64(i - rad)
 		kern[i] = math.Exp(-d * d / (2 * sigma * sigma))
 	}
-	out := NewMatrix(counts.Rows, counts.Cols)
+	out := datasets.NewMatrix(counts.Rows, counts.Cols)
 	T := counts.Rows
 	for c := 0; c < counts.Cols; c++ {
 		for t := 0; t < T; t++ {
@@ -390,7 +390,7 @@ func smoothRates(counts Matrix, cfg SimConfig) Matrix {
 }
 
 // detrend removes the least-squares linear trend from each column of m in place.
-func detrend(m Matrix) {
+func detrend(m datasets.Matrix) {
 	T := m.Rows
 	if T < 2 {
 		return

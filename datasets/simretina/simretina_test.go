@@ -1,4 +1,4 @@
-package datasets
+package simretina
 
 import (
 	"errors"
@@ -16,13 +16,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
 )
 
 // simSmall simulates the "small" preset (a few seconds of CPU).
 func simSmall(t *testing.T, stims ...string) *Simulation {
 	t.Helper()
-	cfg, err := SimPreset("small")
+	cfg, err := Preset("small")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +35,9 @@ func simSmall(t *testing.T, stims ...string) *Simulation {
 }
 
 // tinyConfig is a short configuration for tests that only need shapes or determinism.
-func tinyConfig(t *testing.T) SimConfig {
+func tinyConfig(t *testing.T) Config {
 	t.Helper()
-	cfg, err := SimPreset("small")
+	cfg, err := Preset("small")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +48,9 @@ func tinyConfig(t *testing.T) SimConfig {
 	return cfg
 }
 
-func TestSimPresets(t *testing.T) {
-	for _, name := range SimPresetNames() {
-		cfg, err := SimPreset(name)
+func TestPresets(t *testing.T) {
+	for _, name := range PresetNames() {
+		cfg, err := Preset(name)
 		if err != nil {
 			t.Fatalf("preset %s: %v", name, err)
 		}
@@ -60,15 +61,15 @@ func TestSimPresets(t *testing.T) {
 			t.Errorf("preset %s: Name = %q", name, cfg.Name)
 		}
 	}
-	small, _ := SimPreset("small")
-	paper, _ := SimPreset("paper")
+	small, _ := Preset("small")
+	paper, _ := Preset("paper")
 	if small.H != 20 || small.NCells != 8 || small.TrainSeconds != 240 || small.Repeats != 10 {
 		t.Errorf("small preset: unexpected %+v", small)
 	}
 	if paper.H != 50 || paper.W != 50 || paper.NCells != 10 || paper.TrainSeconds != 3600 || paper.Repeats != 5 {
 		t.Errorf("paper preset: unexpected %+v", paper)
 	}
-	_, err := SimPreset("huge")
+	_, err := Preset("huge")
 	if err == nil {
 		t.Fatal("unknown preset: expected an error")
 	}
@@ -79,30 +80,30 @@ func TestSimPresets(t *testing.T) {
 	}
 }
 
-func TestSimConfigValidate(t *testing.T) {
+func TestConfigValidate(t *testing.T) {
 	cases := []struct {
 		field string
-		mod   func(*SimConfig)
+		mod   func(*Config)
 	}{
-		{"H, W", func(c *SimConfig) { c.H = 3 }},
-		{"FrameRate", func(c *SimConfig) { c.FrameRate = 0 }},
-		{"PixelSizeUM", func(c *SimConfig) { c.PixelSizeUM = -1 }},
-		{"TrainSeconds", func(c *SimConfig) { c.TrainSeconds = math.NaN() }},
-		{"TestSeconds", func(c *SimConfig) { c.TestSeconds = 0 }},
-		{"TestSeconds", func(c *SimConfig) { c.TestSeconds = 0.001 }},
-		{"Repeats", func(c *SimConfig) { c.Repeats = 1 }},
-		{"NCells", func(c *SimConfig) { c.NCells = 0 }},
-		{"Contrast", func(c *SimConfig) { c.Contrast = 0 }},
-		{"CheckerPixels", func(c *SimConfig) { c.CheckerPixels = 0 }},
-		{"ImageSeconds", func(c *SimConfig) { c.ImageSeconds = -2 }},
-		{"JitterPixels", func(c *SimConfig) { c.JitterPixels = -1 }},
-		{"SmoothMS", func(c *SimConfig) { c.SmoothMS = 0 }},
-		{"Circuit.SubunitSigma", func(c *SimConfig) { c.Circuit.SubunitSigma = 0 }},
-		{"Circuit.SpeedUp", func(c *SimConfig) { c.Circuit.SpeedUp = 1.5 }},
-		{"Circuit.MaxMeanHz", func(c *SimConfig) { c.Circuit.MaxMeanHz = 1 }},
+		{"H, W", func(c *Config) { c.H = 3 }},
+		{"FrameRate", func(c *Config) { c.FrameRate = 0 }},
+		{"PixelSizeUM", func(c *Config) { c.PixelSizeUM = -1 }},
+		{"TrainSeconds", func(c *Config) { c.TrainSeconds = math.NaN() }},
+		{"TestSeconds", func(c *Config) { c.TestSeconds = 0 }},
+		{"TestSeconds", func(c *Config) { c.TestSeconds = 0.001 }},
+		{"Repeats", func(c *Config) { c.Repeats = 1 }},
+		{"NCells", func(c *Config) { c.NCells = 0 }},
+		{"Contrast", func(c *Config) { c.Contrast = 0 }},
+		{"CheckerPixels", func(c *Config) { c.CheckerPixels = 0 }},
+		{"ImageSeconds", func(c *Config) { c.ImageSeconds = -2 }},
+		{"JitterPixels", func(c *Config) { c.JitterPixels = -1 }},
+		{"SmoothMS", func(c *Config) { c.SmoothMS = 0 }},
+		{"Circuit.SubunitSigma", func(c *Config) { c.Circuit.SubunitSigma = 0 }},
+		{"Circuit.SpeedUp", func(c *Config) { c.Circuit.SpeedUp = 1.5 }},
+		{"Circuit.MaxMeanHz", func(c *Config) { c.Circuit.MaxMeanHz = 1 }},
 	}
 	for _, tc := range cases {
-		cfg, _ := SimPreset("small")
+		cfg, _ := Preset("small")
 		tc.mod(&cfg)
 		err := cfg.Validate()
 		if err == nil {
@@ -112,18 +113,18 @@ func TestSimConfigValidate(t *testing.T) {
 		if !strings.HasPrefix(err.Error(), tc.field) {
 			t.Errorf("%s: error %q does not name the field", tc.field, err)
 		}
-		if _, err := NewSimRetina(cfg); err == nil {
-			t.Errorf("%s: NewSimRetina accepted an invalid config", tc.field)
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: New accepted an invalid config", tc.field)
 		}
 	}
 	// The zero Circuit means the defaults.
-	cfg, _ := SimPreset("small")
-	cfg.Circuit = SimCircuit{}
+	cfg, _ := Preset("small")
+	cfg.Circuit = Circuit{}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("zero Circuit should mean the defaults: %v", err)
 	}
 	// Bad stimulus lists.
-	for _, stims := range [][]string{nil, {"movies"}, {WhiteNoise, WhiteNoise}} {
+	for _, stims := range [][]string{nil, {"movies"}, {datasets.WhiteNoise, datasets.WhiteNoise}} {
 		if _, err := Simulate(tinyConfig(t), stims, nil); err == nil || !strings.HasPrefix(err.Error(), "stims") {
 			t.Errorf("Simulate(stims=%v): expected a stims error, got %v", stims, err)
 		}
@@ -142,9 +143,9 @@ func equalF32(a, b []float32) bool {
 	return true
 }
 
-func TestSimDeterministic(t *testing.T) {
+func TestDeterministic(t *testing.T) {
 	cfg := tinyConfig(t)
-	stims := []string{WhiteNoise, NaturalScene}
+	stims := []string{datasets.WhiteNoise, datasets.NaturalScene}
 	var calls, lastDone, lastTotal int
 	a, err := Simulate(cfg, stims, func(done, total int) { calls++; lastDone, lastTotal = done, total })
 	if err != nil {
@@ -200,10 +201,10 @@ func TestSimDeterministic(t *testing.T) {
 	}
 }
 
-// TestSimDeterministicAcrossWorkers: the goroutine split must not change any bit.
-func TestSimDeterministicAcrossWorkers(t *testing.T) {
+// TestDeterministicAcrossWorkers: the goroutine split must not change any bit.
+func TestDeterministicAcrossWorkers(t *testing.T) {
 	cfg := tinyConfig(t)
-	ret, err := NewSimRetina(cfg)
+	ret, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestSimDeterministicAcrossWorkers(t *testing.T) {
 	runtime.GOMAXPROCS(max(prev, 3))
 	three := mustRun(t, ret, stim, rand.New(rand.NewPCG(1, 1)))
 	runtime.GOMAXPROCS(prev)
-	for _, r := range []SimResponse{one, three} {
+	for _, r := range []Response{one, three} {
 		if !equalF32(r.Rates.Data, many.Rates.Data) || !equalF32(r.Spikes.Data, many.Spikes.Data) ||
 			!equalF32(r.Bipolar.Data, many.Bipolar.Data) || !equalF32(r.Amacrine.Data, many.Amacrine.Data) {
 			t.Fatal("Run gives different results for different GOMAXPROCS")
@@ -226,21 +227,21 @@ func TestSimDeterministicAcrossWorkers(t *testing.T) {
 	}
 }
 
-func TestSimRecordingLayout(t *testing.T) {
+func TestRecordingLayout(t *testing.T) {
 	cfg := tinyConfig(t)
-	sim, err := Simulate(cfg, []string{NaturalScene}, nil)
+	sim, err := Simulate(cfg, []string{datasets.NaturalScene}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sim.Recordings) != 1 || sim.Recordings[NaturalScene] == nil {
-		t.Fatalf("recordings: got keys %v, want [%s]", keys(sim.Recordings), NaturalScene)
+	if len(sim.Recordings) != 1 || sim.Recordings[datasets.NaturalScene] == nil {
+		t.Fatalf("recordings: got keys %v, want [%s]", keys(sim.Recordings), datasets.NaturalScene)
 	}
-	rec := sim.Recordings[NaturalScene]
+	rec := sim.Recordings[datasets.NaturalScene]
 	if err := rec.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	nTrain, nTest := int(cfg.TrainSeconds*cfg.FrameRate), int(cfg.TestSeconds*cfg.FrameRate)
-	if rec.Expt != cfg.Name || rec.Stim != NaturalScene || rec.NCells() != cfg.NCells ||
+	if rec.Expt != cfg.Name || rec.Stim != datasets.NaturalScene || rec.NCells() != cfg.NCells ||
 		rec.Train.Len() != nTrain || rec.Test.Len() != nTest || rec.Train.Stimulus.H != cfg.H || rec.Train.Stimulus.W != cfg.W {
 		t.Errorf("recording header/shapes wrong: expt %q stim %q cells %d train %d test %d", rec.Expt, rec.Stim, rec.NCells(), rec.Train.Len(), rec.Test.Len())
 	}
@@ -318,9 +319,9 @@ func colMeanSD(x []float32) (mean, sd float64) {
 	return mean, math.Sqrt(sd / float64(len(x)))
 }
 
-func TestSimRatesAndReliability(t *testing.T) {
-	sim := simSmall(t, WhiteNoise, NaturalScene)
-	for _, s := range []string{WhiteNoise, NaturalScene} {
+func TestRatesAndReliability(t *testing.T) {
+	sim := simSmall(t, datasets.WhiteNoise, datasets.NaturalScene)
+	for _, s := range []string{datasets.WhiteNoise, datasets.NaturalScene} {
 		rec := sim.Recordings[s]
 		if err := rec.Validate(); err != nil { // also rejects NaN/Inf
 			t.Fatal(err)
@@ -352,7 +353,7 @@ func TestSimRatesAndReliability(t *testing.T) {
 
 // sta returns the spike-triggered average of the mean stimulus over the pixels within 1.5 px of
 // centre, for lags 0..nLag-1 frames before each spike (lag 0: the spike's own frame).
-func sta(stim Movie, counts []float32, centre Point, nLag int) []float64 {
+func sta(stim datasets.Movie, counts []float32, centre Point, nLag int) []float64 {
 	var pix []int
 	for y := 0; y < stim.H; y++ {
 		for x := 0; x < stim.W; x++ {
@@ -384,13 +385,13 @@ func sta(stim Movie, counts []float32, centre Point, nLag int) []float64 {
 	return out
 }
 
-func TestSimSTAPolarity(t *testing.T) {
-	sim := simSmall(t, WhiteNoise)
-	rec := sim.Recordings[WhiteNoise]
+func TestSTAPolarity(t *testing.T) {
+	sim := simSmall(t, datasets.WhiteNoise)
+	rec := sim.Recordings[datasets.WhiteNoise]
 	types, centres := sim.Retina.CellTypes(), sim.Retina.CellCentres()
 	checked := map[string]int{}
 	for c, typ := range types {
-		if typ == SimONOFF {
+		if typ == ONOFF {
 			continue
 		}
 		s := sta(rec.Train.Stimulus, rec.Train.Counts.Column(c), centres[c], 25)
@@ -417,8 +418,8 @@ func TestSimSTAPolarity(t *testing.T) {
 
 // reversingGrating: square-wave bars of the given width along x, with a bar edge (edge=true)
 // or a bar centre at column x0, polarity flipping every half frames; T frames of contrast c.
-func reversingGrating(h, w, T, half int, width, x0 float64, edge bool, c float32) Movie {
-	m := NewMovie(T, h, w)
+func reversingGrating(h, w, T, half int, width, x0 float64, edge bool, c float32) datasets.Movie {
+	m := datasets.NewMovie(T, h, w)
 	off := x0 - width/2
 	if edge {
 		off = x0
@@ -457,9 +458,9 @@ func harmonics(x []float32, half, skip int) (f1, f2 float64) {
 	return amp(1 / float64(2*half)), amp(1 / float64(half))
 }
 
-func TestSimFrequencyDoubling(t *testing.T) {
-	cfg, _ := SimPreset("small")
-	ret, err := NewSimRetina(cfg)
+func TestFrequencyDoubling(t *testing.T) {
+	cfg, _ := Preset("small")
+	ret, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +470,7 @@ func TestSimFrequencyDoubling(t *testing.T) {
 	found := map[string]bool{}
 	for c, typ := range types {
 		switch typ {
-		case SimONOFF:
+		case ONOFF:
 			// ON-OFF cells double at any spatial phase.
 			g := reversingGrating(cfg.H, cfg.W, T, half, barW, centres[c].X, true, 1)
 			f1, f2 := harmonics(mustRun(t, ret, g, nil).Rates.Column(c), half, skip)
@@ -477,7 +478,7 @@ func TestSimFrequencyDoubling(t *testing.T) {
 			if !(f2 > 3*f1) {
 				t.Errorf("cell %d (%s): reversing grating of %.0f px bars: F2 %.3f ≤ 3 × F1 %.3f, want frequency doubling", c, typ, barW, f2, f1)
 			}
-		case SimOFFFast, SimONFast:
+		case OFFFast, ONFast:
 			// Hochstein & Shapley's test: over the grating's spatial phases, the largest second
 			// harmonic exceeds the largest first harmonic (F2/F1 > 1) for cells pooling
 			// rectified subunits; a linear cell has F2 ≈ 0 at every phase.
@@ -505,14 +506,14 @@ func TestSimFrequencyDoubling(t *testing.T) {
 		}
 		found[typ] = true
 	}
-	if !found[SimONOFF] || !found[SimOFFFast] || !found[SimONFast] {
+	if !found[ONOFF] || !found[OFFFast] || !found[ONFast] {
 		t.Fatalf("small preset lacks an ON-OFF, OFF-fast or ON-fast cell: %v", types)
 	}
 }
 
 // flicker returns T frames of full-field Gaussian flicker of SD c.
-func flicker(h, w, T int, c float64, rng *rand.Rand) Movie {
-	m := NewMovie(T, h, w)
+func flicker(h, w, T int, c float64, rng *rand.Rand) datasets.Movie {
+	m := datasets.NewMovie(T, h, w)
 	for t := 0; t < T; t++ {
 		v := float32(c * rng.NormFloat64())
 		f := m.Frame(t)
@@ -571,9 +572,9 @@ func peakTime(h []float64) float64 {
 	return float64(p) + 0.5*(a-c)/(a-2*b+c)
 }
 
-func TestSimContrastAdaptation(t *testing.T) {
-	cfg, _ := SimPreset("small")
-	ret, err := NewSimRetina(cfg)
+func TestContrastAdaptation(t *testing.T) {
+	cfg, _ := Preset("small")
+	ret, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +588,7 @@ func TestSimContrastAdaptation(t *testing.T) {
 	bipIdx := -1
 	bc := ret.BipolarCentres()
 	for i, typ := range ret.BipolarTypes() {
-		if typ == SimONFast && (bipIdx < 0 || math.Hypot(bc[i].Y-9.5, bc[i].X-9.5) < math.Hypot(bc[bipIdx].Y-9.5, bc[bipIdx].X-9.5)) {
+		if typ == ONFast && (bipIdx < 0 || math.Hypot(bc[i].Y-9.5, bc[i].X-9.5) < math.Hypot(bc[bipIdx].Y-9.5, bc[bipIdx].X-9.5)) {
 			bipIdx = i
 		}
 	}
@@ -625,7 +626,7 @@ func TestSimContrastAdaptation(t *testing.T) {
 	for i := range lo.rateGain {
 		// The gain of ON-OFF cells is not a linear quantity (full-wave rectified drive grows
 		// quadratically with contrast), so only ON and OFF cells are checked.
-		if ret.CellTypes()[i] == SimONOFF {
+		if ret.CellTypes()[i] == ONOFF {
 			continue
 		}
 		if !(hi.rateGain[i] < lo.rateGain[i]) {
@@ -634,11 +635,11 @@ func TestSimContrastAdaptation(t *testing.T) {
 	}
 }
 
-// TestSimTemporalIntegration: the small preset is modelled with a 20-frame (200 ms) history, so
+// TestTemporalIntegration: the small preset is modelled with a 20-frame (200 ms) history, so
 // the ganglion cells' linear filters must lie mostly within it and peak at a realistic latency.
-func TestSimTemporalIntegration(t *testing.T) {
-	cfg, _ := SimPreset("small")
-	ret, err := NewSimRetina(cfg)
+func TestTemporalIntegration(t *testing.T) {
+	cfg, _ := Preset("small")
+	ret, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,7 +650,7 @@ func TestSimTemporalIntegration(t *testing.T) {
 		s[i] = float64(stim.Frame(i)[0])
 	}
 	for c, typ := range ret.CellTypes() {
-		if typ == SimONOFF { // no meaningful linear filter
+		if typ == ONOFF { // no meaningful linear filter
 			continue
 		}
 		r := make([]float64, stim.T)
@@ -678,9 +679,9 @@ func TestSimTemporalIntegration(t *testing.T) {
 	}
 }
 
-func TestSimRetinaRun(t *testing.T) {
+func TestRetinaRun(t *testing.T) {
 	cfg := tinyConfig(t)
-	ret, err := NewSimRetina(cfg)
+	ret, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -693,11 +694,11 @@ func TestSimRetinaRun(t *testing.T) {
 			t.Errorf("cell %d centre %v is not in the central region of the %dx%d field", i, p, cfg.H, cfg.W)
 		}
 	}
-	want := []string{SimOFFFast, SimONFast, SimOFFSlow, SimONOFF, SimONSlow}
+	want := []string{OFFFast, ONFast, OFFSlow, ONOFF, ONSlow}
 	if !slices.Equal(ret.CellTypes(), want) {
 		t.Errorf("cell types %v, want %v", ret.CellTypes(), want)
 	}
-	stim := NewMovie(300, cfg.H, cfg.W)
+	stim := datasets.NewMovie(300, cfg.H, cfg.W)
 	for t := 100; t < 200; t++ { // dark full-field step
 		for i := range stim.Frame(t) {
 			stim.Frame(t)[i] = -1
@@ -722,9 +723,9 @@ func TestSimRetinaRun(t *testing.T) {
 		switch {
 		case strings.HasPrefix(typ, "OFF") && !(after > 2*before):
 			t.Errorf("cell %d (%s): rate %.1f → %.1f Hz at a dark step; want an OFF response", i, typ, before, after)
-		case strings.HasPrefix(typ, "ON-") && typ != SimONOFF && !(back > 2*before && after < before+1):
+		case strings.HasPrefix(typ, "ON-") && typ != ONOFF && !(back > 2*before && after < before+1):
 			t.Errorf("cell %d (%s): rate %.1f, dark %.1f, back to grey %.1f Hz; want an ON response", i, typ, before, after, back)
-		case typ == SimONOFF && !(after > 2*before && back > 2*before):
+		case typ == ONOFF && !(after > 2*before && back > 2*before):
 			t.Errorf("cell %d (%s): rate %.1f, dark %.1f, back to grey %.1f Hz; want responses to both", i, typ, before, after, back)
 		}
 	}
@@ -736,16 +737,16 @@ func TestSimRetinaRun(t *testing.T) {
 		t.Error("RunGanglion: want the same rates as Run and no interneurons or spikes")
 	}
 	// A wrong stimulus is a validation error naming both sizes, never a panic.
-	bad := NewMovie(10, cfg.H+1, cfg.W)
-	short := Movie{T: 10, H: cfg.H, W: cfg.W, Data: make([]float32, 7)}
+	bad := datasets.NewMovie(10, cfg.H+1, cfg.W)
+	short := datasets.Movie{T: 10, H: cfg.H, W: cfg.W, Data: make([]float32, 7)}
 	for name, c := range map[string]struct {
-		m    Movie
+		m    datasets.Movie
 		want string
 	}{
 		"wrong frame size": {bad, fmt.Sprintf("stimulus frames are %dx%d, the retina expects %dx%d", cfg.H+1, cfg.W, cfg.H, cfg.W)},
 		"too few values":   {short, "7 values for a [10,"},
 	} {
-		for _, run := range []func(Movie, *rand.Rand) (SimResponse, error){ret.Run, ret.RunGanglion} {
+		for _, run := range []func(datasets.Movie, *rand.Rand) (Response, error){ret.Run, ret.RunGanglion} {
 			if _, err := run(c.m, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s: error %v, want one saying %q", name, err, c.want)
 			}
@@ -756,18 +757,18 @@ func TestSimRetinaRun(t *testing.T) {
 // A simulated recording says what it is: its preset, seed and content hash (different for
 // another seed), and how many trials its test spike counts sum; a file written from it keeps the
 // preset and seed.
-func TestSimRecordingSource(t *testing.T) {
+func TestRecordingSource(t *testing.T) {
 	cfg := tinyConfig(t)
-	a, err := Simulate(cfg, []string{WhiteNoise}, nil)
+	a, err := Simulate(cfg, []string{datasets.WhiteNoise}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Seed++
-	b, err := Simulate(cfg, []string{WhiteNoise}, nil)
+	b, err := Simulate(cfg, []string{datasets.WhiteNoise}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ra, rb := a.Recordings[WhiteNoise], b.Recordings[WhiteNoise]
+	ra, rb := a.Recordings[datasets.WhiteNoise], b.Recordings[datasets.WhiteNoise]
 	if ra.Source.SimPreset != strings.TrimPrefix(cfg.Name, "sim-") || ra.Source.SimSeed != cfg.Seed-1 || len(ra.Source.SHA256) != 64 {
 		t.Fatalf("source %+v", ra.Source)
 	}
@@ -785,33 +786,20 @@ func TestSimRecordingSource(t *testing.T) {
 		t.Fatalf("count trials: train %d test %d, want 1 and %d", ra.Train.CountTrials, ra.Test.CountTrials, cfg.Repeats)
 	}
 	path := filepath.Join(t.TempDir(), "w.h5")
-	if err := WriteFile(path, ra); err != nil {
+	if err := datasets.WriteFile(path, ra); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadFile(path, WhiteNoise, nil)
+	got, err := datasets.LoadFile(path, datasets.WhiteNoise, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Source.SimPreset != ra.Source.SimPreset || got.Source.SimSeed != ra.Source.SimSeed || got.Test.CountTrials != cfg.Repeats {
 		t.Fatalf("reloaded source %+v, count trials %d", got.Source, got.Test.CountTrials)
 	}
-	// A file that says nothing about its counts: the trial count is inferred from the rates.
-	ra.Test.CountTrials = 0
-	if n := inferCountTrials(&ra.Test, ra.FrameRate); n != cfg.Repeats {
-		t.Errorf("inferred %d trials for counts summed over %d repeats", n, cfg.Repeats)
-	}
-	one := ra.Test
-	one.Counts = NewMatrix(ra.Test.Counts.Rows, ra.Test.Counts.Cols)
-	for i := range one.Counts.Data { // about one repeat's worth of spikes
-		one.Counts.Data[i] = float32(math.Round(float64(ra.Test.Counts.Data[i]) / float64(cfg.Repeats)))
-	}
-	if n := inferCountTrials(&one, ra.FrameRate); n != 1 {
-		t.Errorf("inferred %d trials for the counts of one repeat", n)
-	}
 }
 
-// mustRun is SimRetina.Run for stimuli that are valid by construction.
-func mustRun(t *testing.T, ret *SimRetina, stim Movie, rng *rand.Rand) SimResponse {
+// mustRun is Retina.Run for stimuli that are valid by construction.
+func mustRun(t *testing.T, ret *Retina, stim datasets.Movie, rng *rand.Rand) Response {
 	t.Helper()
 	resp, err := ret.Run(stim, rng)
 	if err != nil {
@@ -822,9 +810,9 @@ func mustRun(t *testing.T, ret *SimRetina, stim Movie, rng *rand.Rand) SimRespon
 
 func avg(x []float32) float64 { m, _ := colMeanSD(x); return m }
 
-// TestSimDeadLeavesSpectrum checks that the procedural natural images have a power spectrum
+// TestDeadLeavesSpectrum checks that the procedural natural images have a power spectrum
 // falling roughly as 1/f² (amplitude ∝ 1/f), like natural images.
-func TestSimDeadLeavesSpectrum(t *testing.T) {
+func TestDeadLeavesSpectrum(t *testing.T) {
 	const size = 64
 	power := make([]float64, size/2)
 	count := make([]float64, size/2)
@@ -893,7 +881,7 @@ func dft2(f []complex128, n int) {
 	}
 }
 
-func TestSimImagesDir(t *testing.T) {
+func TestImagesDir(t *testing.T) {
 	dir := t.TempDir()
 	// Two photos: left half dark / right half bright, and a smooth gradient.
 	for k := 0; k < 2; k++ {
@@ -922,11 +910,11 @@ func TestSimImagesDir(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644)
 	cfg := tinyConfig(t)
 	cfg.ImagesDir = dir
-	sim, err := Simulate(cfg, []string{NaturalScene}, nil)
+	sim, err := Simulate(cfg, []string{datasets.NaturalScene}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := sim.Recordings[NaturalScene]
+	rec := sim.Recordings[datasets.NaturalScene]
 	if !strings.Contains(rec.Provenance, dir) {
 		t.Errorf("provenance %q does not name the images folder", rec.Provenance)
 	}
@@ -944,7 +932,7 @@ func TestSimImagesDir(t *testing.T) {
 		t.Errorf("photo stimulus mean %.2f SD %.2f, want roughly z-scored", m, sd)
 	}
 	cfg.ImagesDir = t.TempDir() // empty
-	if _, err := Simulate(cfg, []string{NaturalScene}, nil); err == nil || !errors.Is(err, ErrImages) ||
+	if _, err := Simulate(cfg, []string{datasets.NaturalScene}, nil); err == nil || !errors.Is(err, ErrImages) ||
 		!strings.Contains(err.Error(), "images folder "+cfg.ImagesDir) || strings.Contains(err.Error(), "ImagesDir:") {
 		t.Errorf("empty images folder: expected an error naming the images folder (not a Go field), got %v", err)
 	}

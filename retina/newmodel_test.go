@@ -1,0 +1,39 @@
+package retina
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/deepretina/deepretina/datasets"
+)
+
+// An untrained control describes itself like a run does: cells 0…N−1 (so that it can be scored
+// against a recording of those cells), its input shape and that it is untrained; bad arguments
+// are errors naming what is wrong.
+func TestNewModelDescribesItself(t *testing.T) {
+	cfg := SmallConfig()
+	cfg.Chans = []int{2, 2}
+	mcfg := cfg.ModelConfig(3)
+	m, err := NewModel(mcfg, datasets.NormStats{Mean: 0.5, Std: 2}, 7, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Meta.CellIDs, []int{0, 1, 2}) || m.Meta.InputShape != mcfg.ImgShape || m.Dir != "" ||
+		m.Meta.NormStats.Std != 2 || m.Meta.Config.Seed != 7 {
+		t.Errorf("meta: cells %v, input %v, dir %q, norm %+v, seed %d", m.Meta.CellIDs, m.Meta.InputShape, m.Dir, m.Meta.NormStats, m.Meta.Config.Seed)
+	}
+	for _, tc := range []struct {
+		name string
+		mcfg ModelConfig
+		norm datasets.NormStats
+		want string
+	}{
+		{"zero std", mcfg, datasets.NormStats{Std: 0}, "norm stats std must be > 0"},
+		{"no cells", cfg.ModelConfig(0), datasets.NormStats{Std: 1}, "new model"},
+	} {
+		if _, err := NewModel(tc.mcfg, tc.norm, 1, LoadOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
