@@ -217,6 +217,9 @@ func validFolderName(s string) bool {
 	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\\x00")
 }
 
+// referenceModelType is the reference's model_type name of each ModelConfig.Type.
+var referenceModelType = map[string]string{ModelBNCNN: "BNCNN", ModelLinearStacked: "LinearStackedBNCNN", ModelLN: "LN"}
+
 // modelTypes maps the reference's model_type names (case-insensitive) to ModelConfig.Type.
 var modelTypes = map[string]string{"bncnn": "bncnn", "linearstackedbncnn": "linearstacked", "linearstacked": "linearstacked", "ln": "ln"}
 

@@ -113,6 +113,8 @@ func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadO
 	}
 	cfg := DefaultConfig()
 	cfg.ExpName, cfg.Seed, cfg.BatchSize = "untrained", seed, 64
+	cfg.ModelType = referenceModelType[mcfg.Type]
+	cfg.ImgShape, cfg.Chans, cfg.KSizes = mcfg.ImgShape[:], mcfg.Chans, mcfg.KSizes
 	meta := &RunMeta{Format: MetaFormat, Config: cfg, Model: mcfg, NormStats: norm,
 		InputShape: mcfg.ImgShape, FrameRate: datasets.DefaultFrameRate, PixelSizeUM: datasets.DefaultPixelSizeUM,
 		Data: "none: untrained", BestValCorr: noCorrelation, CellIDs: make([]int, mcfg.NCells)}

@@ -37,3 +37,17 @@ func TestNewModelDescribesItself(t *testing.T) {
 		}
 	}
 }
+
+// An untrained control is labelled with its own architecture, in the reference's terms.
+func TestNewModelNamesItsArchitecture(t *testing.T) {
+	for typ, want := range map[string]string{ModelBNCNN: "BNCNN", ModelLinearStacked: "LinearStackedBNCNN", ModelLN: "LN"} {
+		mcfg := smallConfig(typ)
+		m, err := NewModel(mcfg, datasets.NormStats{Std: 1}, 1, LoadOptions{Backend: goBackend(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Meta.Config.ModelType != want || !slices.Equal(m.Meta.Config.ImgShape, mcfg.ImgShape[:]) {
+			t.Errorf("%s control: model_type %q img_shape %v, want %q %v", typ, m.Meta.Config.ModelType, m.Meta.Config.ImgShape, want, mcfg.ImgShape)
+		}
+	}
+}
