@@ -55,9 +55,9 @@ func Filters(model *retina.Model) ([]Filter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("viz: filters: %w", err)
 		}
-		w, ok := sd["1.weight"]
+		w, ok := sd["sequential.1.weight"]
 		if !ok {
-			return nil, fmt.Errorf("viz: filters: the LN model has no dense weight (state dict key 1.weight)")
+			return nil, fmt.Errorf("viz: filters: the LN model has no dense weight (state dict key sequential.1.weight)")
 		}
 		flat, err := floats(w)
 		if err != nil {
