@@ -21,18 +21,22 @@ type Output interface {
 }
 
 // GoNB sends to the notebook cell that GoNB is running (package gonbui); outside GoNB it
-// displays nothing.
+// displays nothing. Every call waits until GoNB has taken the output (gonbui.Sync): GoNB drops
+// what is still in its pipe when a cell's program exits, which lost the last chart of a cell
+// now and then.
 type GoNB struct{}
 
 // Display implements Output.
 func (GoNB) Display(h string) error {
 	gonbui.DisplayHTML(h)
+	gonbui.Sync()
 	return gonbui.Error()
 }
 
 // Update implements Output.
 func (GoNB) Update(id, h string) error {
 	gonbui.UpdateHTML(id, h)
+	gonbui.Sync()
 	return gonbui.Error()
 }
 
@@ -77,6 +81,11 @@ func (p *Page) Text(text string) error {
 	return p.out.Display("<p>" + html.EscapeString(text) + "</p>")
 }
 
+// Heading displays a heading (escaped), e.g. above each of several charts of one cell.
+func (p *Page) Heading(text string) error {
+	return p.out.Display("<h3>" + html.EscapeString(text) + "</h3>")
+}
+
 // LoadPlotly displays plotly.js on the GoNB cell being run (see Page.LoadPlotly).
 func LoadPlotly() error { return New().LoadPlotly() }
 
@@ -92,6 +101,12 @@ func MustShow(fig *figures.Figure, err error) {
 	must(err)
 	must(Show(fig))
 }
+
+// Heading displays a heading in the GoNB cell being run.
+func Heading(text string) error { return New().Heading(text) }
+
+// Text displays a paragraph of plain text in the GoNB cell being run.
+func Text(text string) error { return New().Text(text) }
 
 // ShowTable displays a table in the GoNB cell being run.
 func ShowTable(t figures.Table) error { return New().ShowTable(t) }

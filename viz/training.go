@@ -26,7 +26,7 @@ func (c *Curves) AddStep(s retina.StepInfo) {
 
 // TrainingCurves draws a training curve in three panels: the loss (every step's batch loss as a
 // thin line, each epoch's mean as markers), the validation and test correlations after each
-// epoch, and the learning rate (logarithmic).
+// epoch, and the learning rate.
 func TrainingCurves(title string, c Curves) (*figures.Figure, error) {
 	if len(c.StepX) != len(c.StepLoss) {
 		return nil, fmt.Errorf("viz: training curves: %d step positions for %d step losses", len(c.StepX), len(c.StepLoss))
@@ -47,7 +47,7 @@ func TrainingCurves(title string, c Curves) (*figures.Figure, error) {
 			{Name: "validation r", X: epoch, Y: val, Mode: "lines+markers"},
 			{Name: "test r", X: epoch, Y: test, Mode: "lines+markers", Dash: "dash"},
 		}},
-		{Title: "learning rate", XLabel: "epoch", YLabel: "lr", YLog: true, Series: []figures.Series{
+		{Title: "learning rate", XLabel: "epoch", YLabel: "lr", Series: []figures.Series{
 			{Name: "learning rate", X: epoch, Y: lr, Mode: "lines+markers"},
 		}},
 	})

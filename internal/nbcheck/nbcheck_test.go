@@ -74,7 +74,7 @@ func TestScan(t *testing.T) {
 		{"clean", []map[string]any{
 			{"cell_type": "markdown", "source": "# title", "metadata": map[string]any{}},
 			codeCell("%%\nnotebook.MustLoadPlotly()", loader),
-			codeCell("%%\nshow()", stream("stderr", "engine: XLA CPU plugin\n", "training 2 epochs\n"), htmlOut(figureHTML(t, "a")), htmlOut(figureHTML(t, "b"))),
+			codeCell("%%\nnotebook.MustShow(fig, nil)", stream("stderr", "engine: XLA CPU plugin\n", "training 2 epochs\n"), htmlOut(figureHTML(t, "a")), htmlOut(figureHTML(t, "b"))),
 			codeCell(""),
 		}, 2, nil},
 		{"panic", []map[string]any{codeCell("%%\n\npanic(err)", stream("stderr", "panic: boom\n", "\n", "goroutine 1 [running]:\n", "exit status 2\n"))}, 0,
@@ -94,6 +94,9 @@ func TestScan(t *testing.T) {
 			[]string{"figure a is displayed before plotly.js"}},
 		{"figure id reused", []map[string]any{codeCell("%%\nload()", loader, htmlOut(figureHTML(t, "a"))), codeCell("%%\nshow()", htmlOut(figureHTML(t, "a")))}, 2,
 			[]string{"cell 2 (show()): figure id a is used again (first in cell 1)"}},
+		{"chart lost", []map[string]any{codeCell("%%\nload()", loader), codeCell("%%\nnotebook.MustShow(viz.Scores(ev))", stream("stdout", "scored\n")),
+			codeCell("%%\nc := notebook.NewTrainingChart(\"t\")"), codeCell("%%\nlive.Figure(fig)")}, 0,
+			[]string{"cell 2 (notebook.MustShow(viz.Scores(ev))): draws a chart but its outputs hold none", "cell 3", "cell 4"}},
 		{"words that are not failures", []map[string]any{codeCell("%%\nx()", stream("stdout", "no panic: the exit status 0 of everything\n"))}, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,8 @@ var (
 	// What a Go program that failed leaves on stderr in GoNB: a panic (nbconvert exits 0 on it),
 	// a non-zero exit status as GoNB reports it, a fatal runtime error, a signal.
 	failure = regexp.MustCompile(`(?m)(^panic: |^fatal error: |^exit status \d+\s*$|^signal: \w+|^ERROR: )`)
+	// draws matches a cell that displays a chart through package notebook.
+	draws = regexp.MustCompile(`\bnotebook\.(MustShow|Show|NewTrainingChart)\(|\.Figure\(`)
 	// figureDiv is the <div> a figure snippet draws into (figures.NotebookSnippet).
 	figureDiv = regexp.MustCompile(`<div id="([A-Za-z0-9_-]+)" class="deepretina-figure">`)
 )
@@ -82,8 +84,9 @@ type report struct {
 }
 
 // scan checks an executed notebook: every code cell ran, no output is an error, no Go program
-// panicked or exited non-zero (GoNB only prints that on stderr, and nbconvert exits 0), plotly.js
-// was displayed before the first figure, and figure ids are unique on the page.
+// panicked or exited non-zero (GoNB only prints that on stderr, and nbconvert exits 0), a cell
+// that draws a chart displayed one, plotly.js was displayed before the first figure, and figure
+// ids are unique on the page.
 func scan(nb *notebook) report {
 	var r report
 	loaded := false
@@ -99,6 +102,7 @@ func scan(nb *notebook) report {
 		if c.ExecutionCount == nil && strings.TrimSpace(string(c.Source)) != "" {
 			r.Problems = append(r.Problems, where+": was not executed")
 		}
+		before := r.Figures
 		for _, o := range c.Outputs {
 			switch o.OutputType {
 			case "error":
@@ -123,6 +127,9 @@ func scan(nb *notebook) report {
 					ids[m[1]] = i + 1
 				}
 			}
+		}
+		if r.Figures == before && draws.MatchString(string(c.Source)) {
+			r.Problems = append(r.Problems, where+": draws a chart but its outputs hold none")
 		}
 	}
 	return r
