@@ -56,6 +56,9 @@ type Panel struct {
 	Title          string
 	XLabel, YLabel string
 	XLog, YLog     bool
+	// YFromZero extends the y axis to zero (a quantity that is positive but may be constant,
+	// such as a learning rate).
+	YFromZero bool
 	// YReversed puts the first y value at the top, as images are drawn (row 0 first).
 	YReversed bool
 	// EqualAspect draws one x unit as long as one y unit (square pixels of a heat-map image).
@@ -155,6 +158,9 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 		}
 		if p.YLog {
 			ya.Type = grob.LayoutYaxisTypeLog
+		}
+		if p.YFromZero {
+			ya.Rangemode = grob.LayoutYaxisRangemodeTozero
 		}
 		if p.YReversed {
 			ya.Autorange = grob.LayoutYaxisAutorangeReversed

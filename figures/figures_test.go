@@ -320,7 +320,7 @@ func TestNotebookSnippetRejectsBadID(t *testing.T) {
 func TestImagePanels(t *testing.T) {
 	fig, err := Grid("images", 1, 2, []Panel{
 		{Title: "a", YReversed: true, EqualAspect: true, Heatmap: &Heatmap{Z: [][]float64{{-1, 2}, {3, 4}}, Symmetric: true, NoColorbar: true}},
-		{Title: "b", Heatmap: &Heatmap{Z: [][]float64{{0, 1}}, ZRange: []float64{-2, 2}}, Series: []Series{{Name: "dots", X: []float64{0}, Y: []float64{0}, Mode: "markers", Size: 3}}},
+		{Title: "b", YFromZero: true, Heatmap: &Heatmap{Z: [][]float64{{0, 1}}, ZRange: []float64{-2, 2}}, Series: []Series{{Name: "dots", X: []float64{0}, Y: []float64{0}, Mode: "markers", Size: 3}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func TestImagePanels(t *testing.T) {
 		Layout struct {
 			Yaxis  struct{ Autorange, Scaleanchor, Constrain any } `json:"yaxis"`
 			Xaxis  struct{ Constrain any }                         `json:"xaxis"`
-			Yaxis2 struct{ Autorange, Scaleanchor any }            `json:"yaxis2"`
+			Yaxis2 struct{ Autorange, Scaleanchor, Rangemode any } `json:"yaxis2"`
 		} `json:"layout"`
 	}
 	if err := json.Unmarshal(js, &back); err != nil {
@@ -350,6 +350,9 @@ func TestImagePanels(t *testing.T) {
 	y := back.Layout.Yaxis
 	if y.Autorange != "reversed" || y.Scaleanchor != "x" || y.Constrain != "domain" || back.Layout.Xaxis.Constrain != "domain" {
 		t.Errorf("image axes: %+v, x %+v", y, back.Layout.Xaxis)
+	}
+	if back.Layout.Yaxis2.Rangemode != "tozero" {
+		t.Errorf("panel b's y axis must start at zero: %+v", back.Layout.Yaxis2)
 	}
 	if back.Layout.Yaxis2.Autorange != nil || back.Layout.Yaxis2.Scaleanchor != nil {
 		t.Errorf("panel b is no image but has %+v", back.Layout.Yaxis2)

@@ -47,7 +47,7 @@ func TrainingCurves(title string, c Curves) (*figures.Figure, error) {
 			{Name: "validation r", X: epoch, Y: val, Mode: "lines+markers"},
 			{Name: "test r", X: epoch, Y: test, Mode: "lines+markers", Dash: "dash"},
 		}},
-		{Title: "learning rate", XLabel: "epoch", YLabel: "lr", Series: []figures.Series{
+		{Title: "learning rate", XLabel: "epoch", YLabel: "lr", YFromZero: true, Series: []figures.Series{
 			{Name: "learning rate", X: epoch, Y: lr, Mode: "lines+markers"},
 		}},
 	})
