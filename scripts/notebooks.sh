@@ -47,7 +47,7 @@ fi
 tools="$root/bin/nbtools"
 if [ ! -x "$tools/gonb" ] || [ ! -x "$tools/goimports" ] || [ scripts/nbtools/go.mod -nt "$tools/gonb" ]; then
   echo "notebooks: building GoNB and goimports (scripts/nbtools)"
-  (cd scripts/nbtools && GOBIN="$tools" GOFLAGS=-mod=mod go install github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports)
+  (cd scripts/nbtools && GOBIN="$tools" go install github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports)
 fi
 export PATH="$tools:$PATH" # GoNB runs goimports on every cell
 
