@@ -20,6 +20,7 @@ type Series struct {
 	Dash  string    // "" (solid), "dash", "dot", "dashdot"
 	Color string    // any CSS colour; "" = the palette colour of Group
 	Width float64   // line width in px; 0 = plotly's default
+	Size  float64   // marker size in px; 0 = plotly's default
 	// Group ties series of several panels to one legend entry and one colour ("" = Name).
 	Group string
 }
@@ -40,6 +41,14 @@ type Heatmap struct {
 	X, Y       []float64
 	Colorscale string // a plotly colour-scale name ("RdBu", "Viridis", …); "" = "Viridis"
 	ZTitle     string // colour-bar title
+	// Symmetric centres the colour scale on zero (zmid 0), so that a diverging scale such as
+	// "RdBu" shows the sign of filters and correlations.
+	Symmetric bool
+	// ZRange fixes the colour scale's [min, max] (several heat maps on one scale); nil: the
+	// data's range.
+	ZRange []float64
+	// NoColorbar hides the colour bar (panels that share one scale, or small multiples).
+	NoColorbar bool
 }
 
 // Panel is one subplot: its title, axis labels and what it draws.
@@ -47,9 +56,16 @@ type Panel struct {
 	Title          string
 	XLabel, YLabel string
 	XLog, YLog     bool
-	Series         []Series
-	Bars           []BarSeries
-	Heatmap        *Heatmap
+	// YFromZero extends the y axis to zero (a quantity that is positive but may be constant,
+	// such as a learning rate).
+	YFromZero bool
+	// YReversed puts the first y value at the top, as images are drawn (row 0 first).
+	YReversed bool
+	// EqualAspect draws one x unit as long as one y unit (square pixels of a heat-map image).
+	EqualAspect bool
+	Series      []Series
+	Bars        []BarSeries
+	Heatmap     *Heatmap
 }
 
 // MaxPanels is the largest number of panels one figure holds (go-plotly v0.7.0's layout has six
@@ -143,6 +159,17 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 		if p.YLog {
 			ya.Type = grob.LayoutYaxisTypeLog
 		}
+		if p.YFromZero {
+			ya.Rangemode = grob.LayoutYaxisRangemodeTozero
+		}
+		if p.YReversed {
+			ya.Autorange = grob.LayoutYaxisAutorangeReversed
+		}
+		if p.EqualAspect {
+			ya.Scaleanchor = xName
+			ya.Constrain = grob.LayoutYaxisConstrainDomain
+			xa.Constrain = grob.LayoutXaxisConstrainDomain
+		}
 		setAxes(layout, i, xa, ya)
 		if p.Title != "" {
 			layout.Annotations = append(layout.Annotations, grob.LayoutAnnotation{
@@ -168,9 +195,13 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 			if s.Width > 0 {
 				line.Width = types.N(s.Width)
 			}
+			marker := &grob.ScatterMarker{Color: types.ArrayOKValue(types.UseColor(types.C(colour)))}
+			if s.Size > 0 {
+				marker.Size = types.ArrayOKValue(types.N(s.Size))
+			}
 			fig.AddTraces(&grob.Scatter{
 				Name: types.S(s.Name), X: dataArray(s.X), Y: dataArray(s.Y), Mode: mode, Line: line,
-				Marker:      &grob.ScatterMarker{Color: types.ArrayOKValue(types.UseColor(types.C(colour)))},
+				Marker:      marker,
 				Legendgroup: types.S(group), Showlegend: types.B(first && s.Name != ""),
 				Xaxis: types.S(xName), Yaxis: types.S(yName),
 			})
@@ -229,6 +260,19 @@ func heatmapTrace(hm Heatmap, xName, yName string, xd, yd []float64) (*grob.Heat
 			X: types.N(xd[1] + 0.005), Xanchor: grob.HeatmapColorbarXanchorLeft,
 			Y: types.N((yd[0] + yd[1]) / 2), Len: types.N(yd[1] - yd[0]), Thickness: types.N(12),
 		},
+	}
+	if hm.Symmetric {
+		tr.Zmid = types.N(0)
+	}
+	if hm.ZRange != nil {
+		if len(hm.ZRange) != 2 || !(hm.ZRange[0] < hm.ZRange[1]) {
+			return nil, fmt.Errorf("heat map: colour range %v: expected [min, max] with min < max", hm.ZRange)
+		}
+		tr.Zmin, tr.Zmax = types.N(hm.ZRange[0]), types.N(hm.ZRange[1])
+		tr.Zauto = types.False
+	}
+	if hm.NoColorbar {
+		tr.Showscale = types.False
 	}
 	if hm.ZTitle != "" {
 		tr.Colorbar.Title = &grob.HeatmapColorbarTitle{Text: types.S(hm.ZTitle)}

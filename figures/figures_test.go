@@ -314,3 +314,93 @@ func TestNotebookSnippetRejectsBadID(t *testing.T) {
 		}
 	}
 }
+
+// TestImagePanels: heat-map images put row 0 at the top with square pixels; a symmetric scale is
+// centred on zero, a fixed range is kept, a hidden colour bar is hidden; a bad range is an error.
+func TestImagePanels(t *testing.T) {
+	fig, err := Grid("images", 1, 2, []Panel{
+		{Title: "a", YReversed: true, EqualAspect: true, Heatmap: &Heatmap{Z: [][]float64{{-1, 2}, {3, 4}}, Symmetric: true, NoColorbar: true}},
+		{Title: "b", YFromZero: true, Heatmap: &Heatmap{Z: [][]float64{{0, 1}}, ZRange: []float64{-2, 2}}, Series: []Series{{Name: "dots", X: []float64{0}, Y: []float64{0}, Mode: "markers", Size: 3}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := FigureJSON(fig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Data []struct {
+			Type       string   `json:"type"`
+			Zmid       *float64 `json:"zmid"`
+			Zmin, Zmax *float64
+			Zauto      *bool `json:"zauto"`
+			Showscale  *bool `json:"showscale"`
+			Marker     struct{ Size *float64 }
+		} `json:"data"`
+		Layout struct {
+			Yaxis  struct{ Autorange, Scaleanchor, Constrain any } `json:"yaxis"`
+			Xaxis  struct{ Constrain any }                         `json:"xaxis"`
+			Yaxis2 struct{ Autorange, Scaleanchor, Rangemode any } `json:"yaxis2"`
+		} `json:"layout"`
+	}
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	y := back.Layout.Yaxis
+	if y.Autorange != "reversed" || y.Scaleanchor != "x" || y.Constrain != "domain" || back.Layout.Xaxis.Constrain != "domain" {
+		t.Errorf("image axes: %+v, x %+v", y, back.Layout.Xaxis)
+	}
+	if back.Layout.Yaxis2.Rangemode != "tozero" {
+		t.Errorf("panel b's y axis must start at zero: %+v", back.Layout.Yaxis2)
+	}
+	if back.Layout.Yaxis2.Autorange != nil || back.Layout.Yaxis2.Scaleanchor != nil {
+		t.Errorf("panel b is no image but has %+v", back.Layout.Yaxis2)
+	}
+	a, b := back.Data[0], back.Data[2] // panel b's series come before its heat map
+	if a.Zmid == nil || *a.Zmid != 0 || a.Showscale == nil || *a.Showscale {
+		t.Errorf("symmetric heat map without colour bar: zmid %v showscale %v", a.Zmid, a.Showscale)
+	}
+	if b.Zmid != nil || b.Zmin == nil || *b.Zmin != -2 || b.Zmax == nil || *b.Zmax != 2 || b.Zauto == nil || *b.Zauto {
+		t.Errorf("fixed range: zmid %v zmin %v zmax %v zauto %v", b.Zmid, b.Zmin, b.Zmax, b.Zauto)
+	}
+	if m := back.Data[1].Marker.Size; m == nil || *m != 3 {
+		t.Errorf("marker size %v, want 3", m)
+	}
+	for _, r := range [][]float64{{1}, {2, 1}, {1, 1}} {
+		if _, err := HeatmapFigure("", "", "", Heatmap{Z: [][]float64{{1}}, ZRange: r}); err == nil || !strings.Contains(err.Error(), "colour range") {
+			t.Errorf("range %v: error %v", r, err)
+		}
+	}
+}
+
+func TestTableHTMLAndLoaderMarker(t *testing.T) {
+	h := Table{Columns: []string{"a<b"}, Rows: [][]string{{"it's & <i>"}, {"yes"}}}.HTML()
+	for _, want := range []string{"<th>a&lt;b</th>", "<td>it&#39;s &amp; &lt;i&gt;</td>", `<td class="yes">yes</td>`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("table HTML %q lacks %q", h, want)
+		}
+	}
+	s, err := PlotlyLoaderSnippet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s, LoaderMarker+"<script>") {
+		t.Errorf("the loader does not begin with the marker the nbconvert template skips: %.80q", s)
+	}
+	nb, err := NewNotebook()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := nb.HTML(evilFigure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := nb.HTML(evilFigure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(first, LoaderMarker) || strings.Contains(second, LoaderMarker) {
+		t.Error("a Notebook's first snippet must carry the marked loader, later ones not")
+	}
+}

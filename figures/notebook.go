@@ -28,9 +28,15 @@ window.Plotly.newPlot(el,f.data,f.layout,f.config);})();</script>
 `, divID, js), nil
 }
 
+// LoaderMarker begins every plotly.js loader snippet (PlotlyLoaderSnippet, a Notebook's first
+// figure). The project's nbconvert template (notebooks/nbconvert/deepretina) inlines plotly.js
+// once in the exported page's head and leaves out the outputs that begin with it, so that an
+// exported notebook carries the 3.6 MB library once.
+const LoaderMarker = "<!-- deepretina:plotly-loader -->"
+
 // PlotlyLoaderSnippet returns a <script> element that defines window.Plotly from plotly.js
-// inlined (LoadPlotlyJS), unless the page already has it. Display it once per notebook page;
-// exported notebooks then render offline.
+// inlined (LoadPlotlyJS), unless the page already has it, preceded by LoaderMarker. Display it
+// once per notebook page; exported notebooks then render offline.
 func PlotlyLoaderSnippet() (string, error) {
 	js, err := LoadPlotlyJS()
 	if err != nil {
@@ -40,7 +46,7 @@ func PlotlyLoaderSnippet() (string, error) {
 }
 
 func plotlyLoader(js []byte) string {
-	return "<script>if(!window.Plotly){" + plotlyGlobal(js) + "}</script>\n"
+	return LoaderMarker + "<script>if(!window.Plotly){" + plotlyGlobal(js) + "}</script>\n"
 }
 
 // plotlyGlobal wraps plotly.min.js, a UMD bundle, so that it always sets window.Plotly: with

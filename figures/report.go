@@ -122,6 +122,14 @@ func (r *Report) Render(w io.Writer, plotlyJS []byte) error {
 	return err
 }
 
+// HTML returns the table as an HTML <table> element, every cell escaped (for notebook
+// outputs; cells reading "yes" and "no" get the classes "yes" and "no", which a report colours).
+func (t Table) HTML() string {
+	var b bytes.Buffer
+	writeTable(&b, t)
+	return b.String()
+}
+
 func writeTable(b *bytes.Buffer, t Table) {
 	esc := html.EscapeString
 	b.WriteString("<table>\n<thead><tr>")

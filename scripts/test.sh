@@ -26,6 +26,7 @@ if grep -q -- '--- SKIP' "$log"; then
   echo "test.sh: some tests were skipped; every test must run" >&2
   exit 1
 fi
+./scripts/notebooks.sh
 if [ -x scripts/fuzz.sh ]; then
   echo "== fuzz"
   ./scripts/fuzz.sh

@@ -82,33 +82,40 @@ func evaluateRun(run, lnRun string, rec *datasets.Recording, allowChanged bool, 
 			return nil, err
 		}
 	}
+	baseline, name, err := runBaseline(model, run, lnRun, rec)
+	if err != nil {
+		return nil, err
+	}
+	return analysis.Evaluate(model, baseline, name, rec)
+}
+
+// runBaseline returns the LN baseline of a run and its description: the LN run lnRun, else
+// RUN/ln when it exists, else a classical LN fitted to rec's training data.
+func runBaseline(model *retina.Model, run, lnRun string, rec *datasets.Recording) (analysis.LNPredictor, string, error) {
 	if lnRun == "" {
 		if _, err := os.Stat(filepath.Join(run, "ln")); err == nil {
 			lnRun = filepath.Join(run, "ln")
 		}
 	}
-	var baseline analysis.LNPredictor
-	name := ""
 	if lnRun != "" {
 		ln, err := retina.LoadModel(lnRun, retina.LoadOptions{Backend: model.Backend(), Log: os.Stderr})
 		if err != nil {
-			return nil, fmt.Errorf("LN baseline: %w", err)
+			return nil, "", fmt.Errorf("LN baseline: %w", err)
 		}
 		if ln.Meta.Model.Type != retina.ModelLN {
-			return nil, fmt.Errorf("LN baseline %s: is a %s run, not an LN run (model_type LN)", lnRun, ln.Meta.Config.ModelType)
+			return nil, "", fmt.Errorf("LN baseline %s: is a %s run, not an LN run (model_type LN)", lnRun, ln.Meta.Config.ModelType)
 		}
-		baseline, name = analysis.RunBaseline{Model: ln}, "LN model trained in "+lnRun
-	} else {
-		w, err := model.Windows(rec.Train.Stimulus, rec.Train.Rates)
-		if err != nil {
-			return nil, err
-		}
-		if baseline, err = analysis.FitClassicalLN(w, nil, 20000); err != nil {
-			return nil, err
-		}
-		name = "classical LN (spike-triggered average + binned nonlinearity)"
+		return analysis.RunBaseline{Model: ln}, "LN model trained in " + lnRun, nil
 	}
-	return analysis.Evaluate(model, baseline, name, rec)
+	w, err := model.Windows(rec.Train.Stimulus, rec.Train.Rates)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := analysis.FitClassicalLN(w, nil, 20000)
+	if err != nil {
+		return nil, "", err
+	}
+	return ln, "classical LN (spike-triggered average + binned nonlinearity)", nil
 }
 
 // checkRecording refuses a recording that is not the one the run was trained on, unless
