@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: unit and integration tests of all packages, then a short fuzzing
-# pass over each input parser.
+# Sets up and runs every test: unit and integration tests of all packages (on the default
+# engine, XLA's CPU plugin; the tests of the pure-Go fallback pick it themselves), every notebook
+# headlessly, then a short fuzzing pass over each input parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="/usr/local/go/bin:$PATH"
-
 
 echo "== go vet"
 go vet ./...
