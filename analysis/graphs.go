@@ -66,16 +66,23 @@ func (t Target) check(mcfg retina.ModelConfig) error {
 	return nil
 }
 
-// node picks the target's value [B] out of a forward pass.
+// node picks the target's value [B] out of a forward pass: a masked sum rather than a Slice,
+// whose gradient needs an op (Pad) the pure-Go backend lacks.
 func (t Target) node(out retina.Outputs) *Node {
-	if t.Layer == "" {
-		return Reshape(Slice(out.Rates, AxisRange(), AxisElem(t.Cell)), -1)
+	src, idx := out.Rates, t.Cell
+	if t.Layer != "" {
+		src = out.Hidden[t.Layer]
+		if t.PreNonlinearity {
+			src = out.PreActivation[t.Layer]
+		}
+		d := src.Shape().Dimensions
+		idx = (t.Channel*d[2]+t.Row)*d[3] + t.Col
 	}
-	src := out.Hidden[t.Layer]
-	if t.PreNonlinearity {
-		src = out.PreActivation[t.Layer]
-	}
-	return Reshape(Slice(src, AxisRange(), AxisElem(t.Channel), AxisElem(t.Row), AxisElem(t.Col)), -1)
+	b := src.Shape().Dimensions[0]
+	flat := Reshape(src, b, -1)
+	mask := make([]float32, flat.Shape().Dimensions[1])
+	mask[idx] = 1
+	return ReduceSum(Mul(flat, Const(src.Graph(), [][]float32{mask})), 1)
 }
 
 // newModelExec compiles fn on the model's variables (read only). Inputs and outputs are as fn's.

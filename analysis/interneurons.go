@@ -182,9 +182,9 @@ type CompareOptions struct {
 	// it, at the batch norm's output: the graded signal closest to a membrane potential, and
 	// what the reference's default layers ("sequential.2", "sequential.8") are.
 	AfterNonlinearity bool
-	// MaxShift tries the stimulus shifted by every (dy, dx) with |dy|, |dx| ≤ MaxShift pixels
-	// (uncovered pixels mean grey), so that a cell whose receptive field sits where the layer
-	// has no unit (its valid-convolution border) can still be matched; 0: no shift.
+	// MaxShift tries the stimulus shifted (circularly) by every (dy, dx) with |dy|, |dx| ≤
+	// MaxShift pixels, so that a cell whose receptive field sits where the layer has no unit
+	// (its valid-convolution border) can still be matched; 0: no shift.
 	MaxShift int
 }
 
@@ -287,7 +287,7 @@ func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptio
 			for dx := -opts.MaxShift; dx <= opts.MaxShift; dx++ {
 				stim := d.Stimulus
 				if dy != 0 || dx != 0 {
-					stim = shiftMovie(d.Stimulus, dy, dx, in.Raw(0))
+					stim = shiftMovie(d.Stimulus, dy, dx)
 				}
 				acts, err := rec.Record(stim, names, !opts.AfterNonlinearity)
 				if err != nil {
@@ -426,21 +426,18 @@ func fitFrame(m datasets.Movie, h, w int, fill float32) datasets.Movie {
 	return out
 }
 
-// shiftMovie moves every frame by (dy, dx) pixels: out[t, y, x] = m[t, y−dy, x−dx], with fill
-// where nothing moves in.
-func shiftMovie(m datasets.Movie, dy, dx int, fill float32) datasets.Movie {
+// shiftMovie moves every frame by (dy, dx) pixels circularly, as NumPy's roll:
+// out[t, y, x] = m[t, (y−dy) mod H, (x−dx) mod W]. Wrapping keeps the stimulus's statistics
+// (a full-field flash stays full-field, noise stays noise) where a grey border would add edges
+// that no recorded cell saw.
+func shiftMovie(m datasets.Movie, dy, dx int) datasets.Movie {
 	out := datasets.NewMovie(m.T, m.H, m.W)
 	for t := 0; t < m.T; t++ {
 		src, dst := m.Frame(t), out.Frame(t)
 		for y := 0; y < m.H; y++ {
-			sy := y - dy
+			sy := ((y-dy)%m.H + m.H) % m.H
 			for x := 0; x < m.W; x++ {
-				sx := x - dx
-				if sy < 0 || sy >= m.H || sx < 0 || sx >= m.W {
-					dst[y*m.W+x] = fill
-				} else {
-					dst[y*m.W+x] = src[sy*m.W+sx]
-				}
+				dst[y*m.W+x] = src[sy*m.W+((x-dx)%m.W+m.W)%m.W]
 			}
 		}
 	}

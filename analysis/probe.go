@@ -20,7 +20,9 @@ type ProbeOptions struct {
 	// files have it, the reference's choice, else "whitenoise", else the first group).
 	SummaryGroup string
 	RF           RFOptions // white noise of the gradient receptive fields (default 512 windows)
-	IGSteps      int       // α steps of the integrated gradients (default 5)
+	// IGSteps is the number of α steps of the integrated gradients (default 32: the
+	// reference's 5 leave a completeness error of about a tenth of a strong response).
+	IGSteps int
 	// Attribution, when set, is the stimulus whose ganglion responses are attributed to each
 	// hidden channel (e.g. the omitted-stimulus flash train).
 	Attribution *AttributionStimulus
@@ -101,11 +103,18 @@ type LayerAttribution struct {
 
 // ProbeResult is everything Probe found; its JSON form is probe.json.
 type ProbeResult struct {
+	// Run, Checkpoint, Control and Interneurons describe what was probed; Probe leaves them to
+	// its caller (the command line fills them in).
+	Run          string   `json:"run,omitempty"`
+	Checkpoint   string   `json:"checkpoint,omitempty"`
+	Control      string   `json:"control,omitempty"`
+	Interneurons []string `json:"interneurons,omitempty"`
+
 	Model           string             `json:"model"`
-	Layers          []retina.Layer     `json:"layers"`
+	Layers          []LayerInfo        `json:"layers"`
 	PreNonlinearity bool               `json:"pre_nonlinearity"`
 	MaxShift        int                `json:"max_shift"`
-	Frame           [2]int             `json:"frame"` // H, W of the model's input
+	InputShape      [3]int             `json:"input_shape"` // [History, H, W] of the model's input
 	FrameRate       float64            `json:"frame_rate_hz"`
 	SummaryGroup    string             `json:"summary_group"`
 	Summary         Summary            `json:"summary"`
@@ -140,8 +149,8 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		return nil, fmt.Errorf("probe: the control's architecture differs from the model's")
 	}
 	in := InputOf(model)
-	res := &ProbeResult{Model: model.Meta.Model.Type, Layers: model.Layers(), PreNonlinearity: !opts.Compare.AfterNonlinearity,
-		MaxShift: opts.Compare.MaxShift, Frame: [2]int{in.H, in.W}, FrameRate: model.Meta.FrameRate,
+	res := &ProbeResult{Model: model.Meta.Model.Type, Layers: layerInfos(model.Layers()), PreNonlinearity: !opts.Compare.AfterNonlinearity,
+		MaxShift: opts.Compare.MaxShift, InputShape: [3]int{in.History, in.H, in.W}, FrameRate: model.Meta.FrameRate,
 		SummaryByGroup: map[string]Summary{}}
 	if len(res.Layers) == 0 {
 		return nil, fmt.Errorf("probe: model %s has no hidden layers to probe", model.Meta.Model.Type)
@@ -232,9 +241,13 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 	// Attribution.
 	if a := opts.Attribution; a != nil {
 		ar := &AttributionResult{Stimulus: a}
+		igSteps := opts.IGSteps
+		if igSteps <= 0 {
+			igSteps = 32
+		}
 		for _, l := range res.Layers {
 			logf("integrated gradients of the responses to %s over the channels of %s", a.Name, l.Name)
-			full, err := IntegratedGradients(model, a.Stimulus, nil, IGOptions{Layer: l.Name, Steps: opts.IGSteps})
+			full, err := IntegratedGradients(model, a.Stimulus, nil, IGOptions{Layer: l.Name, Steps: igSteps})
 			if err != nil {
 				return nil, err
 			}
@@ -258,6 +271,20 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		res.Similarity = sim
 	}
 	return res, nil
+}
+
+// LayerInfo names a hidden layer and the shape of its units [C, H, W].
+type LayerInfo struct {
+	Name  string `json:"name"`
+	Shape [3]int `json:"shape"`
+}
+
+func layerInfos(ls []retina.Layer) []LayerInfo {
+	out := make([]LayerInfo, len(ls))
+	for i, l := range ls {
+		out[i] = LayerInfo{Name: l.Name, Shape: l.Shape}
+	}
+	return out
 }
 
 func sameArchitecture(a, b retina.ModelConfig) bool {

@@ -40,6 +40,9 @@ type Heatmap struct {
 	X, Y       []float64
 	Colorscale string // a plotly colour-scale name ("RdBu", "Viridis", …); "" = "Viridis"
 	ZTitle     string // colour-bar title
+	// Centred puts the middle of the colour scale at 0, so that a diverging scale ("RdBu")
+	// shows the sign of signed data (correlations, receptive fields).
+	Centred bool
 }
 
 // Panel is one subplot: its title, axis labels and what it draws.
@@ -229,6 +232,9 @@ func heatmapTrace(hm Heatmap, xName, yName string, xd, yd []float64) (*grob.Heat
 			X: types.N(xd[1] + 0.005), Xanchor: grob.HeatmapColorbarXanchorLeft,
 			Y: types.N((yd[0] + yd[1]) / 2), Len: types.N(yd[1] - yd[0]), Thickness: types.N(12),
 		},
+	}
+	if hm.Centred {
+		tr.Zmid = types.N(0)
 	}
 	if hm.ZTitle != "" {
 		tr.Colorbar.Title = &grob.HeatmapColorbarTitle{Text: types.S(hm.ZTitle)}
