@@ -28,7 +28,7 @@ var simInterneuronFiles = []string{"bipolars_sim.h5", "amacrines_sim.h5"}
 func probeCmd() *cobra.Command {
 	var run, out, groups string
 	var files []string
-	var maxShift int
+	var maxShift, rfSamples, igSteps int
 	var postReLU, allowChanged bool
 	var controlSeed uint64
 	cmd := &cobra.Command{
@@ -65,6 +65,12 @@ of the headline stimulus group) and OUTDIR/report.html (self-contained; renders 
 			if maxShift < 0 || maxShift > 10 {
 				return fmt.Errorf("--max-shift %d: expected 0 to 10 pixels", maxShift)
 			}
+			if rfSamples < 1 {
+				return fmt.Errorf("--rf-samples %d: expected at least 1 white-noise window", rfSamples)
+			}
+			if igSteps < 1 {
+				return fmt.Errorf("--ig-steps %d: expected at least 1 step", igSteps)
+			}
 			for _, f := range files {
 				if st, err := os.Stat(f); err != nil {
 					return fmt.Errorf("--interneurons %s: %w", f, err)
@@ -79,7 +85,7 @@ of the headline stimulus group) and OUTDIR/report.html (self-contained; renders 
 				}
 			}
 			return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
-				postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed}, os.Stderr)
+				postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained (or imported) model (required)")
@@ -87,6 +93,8 @@ of the headline stimulus group) and OUTDIR/report.html (self-contained; renders 
 	cmd.Flags().StringSliceVar(&files, "interneurons", nil, "interneuron files in the reference's layout (repeat the flag or separate with commas; default: the run's simulated retina's)")
 	cmd.Flags().StringVar(&groups, "groups", "", "comma-separated stimulus groups to use (default: every group of the simulator's files; boxes, else whitenoise, else all, of other files)")
 	cmd.Flags().IntVar(&maxShift, "max-shift", 1, "try the stimulus shifted by up to this many pixels in each direction")
+	cmd.Flags().IntVar(&rfSamples, "rf-samples", 512, "white-noise windows averaged per gradient receptive field")
+	cmd.Flags().IntVar(&igSteps, "ig-steps", 32, "α steps of the integrated gradients (the reference uses 5)")
 	cmd.Flags().BoolVar(&postReLU, "post-relu", false, "correlate the units after their ReLU (default: before it, at the batch norm's output, as the reference)")
 	cmd.Flags().Uint64Var(&controlSeed, "control-seed", 1, "seed of the untrained control's initial weights")
 	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "probe the run even if its recording changed since it was trained")
@@ -101,6 +109,8 @@ type probeArgs struct {
 	postReLU     bool
 	allowChanged bool
 	controlSeed  uint64
+	rfSamples    int
+	igSteps      int
 }
 
 func runProbe(a probeArgs, log io.Writer) error {
@@ -140,6 +150,8 @@ func runProbe(a probeArgs, log io.Writer) error {
 		Compare:     analysis.CompareOptions{AfterNonlinearity: a.postReLU, MaxShift: a.maxShift},
 		Attribution: omittedStimulus(in, model.Meta.FrameRate),
 		Recording:   rec,
+		RF:          analysis.RFOptions{Samples: a.rfSamples},
+		IGSteps:     a.igSteps,
 		Log:         log,
 	})
 	if err != nil {

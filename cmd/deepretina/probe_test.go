@@ -94,7 +94,8 @@ func TestProbeOnATrainedModel(t *testing.T) {
 	run := filepath.Join(runs, "tiny")
 	outDir := filepath.Join(work, "probe")
 	start := time.Now()
-	text, err := runEngine(t, "probe", "--run", run, "--out", outDir)
+	// Few noise windows, α steps and no shifts: the pure-Go engine runs it in a few minutes.
+	text, err := runEngine(t, "probe", "--run", run, "--out", outDir, "--max-shift", "0", "--rf-samples", "64", "--ig-steps", "4")
 	if err != nil {
 		t.Fatalf("probe: %v\n%s", err, text)
 	}
@@ -103,7 +104,7 @@ func TestProbeOnATrainedModel(t *testing.T) {
 		t.Errorf("the interneurons are not the run's simulated retina's:\n%s", text)
 	}
 	p := readProbe(t, outDir)
-	if p.Run != run || len(p.Interneurons) != 2 || !p.PreNonlinearity || p.MaxShift != 1 {
+	if p.Run != run || len(p.Interneurons) != 2 || !p.PreNonlinearity || p.MaxShift != 0 {
 		t.Errorf("run %q, interneurons %v, pre-nonlinearity %v, max shift %d", p.Run, p.Interneurons, p.PreNonlinearity, p.MaxShift)
 	}
 	if len(p.Layers) != 2 || p.Layers[0].Name != "conv1" || p.Layers[0].Shape != [3]int{4, 12, 12} || p.Layers[1].Shape != [3]int{4, 6, 6} {
@@ -204,12 +205,12 @@ func TestProbeRecordedDataRun(t *testing.T) {
 	run := filepath.Join(runs, "rec")
 	fixture := filepath.Join(data, "interneurons_fixture.h5")
 	outDir := filepath.Join(work, "probe")
-	if out, err := runEngine(t, "probe", "--run", run, "--out", outDir, "--interneurons", fixture, "--max-shift", "0"); err != nil {
+	if out, err := runEngine(t, "probe", "--run", run, "--out", outDir, "--interneurons", fixture, "--rf-samples", "64", "--ig-steps", "2", "--post-relu"); err != nil {
 		t.Fatalf("probe: %v\n%s", err, out)
 	}
 	p := readProbe(t, outDir)
 	if p.SummaryGroup != "boxes" || len(p.Comparisons) != 1 || len(p.Comparisons[0].Learned.Cells) != 3 ||
-		p.Comparisons[0].Learned.Cells[0].CellType != "bipolar" || len(p.Summary.Learned) != 1 || p.MaxShift != 0 {
+		p.Comparisons[0].Learned.Cells[0].CellType != "bipolar" || len(p.Summary.Learned) != 1 || p.MaxShift != 1 || p.PreNonlinearity {
 		t.Errorf("probe of the fixture: summary group %q, %+v", p.SummaryGroup, p.Comparisons)
 	}
 	for _, tc := range []struct {
@@ -220,6 +221,7 @@ func TestProbeRecordedDataRun(t *testing.T) {
 		{[]string{"probe", "--run", run, "--out", outDir, "--interneurons", filepath.Join(work, "none.h5")}, "--interneurons " + filepath.Join(work, "none.h5")},
 		{[]string{"probe", "--run", run, "--out", outDir, "--interneurons", fixture, "--groups", "lines"}, `no stimulus group "lines" (the file has boxes, flashes)`},
 		{[]string{"probe", "--run", run, "--out", outDir, "--max-shift", "-1"}, "--max-shift -1"},
+		{[]string{"probe", "--run", run, "--out", outDir, "--ig-steps", "0"}, "--ig-steps 0"},
 		{[]string{"probe", "--out", outDir}, "--run and --out are required"},
 		{[]string{"probe", "--run", filepath.Join(work, "missing"), "--out", outDir}, "no such run folder"},
 	} {
