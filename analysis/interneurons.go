@@ -30,8 +30,9 @@ const simulatedProvenance = "simulated retina"
 
 // InterneuronOptions say how an interneuron file is read for a model.
 type InterneuronOptions struct {
-	// Groups are the stimulus groups to use; nil: "boxes" when the file has it (the
-	// reference's choice), else "whitenoise" (the simulator's), else every group.
+	// Groups are the stimulus groups to use; nil: every group of the simulator's files
+	// ("whitenoise", "flashes"); of other files "boxes" when the file has it (the reference's
+	// choice), else "whitenoise", else every group.
 	Groups []string
 	Units  string // StimulusAuto (default), StimulusRaw or StimulusNormalized
 }
@@ -80,20 +81,24 @@ func PrepareInterneurons(set *datasets.InterneuronSet, label string, in Input, o
 	if in.History < 1 || in.H < 1 || in.W < 1 || !(in.Norm.Std > 0) {
 		return nil, fmt.Errorf("interneurons %s: invalid model input %+v", label, in)
 	}
+	simulated := strings.HasPrefix(set.Provenance, simulatedProvenance)
 	units := opts.Units
 	switch units {
 	case StimulusAuto:
 		units = StimulusNormalized
-		if strings.HasPrefix(set.Provenance, simulatedProvenance) {
+		if simulated {
 			units = StimulusRaw
 		}
 	case StimulusRaw, StimulusNormalized:
 	default:
 		return nil, fmt.Errorf("interneurons %s: stimulus units %q: expected %q or %q", label, opts.Units, StimulusRaw, StimulusNormalized)
 	}
-	groups, err := chooseGroups(set, opts.Groups)
-	if err != nil {
-		return nil, fmt.Errorf("interneurons %s: %w", label, err)
+	groups := set.Groups
+	if opts.Groups != nil || !simulated {
+		var err error
+		if groups, err = chooseGroups(set, opts.Groups); err != nil {
+			return nil, fmt.Errorf("interneurons %s: %w", label, err)
+		}
 	}
 	var out []InterneuronData
 	for _, g := range groups {

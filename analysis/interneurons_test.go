@@ -204,6 +204,10 @@ func TestPrepareInterneuronsConventions(t *testing.T) {
 	if d, err := PrepareInterneurons(set, "f.h5", in, InterneuronOptions{}); err != nil || len(d) != 1 || d[0].Group != "boxes" {
 		t.Errorf("default groups: %v %v; want only boxes, the reference's", d, err)
 	}
+	set.Provenance = "simulated retina preset=small seed=1; bipolar potentials"
+	if d, err := PrepareInterneurons(set, "f.h5", in, InterneuronOptions{}); err != nil || len(d) != 2 {
+		t.Errorf("default groups of the simulator's file: %d groups, %v; want both", len(d), err)
+	}
 	if _, err := PrepareInterneurons(set, "f.h5", in, InterneuronOptions{Groups: []string{"movingbar"}}); err == nil ||
 		!strings.Contains(err.Error(), `no stimulus group "movingbar" (the file has flashes, boxes)`) {
 		t.Errorf("missing group: %v", err)

@@ -74,10 +74,9 @@ type UnitRF struct {
 	PeakLagMS   float64    `json:"temporal_peak_ms"` // time before the response of the temporal part's extreme
 	RecordedSTA *float64   `json:"recorded_sta_r,omitempty"`
 
-	RF   *ReceptiveField `json:"-"`
-	Sep  SpaceTime       `json:"-"`
-	STA  []float64       `json:"-"` // the recorded cell's STA [History·H·W], when known
-	Cell int             `json:"-"`
+	RF  *ReceptiveField `json:"-"`
+	Sep SpaceTime       `json:"-"`
+	STA []float64       `json:"-"` // the recorded cell's STA [History·H·W], when known
 }
 
 // AttributionResult explains the responses to AttributionStimulus: per layer, the share of
@@ -306,9 +305,9 @@ func unitRF(m *retina.Model, t Target, opts RFOptions, sta *ClassicalLN) (UnitRF
 	if err != nil {
 		return UnitRF{}, err
 	}
-	u := UnitRF{Target: t.String(), Layer: t.Layer, Index: t.Channel, Row: t.Row, Col: t.Col, RF: rf, Cell: -1}
+	u := UnitRF{Target: t.String(), Layer: t.Layer, Index: t.Channel, Row: t.Row, Col: t.Col, RF: rf}
 	if t.Layer == "" {
-		u.Index, u.Cell = t.Cell, t.Cell
+		u.Index = t.Cell
 	}
 	if u.Sep, err = rf.Decompose(); err != nil {
 		// A unit whose gradient vanishes everywhere has no receptive field to fit.

@@ -204,9 +204,6 @@ func probeInterneurons(model *retina.Model, a probeArgs, in analysis.Input, log 
 	}
 	cfg := sim.Retina.Config()
 	want := fmt.Sprintf("simulated retina preset=%s seed=%d", strings.TrimPrefix(cfg.Name, retina.SimulatedDatasetPrefix), cfg.Seed)
-	if a.groups == nil {
-		opts.Groups = []string{"whitenoise", "flashes"} // the simulator's groups: both
-	}
 	var sets []*datasets.InterneuronSet
 	var sources []string
 	if dp := model.Meta.Config.DataPath; dp != "" {
