@@ -1,6 +1,19 @@
 // Package analysis scores and explains trained retina models: per-cell evaluation against the
-// retina's own reliability (Pearson r, fraction of explainable variance, bits per spike), and the
-// classical linear–nonlinear (LN) baseline fitted by reverse correlation.
+// retina's own reliability (Pearson r, fraction of explainable variance, bits per spike), the
+// classical linear–nonlinear (LN) analysis (spike-triggered average and covariance, binned and
+// parametric static nonlinearities), and the interpretability analyses of the Neuron 2023
+// paper: comparison of hidden units with recorded interneurons, receptive fields of any unit or
+// ganglion cell (mean gradient over white noise, reverse correlation, rank-1 space × time split,
+// 2-D Gaussian fit), integrated-gradients attribution of ganglion responses to hidden channels,
+// most exciting inputs by gradient ascent, and model-to-model similarity (correlation matrices,
+// one-to-one matching, canonical correlations).
+//
+// One file per concern: eval.go (scores), ln.go and lnclassic.go (classical LN), units.go
+// (Recorder: hidden units on a stimulus), correlate.go (unit × cell correlations, the
+// reference's rule for constant units), interneurons.go (interneuron files and the comparison),
+// graphs.go (targets and graphs on a model's variables), receptivefield.go, attribution.go,
+// optimize.go, similarity.go, probe.go and probereport.go (everything together, as `deepretina
+// probe` runs it).
 //
 //	model, err := retina.LoadModel("runs/bncnn-small", retina.LoadOptions{})
 //	// or an untrained control: retina.NewModel(mcfg, datasets.ComputeNormStats(stim), seed, retina.LoadOptions{})
@@ -9,4 +22,21 @@
 //	ln, err := analysis.FitClassicalLN(w, nil, 20000)
 //	ev, err := analysis.Evaluate(model, ln, "classical LN", rec)   // error: other cells, frame size, history
 //	ev.WriteTable(os.Stdout)                                       // json.Marshal(ev): eval.json
+//
+// Probing the hidden units with recorded interneurons, against an untrained control:
+//
+//	in := analysis.InputOf(model)
+//	cells, _ := analysis.LoadInterneurons([]string{"data/sim-small/bipolars_sim.h5"}, in, analysis.InterneuronOptions{})
+//	cmp, _ := analysis.CompareInterneurons(analysis.ModelUnits(model), cells, analysis.CompareOptions{MaxShift: 1})
+//	fmt.Println(cmp.ByType["bipolar"].MeanBest, cmp.Cells[0].Best) // mean best r; cell 0's best unit
+//	control, _ := retina.NewModel(model.Meta.Model, model.Meta.NormStats, 1, retina.LoadOptions{})
+//	base, _ := analysis.CompareInterneurons(analysis.ModelUnits(control), cells, analysis.CompareOptions{MaxShift: 1})
+//
+// Receptive fields and attribution:
+//
+//	rf, _ := analysis.GradientRF(model, analysis.Ganglion(0), analysis.RFOptions{})
+//	st, _ := rf.Decompose()                                  // Spatial [H·W], Temporal [History]
+//	g, _ := analysis.FitGaussian2D(st.Spatial, rf.H, rf.W)   // centre and size in pixels
+//	ig, _ := analysis.IntegratedGradients(model, stim, nil, analysis.IGOptions{Layer: "conv2"})
+//	fmt.Println(ig.Channels[0][t])                           // cell 0's response in window t, per channel
 package analysis

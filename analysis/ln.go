@@ -82,27 +82,17 @@ func FitClassicalLN(w *datasets.Windows, idx []int, maxWindows int) (*ClassicalL
 	}
 	// Nonlinearity: filter outputs vs responses in quantile bins.
 	gen := ln.generator(w, idx)
+	g, ys := make([]float64, len(idx)), make([]float64, len(idx))
 	for c := 0; c < n; c++ {
-		type pair struct{ g, y float64 }
-		ps := make([]pair, len(idx))
 		for i, j := range idx {
 			w.CopyY(y, j)
-			ps[i] = pair{gen[i*n+c], float64(y[c])}
+			g[i], ys[i] = gen[i*n+c], float64(y[c])
 		}
-		sort.Slice(ps, func(a, b int) bool { return ps[a].g < ps[b].g })
-		for b := 0; b < lnBins; b++ {
-			lo, hi := b*len(ps)/lnBins, (b+1)*len(ps)/lnBins
-			if hi <= lo {
-				continue
-			}
-			var sg, sy float64
-			for _, p := range ps[lo:hi] {
-				sg += p.g
-				sy += p.y
-			}
-			ln.BinX[c] = append(ln.BinX[c], sg/float64(hi-lo))
-			ln.BinY[c] = append(ln.BinY[c], sy/float64(hi-lo))
+		nl, err := FitBinnedNonlinearity(g, ys, lnBins)
+		if err != nil {
+			return nil, fmt.Errorf("classical LN: cell %d: %w", c, err)
 		}
+		ln.BinX[c], ln.BinY[c] = nl.X, nl.Y
 	}
 	return ln, nil
 }

@@ -179,7 +179,9 @@ type Outputs struct {
 	Rates  *graph.Node            // [B, NCells] firing rate (softplus output; exp with ExpOutput)
 	Hidden map[string]*graph.Node // named hidden activations, channels-first [B,C,H,W]: "conv1", "conv2" (post-ReLU)
 	// PreActivation holds the same layers before their nonlinearity: the batch norm's output
-	// (plus the noise, in training), [B,C,H,W].
+	// (plus the noise, in training), [B,C,H,W]. Hidden and PreActivation nodes lie on the path
+	// from the input to Rates, so graph.Gradient of the rates with respect to them is the
+	// attribution to that layer.
 	PreActivation map[string]*graph.Node
 }
 
@@ -256,9 +258,11 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		if training && cfg.Noise > 0 {
 			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
 		}
+		// The nodes Outputs exposes lie on the path to the rates (the ReLU reads pre, the next
+		// layer reads hidden), so that gradients with respect to them are the model's own.
 		pre[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
-		flat = graph.Max(flat, graph.ScalarZero(g, flat.DType())) // ReLU
-		hidden[layer.name] = graph.Reshape(flat, b, s[0], s[1], s[2])
+		hidden[layer.name] = graph.Max(pre[layer.name], graph.ScalarZero(g, flat.DType())) // ReLU
+		flat = graph.Reshape(hidden[layer.name], b, s[0]*s[1]*s[2])
 	}
 	s2 := layerShapes[LayerConv2]
 	out := denseApply(ctx, flat, denseSpecs([]string{scopeDense}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias))

@@ -39,6 +39,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), sweepCmd(), evalCmd(), predictCmd(), exportCmd(), importCmd(), benchCmd(), phenomenaCmd(), reportCmd())
+	root.AddCommand(simulateCmd(), dataCmd(), trainCmd(), sweepCmd(), evalCmd(), predictCmd(), exportCmd(), importCmd(), benchCmd(), phenomenaCmd(), reportCmd(), probeCmd())
 	return root
 }

@@ -1,0 +1,451 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
+	"github.com/deepretina/deepretina/retina"
+)
+
+// Units of an interneuron file's stimulus (InterneuronOptions.Units).
+const (
+	// StimulusAuto: the simulator's files (provenance "simulated retina …") are in raw units,
+	// any other file in the model's normalised units, as the reference reads the lab's files.
+	StimulusAuto = ""
+	// StimulusRaw: the raw units of the recording the model was trained on (the model applies
+	// its norm stats), as `deepretina simulate` writes them.
+	StimulusRaw = "raw"
+	// StimulusNormalized: the model's z-scored input units (0 = mean grey), as the reference
+	// feeds the lab's interneuron stimuli to its models.
+	StimulusNormalized = "normalized"
+)
+
+// simulatedProvenance starts the provenance of the simulator's files.
+const simulatedProvenance = "simulated retina"
+
+// InterneuronOptions say how an interneuron file is read for a model.
+type InterneuronOptions struct {
+	// Groups are the stimulus groups to use; nil: every group of the simulator's files
+	// ("whitenoise", "flashes"); of other files "boxes" when the file has it (the reference's
+	// choice), else "whitenoise", else every group.
+	Groups []string
+	Units  string // StimulusAuto (default), StimulusRaw or StimulusNormalized
+}
+
+// InterneuronData is one stimulus group of an interneuron file, prepared for a model.
+type InterneuronData struct {
+	Source   string // the file's label (its base name)
+	CellType string // "bipolar", "amacrine", "horizontal" (the file's type, singular)
+	Group    string // stimulus group ("boxes", "whitenoise", …)
+	// Stimulus: [T, H, W] in the model's raw units, padded or cropped to its frame.
+	Stimulus datasets.Movie
+	// Potentials: [T−History, N]: row t is frame t+History, aligned with the rows of
+	// retina.Model.Hidden and Predict.
+	Potentials datasets.Matrix
+}
+
+// CellTypeName is the singular cell type of an interneuron file's type ("bipolars" →
+// "bipolar"); unknown types come back as they are.
+func CellTypeName(fileType string) string {
+	t := strings.ToLower(fileType)
+	switch t {
+	case "bipolars", "amacrines", "horizontals":
+		return strings.TrimSuffix(t, "s")
+	}
+	if t == "" {
+		return "unknown"
+	}
+	return t
+}
+
+// PrepareInterneurons reads the groups of an interneuron file for a model with input in, with
+// the reference's conventions (torch-deep-retina's load_interneuron_data):
+//
+//   - a "boxes" stimulus s (0/1) becomes 2s − 1;
+//   - frames are padded with mean grey (the model's z = 0) or cropped to its H×W, centred;
+//   - the first History samples of the potentials are dropped, so that row t of the potentials
+//     is the frame right after the model's window t (the reference drops its 40);
+//   - a stimulus in normalised units is converted to raw units (z·std + mean) so that the model,
+//     which normalises raw stimuli, sees it as the reference's models do.
+//
+// label names the file in results (its base name by default).
+func PrepareInterneurons(set *datasets.InterneuronSet, label string, in Input, opts InterneuronOptions) ([]InterneuronData, error) {
+	if set == nil || len(set.Groups) == 0 {
+		return nil, fmt.Errorf("interneurons %s: no stimulus groups", label)
+	}
+	if in.History < 1 || in.H < 1 || in.W < 1 || !(in.Norm.Std > 0) {
+		return nil, fmt.Errorf("interneurons %s: invalid model input %+v", label, in)
+	}
+	simulated := strings.HasPrefix(set.Provenance, simulatedProvenance)
+	units := opts.Units
+	switch units {
+	case StimulusAuto:
+		units = StimulusNormalized
+		if simulated {
+			units = StimulusRaw
+		}
+	case StimulusRaw, StimulusNormalized:
+	default:
+		return nil, fmt.Errorf("interneurons %s: stimulus units %q: expected %q or %q", label, opts.Units, StimulusRaw, StimulusNormalized)
+	}
+	groups := set.Groups
+	if opts.Groups != nil || !simulated {
+		var err error
+		if groups, err = chooseGroups(set, opts.Groups); err != nil {
+			return nil, fmt.Errorf("interneurons %s: %w", label, err)
+		}
+	}
+	var out []InterneuronData
+	for _, g := range groups {
+		if g.Stimuli.T <= in.History+1 {
+			return nil, fmt.Errorf("interneurons %s: group %q has %d frames; the model's history alone is %d", label, g.Name, g.Stimuli.T, in.History)
+		}
+		stim := g.Stimuli
+		if g.Name == "boxes" {
+			stim = mapMovie(stim, func(v float32) float32 { return 2*v - 1 })
+		}
+		if units == StimulusNormalized {
+			stim = mapMovie(stim, in.Raw)
+		}
+		stim = fitFrame(stim, in.H, in.W, in.Raw(0))
+		p := g.Potentials
+		pot := datasets.NewMatrix(p.Rows-in.History, p.Cols)
+		copy(pot.Data, p.Data[in.History*p.Cols:])
+		out = append(out, InterneuronData{Source: label, CellType: CellTypeName(set.CellType), Group: g.Name,
+			Stimulus: stim, Potentials: pot})
+	}
+	return out, nil
+}
+
+func chooseGroups(set *datasets.InterneuronSet, names []string) ([]datasets.InterneuronGroup, error) {
+	have := make([]string, len(set.Groups))
+	for i, g := range set.Groups {
+		have[i] = g.Name
+	}
+	find := func(n string) int { return slices.Index(have, n) }
+	if names == nil {
+		for _, pref := range []string{"boxes", "whitenoise"} {
+			if i := find(pref); i >= 0 {
+				return set.Groups[i : i+1], nil
+			}
+		}
+		return set.Groups, nil
+	}
+	var out []datasets.InterneuronGroup
+	for _, n := range names {
+		i := find(n)
+		if i < 0 {
+			return nil, fmt.Errorf("no stimulus group %q (the file has %s)", n, strings.Join(have, ", "))
+		}
+		out = append(out, set.Groups[i])
+	}
+	return out, nil
+}
+
+// LoadInterneurons reads interneuron files (datasets.LoadInterneuronFile) and prepares them for
+// a model (PrepareInterneurons), labelled by their base names.
+func LoadInterneurons(paths []string, in Input, opts InterneuronOptions) ([]InterneuronData, error) {
+	var out []InterneuronData
+	for _, p := range paths {
+		set, err := datasets.LoadInterneuronFile(p)
+		if err != nil {
+			return nil, err
+		}
+		d, err := PrepareInterneurons(set, filepath.Base(p), in, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, d...)
+	}
+	return out, nil
+}
+
+// SimulateInterneurons returns the interneuron recordings ("bipolars", "amacrines") that
+// `deepretina simulate` writes for cfg, without simulating its ganglion-cell recordings at
+// length: they do not depend on the recordings' lengths, only on the circuit and the seed.
+func SimulateInterneurons(cfg simretina.Config) ([]*datasets.InterneuronSet, error) {
+	short := cfg
+	short.TrainSeconds = 2 / cfg.FrameRate
+	short.TestSeconds = 2 / cfg.FrameRate
+	short.Repeats = 2
+	sim, err := simretina.Simulate(short, []string{datasets.WhiteNoise}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("simulate the interneurons of %s seed %d: %w", cfg.Name, cfg.Seed, err)
+	}
+	return sim.Interneurons, nil
+}
+
+// CompareOptions choose what CompareInterneurons correlates.
+type CompareOptions struct {
+	Layers []string // hidden layers (nil: all)
+	// AfterNonlinearity correlates the units after their ReLU. By default they are read before
+	// it, at the batch norm's output: the graded signal closest to a membrane potential, and
+	// what the reference's default layers ("sequential.2", "sequential.8") are.
+	AfterNonlinearity bool
+	// MaxShift tries the stimulus shifted (circularly) by every (dy, dx) with |dy|, |dx| ≤
+	// MaxShift pixels, so that a cell whose receptive field sits where the layer has no unit
+	// (its valid-convolution border) can still be matched; 0: no shift.
+	MaxShift int
+}
+
+// UnitMatch is the best unit of one layer for one recorded cell.
+type UnitMatch struct {
+	Layer   string  `json:"layer"`
+	R       float64 `json:"r"`
+	Channel int     `json:"channel"`
+	Row     int     `json:"row"`
+	Col     int     `json:"col"`
+	ShiftY  int     `json:"shift_y"` // the stimulus shift (pixels) at which the unit was found
+	ShiftX  int     `json:"shift_x"`
+}
+
+// CellComparison is one recorded cell compared with every unit of the model.
+type CellComparison struct {
+	Source   string      `json:"file"`
+	Group    string      `json:"group"`
+	CellType string      `json:"cell_type"`
+	Cell     int         `json:"cell"` // index in the file
+	Layers   []UnitMatch `json:"layers"`
+	Best     UnitMatch   `json:"best"` // the best of Layers
+	// Maps: per layer, the r of every unit [C][H·W] (row-major) at the shift of that layer's
+	// best unit: the reference's correlation maps.
+	Maps map[string][][]float64 `json:"-"`
+}
+
+// ChannelBest is the best r of each channel of a layer (from Maps).
+func (c CellComparison) ChannelBest(layer string) []float64 {
+	m := c.Maps[layer]
+	out := make([]float64, len(m))
+	for ch, rs := range m {
+		out[ch] = math.Inf(-1)
+		for _, r := range rs {
+			out[ch] = math.Max(out[ch], r)
+		}
+	}
+	return out
+}
+
+// TypeSummary is the mean best r of the cells of one type.
+type TypeSummary struct {
+	Cells    int                `json:"cells"`
+	MeanBest float64            `json:"mean_best_r"`          // mean over cells of the best r over layers
+	ByLayer  map[string]float64 `json:"mean_best_r_by_layer"` // mean over cells of each layer's best r
+}
+
+// InterneuronComparison is the result of CompareInterneurons.
+type InterneuronComparison struct {
+	Layers          []retina.Layer         `json:"-"`
+	PreNonlinearity bool                   `json:"pre_nonlinearity"`
+	MaxShift        int                    `json:"max_shift"`
+	Cells           []CellComparison       `json:"cells"`
+	ByType          map[string]TypeSummary `json:"by_type"` // keyed by cell type ("bipolar", "amacrine")
+}
+
+// CompareInterneurons correlates every unit (channel × row × column) of the chosen layers with
+// every recorded cell of data (Pearson r over time), trying each stimulus shift, and keeps the
+// best unit per cell and layer, the per-channel correlation maps, and the mean per cell type.
+// Units that are constant (the reference's rule, see quiet) score r = 0, as does a constant
+// recording.
+func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptions) (*InterneuronComparison, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("compare interneurons: no recordings")
+	}
+	if opts.MaxShift < 0 {
+		return nil, fmt.Errorf("compare interneurons: max shift %d: expected ≥ 0 pixels", opts.MaxShift)
+	}
+	layers, err := pickLayers(rec.Layers(), opts.Layers)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(layers))
+	for i, l := range layers {
+		names[i] = l.Name
+	}
+	in := rec.Input()
+	res := &InterneuronComparison{Layers: layers, PreNonlinearity: !opts.AfterNonlinearity, MaxShift: opts.MaxShift}
+	for _, d := range data {
+		if d.Stimulus.H != in.H || d.Stimulus.W != in.W {
+			return nil, fmt.Errorf("%s/%s: stimulus frames %d×%d, the model's are %d×%d (use PrepareInterneurons)", d.Source, d.Group, d.Stimulus.H, d.Stimulus.W, in.H, in.W)
+		}
+		rows := d.Stimulus.T - in.History
+		if d.Potentials.Rows != rows {
+			return nil, fmt.Errorf("%s/%s: %d potential samples for %d model windows (use PrepareInterneurons)", d.Source, d.Group, d.Potentials.Rows, rows)
+		}
+		cells := make([]CellComparison, d.Potentials.Cols)
+		targets := make([][]float64, d.Potentials.Cols)
+		for c := range cells {
+			cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Cell: c,
+				Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
+			for i, l := range layers {
+				cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
+			}
+			if z, ok := standardize(d.Potentials.Column(c)); ok {
+				targets[c] = z
+			}
+		}
+		for dy := -opts.MaxShift; dy <= opts.MaxShift; dy++ {
+			for dx := -opts.MaxShift; dx <= opts.MaxShift; dx++ {
+				stim := d.Stimulus
+				if dy != 0 || dx != 0 {
+					stim = shiftMovie(d.Stimulus, dy, dx)
+				}
+				acts, err := rec.Record(stim, names, !opts.AfterNonlinearity)
+				if err != nil {
+					return nil, fmt.Errorf("%s/%s: %w", d.Source, d.Group, err)
+				}
+				if err := checkRecorded(acts, layers, rows); err != nil {
+					return nil, err
+				}
+				for i, a := range acts {
+					l := layers[i]
+					nu := l.Shape[0] * l.Shape[1] * l.Shape[2]
+					rs := correlateRows(a.Data, rows, nu, targets)
+					for c := range cells {
+						best, at := math.Inf(-1), 0
+						for u := 0; u < nu; u++ {
+							if r := rs[u*len(cells)+c]; r > best {
+								best, at = r, u
+							}
+						}
+						if best <= cells[c].Layers[i].R {
+							continue
+						}
+						hw := l.Shape[1] * l.Shape[2]
+						cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: best, Channel: at / hw,
+							Row: (at % hw) / l.Shape[2], Col: at % l.Shape[2], ShiftY: dy, ShiftX: dx}
+						m := make([][]float64, l.Shape[0])
+						for ch := range m {
+							m[ch] = make([]float64, hw)
+							for k := range m[ch] {
+								m[ch][k] = rs[(ch*hw+k)*len(cells)+c]
+							}
+						}
+						cells[c].Maps[l.Name] = m
+					}
+				}
+			}
+		}
+		for c := range cells {
+			cells[c].Best = cells[c].Layers[0]
+			for _, m := range cells[c].Layers[1:] {
+				if m.R > cells[c].Best.R {
+					cells[c].Best = m
+				}
+			}
+		}
+		res.Cells = append(res.Cells, cells...)
+	}
+	res.ByType = summarizeTypes(res.Cells, names)
+	return res, nil
+}
+
+func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSummary {
+	out := map[string]TypeSummary{}
+	var types []string
+	for _, c := range cells {
+		if !slices.Contains(types, c.CellType) {
+			types = append(types, c.CellType)
+		}
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		s := TypeSummary{ByLayer: map[string]float64{}}
+		for _, c := range cells {
+			if c.CellType != t {
+				continue
+			}
+			s.Cells++
+			s.MeanBest += c.Best.R
+			for _, m := range c.Layers {
+				s.ByLayer[m.Layer] += m.R
+			}
+		}
+		s.MeanBest /= float64(s.Cells)
+		for _, l := range layers {
+			s.ByLayer[l] /= float64(s.Cells)
+		}
+		out[t] = s
+	}
+	return out
+}
+
+// pickLayers returns the named layers of all (nil: all of them), in the order named.
+func pickLayers(all []retina.Layer, names []string) ([]retina.Layer, error) {
+	if len(all) == 0 {
+		return nil, fmt.Errorf("the model has no hidden layers (an LN model has none to probe)")
+	}
+	if names == nil {
+		return all, nil
+	}
+	var out []retina.Layer
+	for _, n := range names {
+		i := slices.IndexFunc(all, func(l retina.Layer) bool { return l.Name == n })
+		if i < 0 {
+			have := make([]string, len(all))
+			for j, l := range all {
+				have[j] = l.Name
+			}
+			return nil, fmt.Errorf("no hidden layer %q (the model has %s)", n, strings.Join(have, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// mapMovie returns a copy of m with f applied to every value.
+func mapMovie(m datasets.Movie, f func(float32) float32) datasets.Movie {
+	out := datasets.NewMovie(m.T, m.H, m.W)
+	for i, v := range m.Data {
+		out.Data[i] = f(v)
+	}
+	return out
+}
+
+// fitFrame pads (with fill) or crops m to h×w frames, centred as the reference's spatial_pad
+// (offset ⌊(h − H)/2⌋).
+func fitFrame(m datasets.Movie, h, w int, fill float32) datasets.Movie {
+	if m.H == h && m.W == w {
+		return m
+	}
+	out := datasets.NewMovie(m.T, h, w)
+	oy, ox := (h-m.H)/2, (w-m.W)/2 // negative: crop
+	for t := 0; t < m.T; t++ {
+		src, dst := m.Frame(t), out.Frame(t)
+		for y := 0; y < h; y++ {
+			sy := y - oy
+			for x := 0; x < w; x++ {
+				sx := x - ox
+				if sy < 0 || sy >= m.H || sx < 0 || sx >= m.W {
+					dst[y*w+x] = fill
+				} else {
+					dst[y*w+x] = src[sy*m.W+sx]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// shiftMovie moves every frame by (dy, dx) pixels circularly, as NumPy's roll:
+// out[t, y, x] = m[t, (y−dy) mod H, (x−dx) mod W]. Wrapping keeps the stimulus's statistics
+// (a full-field flash stays full-field, noise stays noise) where a grey border would add edges
+// that no recorded cell saw.
+func shiftMovie(m datasets.Movie, dy, dx int) datasets.Movie {
+	out := datasets.NewMovie(m.T, m.H, m.W)
+	for t := 0; t < m.T; t++ {
+		src, dst := m.Frame(t), out.Frame(t)
+		for y := 0; y < m.H; y++ {
+			sy := ((y-dy)%m.H + m.H) % m.H
+			for x := 0; x < m.W; x++ {
+				dst[y*m.W+x] = src[sy*m.W+((x-dx)%m.W+m.W)%m.W]
+			}
+		}
+	}
+	return out
+}

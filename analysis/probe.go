@@ -1,0 +1,377 @@
+package analysis
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
+	"github.com/deepretina/deepretina/retina"
+)
+
+// ProbeOptions configure Probe.
+type ProbeOptions struct {
+	Compare CompareOptions // which layers, before or after the ReLU, spatial shifts
+	// SummaryGroup is the stimulus group of the headline summary (default: "boxes" when the
+	// files have it, the reference's choice, else "whitenoise", else the first group).
+	SummaryGroup string
+	RF           RFOptions // white noise of the gradient receptive fields (default 512 windows)
+	// IGSteps is the number of α steps of the integrated gradients (default 32: the
+	// reference's 5 leave a completeness error of about a tenth of a strong response).
+	IGSteps int
+	// Attribution, when set, is the stimulus whose ganglion responses are attributed to each
+	// hidden channel (e.g. the omitted-stimulus flash train).
+	Attribution *AttributionStimulus
+	// Recording, when set, is the run's recording: the recorded cells' spike-triggered
+	// averages (from at most STAWindows training windows, default 5000) are compared with the
+	// model's receptive fields of the same cells.
+	Recording  *datasets.Recording
+	STAWindows int
+	Log        io.Writer // progress lines; nil: none
+}
+
+// AttributionStimulus is a stimulus to explain, with the frames whose responses matter.
+type AttributionStimulus struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	Stimulus    datasets.Movie `json:"-"` // [T, H, W] raw units of the model
+	// From, To: the frames [From, To) of the response to explain (e.g. after the omitted flash).
+	From int `json:"from_frame"`
+	To   int `json:"to_frame"`
+}
+
+// GroupComparison is the interneuron comparison of one stimulus group, for the trained model
+// and for its untrained control.
+type GroupComparison struct {
+	Group     string                 `json:"group"`
+	Learned   *InterneuronComparison `json:"learned"`
+	Untrained *InterneuronComparison `json:"untrained"`
+}
+
+// Summary is the mean best r per cell type ("bipolar", "amacrine") of the trained model
+// ("learned") and of its untrained control ("untrained").
+type Summary struct {
+	Learned   map[string]float64 `json:"learned"`
+	Untrained map[string]float64 `json:"untrained"`
+}
+
+// UnitRF is the receptive field of one unit or ganglion cell, reduced to numbers: the
+// separability of the gradient receptive field, the 2-D Gaussian fit of its spatial part, the
+// peak of its temporal part, and (for ganglion cells with a recording) the correlation of the
+// model's receptive field with the recorded cell's spike-triggered average.
+type UnitRF struct {
+	Target      string     `json:"target"`
+	Layer       string     `json:"layer"` // "" for a ganglion cell
+	Index       int        `json:"index"` // channel, or ganglion cell
+	Row         int        `json:"row"`
+	Col         int        `json:"col"`
+	Explained   float64    `json:"rank1_explained"`
+	Gaussian    Gaussian2D `json:"gaussian"`
+	PeakLagMS   float64    `json:"temporal_peak_ms"` // time before the response of the temporal part's extreme
+	RecordedSTA *float64   `json:"recorded_sta_r,omitempty"`
+
+	RF  *ReceptiveField `json:"-"`
+	Sep SpaceTime       `json:"-"`
+	STA []float64       `json:"-"` // the recorded cell's STA [History·H·W], when known
+}
+
+// AttributionResult explains the responses to AttributionStimulus: per layer, the share of
+// each channel in the response within the frames of interest.
+type AttributionResult struct {
+	Stimulus *AttributionStimulus `json:"stimulus"`
+	Layers   []LayerAttribution   `json:"layers"`
+}
+
+// LayerAttribution is the integrated-gradients attribution of the ganglion responses to one
+// layer's channels.
+type LayerAttribution struct {
+	Layer string `json:"layer"`
+	// Share: [cell][channel] the channel's attribution summed over the frames of interest,
+	// divided by the sum of the absolute values over channels (signed, so that Σ|share| = 1).
+	Share [][]float64 `json:"share"`
+	// MeanShare: Share averaged over cells; TopChannel: the channel of largest mean share.
+	MeanShare  []float64    `json:"mean_share"`
+	TopChannel int          `json:"top_channel"`
+	Residual   float64      `json:"completeness_residual"` // Attribution.Residual
+	Full       *Attribution `json:"-"`
+}
+
+// ProbeResult is everything Probe found; its JSON form is probe.json.
+type ProbeResult struct {
+	// Run, Checkpoint, Control and Interneurons describe what was probed; Probe leaves them to
+	// its caller (the command line fills them in).
+	Run          string   `json:"run,omitempty"`
+	Checkpoint   string   `json:"checkpoint,omitempty"`
+	Control      string   `json:"control,omitempty"`
+	Interneurons []string `json:"interneurons,omitempty"`
+
+	Model           string             `json:"model"`
+	Layers          []LayerInfo        `json:"layers"`
+	PreNonlinearity bool               `json:"pre_nonlinearity"`
+	MaxShift        int                `json:"max_shift"`
+	InputShape      [3]int             `json:"input_shape"` // [History, H, W] of the model's input
+	FrameRate       float64            `json:"frame_rate_hz"`
+	SummaryGroup    string             `json:"summary_group"`
+	Summary         Summary            `json:"summary"`
+	SummaryByGroup  map[string]Summary `json:"summary_by_group"`
+	Comparisons     []GroupComparison  `json:"comparisons"`
+	ReceptiveFields []UnitRF           `json:"receptive_fields"`
+	Attribution     *AttributionResult `json:"attribution,omitempty"`
+	Similarity      []LayerSimilarity  `json:"similarity_to_untrained"`
+}
+
+// Probe runs the interpretability analyses of a trained model against recorded (or simulated)
+// interneurons, with an untrained model of the same architecture as the control:
+//
+//   - every stimulus group of data: CompareInterneurons for model and control, the mean best r
+//     per cell type (Summary), headline group SummaryGroup;
+//   - gradient receptive fields of every ganglion cell and of the central unit of every channel
+//     (before its ReLU), their rank-1 decomposition and Gaussian fit, and, given the recording,
+//     their match with the recorded cells' spike-triggered averages;
+//   - given an attribution stimulus, the integrated-gradients share of each channel of every
+//     layer in each cell's response to it;
+//   - the similarity of the model's layers to the control's on white noise.
+func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptions) (*ProbeResult, error) {
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, "probe: "+format+"\n", args...)
+		}
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("probe: no interneuron recordings")
+	}
+	if control != nil && !sameArchitecture(model.Meta.Model, control.Meta.Model) {
+		return nil, fmt.Errorf("probe: the control's architecture differs from the model's")
+	}
+	in := InputOf(model)
+	res := &ProbeResult{Model: model.Meta.Model.Type, Layers: layerInfos(model.Layers()), PreNonlinearity: !opts.Compare.AfterNonlinearity,
+		MaxShift: opts.Compare.MaxShift, InputShape: [3]int{in.History, in.H, in.W}, FrameRate: model.Meta.FrameRate,
+		SummaryByGroup: map[string]Summary{}}
+	if len(res.Layers) == 0 {
+		return nil, fmt.Errorf("probe: model %s has no hidden layers to probe", model.Meta.Model.Type)
+	}
+
+	// Interneurons, group by group.
+	var groups []string
+	for _, d := range data {
+		if !slices.Contains(groups, d.Group) {
+			groups = append(groups, d.Group)
+		}
+	}
+	res.SummaryGroup = opts.SummaryGroup
+	if res.SummaryGroup == "" {
+		res.SummaryGroup = groups[0]
+		for _, pref := range []string{"whitenoise", "boxes"} {
+			if slices.Contains(groups, pref) {
+				res.SummaryGroup = pref
+			}
+		}
+	} else if !slices.Contains(groups, res.SummaryGroup) {
+		return nil, fmt.Errorf("probe: summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
+	}
+	for _, g := range groups {
+		var sub []InterneuronData
+		for _, d := range data {
+			if d.Group == g {
+				sub = append(sub, d)
+			}
+		}
+		gc := GroupComparison{Group: g}
+		var err error
+		logf("correlating every unit with %d recordings of group %q (trained model)", len(sub), g)
+		if gc.Learned, err = CompareInterneurons(ModelUnits(model), sub, opts.Compare); err != nil {
+			return nil, err
+		}
+		s := Summary{Learned: meanBest(gc.Learned), Untrained: map[string]float64{}}
+		if control != nil {
+			logf("correlating every unit with %d recordings of group %q (untrained control)", len(sub), g)
+			if gc.Untrained, err = CompareInterneurons(ModelUnits(control), sub, opts.Compare); err != nil {
+				return nil, err
+			}
+			s.Untrained = meanBest(gc.Untrained)
+		}
+		res.Comparisons = append(res.Comparisons, gc)
+		res.SummaryByGroup[g] = s
+	}
+	res.Summary = res.SummaryByGroup[res.SummaryGroup]
+
+	// Receptive fields.
+	rfOpts := opts.RF
+	if rfOpts.Samples <= 0 {
+		rfOpts.Samples = 512
+	}
+	var sta *ClassicalLN
+	if opts.Recording != nil {
+		n := opts.STAWindows
+		if n <= 0 {
+			n = 5000
+		}
+		w, err := model.Windows(opts.Recording.Train.Stimulus, opts.Recording.Train.Rates)
+		if err != nil {
+			return nil, fmt.Errorf("probe: recording: %w", err)
+		}
+		logf("spike-triggered averages of the %d recorded cells (%d windows)", w.NCells(), min(n, w.Len()))
+		if sta, err = FitClassicalLN(w, nil, n); err != nil {
+			return nil, fmt.Errorf("probe: recording: %w", err)
+		}
+	}
+	logf("gradient receptive fields of %d ganglion cells and every channel", model.Meta.Model.NCells)
+	var targets []Target
+	for c := 0; c < model.Meta.Model.NCells; c++ {
+		targets = append(targets, Ganglion(c))
+	}
+	for _, l := range res.Layers {
+		for ch := 0; ch < l.Shape[0]; ch++ {
+			targets = append(targets, Target{Layer: l.Name, Channel: ch, Row: l.Shape[1] / 2, Col: l.Shape[2] / 2, PreNonlinearity: true})
+		}
+	}
+	for _, t := range targets {
+		u, err := unitRF(model, t, rfOpts, sta)
+		if err != nil {
+			return nil, err
+		}
+		res.ReceptiveFields = append(res.ReceptiveFields, u)
+	}
+
+	// Attribution.
+	if a := opts.Attribution; a != nil {
+		ar := &AttributionResult{Stimulus: a}
+		igSteps := opts.IGSteps
+		if igSteps <= 0 {
+			igSteps = 32
+		}
+		for _, l := range res.Layers {
+			logf("integrated gradients of the responses to %s over the channels of %s", a.Name, l.Name)
+			full, err := IntegratedGradients(model, a.Stimulus, nil, IGOptions{Layer: l.Name, Steps: igSteps})
+			if err != nil {
+				return nil, err
+			}
+			ar.Layers = append(ar.Layers, shares(full, a.From-in.History, a.To-in.History))
+		}
+		res.Attribution = ar
+	}
+
+	// Similarity to the control on white noise.
+	if control != nil {
+		logf("similarity of the trained and untrained layers on white noise")
+		movie := datasets.NewMovie(2000+in.History, in.H, in.W)
+		noiseWindows(movie.Data, 1, true, rand.New(rand.NewPCG(7, 7)))
+		for i, z := range movie.Data {
+			movie.Data[i] = in.Raw(z)
+		}
+		sim, err := CompareModels(ModelUnits(model), ModelUnits(control), movie, SimilarityOptions{PreNonlinearity: !opts.Compare.AfterNonlinearity})
+		if err != nil {
+			return nil, err
+		}
+		res.Similarity = sim
+	}
+	return res, nil
+}
+
+// LayerInfo names a hidden layer and the shape of its units [C, H, W].
+type LayerInfo struct {
+	Name  string `json:"name"`
+	Shape [3]int `json:"shape"`
+}
+
+func layerInfos(ls []retina.Layer) []LayerInfo {
+	out := make([]LayerInfo, len(ls))
+	for i, l := range ls {
+		out[i] = LayerInfo{Name: l.Name, Shape: l.Shape}
+	}
+	return out
+}
+
+func sameArchitecture(a, b retina.ModelConfig) bool {
+	return a.Type == b.Type && a.NCells == b.NCells && a.ImgShape == b.ImgShape &&
+		slices.Equal(a.Chans, b.Chans) && slices.Equal(a.KSizes, b.KSizes)
+}
+
+func meanBest(c *InterneuronComparison) map[string]float64 {
+	out := map[string]float64{}
+	for t, s := range c.ByType {
+		out[t] = s.MeanBest
+	}
+	return out
+}
+
+// unitRF maps and summarises the gradient receptive field of t.
+func unitRF(m *retina.Model, t Target, opts RFOptions, sta *ClassicalLN) (UnitRF, error) {
+	rf, err := GradientRF(m, t, opts)
+	if err != nil {
+		return UnitRF{}, err
+	}
+	u := UnitRF{Target: t.String(), Layer: t.Layer, Index: t.Channel, Row: t.Row, Col: t.Col, RF: rf}
+	if t.Layer == "" {
+		u.Index = t.Cell
+	}
+	if u.Sep, err = rf.Decompose(); err != nil {
+		// A unit whose gradient vanishes everywhere has no receptive field to fit.
+		u.Explained, u.PeakLagMS = math.NaN(), math.NaN()
+		u.Gaussian = Gaussian2D{Amplitude: math.NaN(), Offset: math.NaN(), CentreY: math.NaN(), CentreX: math.NaN(),
+			SigmaU: math.NaN(), SigmaV: math.NaN(), Angle: math.NaN(), R2: math.NaN()}
+		return u, nil
+	}
+	u.Explained = u.Sep.Explained
+	if u.Gaussian, err = FitGaussian2D(u.Sep.Spatial, rf.H, rf.W); err != nil {
+		return UnitRF{}, fmt.Errorf("receptive field of %s: %w", t, err)
+	}
+	peak := 0
+	for k, v := range u.Sep.Temporal {
+		if math.Abs(v) > math.Abs(u.Sep.Temporal[peak]) {
+			peak = k
+		}
+	}
+	u.PeakLagMS = float64(rf.History-peak) * 1000 / m.Meta.FrameRate
+	if t.Layer == "" && sta != nil && t.Cell < len(sta.Filters) {
+		u.STA = float64s(sta.Filters[t.Cell])
+		r, err := metrics.Pearson(sta.Filters[t.Cell], float32s(rf.Data))
+		if err == nil {
+			u.RecordedSTA = &r
+		}
+	}
+	return u, nil
+}
+
+func float32s(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// shares sums each cell's channel attributions over windows [from, to) and normalises them.
+func shares(a *Attribution, from, to int) LayerAttribution {
+	la := LayerAttribution{Layer: a.Layer, Residual: a.Residual(), Full: a}
+	from, to = max(0, from), min(len(a.Output[0]), to)
+	nc := len(a.Channels[0][0])
+	la.MeanShare = make([]float64, nc)
+	for k := range a.Cells {
+		s := make([]float64, nc)
+		for t := from; t < to; t++ {
+			for c, v := range a.Channels[k][t] {
+				s[c] += v
+			}
+		}
+		var tot float64
+		for _, v := range s {
+			tot += math.Abs(v)
+		}
+		for c := range s {
+			if tot > 0 {
+				s[c] /= tot
+			}
+			la.MeanShare[c] += s[c] / float64(len(a.Cells))
+		}
+		la.Share = append(la.Share, s)
+	}
+	order := allWindows(nc)
+	sort.SliceStable(order, func(i, j int) bool { return la.MeanShare[order[i]] > la.MeanShare[order[j]] })
+	la.TopChannel = order[0]
+	return la
+}

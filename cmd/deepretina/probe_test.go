@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deepretina/deepretina/internal/browser"
+)
+
+// probeJSON is the part of probe.json the tests read.
+type probeJSON struct {
+	Run          string   `json:"run"`
+	Interneurons []string `json:"interneurons"`
+	Layers       []struct {
+		Name  string `json:"name"`
+		Shape [3]int `json:"shape"`
+	} `json:"layers"`
+	PreNonlinearity bool   `json:"pre_nonlinearity"`
+	MaxShift        int    `json:"max_shift"`
+	SummaryGroup    string `json:"summary_group"`
+	Summary         struct {
+		Learned   map[string]float64 `json:"learned"`
+		Untrained map[string]float64 `json:"untrained"`
+	} `json:"summary"`
+	SummaryByGroup map[string]json.RawMessage `json:"summary_by_group"`
+	Comparisons    []struct {
+		Group   string `json:"group"`
+		Learned struct {
+			Cells []struct {
+				File     string `json:"file"`
+				CellType string `json:"cell_type"`
+				Cell     int    `json:"cell"`
+				Layers   []struct {
+					Layer string  `json:"layer"`
+					R     float64 `json:"r"`
+				} `json:"layers"`
+				Best struct {
+					Layer string  `json:"layer"`
+					R     float64 `json:"r"`
+				} `json:"best"`
+			} `json:"cells"`
+			ByType map[string]struct {
+				Cells    int     `json:"cells"`
+				MeanBest float64 `json:"mean_best_r"`
+			} `json:"by_type"`
+		} `json:"learned"`
+		Untrained *json.RawMessage `json:"untrained"`
+	} `json:"comparisons"`
+	ReceptiveFields []struct {
+		Target      string   `json:"target"`
+		Layer       string   `json:"layer"`
+		RecordedSTA *float64 `json:"recorded_sta_r"`
+	} `json:"receptive_fields"`
+	Attribution *struct {
+		Layers []struct {
+			Layer     string    `json:"layer"`
+			MeanShare []float64 `json:"mean_share"`
+		} `json:"layers"`
+	} `json:"attribution"`
+	Similarity []struct {
+		Layer string `json:"layer"`
+	} `json:"similarity_to_untrained"`
+}
+
+func readProbe(t *testing.T, dir string) probeJSON {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "probe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p probeJSON
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatalf("probe.json: %v\n%.2000s", err, data)
+	}
+	return p
+}
+
+// TestProbeOnATrainedModel trains a tiny model on the simulated retina (in memory), probes it
+// with the simulated retina's own interneurons (simulated afresh from the run's preset and
+// seed), and checks probe.json and that report.html draws in headless chromium offline.
+func TestProbeOnATrainedModel(t *testing.T) {
+	work := t.TempDir()
+	cfg := tinyConfig(t, work, "")
+	runs := filepath.Join(work, "runs")
+	if out, err := runEngine(t, "train", "--no-ln", "--config", cfg, "--out", runs); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	run := filepath.Join(runs, "tiny")
+	outDir := filepath.Join(work, "probe")
+	start := time.Now()
+	// Few noise windows, α steps and no shifts: the pure-Go engine runs it in a few minutes.
+	text, err := runEngine(t, "probe", "--run", run, "--out", outDir, "--max-shift", "0", "--rf-samples", "64", "--ig-steps", "4")
+	if err != nil {
+		t.Fatalf("probe: %v\n%s", err, text)
+	}
+	t.Logf("probe in %.1f s", time.Since(start).Seconds())
+	if !strings.Contains(text, "simulating the interneurons of the simulated retina preset=small seed=1") {
+		t.Errorf("the interneurons are not the run's simulated retina's:\n%s", text)
+	}
+	p := readProbe(t, outDir)
+	if p.Run != run || len(p.Interneurons) != 2 || !p.PreNonlinearity || p.MaxShift != 0 {
+		t.Errorf("run %q, interneurons %v, pre-nonlinearity %v, max shift %d", p.Run, p.Interneurons, p.PreNonlinearity, p.MaxShift)
+	}
+	if len(p.Layers) != 2 || p.Layers[0].Name != "conv1" || p.Layers[0].Shape != [3]int{4, 12, 12} || p.Layers[1].Shape != [3]int{4, 6, 6} {
+		t.Errorf("layers %+v", p.Layers)
+	}
+	if p.SummaryGroup != "whitenoise" || len(p.SummaryByGroup) != 2 {
+		t.Errorf("summary group %q, groups %v; want whitenoise, of whitenoise and flashes", p.SummaryGroup, p.SummaryByGroup)
+	}
+	for _, ct := range []string{"bipolar", "amacrine"} {
+		l, ok1 := p.Summary.Learned[ct]
+		u, ok2 := p.Summary.Untrained[ct]
+		if !ok1 || !ok2 || !(l > -1 && l <= 1) || !(u > -1 && u <= 1) {
+			t.Errorf("summary of %s cells: learned %v (%v), untrained %v (%v)", ct, l, ok1, u, ok2)
+		}
+	}
+	if len(p.Comparisons) != 2 {
+		t.Fatalf("%d group comparisons, want 2", len(p.Comparisons))
+	}
+	for _, gc := range p.Comparisons {
+		if gc.Untrained == nil {
+			t.Errorf("group %s: no untrained control", gc.Group)
+		}
+		cells := gc.Learned.Cells
+		if len(cells) != 16+8 || gc.Learned.ByType["bipolar"].Cells != 16 || gc.Learned.ByType["amacrine"].Cells != 8 {
+			t.Errorf("group %s: %d cells, by type %+v; want 16 bipolars and 8 amacrines", gc.Group, len(cells), gc.Learned.ByType)
+			continue
+		}
+		var sum float64
+		for _, c := range cells {
+			best := math.Max(c.Layers[0].R, c.Layers[1].R)
+			if len(c.Layers) != 2 || c.Best.R != best {
+				t.Errorf("group %s cell %s/%d: best %+v of layers %+v", gc.Group, c.File, c.Cell, c.Best, c.Layers)
+			}
+			if c.CellType == "bipolar" {
+				sum += c.Best.R
+			}
+		}
+		if m := gc.Learned.ByType["bipolar"].MeanBest; math.Abs(m-sum/16) > 1e-9 {
+			t.Errorf("group %s: bipolar mean best %v, the cells' mean %v", gc.Group, m, sum/16)
+		}
+	}
+	if n := len(p.ReceptiveFields); n != 8+4+4 {
+		t.Errorf("%d receptive fields, want 8 cells + 4 + 4 channels", n)
+	}
+	for _, rf := range p.ReceptiveFields {
+		if rf.Layer == "" && rf.RecordedSTA == nil {
+			t.Errorf("%s: no comparison with the recorded cell's STA", rf.Target)
+		}
+	}
+	if p.Attribution == nil || len(p.Attribution.Layers) != 2 || len(p.Attribution.Layers[1].MeanShare) != 4 {
+		t.Errorf("attribution %+v", p.Attribution)
+	}
+	if len(p.Similarity) != 2 {
+		t.Errorf("similarity to the control: %+v", p.Similarity)
+	}
+	for _, want := range []string{"whitenoise*", "bipolar", "amacrine", "wrote " + filepath.Join(outDir, "report.html")} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dom, err := browser.DumpDOM(ctx, filepath.Join(outDir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Learned vs untrained, a correlation map per cell type, receptive fields of the ganglion
+	// cells and of both layers, attribution over both layers.
+	const charts = 1 + 2 + 3 + 2
+	if n := browser.CountPlots(dom); n != charts {
+		t.Errorf("%d charts drew in report.html, want %d", n, charts)
+	}
+	for _, want := range []string{"Mean best r per cell type", "Best unit per recorded cell (whitenoise)", "Which channels carry the response to omitted_stimulus"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestProbeRecordedDataRun: a run trained on recorded data (the h5py fixture, 8×8 pixels) needs
+// --interneurons; given the lab-layout fixture, it compares its "boxes" cells.
+func TestProbeRecordedDataRun(t *testing.T) {
+	work := t.TempDir()
+	cfg := filepath.Join(work, "rec.json")
+	if err := os.WriteFile(cfg, []byte(`{"exp_name": "rec", "dataset": "fixture_expt", "stim_type": "whitenoise",
+	  "img_shape": [10, 8, 8], "ksizes": [3, 3], "chans": [2, 2], "batch_size": 16, "n_epochs": 1, "seed": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, err := filepath.Abs(filepath.Join("..", "..", "datasets", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := filepath.Join(work, "runs")
+	if out, err := runEngine(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", runs); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	run := filepath.Join(runs, "rec")
+	fixture := filepath.Join(data, "interneurons_fixture.h5")
+	outDir := filepath.Join(work, "probe")
+	if out, err := runEngine(t, "probe", "--run", run, "--out", outDir, "--interneurons", fixture, "--rf-samples", "64", "--ig-steps", "2", "--post-relu"); err != nil {
+		t.Fatalf("probe: %v\n%s", err, out)
+	}
+	p := readProbe(t, outDir)
+	if p.SummaryGroup != "boxes" || len(p.Comparisons) != 1 || len(p.Comparisons[0].Learned.Cells) != 3 ||
+		p.Comparisons[0].Learned.Cells[0].CellType != "bipolar" || len(p.Summary.Learned) != 1 || p.MaxShift != 1 || p.PreNonlinearity {
+		t.Errorf("probe of the fixture: summary group %q, %+v", p.SummaryGroup, p.Comparisons)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"probe", "--run", run, "--out", outDir}, "was trained on recorded data"},
+		{[]string{"probe", "--run", run, "--out", outDir, "--interneurons", filepath.Join(work, "none.h5")}, "--interneurons " + filepath.Join(work, "none.h5")},
+		{[]string{"probe", "--run", run, "--out", outDir, "--interneurons", fixture, "--groups", "lines"}, `no stimulus group "lines" (the file has boxes, flashes)`},
+		{[]string{"probe", "--run", run, "--out", outDir, "--max-shift", "-1"}, "--max-shift -1"},
+		{[]string{"probe", "--run", run, "--out", outDir, "--ig-steps", "0"}, "--ig-steps 0"},
+		{[]string{"probe", "--out", outDir}, "--run and --out are required"},
+		{[]string{"probe", "--run", filepath.Join(work, "missing"), "--out", outDir}, "no such run folder"},
+	} {
+		out, err := runEngine(t, tc.args...)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: err %v, output %q, want it to contain %q", tc.args[1:], err, out, tc.want)
+		}
+	}
+}
