@@ -31,7 +31,7 @@ pack() {
 }
 
 run() {
-  OUT=${OUT:-gpu-out}
+  OUT=$(realpath -m "${OUT:-gpu-out}")
   mkdir -p "$OUT"
   SITE=$(python3 -c 'import site; print(site.getsitepackages()[0])')
   PDIR=$(python3 -c 'import jax_plugins.xla_cuda13 as p, os; print(os.path.dirname(p.__file__))')
@@ -40,8 +40,8 @@ run() {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
   echo "== parity tests on the GPU (golden PyTorch files, float32 and float64)"
   (cd retina && timeout 240 ../.gpu/retina.test -test.count=1 \
-    -test.run 'TestEnginesPickTheirConvolution|TestConv2DForwardVsNaive/xla|TestConv2DGradients/xla|TestParityEval/xla|TestParityTrainGradients/xla|TestTrainSaveLoadPredictsIdentically/xla' \
-    2>&1 | tee "../$OUT/gpu-tests.log" | grep -E '^(--- |ok|FAIL|PASS)' | head -40) || true
+    -test.run 'TestEnginesPickTheirConvolution|TestConv2DForwardVsNaive/xla|TestConv2DGradients/xla|TestParityEval/xla|TestParityTrainGradients/xla|TestTrainingStepMatchesPyTorch/xla|TestTrainSaveLoadPredictsIdentically/xla|TestNoiseFiniteAtZeroUniform/xla' \
+    -test.v 2>&1 | tee "$OUT/gpu-tests.log" | grep -E '^(--- |ok|FAIL|PASS)|worst rel err' | head -60) || true
   echo "== bench"
   ./.gpu/deepretina bench --python python3 --out docs/benchmarks.md --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | grep -v '^  '
   cp docs/benchmarks.md "$OUT/benchmarks.md"
