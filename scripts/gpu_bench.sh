@@ -4,7 +4,7 @@
 #
 #   scripts/gpu_bench.sh pack    # here (amd64, with Go): builds .gpu/ — the stripped binary, a
 #                                # test binary of the retina package, and the shared libraries
-#                                # they link that a CUDA image lacks (about 60 MB in all)
+#                                # they link that a CUDA image lacks, as one tarball (about 25 MB)
 #   scripts/gpu_bench.sh run     # there, from the repository root with .gpu/ copied beside it:
 #                                # GPU parity tests, then `deepretina bench`, which rewrites the
 #                                # GPU section of docs/benchmarks.md; logs and results go to
@@ -16,21 +16,28 @@ cd "$(dirname "$0")/.."
 
 pack() {
   export PATH="/usr/local/go/bin:$PATH"
-  rm -rf .gpu && mkdir -p .gpu/libs
-  go build -trimpath -ldflags "-s -w" -o .gpu/deepretina ./cmd/deepretina
-  go test -c -trimpath -ldflags "-s -w" -o .gpu/retina.test ./retina
-  for bin in .gpu/deepretina .gpu/retina.test; do
+  local stage
+  stage=$(mktemp -d)
+  mkdir -p "$stage/libs"
+  go build -trimpath -ldflags "-s -w" -o "$stage/deepretina" ./cmd/deepretina
+  go test -c -trimpath -ldflags "-s -w" -o "$stage/retina.test" ./retina
+  for bin in "$stage/deepretina" "$stage/retina.test"; do
     ldd "$bin" | awk '/=> \//{print $3}' | while read -r lib; do
       case "$(basename "$lib")" in
         libc.so.*|libm.so.*|libresolv.so.*|libpthread.so.*|libdl.so.*|ld-linux*) ;;
-        *) cp -Lu "$lib" .gpu/libs/ ;;
+        *) cp -Lu "$lib" "$stage/libs/" ;;
       esac
     done
   done
+  # Compressed: the working tree that travels to the GPU machine is limited to 64 MiB.
+  rm -rf .gpu && mkdir -p .gpu
+  tar -C "$stage" -czf .gpu/bundle.tar.gz deepretina retina.test libs
+  rm -rf "$stage"
   du -sh .gpu
 }
 
 run() {
+  [ -f .gpu/bundle.tar.gz ] && tar -C .gpu -xzf .gpu/bundle.tar.gz
   OUT=$(realpath -m "${OUT:-gpu-out}")
   mkdir -p "$OUT"
   SITE=$(python3 -c 'import site; print(site.getsitepackages()[0])')
