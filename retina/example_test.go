@@ -89,7 +89,7 @@ func ExampleNewModel() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stim := datasets.NewMovie(30, 20, 20) // [T, H, W]; a grey movie is enough for shapes
+	stim := datasets.NewMovie(50, 20, 20) // [T, H, W]; a grey movie is enough for shapes
 	acts, err := model.Hidden(stim, retina.HiddenOptions{Layers: []string{"conv2"}, PreNonlinearity: true})
 	if err != nil {
 		log.Fatal(err)
@@ -111,11 +111,11 @@ func ExampleModelConfig() {
 	fmt.Println(mcfg.Type, mcfg.ImgShape, mcfg.Chans, mcfg.KSizes)
 	shapes := mcfg.LayerShapes()
 	fmt.Println("conv1", shapes["conv1"], "conv2", shapes["conv2"])
-	// conv1 8·20·9·9+8, its flat batch norm 2·8·12·12, conv2 8·8·7·7+8, its batch norm 2·8·6·6,
+	// conv1 8·40·9·9+8, its flat batch norm 2·8·12·12, conv2 8·8·7·7+8, its batch norm 2·8·6·6,
 	// the dense layer 8·6·6·8 and the output batch norm 2·8:
 	fmt.Println("parameters:", mcfg.ParamCount())
 	// Output:
-	// bncnn [20 20 20] [8 8] [9 7]
+	// bncnn [40 20 20] [8 8] [9 7]
 	// conv1 [8 12 12] conv2 [8 6 6]
-	// parameters: 21312
+	// parameters: 34272
 }

@@ -794,6 +794,17 @@ print("ok")`
 		}
 	}
 
+	// … and through the interneuron probe, against the simulated retina's interneuron files.
+	probeOut := filepath.Join(work, "probe")
+	bipolars := filepath.Join(data, "sim-small", "bipolars_sim.h5")
+	if out, err := run(t, "probe", "--run", runDir, "--out", probeOut, "--interneurons", bipolars, "--groups", "flashes",
+		"--rf-samples", "64", "--ig-steps", "2"); err != nil || !strings.Contains(out, "bipolar") {
+		t.Fatalf("probe on the imported run: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(probeOut, "probe.json")); err != nil {
+		t.Fatalf("probe on the imported run wrote no probe.json: %v", err)
+	}
+
 	// Bad input names the file; an existing run is not overwritten.
 	bad := filepath.Join(work, "bad.pt")
 	_ = os.WriteFile(bad, []byte("not a checkpoint"), 0o644)

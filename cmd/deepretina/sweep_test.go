@@ -153,10 +153,13 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 	}
 	// A requeued job waits two minutes before it may start again, time for the stopped
 	// instance to save and exit. Once that has happened, let it start now.
+	// The stopped instance says so as it exits, after its checkpoint and its lock are released;
+	// only then may the new one start (before it, the new one would find the run in use).
 	waitFor(t, "the stopped task to save and leave the queue for a new start", 2*time.Minute, func() bool {
 		text, _ := slurmCmd(t, env, "squeue", "--noheader", "--jobs="+job+"_2", "--format=%T")
 		holder, _ := runlock.Holding(filepath.Join(out, names[2], runlock.FileName))
-		return strings.TrimSpace(text) == "PENDING" && holder == nil
+		taskLog, _ := os.ReadFile(filepath.Join(out, "logs", "slurm-"+job+"_2.out"))
+		return strings.TrimSpace(text) == "PENDING" && holder == nil && strings.Contains(string(taskLog), "training interrupted")
 	})
 	if text, err := slurmCmd(t, env, "scontrol", "update", "jobid="+job+"_2", "StartTime=now"); err != nil {
 		t.Fatalf("scontrol update StartTime=now: %v\n%s", err, text)
