@@ -122,6 +122,9 @@ type ProbeResult struct {
 	ReceptiveFields []UnitRF           `json:"receptive_fields"`
 	Attribution     *AttributionResult `json:"attribution,omitempty"`
 	Similarity      []LayerSimilarity  `json:"similarity_to_untrained"`
+	// Validation judges the headline group against the target (TargetMeanBestR) and says what
+	// the measurements point to where a cell type falls short.
+	Validation *Validation `json:"validation"`
 }
 
 // Probe runs the interpretability analyses of a trained model against recorded (or simulated)
@@ -269,6 +272,13 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		}
 		res.Similarity = sim
 	}
+
+	logf("validation against the target (mean best r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
+	v, err := validate(res, model, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Validation = v
 	return res, nil
 }
 

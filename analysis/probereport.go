@@ -35,6 +35,12 @@ func (p *ProbeResult) Report(title, subtitle string) (*figures.Report, error) {
 			"with the stimulus shifted by up to %d pixel(s) in each direction; a cell's score is its best unit's r. "+
 			"The untrained control is a model of the same architecture with its initial weights: what it reaches is owed to the architecture, "+
 			"the rest to training. Headline group: %q.", where, p.MaxShift, p.SummaryGroup))
+	if p.Validation != nil {
+		rep.AddTable(p.Validation.heading(), p.Validation.table())
+		if text := p.Validation.text(); text != "" {
+			rep.AddText("Why the target is not met", text)
+		}
+	}
 	fig, err := p.summaryBars()
 	add("Learned vs untrained", "Mean best r per cell type and stimulus group.", fig, err)
 	for _, gc := range p.Comparisons {

@@ -298,4 +298,17 @@ func printProbeSummary(w io.Writer, res *analysis.ProbeResult) {
 		}
 	}
 	fmt.Fprintln(w, "(mean best r per cell type; * the headline group of probe.json's summary)")
+	if v := res.Validation; v != nil {
+		fmt.Fprintf(w, "target: mean best r ≥ %.2g and ≥ %.2g above the untrained control on %q\n", v.Target, v.Margin, v.Group)
+		for _, tv := range v.Types {
+			if tv.Met {
+				fmt.Fprintf(w, "  %s: met (%.3f)\n", tv.CellType, tv.Learned)
+				continue
+			}
+			fmt.Fprintf(w, "  %s: not met (%.3f); why (probe.json validation, report.html):\n", tv.CellType, tv.Learned)
+			for _, f := range tv.Findings {
+				fmt.Fprintf(w, "    - %s\n", f)
+			}
+		}
+	}
 }

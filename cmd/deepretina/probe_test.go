@@ -66,6 +66,17 @@ type probeJSON struct {
 	Similarity []struct {
 		Layer string `json:"layer"`
 	} `json:"similarity_to_untrained"`
+	Validation *struct {
+		Group  string  `json:"group"`
+		Target float64 `json:"target_mean_best_r"`
+		Types  []struct {
+			CellType string   `json:"cell_type"`
+			Learned  float64  `json:"learned"`
+			Met      bool     `json:"met"`
+			LinearR  float64  `json:"cells_linear_r"`
+			Findings []string `json:"findings"`
+		} `json:"types"`
+	} `json:"validation"`
 }
 
 func readProbe(t *testing.T, dir string) probeJSON {
@@ -160,7 +171,17 @@ func TestProbeOnATrainedModel(t *testing.T) {
 	if len(p.Similarity) != 2 {
 		t.Errorf("similarity to the control: %+v", p.Similarity)
 	}
-	for _, want := range []string{"whitenoise*", "bipolar", "amacrine", "wrote " + filepath.Join(outDir, "report.html")} {
+	// A model this small misses the target; the verdict must say so and say why, for both types.
+	if v := p.Validation; v == nil || v.Group != "whitenoise" || v.Target != 0.7 || len(v.Types) != 2 {
+		t.Errorf("validation %+v", p.Validation)
+	} else {
+		for _, tv := range v.Types {
+			if tv.Met != (tv.Learned >= 0.7) || (!tv.Met && len(tv.Findings) == 0) || !(tv.LinearR > -1 && tv.LinearR <= 1) {
+				t.Errorf("validation of %s: %+v", tv.CellType, tv)
+			}
+		}
+	}
+	for _, want := range []string{"whitenoise*", "bipolar", "amacrine", "target: mean best r ≥ 0.7", "wrote " + filepath.Join(outDir, "report.html")} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -178,7 +199,7 @@ func TestProbeOnATrainedModel(t *testing.T) {
 	if n := browser.CountPlots(dom); n != charts {
 		t.Errorf("%d charts drew in report.html, want %d", n, charts)
 	}
-	for _, want := range []string{"Mean best r per cell type", "Best unit per recorded cell (whitenoise)", "Which channels carry the response to omitted_stimulus"} {
+	for _, want := range []string{"Mean best r per cell type", "Validation: mean best r ≥ 0.7", "Best unit per recorded cell (whitenoise)", "Which channels carry the response to omitted_stimulus"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("report lacks %q", want)
 		}
