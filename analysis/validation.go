@@ -244,6 +244,15 @@ func discRank1(rc []float64, history, h, w int, radius float64) (SpaceTime, erro
 	return st, nil
 }
 
+func varies(x []float32) bool {
+	for _, v := range x {
+		if v != x[0] {
+			return true
+		}
+	}
+	return false
+}
+
 func sumSquares(x []float64) float64 {
 	var s float64
 	for _, v := range x {
@@ -390,10 +399,14 @@ func linearFits(data []InterneuronData, history int) (typeFits, error) {
 	out := typeFits{}
 	for _, d := range data {
 		for c := 0; c < d.Potentials.Cols; c++ {
+			if !varies(d.Potentials.Column(c)[:d.Potentials.Rows/2]) {
+				// A cell that never varies has no filter (and scores r = 0 in the comparison).
+				out[d.CellType] = append(out[d.CellType], CellLinearFit{R: math.NaN(), SigmaPX: math.NaN(), RadiusPX: math.NaN(), OldestQuarter: math.NaN()})
+				continue
+			}
 			f, err := FitCellLinear(d, c, history)
 			if err != nil {
-				// A cell that never varies scores r = 0 in the comparison too; it has no filter.
-				f = CellLinearFit{R: 0, SigmaPX: math.NaN(), OldestQuarter: math.NaN()}
+				return nil, err
 			}
 			out[d.CellType] = append(out[d.CellType], f)
 		}
@@ -410,6 +423,9 @@ const minLinearR = 0.4
 func (tf typeFits) mean(cellType string) (r, sigma, oldest float64) {
 	var rs, ss, os []float64
 	for _, f := range tf[cellType] {
+		if math.IsNaN(f.R) {
+			continue
+		}
 		rs = append(rs, f.R)
 		if f.R < minLinearR {
 			continue
