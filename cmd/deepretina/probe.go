@@ -53,7 +53,9 @@ trained on, unless --allow-changed-data is given.
 
 Writes OUTDIR/probe.json (the best unit per recorded cell, layer and type, and "summary":
 {"learned": {"bipolar": r, "amacrine": r}, "untrained": {...}}, the mean best r per cell type
-of the headline stimulus group) and OUTDIR/report.html (self-contained; renders offline).`,
+of the headline stimulus group, and "validation": whether each type reaches mean best r ≥ 0.7
+and ≥ 0.1 above the control and, where it does not, what the measurements point to) and
+OUTDIR/report.html (self-contained; renders offline). The verdict and its reasons are printed too.`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if run == "" || out == "" {
