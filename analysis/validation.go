@@ -66,6 +66,10 @@ type TypeVerdict struct {
 	// UnitSigma: the mean receptive-field size (px) of the channels of the cells' best units
 	// (the centre unit's gradient receptive field, from ReceptiveFields).
 	UnitSigma float64 `json:"units_rf_sigma_px"`
+	// CellPeakMS and UnitPeakMS: when the temporal filters of the cells (over those their filter
+	// predicts) and of the matched channels' centre units peak, in ms before the response.
+	CellPeakMS float64 `json:"cells_filter_peak_ms"`
+	UnitPeakMS float64 `json:"units_filter_peak_ms"`
 	// ChannelsUsed of Channels: distinct channels of BestLayer holding a cell's best unit.
 	ChannelsUsed int      `json:"channels_used"`
 	Channels     int      `json:"channels"`
@@ -83,8 +87,10 @@ type TypeVerdict struct {
 type CellLinearFit struct {
 	R             float64 // held-out Pearson r of the filter's output with the potential
 	SigmaPX       float64 // Gaussian SD (px) of the filter's spatial part; NaN when the stimulus has no spatial structure
-	RadiusPX      float64 // radius of the disc the filter was read in (+Inf: the whole frame)
+	RadiusPX      float64 // radius of the disc the filter was read in (+Inf: the whole frame); SigmaPX is read in one twice as wide (at least 3 px)
 	OldestQuarter float64 // share of the temporal part's energy in the oldest quarter of the window
+	// PeakLag: frames before the response at which the temporal part peaks (largest magnitude).
+	PeakLag int
 }
 
 // discRadii are the receptive-field discs FitCellLinear chooses from (pixels).
@@ -136,9 +142,18 @@ func FitCellLinear(d InterneuronData, cell, history int) (CellLinearFit, error) 
 	if err != nil {
 		return CellLinearFit{}, fmt.Errorf("%s: %w", where, err)
 	}
-	fit := CellLinearFit{R: r, SigmaPX: math.NaN(), RadiusPX: radius, OldestQuarter: oldestQuarter(st.Temporal)}
+	fit := CellLinearFit{R: r, SigmaPX: math.NaN(), RadiusPX: radius, OldestQuarter: oldestQuarter(st.Temporal),
+		PeakLag: history - peakIndex(st.Temporal)}
 	if spatial {
-		if gs, err := FitGaussian2D(st.Spatial, stim.H, stim.W); err == nil {
+		// The disc that predicts best may cut off the field's flanks, which a Gaussian fit
+		// would read as a smaller field: its size is measured in a disc twice as wide.
+		wide := st
+		if wr := max(2*radius, 3); !math.IsInf(radius, 1) {
+			if wide, _, err = discFilterR(windows, y, 0, half, n, history, stim.H, stim.W, wr); err != nil {
+				return CellLinearFit{}, fmt.Errorf("%s: %w", where, err)
+			}
+		}
+		if gs, err := FitGaussian2D(wide.Spatial, stim.H, stim.W); err == nil {
 			fit.SigmaPX = gs.Sigma()
 		}
 	}
@@ -276,6 +291,17 @@ func pearsonF64(a, b []float64) float64 {
 	return ab / den
 }
 
+// peakIndex is the index of the entry of largest magnitude.
+func peakIndex(x []float64) int {
+	peak := 0
+	for k, v := range x {
+		if math.Abs(v) > math.Abs(x[peak]) {
+			peak = k
+		}
+	}
+	return peak
+}
+
 func oldestQuarter(temporal []float64) float64 {
 	q := max(1, len(temporal)/4)
 	total := sumSquares(temporal)
@@ -358,8 +384,11 @@ func validate(res *ProbeResult, model *retina.Model, data []InterneuronData, opt
 			}
 		}
 		tv.BestLayer, tv.BestLayerR = bestLayer(gc.Learned.ByType[ct].ByLayer)
-		tv.LinearR, tv.CellSigma, tv.OldestQuarter = linear.mean(ct)
-		tv.UnitSigma, tv.ChannelsUsed = res.matchedUnits(gc.Learned, ct, tv.BestLayer)
+		cf := linear.mean(ct)
+		tv.LinearR, tv.CellSigma, tv.OldestQuarter = cf.r, cf.sigma, cf.oldest
+		tv.CellPeakMS = cf.peakLag * 1000 / v.FrameRate
+		uf := res.matchedUnits(gc.Learned, ct, tv.BestLayer)
+		tv.UnitSigma, tv.UnitPeakMS, tv.ChannelsUsed = uf.sigma, uf.peakMS, uf.channels
 		for _, l := range res.Layers {
 			if l.Name == tv.BestLayer {
 				tv.Channels = l.Shape[0]
@@ -399,14 +428,13 @@ func linearFits(data []InterneuronData, history int) (typeFits, error) {
 	out := typeFits{}
 	for _, d := range data {
 		for c := 0; c < d.Potentials.Cols; c++ {
-			if !varies(d.Potentials.Column(c)[:d.Potentials.Rows/2]) {
-				// A cell that never varies has no filter (and scores r = 0 in the comparison).
-				out[d.CellType] = append(out[d.CellType], CellLinearFit{R: math.NaN(), SigmaPX: math.NaN(), RadiusPX: math.NaN(), OldestQuarter: math.NaN()})
-				continue
-			}
-			f, err := FitCellLinear(d, c, history)
-			if err != nil {
-				return nil, err
+			f := CellLinearFit{R: math.NaN(), SigmaPX: math.NaN(), RadiusPX: math.NaN(), OldestQuarter: math.NaN(), PeakLag: -1}
+			// A cell that never varies has no filter (and scores r = 0 in the comparison).
+			if varies(d.Potentials.Column(c)[:d.Potentials.Rows/2]) {
+				var err error
+				if f, err = FitCellLinear(d, c, history); err != nil {
+					return nil, err
+				}
 			}
 			out[d.CellType] = append(out[d.CellType], f)
 		}
@@ -418,10 +446,13 @@ func linearFits(data []InterneuronData, history int) (typeFits, error) {
 // in time are not read off it.
 const minLinearR = 0.4
 
-// mean averages the fits of a type: r over every cell, the filters' size and reach over the
-// cells their filter predicts (r ≥ minLinearR), each where it is defined.
-func (tf typeFits) mean(cellType string) (r, sigma, oldest float64) {
-	var rs, ss, os []float64
+// cellFilters summarises the linear fits of the cells of one type.
+type cellFilters struct{ r, sigma, oldest, peakLag float64 }
+
+// mean averages the fits of a type: r over every cell, the filters' size, reach and peak over
+// the cells their filter predicts (r ≥ minLinearR), each where it is defined.
+func (tf typeFits) mean(cellType string) cellFilters {
+	var rs, ss, os, ps []float64
 	for _, f := range tf[cellType] {
 		if math.IsNaN(f.R) {
 			continue
@@ -436,8 +467,9 @@ func (tf typeFits) mean(cellType string) (r, sigma, oldest float64) {
 		if !math.IsNaN(f.OldestQuarter) {
 			os = append(os, f.OldestQuarter)
 		}
+		ps = append(ps, float64(f.PeakLag))
 	}
-	return meanOrNaN(rs), meanOrNaN(ss), meanOrNaN(os)
+	return cellFilters{r: meanOrNaN(rs), sigma: meanOrNaN(ss), oldest: meanOrNaN(os), peakLag: meanOrNaN(ps)}
 }
 
 func meanOrNaN(xs []float64) float64 {
@@ -466,11 +498,18 @@ func bestLayer(byLayer map[string]float64) (string, float64) {
 	return best, r
 }
 
-// matchedUnits is the mean receptive-field size of the channels of layer that hold the best
-// units of the cells of one type, and how many distinct channels those are.
-func (p *ProbeResult) matchedUnits(c *InterneuronComparison, cellType, layer string) (sigma float64, channels int) {
+// unitFilters summarises the receptive fields of the channels that hold the best units of the
+// cells of one type: their mean size and temporal peak, and how many distinct channels they are.
+type unitFilters struct {
+	sigma, peakMS float64
+	channels      int
+}
+
+// matchedUnits is the unitFilters of the cells of one type in one layer, read from the
+// gradient receptive fields of the channels' centre units.
+func (p *ProbeResult) matchedUnits(c *InterneuronComparison, cellType, layer string) unitFilters {
 	var used []int
-	var sigmas []float64
+	var sigmas, peaks []float64
 	for _, cell := range c.Cells {
 		if cell.CellType != cellType {
 			continue
@@ -483,13 +522,19 @@ func (p *ProbeResult) matchedUnits(c *InterneuronComparison, cellType, layer str
 				used = append(used, m.Channel)
 			}
 			for _, u := range p.ReceptiveFields {
-				if u.Layer == layer && u.Index == m.Channel && !math.IsNaN(u.Gaussian.Sigma()) {
+				if u.Layer != layer || u.Index != m.Channel {
+					continue
+				}
+				if !math.IsNaN(u.Gaussian.Sigma()) {
 					sigmas = append(sigmas, u.Gaussian.Sigma())
+				}
+				if !math.IsNaN(u.PeakLagMS) {
+					peaks = append(peaks, u.PeakLagMS)
 				}
 			}
 		}
 	}
-	return meanOrNaN(sigmas), len(used)
+	return unitFilters{sigma: meanOrNaN(sigmas), peakMS: meanOrNaN(peaks), channels: len(used)}
 }
 
 // explain turns the measurements of a type that missed the target into plain findings, each
@@ -536,6 +581,14 @@ func (v *Validation) explain(tv TypeVerdict) []string {
 	case tv.LinearR < minLinearR:
 		out = append(out, fmt.Sprintf("a linear filter of the stimulus predicts these cells with held-out r = %.2f only: what they carry is not a linear function of this stimulus (e.g. rectified or contrast-energy pooling), so only units past a nonlinearity can follow it, and the spikes must constrain that nonlinearity; best layer here: %s (%.2f)", tv.LinearR, tv.BestLayer, tv.BestLayerR))
 	}
+	if tv.LinearR >= minLinearR && !math.IsNaN(tv.CellPeakMS) && !math.IsNaN(tv.UnitPeakMS) &&
+		math.Abs(tv.UnitPeakMS-tv.CellPeakMS) > max(20, 0.3*tv.CellPeakMS) {
+		speed := "slower"
+		if tv.UnitPeakMS < tv.CellPeakMS {
+			speed = "faster"
+		}
+		out = append(out, fmt.Sprintf("the matched channels' temporal filters peak %.0f ms before the response against the cells' %.0f ms: the units are %s than the cells", tv.UnitPeakMS, tv.CellPeakMS, speed))
+	}
 	if tv.LinearR >= minLinearR && tv.OldestQuarter > 0.1 { // a filter that predicts nothing is noise
 		out = append(out, fmt.Sprintf("%.0f%% of the cells' temporal filter lies in the oldest quarter of the model's %d-frame (%.0f ms) window: a longer history may help", 100*tv.OldestQuarter, v.History, 1000*float64(v.History)/v.FrameRate))
 	}
@@ -558,7 +611,7 @@ func (v *Validation) heading() string {
 // table is the verdict per cell type with the measurements the findings rest on.
 func (v *Validation) table() figures.Table {
 	t := figures.Table{Columns: []string{"cell type", "cells", "learned", "untrained", "target met", "best layer",
-		"other reading", "cells' linear r", "cells' RF σ (px)", "units' RF σ (px)", "channels used"}}
+		"other reading", "cells' linear r", "cells' RF σ (px)", "units' RF σ (px)", "cells' filter peak (ms)", "units' filter peak (ms)", "channels used"}}
 	for _, tv := range v.Types {
 		met := "no"
 		if tv.Met {
@@ -570,7 +623,7 @@ func (v *Validation) table() figures.Table {
 		}
 		t.Rows = append(t.Rows, []string{tv.CellType, fmt.Sprint(tv.Cells), f3(tv.Learned), f3(tv.Untrained), met,
 			fmt.Sprintf("%s (%s)", tv.BestLayer, f3(tv.BestLayerR)), fmt.Sprintf("%s (%s)", f3(tv.OtherReading), reading),
-			f3(tv.LinearR), f1(tv.CellSigma), f1(tv.UnitSigma), fmt.Sprintf("%d of %d", tv.ChannelsUsed, tv.Channels)})
+			f3(tv.LinearR), f1(tv.CellSigma), f1(tv.UnitSigma), f0(tv.CellPeakMS), f0(tv.UnitPeakMS), fmt.Sprintf("%d of %d", tv.ChannelsUsed, tv.Channels)})
 	}
 	return t
 }
@@ -585,6 +638,13 @@ func (v *Validation) text() string {
 		paras = append(paras, fmt.Sprintf("%s cells (%.3f, target %.2g): %s.", tv.CellType, tv.Learned, v.Target, strings.Join(tv.Findings, "; ")))
 	}
 	return strings.Join(paras, "\n\n")
+}
+
+func f0(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", x)
 }
 
 func f1(x float64) string {

@@ -22,6 +22,7 @@ type plantedCell struct {
 // plant returns the interneuron data of one cell driven by stim through windows of history
 // frames, and the Pearson r a perfect linear read-out would reach on it.
 func (c plantedCell) plant(stim datasets.Movie, history int, rng *rand.Rand) (InterneuronData, float64) {
+	temporal := plantedKernel(history)
 	spatial := make([]float64, stim.H*stim.W)
 	for y := 0; y < stim.H; y++ {
 		for x := 0; x < stim.W; x++ {
@@ -32,11 +33,6 @@ func (c plantedCell) plant(stim datasets.Movie, history int, rng *rand.Rand) (In
 				spatial[y*stim.W+x] = 1
 			}
 		}
-	}
-	temporal := make([]float64, history) // oldest first: the last entries are the shortest lags
-	for j := range temporal {
-		lag := float64(history - j)
-		temporal[j] = math.Exp(-lag/2)*lag - 0.3*math.Exp(-lag/4)*lag/2
 	}
 	n := stim.T - history
 	signal := make([]float64, n)
@@ -58,6 +54,17 @@ func (c plantedCell) plant(stim datasets.Movie, history int, rng *rand.Rand) (In
 	}
 	return InterneuronData{Source: "planted", CellType: "bipolar", Group: "whitenoise", Stimulus: stim, Potentials: pot},
 		math.Sqrt(1 / (1 + c.noise))
+}
+
+// plantedKernel is the planted cells' temporal filter, oldest first (the last entries are the
+// shortest lags): a fast lobe and a slower one of the other sign.
+func plantedKernel(history int) []float64 {
+	temporal := make([]float64, history)
+	for j := range temporal {
+		lag := float64(history - j)
+		temporal[j] = math.Exp(-lag/2)*lag - 0.3*math.Exp(-lag/4)*lag/2
+	}
+	return temporal
 }
 
 func binaryNoise(t, h, w int, rng *rand.Rand) datasets.Movie {
@@ -104,6 +111,10 @@ func TestFitCellLinearRecoversPlantedFilters(t *testing.T) {
 				// The filter is estimated from half of the data: a little below the ideal.
 				if fit.R > ideal+0.03 || fit.R < ideal-0.08 {
 					t.Errorf("held-out r %.3f, want about %.3f", fit.R, ideal)
+				}
+				// The planted kernel's two largest values are 13% apart: noise may pick either.
+				if want := history - peakIndex(plantedKernel(history)); fit.PeakLag < want-1 || fit.PeakLag > want+1 {
+					t.Errorf("temporal filter peaks %d frames before the response, want %d ± 1", fit.PeakLag, want)
 				}
 				if fit.OldestQuarter > 0.05 {
 					t.Errorf("%.3f of the temporal filter in the oldest quarter; the planted kernel has almost none there", fit.OldestQuarter)
@@ -179,6 +190,9 @@ func TestValidationExplainsAShortfall(t *testing.T) {
 			[]string{"before the ReLU (without --post-relu)"}, nil},
 		{"another group meets it", func(tv *TypeVerdict, _ *Validation) { tv.OtherGroups = map[string]float64{"flashes": 0.95} },
 			[]string{`on the "flashes" stimuli the same units reach 0.95`}, nil},
+		{"slower units", func(tv *TypeVerdict, _ *Validation) { tv.LinearR, tv.CellPeakMS, tv.UnitPeakMS = 0.9, 40, 90 },
+			[]string{"peak 90 ms before the response against the cells' 40 ms: the units are slower"}, nil},
+		{"units about as fast", func(tv *TypeVerdict, _ *Validation) { tv.LinearR, tv.CellPeakMS, tv.UnitPeakMS = 0.9, 40, 55 }, nil, []string{"temporal filters peak"}},
 		{"filters reach back", func(tv *TypeVerdict, _ *Validation) { tv.OldestQuarter = 0.3 }, []string{"30% of the cells' temporal filter", "40-frame (400 ms)"}, nil},
 		{"noise filters do not count", func(tv *TypeVerdict, _ *Validation) { tv.OldestQuarter, tv.LinearR = 0.3, 0.1 }, nil, []string{"longer history"}},
 		{"all channels used", func(tv *TypeVerdict, _ *Validation) { tv.ChannelsUsed = 8 }, []string{"all 8 channels of conv1"}, nil},
