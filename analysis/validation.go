@@ -24,8 +24,9 @@ const (
 // Validation says, per cell type, whether the probe met its target and, where it did not,
 // what the measurements point to: the layer and reading (before or after the ReLU) that fit
 // best, the other stimulus groups, how linear the recorded cells are in the stimulus, the
-// receptive-field sizes of cells and matched units, the reach of the cells' filters against
-// the model's history, the channels the matches use, and whether training had converged.
+// receptive-field sizes and temporal peaks of cells and matched units, the reach of the cells'
+// filters against the model's history, the channels the matches use, and whether training had
+// converged.
 type Validation struct {
 	Group  string  `json:"group"` // the headline stimulus group
 	Target float64 `json:"target_mean_best_r"`
@@ -59,10 +60,14 @@ type TypeVerdict struct {
 	// PotentialSD: per stimulus group, the cells' mean SD of potential: how strongly each
 	// stimulus drives them.
 	PotentialSD map[string]float64 `json:"potential_sd"`
-	// Linear: the cells' own linear filters on the headline group (CellLinearFit, averaged).
+	// LinearR: the held-out r of the cells' own linear filters on the headline group
+	// (CellLinearFit), averaged over the cells whose potential varies. CellSigma and
+	// OldestQuarter: the filters' size (px) and the share of their temporal energy in the oldest
+	// quarter of the window, over the cells their filter predicts (r ≥ 0.4); NaN where none
+	// does, and the size for a stimulus without spatial structure.
 	LinearR       float64 `json:"cells_linear_r"`
-	CellSigma     float64 `json:"cells_rf_sigma_px"`           // NaN for a stimulus without spatial structure
-	OldestQuarter float64 `json:"cells_filter_oldest_quarter"` // share of the cells' temporal filter energy in the oldest quarter of the window
+	CellSigma     float64 `json:"cells_rf_sigma_px"`
+	OldestQuarter float64 `json:"cells_filter_oldest_quarter"`
 	// UnitSigma: the mean receptive-field size (px) of the channels of the cells' best units
 	// (the centre unit's gradient receptive field, from ReceptiveFields).
 	UnitSigma float64 `json:"units_rf_sigma_px"`
