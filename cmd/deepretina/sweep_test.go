@@ -35,7 +35,9 @@ func runEnv(t *testing.T, extra []string, args ...string) (string, error) {
 
 // startSlurm starts a private one-node Slurm (scripts/slurm_up.sh) for the test and stops it
 // at the end. A cluster that cannot start fails the test with the daemons' own errors.
-func startSlurm(t *testing.T) []string {
+// startSlurm starts a private one-node cluster for the test and returns the environment its
+// commands need and the cluster's folder (state and daemon logs).
+func startSlurm(t *testing.T) ([]string, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "deepretina-slurm-")
 	if err != nil {
@@ -53,7 +55,22 @@ func startSlurm(t *testing.T) []string {
 	if out, err := up.CombinedOutput(); err != nil {
 		t.Fatalf("the test Slurm cluster did not start: %v\n%s", err, out)
 	}
-	return []string{"SLURM_CONF=" + filepath.Join(dir, "slurm.conf")}
+	return []string{"SLURM_CONF=" + filepath.Join(dir, "slurm.conf")}, dir
+}
+
+// logSlurm writes what the cluster says of a job (every state, not only the active ones) and
+// the daemons' logs into the test's output: what a failed test needs to be understood.
+func logSlurm(t *testing.T, env []string, dir, job string) {
+	t.Helper()
+	text, _ := slurmCmd(t, env, "squeue", "--noheader", "--states=all", "--jobs="+job, "--format=%i %T %r %S %e")
+	t.Logf("squeue --states=all (id, state, reason, start, end):\n%s", text)
+	text, _ = slurmCmd(t, env, "scontrol", "show", "job", job)
+	t.Logf("scontrol show job %s:\n%s", job, text)
+	for _, name := range []string{"slurmctld.log", "slurmd.log"} {
+		data, _ := os.ReadFile(filepath.Join(dir, name))
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		t.Logf("%s (last %d lines):\n%s", name, min(80, len(lines)), strings.Join(lines[max(0, len(lines)-80):], "\n"))
+	}
 }
 
 func slurmCmd(t *testing.T, env []string, name string, args ...string) (string, error) {
@@ -123,7 +140,7 @@ func csvRows(t *testing.T, out string, names []string) []string {
 // names the best; re-running submits nothing; --local 2 gives the same rows.
 func TestSweepOnSlurmAndLocally(t *testing.T) {
 	data := simulated(t)
-	env := startSlurm(t)
+	env, slurmDir := startSlurm(t)
 	work := t.TempDir()
 	cfg, ranges, names := sweepFiles(t, work)
 	out := filepath.Join(work, "slurm")
@@ -137,6 +154,16 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 		t.Fatalf("sweep --slurm did not print the job id of 4 tasks:\n%s", text)
 	}
 	job := m[1]
+	defer func() {
+		if t.Failed() { // what the tasks and the cluster said
+			logs, _ := filepath.Glob(filepath.Join(out, "logs", "slurm-*.out"))
+			for _, l := range logs {
+				data, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", l, data)
+			}
+			logSlurm(t, env, slurmDir, job)
+		}
+	}()
 	script, _ := os.ReadFile(filepath.Join(out, "sweep.sbatch"))
 	if !strings.Contains(string(script), "#SBATCH --array=0-3") || !strings.Contains(string(script), "#SBATCH --cpus-per-task=1") {
 		t.Errorf("sweep.sbatch:\n%s", script)
@@ -151,19 +178,16 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 	if text, err := slurmCmd(t, env, "scontrol", "requeue", job+"_2"); err != nil {
 		t.Fatalf("scontrol requeue: %v\n%s", err, text)
 	}
-	// A requeued job waits two minutes before it may start again, time for the stopped
-	// instance to save and exit. Once that has happened, let it start now.
-	// The stopped instance says so as it exits, after its checkpoint and its lock are released;
-	// only then may the new one start (before it, the new one would find the run in use).
-	waitFor(t, "the stopped task to save and leave the queue for a new start", 2*time.Minute, func() bool {
+	// The stopped instance saves, says so and releases the run's lock as it exits; Slurm starts
+	// the requeued task again once its credential has expired (slurm_up.sh: cred_expire=30,
+	// 120 s by default). Forcing an earlier start (scontrol update StartTime=now) makes slurmd
+	// refuse the launch ("Job credential revoked") and the task fail without running.
+	waitFor(t, "the stopped task to save and wait in the queue", 2*time.Minute, func() bool {
 		text, _ := slurmCmd(t, env, "squeue", "--noheader", "--jobs="+job+"_2", "--format=%T")
 		holder, _ := runlock.Holding(filepath.Join(out, names[2], runlock.FileName))
 		taskLog, _ := os.ReadFile(filepath.Join(out, "logs", "slurm-"+job+"_2.out"))
 		return strings.TrimSpace(text) == "PENDING" && holder == nil && strings.Contains(string(taskLog), "training interrupted")
 	})
-	if text, err := slurmCmd(t, env, "scontrol", "update", "jobid="+job+"_2", "StartTime=now"); err != nil {
-		t.Fatalf("scontrol update StartTime=now: %v\n%s", err, text)
-	}
 	waitFor(t, "the job array to finish", 5*time.Minute, func() bool {
 		text, err := slurmCmd(t, env, "squeue", "--noheader", "--jobs="+job, "--format=%i")
 		return err == nil && strings.TrimSpace(text) == ""
@@ -171,15 +195,6 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	defer func() {
-		if t.Failed() { // what the tasks said
-			logs, _ := filepath.Glob(filepath.Join(out, "logs", "slurm-*.out"))
-			for _, l := range logs {
-				data, _ := os.ReadFile(l)
-				t.Logf("%s:\n%s", l, data)
-			}
-		}
-	}()
 	slurmRows := csvRows(t, out, names)
 
 	taskLog, _ := os.ReadFile(filepath.Join(out, "logs", "slurm-"+job+"_2.out"))
