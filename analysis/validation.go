@@ -579,7 +579,7 @@ func (v *Validation) explain(tv TypeVerdict) []string {
 		if !math.IsNaN(tv.UnitSigma) && !math.IsNaN(tv.CellSigma) {
 			s += fmt.Sprintf("; the matched channels' receptive fields have σ = %.1f px against the cells' %.1f px", tv.UnitSigma, tv.CellSigma)
 			if tv.UnitSigma > 1.5*tv.CellSigma {
-				s += ": the units pool over a wider area than the cells, a scale the ganglion spikes do not pin down"
+				s += ": the units pool over a wider area than the cells; smaller first-layer kernels may narrow them"
 			}
 		}
 		out = append(out, s)
