@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -233,22 +234,8 @@ func FitBinnedNonlinearity(g, y []float64, bins int) (BinnedNonlinearity, error)
 	if bins < 1 {
 		return BinnedNonlinearity{}, fmt.Errorf("binned nonlinearity: %d bins; expected at least 1", bins)
 	}
-	order := allWindows(len(g))
-	sort.Slice(order, func(a, b int) bool { return g[order[a]] < g[order[b]] })
 	var nl BinnedNonlinearity
-	for b := 0; b < bins; b++ {
-		lo, hi := b*len(g)/bins, (b+1)*len(g)/bins
-		if hi <= lo {
-			continue
-		}
-		var sg, sy float64
-		for _, i := range order[lo:hi] {
-			sg += g[i]
-			sy += y[i]
-		}
-		nl.X = append(nl.X, sg/float64(hi-lo))
-		nl.Y = append(nl.Y, sy/float64(hi-lo))
-	}
+	nl.X, nl.Y = metrics.EqualCountBins(g, y, bins)
 	return nl, nil
 }
 

@@ -330,13 +330,7 @@ func unitRF(m *retina.Model, t Target, opts RFOptions, sta *ClassicalLN) (UnitRF
 	if u.Gaussian, err = FitGaussian2D(u.Sep.Spatial, rf.H, rf.W); err != nil {
 		return UnitRF{}, fmt.Errorf("receptive field of %s: %w", t, err)
 	}
-	peak := 0
-	for k, v := range u.Sep.Temporal {
-		if math.Abs(v) > math.Abs(u.Sep.Temporal[peak]) {
-			peak = k
-		}
-	}
-	u.PeakLagMS = float64(rf.History-peak) * 1000 / m.Meta.FrameRate
+	u.PeakLagMS = float64(rf.History-peakIndex(u.Sep.Temporal)) * 1000 / m.Meta.FrameRate
 	if t.Layer == "" && sta != nil && t.Cell < len(sta.Filters) {
 		u.STA = float64s(sta.Filters[t.Cell])
 		r, err := metrics.Pearson(sta.Filters[t.Cell], float32s(rf.Data))

@@ -168,3 +168,31 @@ func TestBitsPerSpikeClosedFormAnyTrials(t *testing.T) {
 		t.Errorf("a trial count that disagrees with the counts still scores %v", got)
 	}
 }
+
+func TestEqualCountBins(t *testing.T) {
+	// x = 0…9 in shuffled order, y = 2x + 1: bins of two hold (2b, 2b+1), mean x 2b + 0.5.
+	x := []float64{7, 2, 9, 0, 4, 1, 8, 3, 6, 5}
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = 2*v + 1
+	}
+	for _, tc := range []struct {
+		bins int
+		want []float64 // mean x per bin
+	}{
+		{5, []float64{0.5, 2.5, 4.5, 6.5, 8.5}},
+		{1, []float64{4.5}},
+		{2, []float64{2, 7}},
+		{20, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}, // more bins than pairs: the empty ones are left out
+	} {
+		mx, my := EqualCountBins(x, y, tc.bins)
+		if len(mx) != len(tc.want) || len(my) != len(tc.want) {
+			t.Fatalf("%d bins: means %v, %v; want %v", tc.bins, mx, my, tc.want)
+		}
+		for i, w := range tc.want {
+			if math.Abs(mx[i]-w) > 1e-12 || math.Abs(my[i]-(2*w+1)) > 1e-12 {
+				t.Errorf("%d bins, bin %d: (%v, %v), want (%v, %v)", tc.bins, i, mx[i], my[i], w, 2*w+1)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
 )
 
 // Measures of responses, shared by the experiments and public so that users can apply them to
@@ -215,25 +216,7 @@ func AnticipationLead(rfCentre float64, barPos, moving []float64, baseline, dire
 // BinnedNonlinearity sorts (generator, rate) pairs into bins of equal count along the generator
 // and returns each bin's mean generator value and mean rate (the nonlinearity of an LN model).
 func BinnedNonlinearity(generator, rate []float64, bins int) (x, y []float64) {
-	idx := make([]int, len(generator))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return generator[idx[a]] < generator[idx[b]] })
-	for b := 0; b < bins; b++ {
-		lo, hi := b*len(idx)/bins, (b+1)*len(idx)/bins
-		if hi <= lo {
-			continue
-		}
-		var sg, sr float64
-		for _, i := range idx[lo:hi] {
-			sg += generator[i]
-			sr += rate[i]
-		}
-		x = append(x, sg/float64(hi-lo))
-		y = append(y, sr/float64(hi-lo))
-	}
-	return x, y
+	return metrics.EqualCountBins(generator, rate, bins)
 }
 
 // Convolve returns the causal convolution of s with filter: g[t] = Σ_k filter[k]·s[t−k].
