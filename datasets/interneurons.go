@@ -13,6 +13,8 @@ const (
 	h5IntStimuli   = "stimuli"
 	h5IntPotential = "detrended_membrane_potential"
 	h5AttrCellType = "cell_type"
+	h5AttrSubtypes = "cell_subtypes" // per-cell subtypes joined by h5SubtypeSep
+	h5SubtypeSep   = ";"
 	h5IntMaxGroups = 10000
 )
 
@@ -66,6 +68,11 @@ func WriteInterneuronFile(path string, set *InterneuronSet) error {
 		if err := w.WriteAttrString(h5AttrProv, set.Provenance); err != nil {
 			return err
 		}
+		if set.Types != nil {
+			if err := w.WriteAttrString(h5AttrSubtypes, strings.Join(set.Types, h5SubtypeSep)); err != nil {
+				return err
+			}
+		}
 		for _, g := range set.Groups {
 			if err := w.CreateGroup(g.Name); err != nil {
 				return err
@@ -113,6 +120,13 @@ func loadInterneurons(h *reader, path string) (*InterneuronSet, error) {
 		set.Provenance = abs
 	}
 
+	sub, ok, err := h.AttrString(h5AttrSubtypes)
+	if err != nil {
+		return nil, err
+	}
+	if ok && sub != "" {
+		set.Types = strings.Split(sub, h5SubtypeSep)
+	}
 	if h.IsGroup("train") && h.IsGroup("test") && h.Exists("train/"+h5Stimulus) {
 		return nil, fmt.Errorf("this is a recording file (groups \"train\" and \"test\" with %s and %s), not an interneuron file: read it with LoadFile",
 			h5Stimulus, h5Rates)
@@ -203,6 +217,11 @@ func validateInterneurons(set *InterneuronSet) error {
 	if len(set.Groups) == 0 {
 		return fmt.Errorf("interneuron set has no stimulus groups")
 	}
+	for i, typ := range set.Types {
+		if typ == "" || strings.Contains(typ, h5SubtypeSep) {
+			return fmt.Errorf("attribute %s: cell %d has type %q, expected a non-empty name without %q", h5AttrSubtypes, i, typ, h5SubtypeSep)
+		}
+	}
 	seen := make(map[string]bool, len(set.Groups))
 	for _, g := range set.Groups {
 		if g.Name == "" || g.Name == "." || strings.Contains(g.Name, "/") {
@@ -218,6 +237,9 @@ func validateInterneurons(set *InterneuronSet) error {
 				g.Name, h5IntStimuli, m.T, m.H, m.W, len(m.Data))
 		}
 		p := g.Potentials
+		if set.Types != nil && len(set.Types) != p.Cols {
+			return fmt.Errorf("group %q: %s has %d cells but attribute %s names %d types", g.Name, h5IntPotential, p.Cols, h5AttrSubtypes, len(set.Types))
+		}
 		if p.Rows != m.T || p.Cols <= 0 || len(p.Data) != p.Rows*p.Cols {
 			return fmt.Errorf("group %q: %s: expected [T=%d, N>0] with T·N values, got [%d, %d] with %d values",
 				g.Name, h5IntPotential, m.T, p.Rows, p.Cols, len(p.Data))
