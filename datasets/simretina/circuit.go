@@ -44,17 +44,23 @@ type Circuit struct {
 
 	GanglionSigma   float64 // px, mean SD of a ganglion cell's Gaussian centre (per-cell ±20 %)
 	InhibitionSigma float64 // px, SD of the Gaussian weighting of amacrines onto a ganglion cell
-	Inhibition      float64 // weight of wide-field amacrine inhibition relative to the excitatory centre
-	FastGanglionMS  float64 // ms, membrane low-pass of fast ganglion cells
-	SlowGanglionMS  float64 // ms, membrane low-pass of slow ganglion cells
-	NonlinSlope     float64 // k in rate = R·softplus(k·z + b), z the standardised drive
-	MaxRateHz       float64 // R in the same formula
-	DeadTimeMS      float64 // ms, absolute refractory period: rate f → f/(1 + f·DeadTime)
-	MinMeanHz       float64 // per-cell target mean rate on the calibration stimulus is drawn
-	MaxMeanHz       float64 // uniformly from [MinMeanHz, MaxMeanHz]
+	Inhibition      float64 // weight of wide-field amacrine inhibition onto ON and OFF cells
+	// Object-motion-sensitive inhibition of the ON-OFF cells: the wide-field amacrines within a
+	// Gaussian of SD OMSInhibitionSigma, with total weight OMSInhibition relative to the
+	// excitatory centre.
+	OMSInhibition      float64
+	OMSInhibitionSigma float64
+	FastGanglionMS     float64 // ms, membrane low-pass of fast ganglion cells
+	SlowGanglionMS     float64 // ms, membrane low-pass of slow ganglion cells
+	NonlinSlope        float64 // k in rate = R·softplus(k·z + b), z the standardised drive
+	MaxRateHz          float64 // R in the same formula
+	DeadTimeMS         float64 // ms, absolute refractory period: rate f → f/(1 + f·DeadTime)
+	MinMeanHz          float64 // per-cell target mean rate on the calibration stimulus is drawn
+	MaxMeanHz          float64 // uniformly from [MinMeanHz, MaxMeanHz]
 
 	RefractoryMS       float64 // ms, decay of the post-spike suppression
 	RefractoryStrength float64 // κ: expected count is multiplied by exp(−κ·recent spikes)
+
 }
 
 // DefaultCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
@@ -65,9 +71,9 @@ func DefaultCircuit() Circuit {
 		SlowTau1MS: 45, SlowTau2MS: 90, SlowTransience: 0.75,
 		ContrastTauMS: 200, ContrastHalf: 0.03, SpeedUp: 0.6,
 		BipolarGain: 1.2, RectSoftness: 0.2, BipolarThresh: 0,
-		AmacrineSpacing: 4, AmacrineSigma: 3, AmacrineTauMS: 30,
+		AmacrineSpacing: 4, AmacrineSigma: 3, AmacrineTauMS: 5,
 		NarrowSpacing: 3, NarrowSigma: 1, NarrowTauMS: 20, Crossover: 0.3,
-		GanglionSigma: 2, InhibitionSigma: 4, Inhibition: 0.4,
+		GanglionSigma: 2, InhibitionSigma: 4, Inhibition: 0.4, OMSInhibition: 1, OMSInhibitionSigma: 8,
 		FastGanglionMS: 10, SlowGanglionMS: 20,
 		NonlinSlope: 1.6, MaxRateHz: 40, DeadTimeMS: 4, MinMeanHz: 5, MaxMeanHz: 15,
 		RefractoryMS: 15, RefractoryStrength: 1,
@@ -87,7 +93,7 @@ func (p Circuit) validate() error {
 		{"AmacrineSpacing", p.AmacrineSpacing}, {"AmacrineSigma", p.AmacrineSigma}, {"AmacrineTauMS", p.AmacrineTauMS},
 		{"NarrowSpacing", p.NarrowSpacing}, {"NarrowSigma", p.NarrowSigma}, {"NarrowTauMS", p.NarrowTauMS},
 		{"DeadTimeMS", p.DeadTimeMS},
-		{"GanglionSigma", p.GanglionSigma}, {"InhibitionSigma", p.InhibitionSigma},
+		{"GanglionSigma", p.GanglionSigma}, {"InhibitionSigma", p.InhibitionSigma}, {"OMSInhibitionSigma", p.OMSInhibitionSigma},
 		{"FastGanglionMS", p.FastGanglionMS}, {"SlowGanglionMS", p.SlowGanglionMS},
 		{"NonlinSlope", p.NonlinSlope}, {"MaxRateHz", p.MaxRateHz},
 		{"MinMeanHz", p.MinMeanHz}, {"MaxMeanHz", p.MaxMeanHz}, {"RefractoryMS", p.RefractoryMS},
@@ -102,7 +108,7 @@ func (p Circuit) validate() error {
 		v    float64
 	}{
 		{"FastTransience", p.FastTransience}, {"SlowTransience", p.SlowTransience},
-		{"Inhibition", p.Inhibition}, {"Crossover", p.Crossover},
+		{"Inhibition", p.Inhibition}, {"OMSInhibition", p.OMSInhibition}, {"Crossover", p.Crossover},
 		{"RefractoryStrength", p.RefractoryStrength},
 	}
 	for _, f := range nonneg {
@@ -333,9 +339,13 @@ func New(cfg Config) (*Retina, error) {
 			}
 		}
 		transient := g.typ == ONFast || g.typ == OFFFast || g.typ == ONOFF
-		g.inh, g.inhW = gaussianPoints(wide, g.centre, p.InhibitionSigma)
+		inhSigma, inhW := p.InhibitionSigma, p.Inhibition
+		if g.typ == ONOFF {
+			inhSigma, inhW = p.OMSInhibitionSigma, p.OMSInhibition
+		}
+		g.inh, g.inhW = gaussianPoints(wide, g.centre, inhSigma)
 		for k := range g.inhW {
-			g.inhW[k] *= float32(p.Inhibition)
+			g.inhW[k] *= float32(inhW)
 		}
 		if crossFrom != nil && p.Crossover > 0 {
 			idx, wt := gaussianPoints(crossFrom, g.centre, g.sigma)

@@ -11,7 +11,7 @@ import (
 // Tests of the circuit's mechanisms, each checked directly on the simulator (package doc,
 // "Mechanisms and their sources").
 
-var mechanismSeeds = []uint64{1, 2}
+var mechanismSeeds = []uint64{1, 2, 3}
 
 // smallRetina builds the "small" preset retina with the given seed.
 func smallRetina(t *testing.T, seed uint64) *Retina {
@@ -90,7 +90,7 @@ func TestAmacrineDiversity(t *testing.T) {
 		c := Point{float64(cfg.H-1) / 2, float64(cfg.W-1) / 2}
 		seen := map[string]int{}
 		for _, j := range nearestOfEachType(centres, types, c, 2) {
-			r := heldOutLinearR(stim, resp.Amacrine.Column(j), centres[j], 20)
+			r := heldOutLinearR(stim, resp.Amacrine.Column(j), centres[j], 15)
 			t.Logf("seed %d amacrine %d (%s at %.1f,%.1f): held-out linear r %.2f", seed, j, types[j], centres[j].Y, centres[j].X, r)
 			switch types[j] {
 			case WideFieldAmacrine:
@@ -128,14 +128,14 @@ func nearestOfEachType(pts []Point, types []string, c Point, k int) []int {
 	return out
 }
 
-// heldOutLinearR fits a spatio-temporal linear filter (pixels within 3 px of centre × nLag
+// heldOutLinearR fits a spatio-temporal linear filter (pixels within 2.5 px of centre × nLag
 // lags, ridge-regularised least squares) from stim to y on the first 2/3 of the frames and
 // returns the correlation of its prediction with y on the last third.
 func heldOutLinearR(stim datasets.Movie, y []float32, centre Point, nLag int) float64 {
 	var pix []int
 	for yy := 0; yy < stim.H; yy++ {
 		for x := 0; x < stim.W; x++ {
-			if math.Hypot(float64(yy)-centre.Y, float64(x)-centre.X) <= 3 {
+			if math.Hypot(float64(yy)-centre.Y, float64(x)-centre.X) <= 2.5 {
 				pix = append(pix, yy*stim.W+x)
 			}
 		}
