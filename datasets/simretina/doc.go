@@ -96,6 +96,7 @@
 // scene jitters, every subunit's transients come at the same moments and the inhibition
 // cancels the excitation; when an object's path differs from the background's, it does not.
 // The same balance makes them answer full-field steps weakly and small spots strongly.
+//
 //	f_i = MaxRateHz · softplus(NonlinSlope · (x_i − μ_i)/σ_i + β_i)    [Hz]
 //	λ_i = f_i / (1 + f_i · DeadTimeMS/1000)                           [Hz]
 //
