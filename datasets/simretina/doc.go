@@ -96,11 +96,14 @@
 // scene jitters, every subunit's transients come at the same moments and the inhibition
 // cancels the excitation; when an object's path differs from the background's, it does not.
 // The same balance makes them answer full-field steps weakly and small spots strongly.
+// (W, V, C: weights summing to 1.)
+//
+// The drive becomes a firing rate through a softplus and a saturation:
 //
 //	f_i = MaxRateHz · softplus(NonlinSlope · (x_i − μ_i)/σ_i + β_i)    [Hz]
 //	λ_i = f_i / (1 + f_i · DeadTimeMS/1000)                           [Hz]
 //
-// (W, V, C: weights summing to 1.) The last line is the firing rate of a spike generator with
+// The second line is the firing rate of a spike generator with
 // an absolute refractory period (dead time) τ_d: it saturates at 1/τ_d (250 Hz at the default
 // 4 ms), so full-field steps of ±1–2 SD drive the cells to about 200 Hz (TestFiringRange), the
 // peak rates of salamander and mammalian ganglion cells (of order 100–300 Hz; Berry & Meister
