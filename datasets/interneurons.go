@@ -31,8 +31,11 @@ var h5KnownCellTypes = []string{"bipolars", "amacrines", "horizontals"}
 // stored as float32, float64 or integers; Potentials is returned as [T, n_cells]. Groups come
 // back in name order (as h5py lists them); datasets at the root are ignored. CellType is the root
 // attribute cell_type, else the file name's prefix when it is one of bipolars, amacrines,
-// horizontals; Provenance is the provenance attribute (if any) and the absolute path. Every value
-// must be finite. Errors name the file and the group/dataset at fault.
+// horizontals; Provenance is the provenance attribute (if any) and the absolute path; Types is
+// the optional root attribute cell_subtypes, one subtype per cell joined by ";" (h5py:
+// f.attrs["cell_subtypes"].split(";")), which the simulated retina writes and the lab's files
+// lack (Types nil). Every value must be finite. Errors name the file and the group/dataset at
+// fault.
 func LoadInterneuronFile(path string) (*InterneuronSet, error) {
 	var set *InterneuronSet
 	err := h5.Guard("load", path, func() error {
@@ -51,7 +54,8 @@ func LoadInterneuronFile(path string) (*InterneuronSet, error) {
 }
 
 // WriteInterneuronFile writes set in the layout LoadInterneuronFile reads (float32 datasets,
-// potentials transposed to (n_cells, T), root attributes cell_type and provenance). Group names
+// potentials transposed to (n_cells, T), root attributes cell_type and provenance, and
+// cell_subtypes when set.Types is not nil: then it needs one type per cell). Group names
 // must be non-empty, unique and free of '/'. Like WriteFile it validates first and replaces path
 // atomically, creating parent directories.
 func WriteInterneuronFile(path string, set *InterneuronSet) error {

@@ -134,8 +134,9 @@
 //     TestFrequencyDoubling.
 //
 // Not modelled yet (issue 19): an omitted-stimulus response locked to the omitted flash
-// (Schwartz et al. 2007) and a motion-reversal burst (Schwartz et al. 2007; Chen et al.
-// 2014). Only the ON-OFF cells (one in five of the dealt types) are object-motion sensitive.
+// (Schwartz et al. 2007) and a motion-reversal burst produced by pathway-specific gain control
+// (Schwartz et al. 2007; Chen et al. 2014). Only the ON-OFF cells (one in five of the dealt
+// types) are object-motion sensitive.
 //
 // Everything is float32, stage by stage over chunks of frames; the stages run in parallel over
 // frames, locations or cells, each item on one goroutine, so the results are bitwise identical
