@@ -61,15 +61,6 @@ type Circuit struct {
 	RefractoryMS       float64 // ms, decay of the post-spike suppression
 	RefractoryStrength float64 // κ: expected count is multiplied by exp(−κ·recent spikes)
 
-	// Omitted-stimulus response (osr.go): a bank of OSRResonators band-pass resonators with
-	// natural periods log-spaced over [OSRMinPeriodMS, OSRMaxPeriodMS] and damping ratio
-	// OSRDamping, driven by the fast ON bipolar signal of a cell's centre; their rectified
-	// outputs excite the fast OFF and ON-OFF cells with total weight OSRWeight (0: no OSR).
-	OSRWeight                      float64
-	OSRDamping                     float64
-	OSRMinPeriodMS, OSRMaxPeriodMS float64
-	OSRResonators                  int
-
 }
 
 // DefaultCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
@@ -86,7 +77,6 @@ func DefaultCircuit() Circuit {
 		FastGanglionMS: 10, SlowGanglionMS: 20,
 		NonlinSlope: 1.6, MaxRateHz: 40, DeadTimeMS: 4, MinMeanHz: 5, MaxMeanHz: 15,
 		RefractoryMS: 15, RefractoryStrength: 1,
-		OSRWeight: 1, OSRDamping: 0.03, OSRMinPeriodMS: 40, OSRMaxPeriodMS: 250, OSRResonators: 48,
 	}
 }
 
@@ -119,7 +109,7 @@ func (p Circuit) validate() error {
 	}{
 		{"FastTransience", p.FastTransience}, {"SlowTransience", p.SlowTransience},
 		{"Inhibition", p.Inhibition}, {"OMSInhibition", p.OMSInhibition}, {"Crossover", p.Crossover},
-		{"RefractoryStrength", p.RefractoryStrength}, {"OSRWeight", p.OSRWeight},
+		{"RefractoryStrength", p.RefractoryStrength},
 	}
 	for _, f := range nonneg {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
@@ -134,11 +124,6 @@ func (p Circuit) validate() error {
 	}
 	if math.IsNaN(p.BipolarThresh) || math.IsInf(p.BipolarThresh, 0) {
 		return fmt.Errorf("Circuit.BipolarThresh: expected a finite number, got %v", p.BipolarThresh)
-	}
-	if p.OSRWeight > 0 {
-		if err := p.validateOSR(); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -217,8 +202,6 @@ type ganglion struct {
 	inh      []int32      // amacrine indices (wide-field and, crossover, narrow-field)
 	inhW     []float32    // weights (wide-field ones sum to the cell's inhibition weight)
 	decay    float32      // membrane low-pass factor exp(−dt/τ)
-	osrLocs  []int32      // fast-class potential indices (2·location) pooled by the resonators
-	osrW     []float32    // their weights (sum 1); empty: no resonant input
 	mu, sd   float32      // standardisation of the drive (from calibration)
 	bias     float64      // b in R·softplus(k z + b)
 	targetHz float64
@@ -240,8 +223,7 @@ type Retina struct {
 	amacIn   sparse    // [nAm] → bipolar indices, weights sum 1
 	amacA    []float32 // per amacrine: exp(−dt/τ)
 	cells    []ganglion
-	osr      []resonator // the OSR resonator bank (empty when OSRWeight is 0)
-	contrA   float32     // exp(−dt/τ_contrast)
+	contrA   float32 // exp(−dt/τ_contrast)
 	refractA float64 // exp(−dt/τ_refractory)
 }
 
@@ -310,7 +292,6 @@ func New(cfg Config) (*Retina, error) {
 			}
 		}
 	}
-	r.osr = newResonatorBank(p, r.dt)
 	wide := r.amacs[:nWide]
 	narrowON, narrowOFF := r.amacs[nWide:nWide+len(nys)*len(nxs)], r.amacs[nWide+len(nys)*len(nxs):]
 	// Ganglion cells: centres uniformly in the central 40 % of the field, so that a model's
@@ -376,12 +357,6 @@ func New(cfg Config) (*Retina, error) {
 		tau := p.FastGanglionMS
 		if !transient {
 			tau = p.SlowGanglionMS
-		}
-		if len(r.osr) > 0 && (g.typ == OFFFast || g.typ == ONOFF) {
-			for j, l := range locs {
-				g.osrLocs = append(g.osrLocs, 2*l)
-				g.osrW = append(g.osrW, lw[j])
-			}
 		}
 		g.decay = float32(math.Exp(-r.dt / (tau / 1000)))
 		g.targetHz = p.MinMeanHz + (p.MaxMeanHz-p.MinMeanHz)*rng.Float64()
@@ -612,7 +587,6 @@ type runState struct {
 	bip  []float32 // [nLoc · bipState]
 	am   []float32 // [nAm · 2]: two low-pass stages
 	gang []float32 // [N]: membrane low-pass
-	osr  []float32 // [N · 2·len(osr)]: resonator states
 }
 
 // run simulates stim, first running `warm` frames taken cyclically from the end of the movie
@@ -676,7 +650,6 @@ func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int,
 		bip:  make([]float32, len(r.locs)*bipState),
 		am:   make([]float32, len(r.amacs)*2),
 		gang: make([]float32, n),
-		osr:  make([]float32, n*2*len(r.osr)),
 	}
 	buf := newChunkBufs(len(r.locs), len(r.amacs))
 	drive := make([]float32, simChunk*n)
@@ -685,7 +658,7 @@ func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int,
 		r.stageSpatial(f, buf.u)
 		r.stageBipolar(f.T, buf.u, buf.v, buf.b, st.bip)
 		r.stageAmacrine(f.T, buf.b, buf.a, st.am)
-		r.stageGanglion(f.T, buf.v, buf.b, buf.a, drive, st.gang, st.osr)
+		r.stageGanglion(f.T, buf.b, buf.a, drive, st.gang)
 	}
 	for t := stim.T - warm; t < stim.T; t += simChunk {
 		step(t, min(t+simChunk, stim.T))
@@ -853,12 +826,10 @@ func (r *Retina) stageAmacrine(c int, b, a, state []float32) {
 	})
 }
 
-// stageGanglion: centre excitation (plus, for fast OFF and ON-OFF cells, the OSR resonators)
-// minus amacrine inhibition (wide-field and crossover), membrane low-pass. Cells are independent, so they run in parallel.
-func (r *Retina) stageGanglion(c int, v, b, a, drive, state, osrState []float32) {
-	n, nAm, nB, nV := len(r.cells), len(r.amacs), 4*len(r.locs), 2*len(r.locs)
-	nR := 2 * len(r.osr)
-	osrW := float32(r.osrScale())
+// stageGanglion: centre excitation minus amacrine inhibition (wide-field and crossover),
+// membrane low-pass. Cells are independent, so they run in parallel.
+func (r *Retina) stageGanglion(c int, b, a, drive, state []float32) {
+	n, nAm, nB := len(r.cells), len(r.amacs), 4*len(r.locs)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := &r.cells[i]
@@ -873,13 +844,6 @@ func (r *Retina) stageGanglion(c int, v, b, a, drive, state, osrState []float32)
 				}
 				for k, j := range g.inh {
 					in += g.inhW[k] * at[j]
-				}
-				if len(g.osrW) > 0 {
-					vt, x := v[t*nV:(t+1)*nV], float32(0)
-					for k, j := range g.osrLocs {
-						x += g.osrW[k] * vt[j]
-					}
-					e += osrW * r.osrDrive(x, osrState[i*nR:(i+1)*nR])
 				}
 				state[i] = g.decay*state[i] + (1-g.decay)*(e-in)
 				drive[t*n+i] = state[i]
