@@ -61,13 +61,6 @@ type Circuit struct {
 	RefractoryMS       float64 // ms, decay of the post-spike suppression
 	RefractoryStrength float64 // κ: expected count is multiplied by exp(−κ·recent spikes)
 
-	// Motion-reversal response (package doc; Chen et al. 2014): fast OFF cells also pool the
-	// fast ON bipolars with weight ReversalONWeight relative to their OFF input (0: none), and
-	// each of their pathways is divided by 1 + a/PathwayGainHalf, where a is the low-pass
-	// (PathwayGainMS) of the pathway's mean bipolar output (PathwayGainHalf 0: no gain control).
-	ReversalONWeight float64
-	PathwayGainMS    float64
-	PathwayGainHalf  float64
 }
 
 // DefaultCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
@@ -84,7 +77,6 @@ func DefaultCircuit() Circuit {
 		FastGanglionMS: 10, SlowGanglionMS: 20,
 		NonlinSlope: 1.6, MaxRateHz: 40, DeadTimeMS: 4, MinMeanHz: 5, MaxMeanHz: 15,
 		RefractoryMS: 15, RefractoryStrength: 1,
-		ReversalONWeight: 0.5, PathwayGainMS: 100, PathwayGainHalf: 0.36,
 	}
 }
 
@@ -118,7 +110,6 @@ func (p Circuit) validate() error {
 		{"FastTransience", p.FastTransience}, {"SlowTransience", p.SlowTransience},
 		{"Inhibition", p.Inhibition}, {"OMSInhibition", p.OMSInhibition}, {"Crossover", p.Crossover},
 		{"RefractoryStrength", p.RefractoryStrength},
-		{"ReversalONWeight", p.ReversalONWeight}, {"PathwayGainHalf", p.PathwayGainHalf},
 	}
 	for _, f := range nonneg {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
@@ -133,9 +124,6 @@ func (p Circuit) validate() error {
 	}
 	if math.IsNaN(p.BipolarThresh) || math.IsInf(p.BipolarThresh, 0) {
 		return fmt.Errorf("Circuit.BipolarThresh: expected a finite number, got %v", p.BipolarThresh)
-	}
-	if p.PathwayGainHalf > 0 && (!(p.PathwayGainMS > 0) || math.IsInf(p.PathwayGainMS, 0)) {
-		return fmt.Errorf("Circuit.PathwayGainMS: expected a positive finite number (PathwayGainHalf is %v), got %v", p.PathwayGainHalf, p.PathwayGainMS)
 	}
 	return nil
 }
@@ -236,7 +224,6 @@ type Retina struct {
 	amacA    []float32 // per amacrine: exp(−dt/τ)
 	cells    []ganglion
 	contrA   float32 // exp(−dt/τ_contrast)
-	gainA    float32 // exp(−dt/τ_pathway gain)
 	refractA float64 // exp(−dt/τ_refractory)
 }
 
@@ -252,9 +239,6 @@ func New(cfg Config) (*Retina, error) {
 	r := &Retina{cfg: cfg, par: p, dt: 1 / cfg.FrameRate}
 	r.contrA = float32(math.Exp(-r.dt / (p.ContrastTauMS / 1000)))
 	r.refractA = math.Exp(-r.dt / (p.RefractoryMS / 1000))
-	if p.PathwayGainHalf > 0 {
-		r.gainA = float32(math.Exp(-r.dt / (p.PathwayGainMS / 1000)))
-	}
 	r.classes[0] = bipolarClass{p.FastTau1MS / 1000, p.FastTau2MS / 1000, float32(p.FastTransience)}
 	r.classes[1] = bipolarClass{p.SlowTau1MS / 1000, p.SlowTau2MS / 1000, float32(p.SlowTransience)}
 	rng := cfg.stream("circuit", 0)
@@ -330,9 +314,6 @@ func New(cfg Config) (*Retina, error) {
 			crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
 		case OFFFast:
 			offsets = [2]int32{-1, 1}
-			if p.ReversalONWeight > 0 {
-				offsets[0] = 0
-			}
 			crossFrom, crossBase = narrowON, int32(nWide)
 		case ONSlow:
 			offsets = [2]int32{2, -1}
@@ -343,21 +324,17 @@ func New(cfg Config) (*Retina, error) {
 		case ONOFF:
 			offsets = [2]int32{0, 1}
 		}
-		var pw [2]float32 // weight of each pathway (sum 1)
-		for k, o := range offsets {
+		nIn := float32(0)
+		for _, o := range offsets {
 			if o >= 0 {
-				pw[k] = 1
+				nIn++
 			}
 		}
-		if g.typ == OFFFast && p.ReversalONWeight > 0 {
-			pw[0] = float32(p.ReversalONWeight)
-		}
-		nIn := pw[0] + pw[1]
 		for j, l := range locs {
 			for k, o := range offsets {
 				if o >= 0 {
 					g.exc[k] = append(g.exc[k], 4*l+o)
-					g.excW[k] = append(g.excW[k], lw[j]*pw[k]/nIn)
+					g.excW[k] = append(g.excW[k], lw[j]/nIn)
 				}
 			}
 		}
@@ -759,7 +736,6 @@ func (r *Retina) stageBipolar(c int, u, v, b, state []float32) {
 	amp := float32(p.BipolarGain / p.ContrastHalf)
 	eps2 := float32(p.RectSoftness * p.RectSoftness)
 	th := float32(p.BipolarThresh)
-	gA, gHalf := r.gainA, float32(p.PathwayGainHalf)
 	fa, sl := r.classes[0], r.classes[1]
 	fr1, fr2 := dt/float32(fa.tau1), dt/float32(fa.tau2)
 	sr1, sr2 := dt/float32(sl.tau1), dt/float32(sl.tau2)
@@ -769,7 +745,6 @@ func (r *Retina) stageBipolar(c int, u, v, b, state []float32) {
 		F1, F2, F3, S1, S2, S3 := sv(0, lo, hi), sv(1, lo, hi), sv(2, lo, hi), sv(3, lo, hi), sv(4, lo, hi), sv(5, lo, hi)
 		Q1, Q2, Q3, W1, W2, W3 := sv(6, lo, hi), sv(7, lo, hi), sv(8, lo, hi), sv(9, lo, hi), sv(10, lo, hi), sv(11, lo, hi)
 		CF, CS := sv(12, lo, hi), sv(13, lo, hi) // local contrast (variance) estimates
-		GN, GF := sv(14, lo, hi), sv(15, lo, hi) // low-passed fast ON and OFF terminal output
 		for t := 0; t < c; t++ {
 			ut := u[t*nLoc+lo : t*nLoc+hi]
 			vt := v[(t*nLoc+lo)*2 : (t*nLoc+hi)*2]
@@ -808,15 +783,8 @@ func (r *Retina) stageBipolar(c int, u, v, b, state []float32) {
 				v1 := amp * g * lin
 				vt[2*i], vt[2*i+1] = v0, v1
 				y0, y1, y2, y3 := v0-th, -v0-th, v1-th, -v1-th
-				bOn, bOff := 0.5*(y0+sqrt32(y0*y0+eps2)), 0.5*(y1+sqrt32(y1*y1+eps2))
-				if gHalf > 0 {
-					// Pathway-specific gain control of the fast terminals (Chen et al. 2014).
-					GN[i] = gA*GN[i] + (1-gA)*bOn
-					GF[i] = gA*GF[i] + (1-gA)*bOff
-					bOn /= 1 + GN[i]/gHalf
-					bOff /= 1 + GF[i]/gHalf
-				}
-				bt[4*i], bt[4*i+1] = bOn, bOff
+				bt[4*i] = 0.5 * (y0 + sqrt32(y0*y0+eps2))
+				bt[4*i+1] = 0.5 * (y1 + sqrt32(y1*y1+eps2))
 				bt[4*i+2] = 0.5 * (y2 + sqrt32(y2*y2+eps2))
 				bt[4*i+3] = 0.5 * (y3 + sqrt32(y3*y3+eps2))
 			}
@@ -825,9 +793,8 @@ func (r *Retina) stageBipolar(c int, u, v, b, state []float32) {
 }
 
 // bipState is the number of state variables per subunit location: two 3+3-stage cascades
-// (fast and slow class), their local contrast (variance) estimates and the low-passed output
-// of the fast ON and OFF terminals (pathway gain control).
-const bipState = 16
+// (fast and slow class) and their local contrast (variance) estimates.
+const bipState = 14
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
@@ -871,11 +838,9 @@ func (r *Retina) stageGanglion(c int, b, a, drive, state []float32) {
 				at := a[t*nAm : (t+1)*nAm]
 				e, in := float32(0), float32(0)
 				for p := range g.exc {
-					ep := float32(0)
 					for k, j := range g.exc[p] {
-						ep += g.excW[p][k] * bt[j]
+						e += g.excW[p][k] * bt[j]
 					}
-					e += ep
 				}
 				for k, j := range g.inh {
 					in += g.inhW[k] * at[j]
