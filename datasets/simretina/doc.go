@@ -133,10 +133,29 @@
 //   - Frequency doubling from rectified subunits (Hochstein & Shapley 1976):
 //     TestFrequencyDoubling.
 //
-// Not modelled yet (issue 19): an omitted-stimulus response locked to the omitted flash
-// (Schwartz et al. 2007) and a motion-reversal burst produced by pathway-specific gain control
-// (Schwartz et al. 2007; Chen et al. 2014). Only the ON-OFF cells (one in five of the dealt
-// types) are object-motion sensitive.
+// Not modelled yet (issue 19), each tried and left out because it did not show the
+// phenomenon (the attempts and their measurements are in the git history of this package):
+//
+//   - An omitted-stimulus response locked to the omitted flash (Schwartz, Taylor, Fisher, Harris
+//     & Berry 2007). Tried: a bank of band-pass resonators (natural periods 40–250 ms) on the
+//     fast ON potential of the cell's centre, feeding the fast OFF and ON-OFF cells — the
+//     oscillator-bank account of Gao, Schwartz, Berry & Holy (2009), in the ON pathway where
+//     Schwartz & Berry (2008) traced the OSR to dark flashes. For trains of eight dark flashes
+//     every 6–20 frames the peak after the train stays locked to the last flash (ON-OFF cells:
+//     lock slope 0.18 against −0.25 without the bank; fast OFF cells: their response to the
+//     last flash), seeds 1–3. The summed resonators pass the ON rebound at the end of a dark
+//     train, and a ring in phase with the flash responses cannot exceed the response to the
+//     last real flash; a locked OSR needs the responses within the train to be suppressed,
+//     which the circuit does not do.
+//   - A motion-reversal burst (Schwartz et al. 2007). Tried: the adaptive cascade model of
+//     Chen, Chou, Park, Schwartz & Berry (2014): divisive gain control of the fast bipolar
+//     terminals (100 ms) and ON input to the fast OFF cells. In fast OFF cells the response
+//     after a dark bar's reversal near the cell's centre was only 0.99–1.25× the continuing
+//     bar's (gain control off: 0.84–1.06; the cell's LN fitted on column noise: 0.89–1.11),
+//     seeds 1–3; the ON cells' 1.7–4.2× comes from the retreating edge, which their fitted
+//     LN also answers (0.9–3.1).
+//
+// Only the ON-OFF cells (one in five of the dealt types) are object-motion sensitive.
 //
 // Everything is float32, stage by stage over chunks of frames; the stages run in parallel over
 // frames, locations or cells, each item on one goroutine, so the results are bitwise identical
