@@ -563,6 +563,9 @@ func TestWriteFileLoadFileSelectsByPositionKeepsIDs(t *testing.T) {
 // TestWriteFileReadableByH5py opens files we write with h5py, the reference implementation's
 // reader. It fails (does not skip) without /usr/bin/python3 + h5py.
 func TestWriteFileReadableByH5py(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with h5py and numpy; runs in the full tier, scripts/test.sh")
+	}
 	dir := t.TempDir()
 	rec := h5tRecording(25, 10, 6, 5, []int{7, 3}, 3, 4)
 	recPath := filepath.Join(dir, "sim", "whitenoise.h5")

@@ -13,6 +13,9 @@ import (
 )
 
 func TestNpyRoundTripAndNumpy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy; runs in the full tier, scripts/test.sh")
+	}
 	var buf bytes.Buffer
 	vals := []float32{1, -2.5, 3, 4, 5, 6}
 	if err := WriteNpy(&buf, []int{1, 2, 3}, vals); err != nil {

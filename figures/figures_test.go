@@ -224,6 +224,9 @@ func TestRenderReport(t *testing.T) {
 // chromium with the network shut off and checks that every chart drew and that the evil
 // title stayed text.
 func TestReportAndNotebookDrawOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

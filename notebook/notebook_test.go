@@ -62,6 +62,9 @@ func line(t *testing.T, title string, n int) *figures.Figure {
 // times, then renders what the notebook would hold in headless chromium with no network: every
 // figure drew, the live one in its last state, and plotly.js is on the page once.
 func TestPageDrawsOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	rec := &recorder{}
 	p := NewPage(rec)
 	if err := p.LoadPlotly(); err != nil {

@@ -65,6 +65,9 @@ func check(err error) {
 // one (as a notebook or a lab's script would) and runs it: the public API is enough to
 // simulate, train with a callback, load, predict and read hidden units.
 func TestScratchModuleUsesThePublicAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds a scratch module against the public API; runs in the full tier, scripts/test.sh")
+	}
 	_, file, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(file))
 	dir := t.TempDir()

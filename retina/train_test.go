@@ -63,6 +63,9 @@ func goBackend(t testing.TB) backends.Backend {
 }
 
 func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	forEachEngine(t, testTrainSaveLoadPredictsIdentically)
 }
 
@@ -147,7 +150,12 @@ func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend
 	}
 }
 
-func TestTrainSameSeedSameCurve(t *testing.T) { forEachEngine(t, testTrainSameSeedSameCurve) }
+func TestTrainSameSeedSameCurve(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
+	forEachEngine(t, testTrainSameSeedSameCurve)
+}
 
 func testTrainSameSeedSameCurve(t *testing.T, backend backends.Backend) {
 	rec := synthetic(t)
@@ -175,6 +183,9 @@ func testTrainSameSeedSameCurve(t *testing.T, backend backends.Backend) {
 }
 
 func TestTrainInterruptedResumesEpochCount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	rec := synthetic(t)
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
@@ -208,6 +219,9 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 }
 
 func TestTrainRejectsAnotherRunsFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	rec := synthetic(t)
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
@@ -223,6 +237,9 @@ func TestTrainRejectsAnotherRunsFolder(t *testing.T) {
 }
 
 func TestTrainEarlyStoppingStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs, cfg.EarlyStopping, cfg.LR, cfg.BNMoment = 10, 1, 1e-12, 1e-9
@@ -254,6 +271,9 @@ type nilWriter struct{}
 func (nilWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestTrainNaNLossStopsWithPosition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	// A learning rate of 1e30 blows the weights up within a step or two.
 	rec := synthetic(t)
 	dir := t.TempDir()
@@ -304,6 +324,9 @@ func TestFirstNonFiniteVariable(t *testing.T) {
 // pure-Go and the XLA engine: float rounding differs, so the curves differ in detail, but the
 // test correlation they reach must agree within noise.
 func TestEnginesAgreeOnTestCorrelation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 3

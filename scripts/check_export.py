@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from torch_checkpoints import RetinaCNN  # noqa: E402  (the reference's classes, newest module order)
+from torchref import RetinaCNN  # noqa: E402  (the reference's classes, newest module order)
 
 w_path, stim_path, pred_path = sys.argv[1:4]
 history, c0, c1, k0, k1 = map(int, sys.argv[4:9])

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: unit and integration tests of all packages (on the default
-# engine, XLA's CPU plugin; the tests of the pure-Go fallback pick it themselves), every notebook
-# headlessly, then a short fuzzing pass over each input parser.
+# The full test tier, what CI runs: sets up, runs go vet and staticcheck, every unit and
+# integration test of all packages (on the default engine, XLA's CPU plugin; the tests of the
+# pure-Go fallback pick it themselves), every notebook headlessly, then a short fuzzing pass over
+# each input parser. It never passes -short and fails if any test skips; the quick tier is
+# `go test -short ./...` (docs/developing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -9,6 +11,13 @@ export PATH="/usr/local/go/bin:$PATH"
 
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+# Pinned by the tools module scripts/staticcheck (its go.mod's tool directive), built into bin/
+# once per version, so the main go.mod carries none of its requirements.
+if [ ! -x bin/staticcheck ] || [ scripts/staticcheck/go.mod -nt bin/staticcheck ]; then
+  (cd scripts/staticcheck && go build -o ../../bin/staticcheck honnef.co/go/tools/cmd/staticcheck)
+fi
+./bin/staticcheck ./...
 echo "== go test"
 log=$(mktemp)
 status=0

@@ -30,9 +30,10 @@ import os
 import numpy as np
 import torch
 
-import torch_golden as tg
+import torchref as ref  # the reference's modules, shared with the other golden scripts
+from torch_golden import OUT_DIR
 
-OUT = os.path.join(tg.OUT_DIR, "golden_adam_bncnn_small.npz")
+OUT = os.path.join(OUT_DIR, "golden_adam_bncnn_small.npz")
 
 
 def main():
@@ -41,12 +42,12 @@ def main():
     img = (6, 14, 14)
     batch, n_cells = 6, 3
     torch.manual_seed(1000)
-    model = tg.BNCNN(n_cells, img, [3, 4], [5, 3])
+    model = ref.BNCNN(n_cells, img, [3, 4], [5, 3])
     x_int8 = rng.integers(-48, 49, size=(batch, *img)).astype(np.int8)
     x_scale = np.float32(1.0 / 16.0)
     x = torch.tensor(x_int8.astype(np.float32) * x_scale)
     x_calib = torch.tensor(rng.integers(-48, 49, size=(batch, *img)).astype(np.float32) / 16.0)
-    tg.randomize(model, rng, x_calib)
+    ref.randomize(model, rng, x_calib)
     y = torch.tensor(rng.poisson(2.0, size=(batch, n_cells)).astype(np.float32))
     lr, l1, l2 = 0.01, 0.02, 0.05
 
@@ -56,7 +57,7 @@ def main():
         out["sd." + k] = v.detach().cpu().numpy().copy()
 
     md = copy.deepcopy(model).double()
-    for nm in tg.noise_modules(md):
+    for nm in ref.noise_modules(md):
         nm.std = 0
     md.train()
     params = [p for p in md.parameters() if p.requires_grad]
@@ -66,7 +67,7 @@ def main():
     for _ in range(3):
         opt.zero_grad()
         pred = md(xd)
-        loss = tg.poisson_loss(pred, yd) + l1 * pred.abs().sum()
+        loss = ref.poisson_loss(pred, yd) + l1 * pred.abs().sum()
         losses.append(loss.item())
         decays.append(0.5 * l2 * sum(float((p.detach() ** 2).sum()) for p in params))
         loss.backward()

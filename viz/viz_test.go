@@ -348,6 +348,9 @@ func TestTrainingCurvesAndSweep(t *testing.T) {
 // TestFiguresDraw puts one of every builder's figures on a page and renders it in headless
 // chromium with no network: plotly must accept them all.
 func TestFiguresDraw(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	rep := figures.NewReport("viz")
 	add := func(fig *figures.Figure, err error) {
 		t.Helper()

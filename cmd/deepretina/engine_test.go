@@ -12,6 +12,9 @@ import (
 // XLA CPU plugin is chosen and announced in one line, the data stays on the device (only window
 // starts are sent per step), and the run records its engine.
 func TestTrainOnTheDefaultEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "train", "--config", tinyConfig(t, dir, ""), "--data", data,

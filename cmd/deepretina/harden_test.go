@@ -16,6 +16,9 @@ import (
 // A run trained on a folder whose recording is then re-simulated with another seed: eval
 // refuses it, saying what changed, unless --allow-changed-data; train refuses to resume on it.
 func TestChangedDataIsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	data := filepath.Join(work, "data")
 	if out, err := run(t, "simulate", "--out", data, "--stim", "whitenoise"); err != nil {
@@ -53,6 +56,9 @@ func TestChangedDataIsRefused(t *testing.T) {
 // A run that fails before its first checkpoint leaves no folder behind and does not claim that
 // a checkpoint was kept; a changed hyper-parameter names only the keys that differ.
 func TestFailedStartsAndChangedKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	runs := filepath.Join(work, "runs")
@@ -83,6 +89,9 @@ func TestFailedStartsAndChangedKeys(t *testing.T) {
 // eval --ln takes LN runs only; an LN run's table has no "CNN" column; predict blames the
 // stimulus for a wrong shape and the checkpoint for a broken model; result files are 0644.
 func TestEvalLNAndPredictMessages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, `, "n_epochs": 1, "max_train_windows": 128`)
@@ -147,6 +156,9 @@ func TestEvalLNAndPredictMessages(t *testing.T) {
 // A recording whose test set has a single repeat trains and evaluates; the ceiling and the
 // FEV are reported as unavailable (n/a, null), never as 0, and the load says so up front.
 func TestOneRepeatReportsUnavailable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy and h5py; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	root := filepath.Join(work, "data")

@@ -15,6 +15,9 @@ import (
 // the run. Once the holder is killed (no chance to release), the next one takes the run over,
 // resumes it, and the run has one results row, also after one more (finished) run.
 func TestSecondTrainOnARunStopsNamingTheHolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, `, "n_epochs": 3`)

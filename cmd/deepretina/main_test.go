@@ -240,6 +240,9 @@ func sameVariables(t *testing.T, runA, runB string, epoch int) {
 }
 
 func TestTrainKillResumeMatchesUninterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, "")
@@ -292,6 +295,9 @@ func TestTrainKillResumeMatchesUninterrupted(t *testing.T) {
 }
 
 func TestTrainStopMidEpochResumesExactly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, "")
@@ -318,6 +324,9 @@ func TestTrainStopMidEpochResumesExactly(t *testing.T) {
 }
 
 func TestCorruptLatestCheckpointFallsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, "")
@@ -348,6 +357,9 @@ func TestCorruptLatestCheckpointFallsBack(t *testing.T) {
 }
 
 func TestPredictAndExportAgreeWithPyTorch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy and torch; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, `, "n_epochs": 1`)
@@ -399,6 +411,9 @@ func TestPredictAndExportAgreeWithPyTorch(t *testing.T) {
 }
 
 func TestBadInputsGiveClearErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy and h5py; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	notH5 := filepath.Join(work, "whitenoise.h5")
 	_ = os.WriteFile(notH5, []byte("garbage"), 0o644)
@@ -545,6 +560,9 @@ with h5py.File(sys.argv[1], "w") as f:
 // so it needs no privileges) after the first epoch: saving the next checkpoint must fail with
 // a clear error, leave the earlier checkpoint intact, and the run must resume once space is back.
 func TestDiskFullKeepsEarlierCheckpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs unshare (user and mount namespaces) to mount a full tmpfs; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	one := tinyConfig(t, work, `, "n_epochs": 1`)
@@ -584,6 +602,9 @@ echo "== space back"
 }
 
 func TestSIGTERMSavesAndStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, `, "n_epochs": 3`)
@@ -636,6 +657,9 @@ func (b *syncBuffer) String() string {
 }
 
 func TestSimulateWritesFilesH5pyReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with h5py; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	check := `import h5py, sys
 root = sys.argv[1] + "/sim-small/"
@@ -671,6 +695,9 @@ print("ok")`
 }
 
 func TestRangesTrainEveryCombinationAndTabulate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, `, "n_epochs": 1, "max_train_windows": 128`)
@@ -703,6 +730,9 @@ func TestRangesTrainEveryCombinationAndTabulate(t *testing.T) {
 // reference's format, evaluates it on the simulated data, predicts a raw movie as PyTorch did,
 // and exports it back into the reference's newest class (load_state_dict strict) unchanged.
 func TestImportTorchCheckpointThenEvalPredictExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy and torch; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	pt, err := filepath.Abs("../../retina/testdata/torch/bncnn_newest_zip.pt")

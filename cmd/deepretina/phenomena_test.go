@@ -51,6 +51,9 @@ func readPhenomena(t *testing.T, dir string) map[string]phenomenonResult {
 // whole battery with the simulated retina as truth, and checks results.json and that the
 // report's charts draw in headless chromium with no network.
 func TestPhenomenaOnATrainedModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, "")
 	runs := filepath.Join(work, "runs")
@@ -116,6 +119,9 @@ func TestPhenomenaOnATrainedModel(t *testing.T) {
 // TestPhenomenaRecordedDataRun: a run trained on recorded data (the h5py fixture, 8×8 pixels) has
 // no truth column unless --truth names a simulated retina; --only picks experiments.
 func TestPhenomenaRecordedDataRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	cfg := filepath.Join(work, "rec.json")
 	if err := os.WriteFile(cfg, []byte(`{"exp_name": "rec", "dataset": "fixture_expt", "stim_type": "whitenoise",

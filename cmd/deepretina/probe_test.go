@@ -96,6 +96,9 @@ func readProbe(t *testing.T, dir string) probeJSON {
 // with the simulated retina's own interneurons (simulated afresh from the run's preset and
 // seed), and checks probe.json and that report.html draws in headless chromium offline.
 func TestProbeOnATrainedModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, "")
 	runs := filepath.Join(work, "runs")
@@ -209,6 +212,9 @@ func TestProbeOnATrainedModel(t *testing.T) {
 // TestProbeRecordedDataRun: a run trained on recorded data (the h5py fixture, 8×8 pixels) needs
 // --interneurons; given the lab-layout fixture, it compares its "boxes" cells.
 func TestProbeRecordedDataRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	cfg := filepath.Join(work, "rec.json")
 	if err := os.WriteFile(cfg, []byte(`{"exp_name": "rec", "dataset": "fixture_expt", "stim_type": "whitenoise",

@@ -20,6 +20,9 @@ import (
 // errors naming the flag or the file. The page must render every chart in headless chromium
 // with the network shut off, and its scores must be eval's.
 func TestReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	runs := filepath.Join(work, "runs")
 	if out, err := runEngine(t, "train", "--config", tinyConfig(t, work, ""), "--out", runs); err != nil {

@@ -139,6 +139,9 @@ func csvRows(t *testing.T, out string, names []string) []string {
 // requeued mid-run and resumes from its checkpoint; every combination gets one row; status
 // names the best; re-running submits nothing; --local 2 gives the same rows.
 func TestSweepOnSlurmAndLocally(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Slurm (slurm-wlm, munge) and root to start a private cluster; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	env, slurmDir := startSlurm(t)
 	work := t.TempDir()
@@ -271,6 +274,9 @@ func TestSweepOnSlurmAndLocally(t *testing.T) {
 
 // Planning needs no training: the plan, the Slurm script and --sample's draw, and the errors.
 func TestSweepPlansAndChecksItsInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
+	}
 	work := t.TempDir()
 	cfg := tinyConfig(t, work, "")
 	ranges := filepath.Join(work, "ranges.json")

@@ -120,6 +120,9 @@ func TestScan(t *testing.T) {
 // plotly.js is missing, a count that does not match, a script from the network and plotly.js
 // left in the outputs are problems.
 func TestCheckDrawn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs headless chromium; runs in the full tier, scripts/test.sh")
+	}
 	js, err := figures.LoadPlotlyJS()
 	if err != nil {
 		t.Fatal(err)
