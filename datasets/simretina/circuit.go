@@ -100,7 +100,7 @@ func (p Circuit) validate() error {
 	}
 	for _, f := range pos {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("Circuit.%s: expected a positive finite number, got %v", f.name, f.v)
+			return fmt.Errorf("config field Circuit.%s: expected a positive finite number, got %v", f.name, f.v)
 		}
 	}
 	nonneg := []struct {
@@ -113,7 +113,7 @@ func (p Circuit) validate() error {
 	}
 	for _, f := range nonneg {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("Circuit.%s: expected a finite number ≥ 0, got %v", f.name, f.v)
+			return fmt.Errorf("config field Circuit.%s: expected a finite number ≥ 0, got %v", f.name, f.v)
 		}
 	}
 	if p.SpeedUp > 1 {

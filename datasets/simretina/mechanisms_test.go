@@ -226,14 +226,3 @@ func pearson(a, b []float64) float64 {
 	}
 	return s / float64(len(a)) / (sa * sb)
 }
-
-// argmaxF32 is the index of the largest x[lo:hi] (relative to lo) and its value.
-func argmaxF32(x []float32, lo, hi int) (int, float64) {
-	best, at := math.Inf(-1), 0
-	for i := lo; i < min(hi, len(x)); i++ {
-		if float64(x[i]) > best {
-			best, at = float64(x[i]), i-lo
-		}
-	}
-	return at, best
-}

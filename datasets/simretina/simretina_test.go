@@ -110,7 +110,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: expected a validation error", tc.field)
 			continue
 		}
-		if !strings.HasPrefix(err.Error(), tc.field) {
+		if msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "config fields "), "config field "); !strings.HasPrefix(msg, tc.field) {
 			t.Errorf("%s: error %q does not name the field", tc.field, err)
 		}
 		if _, err := New(cfg); err == nil {

@@ -82,7 +82,7 @@ func Preset(name string) (Config, error) {
 // Validate checks the configuration; the error names the bad field.
 func (c Config) Validate() error {
 	if c.H < 5 || c.W < 5 {
-		return fmt.Errorf("H, W: expected a frame of at least 5×5 pixels, got %d×%d", c.H, c.W)
+		return fmt.Errorf("config fields H, W: expected a frame of at least 5×5 pixels, got %d×%d", c.H, c.W)
 	}
 	if !(c.FrameRate > 0) || math.IsInf(c.FrameRate, 0) {
 		return fmt.Errorf("FrameRate: expected a positive number of Hz, got %v", c.FrameRate)
@@ -104,7 +104,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
 	}
 	if c.Repeats < 2 {
-		return fmt.Errorf("Repeats: expected at least 2 repeats of the test segment, got %d", c.Repeats)
+		return fmt.Errorf("config field Repeats: expected at least 2 repeats of the test segment, got %d", c.Repeats)
 	}
 	if c.NCells < 1 {
 		return fmt.Errorf("NCells: expected at least 1 ganglion cell, got %d", c.NCells)

@@ -204,11 +204,6 @@ func naturalSceneMovie(cfg Config, T int, tag string, photos []grayImage) datase
 	return m
 }
 
-// deadLeavesMovie is naturalSceneMovie with procedural images.
-func deadLeavesMovie(cfg Config, T int, tag string) datasets.Movie {
-	return naturalSceneMovie(cfg, T, tag, nil)
-}
-
 // ErrImages marks errors about the folder of photographs (Config.ImagesDir), so that a
 // caller can name its own option for it (the CLI's --images).
 var ErrImages = errors.New("images folder")
