@@ -267,10 +267,11 @@ func ratioOrNaN(a, b float64) float64 {
 }
 
 // ObjectMotionExperiment is object-motion sensitivity (Ölveczky et al. 2003): a square grating
-// of 2-pixel bars (contrast 1) jitters by ±0.5 px per frame (the reference's object speed);
-// inside a disc over a cell's receptive field it follows the same path as outside (global
-// motion, one trial for all cells) or an independent path of the same statistics (differential
-// motion, one trial per receptive-field position), 6 s each, the first second discarded. The
+// of 2-pixel bars (contrast 1) jumps by ±1 px at random (JumpPath: probability 0.5 per 10-ms
+// frame for the object, 0.3 for the background, the reference's paths); inside a disc over a
+// cell's receptive field it follows the same path as outside (global motion, one trial for all
+// cells) or the object's path while the background follows its own (differential motion, one
+// trial per receptive-field position), 6 s each, the first second discarded. The
 // disc has the reference's radius of 8 pixels at 50 pixels, scaled to the input but never
 // below 5 pixels (it must cover a receptive-field centre, not the wide inhibitory surround);
 // receptive fields are mapped first (ReceptiveFieldCentres).
@@ -304,10 +305,12 @@ func ObjectMotionExperiment() Experiment {
 func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 	g := geometryOf(r)
 	t, skip := g.frames(6), g.frames(1)
-	step := 0.5 * 100 / g.rate
 	radius := math.Max(5, 8*g.scale())
 	gr := Grating{Period: 2 * motionBarWidth, Contrast: 1, Square: true}
-	centre, surround := JitterPath(t, step, 1000*seed+31), JitterPath(t, step, 1000*seed+32)
+	// The reference's paths: 1-pixel jumps (at 100 Hz) with probability 0.5 per frame for the
+	// object, 0.3 for the background; global motion moves everything on the object's path, so
+	// the disc over the receptive field moves identically in both conditions.
+	centre, surround := JumpPath(t, 1, math.Min(1, 0.5*100/g.rate), 1000*seed+31), JumpPath(t, 1, math.Min(1, 0.3*100/g.rate), 1000*seed+32)
 	rfs, err := receptiveFieldCentres(r, seed)
 	if err != nil {
 		return nil, err

@@ -142,11 +142,14 @@ func (e Experiment) Figure(labels []string, outcomes []*Outcome) (*figures.Figur
 		return nil, fmt.Errorf("%s: nothing to draw", e.Name)
 	}
 	rows := len(cols[0].Panels)
+	// A figure holds at most figures.MaxPanels panels: with four columns (truth, model and their
+	// surrogates) only the first panels of each outcome are drawn.
+	rows = min(rows, max(1, figures.MaxPanels/len(cols)))
 	panels := make([]figures.Panel, 0, rows*len(cols))
 	for r := 0; r < rows; r++ {
 		for c, o := range cols {
-			if len(o.Panels) != rows {
-				return nil, fmt.Errorf("%s: outcomes have %d and %d panels", e.Name, rows, len(o.Panels))
+			if len(o.Panels) != len(cols[0].Panels) {
+				return nil, fmt.Errorf("%s: outcomes have %d and %d panels", e.Name, len(cols[0].Panels), len(o.Panels))
 			}
 			p := o.Panels[r]
 			p.Title = names[c] + ": " + p.Title

@@ -113,8 +113,9 @@ func (p *planted) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 
 // respondOMS: subunits are 2×2-pixel blocks whose temporal drive is the biphasic filter of their
 // mean intensity, rectified (|·|: transient ON–OFF subunits); the centre pools the subunits
-// within 3 px of the cell, the surround those beyond 5 px, and the rate is
-// 30·softplus(centre − 1.5·surround·(centre area / surround area) − 1).
+// within 3 px of the cell, the surround those beyond 5 px (each pool a mean), and the rate is
+// 30·softplus(4·(centre − surround)): coincident drive (global motion) cancels, independent
+// drive (differential motion) does not.
 func (p *planted) respondOMS(stim datasets.Movie, c int, out datasets.Matrix) {
 	gh, gw := plantH/2, plantW/2
 	centre := p.centres[c]
@@ -154,7 +155,7 @@ func (p *planted) respondOMS(stim datasets.Movie, c int, out datasets.Matrix) {
 		}
 		ce /= float64(len(cIdx))
 		su /= float64(len(sIdx))
-		out.Set(t-plantHist, c, float32(30*softplus(4*(ce-1.5*su)-1)))
+		out.Set(t-plantHist, c, float32(30*softplus(4*(ce-su))))
 	}
 }
 
