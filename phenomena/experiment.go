@@ -298,7 +298,7 @@ type Result struct {
 	Truth           Metrics         `json:"truth"`           // null without a ground truth
 	TruthSurrogate  Metrics         `json:"truth_surrogate"` // the truth's LN surrogate (seed 1)
 	Model           Metrics         `json:"model"`
-	ModelSurrogate  Metrics         `json:"model_surrogate"` // the model's LN surrogate (seed 1)
+	ModelSurrogate  Metrics         `json:"model_surrogate"`            // the model's LN surrogate (seed 1)
 	Reproduced      bool            `json:"reproduced"`                 // the model meets the criterion on every seed
 	TruthReproduced *bool           `json:"truth_reproduced,omitempty"` // the truth does
 	ModelPasses     []bool          `json:"model_passes"`               // per seed
