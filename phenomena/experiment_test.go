@@ -141,8 +141,9 @@ func TestRegistry(t *testing.T) {
 }
 
 // TestSimulatedRetinaRunsTheBattery: every experiment measures the ground truth (no NaN metric,
-// a cell count, a figure). Which phenomena the truth shows under the criteria is measured by
-// TestTruthVerdicts, not asserted here: the simulator is judged, not tuned.
+// a cell count, a figure). Which phenomena the truth shows under the criteria is measured (by
+// `deepretina phenomena`, docs/phenomena.md), not asserted here: the simulator is judged, not
+// tuned towards the criteria.
 func TestSimulatedRetinaRunsTheBattery(t *testing.T) {
 	truth := simTruth(t)
 	for _, e := range Experiments() {

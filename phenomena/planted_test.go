@@ -69,24 +69,20 @@ func softplus(x float64) float64 {
 
 func (p *planted) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 	out := datasets.NewMatrix(stim.T-plantHist, len(p.centres))
+	if p.kind == "oms" {
+		sub := p.subunits(stim)
+		for c := range p.centres {
+			p.respondOMS(sub, c, out)
+		}
+		return out, nil
+	}
 	for c, sp := range p.spatial {
 		proj := make([]float64, stim.T) // spatial drive per frame
 		for t := range proj {
 			f := stim.Frame(t)
-			switch p.kind {
-			case "oms":
-				// Rectified subunits (2×2-pixel blocks, both polarities) in the centre and a
-				// wide-field pool of the same subunits' change over time.
-				proj[t] = 0
-			default:
-				for i, w := range sp {
-					proj[t] += w * float64(f[i])
-				}
+			for i, w := range sp {
+				proj[t] += w * float64(f[i])
 			}
-		}
-		if p.kind == "oms" {
-			p.respondOMS(stim, c, out)
-			continue
 		}
 		g, gf := Convolve(proj, p.temp), Convolve(proj, p.fast)
 		ema := 0.0
@@ -111,26 +107,11 @@ func (p *planted) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 	return out, nil
 }
 
-// respondOMS: subunits are 2×2-pixel blocks whose temporal drive is the biphasic filter of their
-// mean intensity, rectified (|·|: transient ON–OFF subunits); the centre pools the subunits
-// within 3 px of the cell, the surround those beyond 5 px (each pool a mean), and the rate is
-// 30·softplus(4·(centre − surround)): coincident drive (global motion) cancels, independent
-// drive (differential motion) does not.
-func (p *planted) respondOMS(stim datasets.Movie, c int, out datasets.Matrix) {
+// subunits are 2×2-pixel blocks, each the biphasic filter of its mean intensity.
+//
+//	return: [block][T]
+func (p *planted) subunits(stim datasets.Movie) [][]float64 {
 	gh, gw := plantH/2, plantW/2
-	centre := p.centres[c]
-	var cIdx, sIdx []int
-	for by := 0; by < gh; by++ {
-		for bx := 0; bx < gw; bx++ {
-			d := math.Hypot(float64(2*by)+0.5-centre.Y, float64(2*bx)+0.5-centre.X)
-			switch {
-			case d <= 3:
-				cIdx = append(cIdx, by*gw+bx)
-			case d > 5:
-				sIdx = append(sIdx, by*gw+bx)
-			}
-		}
-	}
 	sub := make([][]float64, gh*gw)
 	for b := range sub {
 		by, bx := b/gw, b%gw
@@ -145,7 +126,29 @@ func (p *planted) respondOMS(stim datasets.Movie, c int, out datasets.Matrix) {
 		}
 		sub[b] = Convolve(s, p.temp)
 	}
-	for t := plantHist; t < stim.T; t++ {
+	return sub
+}
+
+// respondOMS: the subunits are rectified (|·|: transient ON–OFF subunits); the centre pools the subunits
+// within 3 px of the cell, the surround those beyond 5 px (each pool a mean), and the rate is
+// 30·softplus(4·(centre − surround)): coincident drive (global motion) cancels, independent
+// drive (differential motion) does not.
+func (p *planted) respondOMS(sub [][]float64, c int, out datasets.Matrix) {
+	gh, gw := plantH/2, plantW/2
+	centre := p.centres[c]
+	var cIdx, sIdx []int
+	for by := 0; by < gh; by++ {
+		for bx := 0; bx < gw; bx++ {
+			d := math.Hypot(float64(2*by)+0.5-centre.Y, float64(2*bx)+0.5-centre.X)
+			switch {
+			case d <= 3:
+				cIdx = append(cIdx, by*gw+bx)
+			case d > 5:
+				sIdx = append(sIdx, by*gw+bx)
+			}
+		}
+	}
+	for t := plantHist; t < len(sub[0]); t++ {
 		var ce, su float64
 		for _, b := range cIdx {
 			ce += math.Abs(sub[b][t])
@@ -233,5 +236,34 @@ func TestLNSurrogateRecoversAnLNPopulation(t *testing.T) {
 		if r := pearson(Column(want, c), Column(got, c)); !(r > 0.9) {
 			t.Errorf("cell %d: surrogate predicts the LN population at r = %.3f (held-out r at fit %.3f, λ %g)", c, r, s.HeldOutR[c], s.Lambda[c])
 		}
+	}
+}
+
+// quiet scales a responder's rates down (an untrained model fires little).
+type quiet struct {
+	Responder
+	scale float32
+}
+
+func (q quiet) Respond(stim datasets.Movie) (datasets.Matrix, error) {
+	m, err := q.Responder.Respond(stim)
+	for i := range m.Data {
+		m.Data[i] *= q.scale
+	}
+	return m, err
+}
+
+// TestActiveGateIsRelative: a population whose rates vary by well under 1 Hz is still measured
+// (the gate is relative to the most varying cell), and the cells behind the medians are counted.
+func TestActiveGateIsRelative(t *testing.T) {
+	o, err := StepResponseExperiment().Run(quiet{newPlanted("ln"), 1e-3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := o.Metrics["onset_peak_hz"]; math.IsNaN(p) || p <= 0 || p > 1 || o.Metrics["n_cells"] != 5 {
+		t.Errorf("a quiet population: %v", o.Metrics)
+	}
+	if StepResponseExperiment().Passes(o.Metrics, nil) {
+		t.Error("a response of well under 2 Hz passes the step sanity check")
 	}
 }
