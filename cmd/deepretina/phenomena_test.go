@@ -40,9 +40,24 @@ func readPhenomena(t *testing.T, dir string) map[string]phenomenonResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res map[string]phenomenonResult
-	if err := json.Unmarshal(data, &res); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("results.json: %v\n%s", err, data)
+	}
+	var kind string
+	if err := json.Unmarshal(raw["kind"], &kind); err != nil || kind != "deepretina.phenomena" {
+		t.Errorf("results.json: kind %s, want \"deepretina.phenomena\"", raw["kind"])
+	}
+	res := map[string]phenomenonResult{}
+	for k, v := range raw {
+		if len(v) == 0 || v[0] != '{' {
+			continue // kind, run, checkpoint, the counts
+		}
+		var r phenomenonResult
+		if err := json.Unmarshal(v, &r); err != nil {
+			t.Fatalf("results.json: %s: %v", k, err)
+		}
+		res[k] = r
 	}
 	return res
 }
