@@ -139,8 +139,8 @@ func TestProbeOnATrainedModel(t *testing.T) {
 			t.Errorf("group %s: no untrained control", gc.Group)
 		}
 		cells := gc.Learned.Cells
-		if len(cells) != 16+8 || gc.Learned.ByType["bipolar"].Cells != 16 || gc.Learned.ByType["amacrine"].Cells != 8 {
-			t.Errorf("group %s: %d cells, by type %+v; want 16 bipolars and 8 amacrines", gc.Group, len(cells), gc.Learned.ByType)
+		if len(cells) != 16+12 || gc.Learned.ByType["bipolar"].Cells != 16 || gc.Learned.ByType["amacrine"].Cells != 12 {
+			t.Errorf("group %s: %d cells, by type %+v; want 16 bipolars and 12 amacrines (4 of each type)", gc.Group, len(cells), gc.Learned.ByType)
 			continue
 		}
 		var sum float64
