@@ -340,8 +340,13 @@ func Compare(e Experiment, model, truth Responder) (*Result, error) {
 func CompareSubjects(e Experiment, model, truth *Subject, seeds []uint64) (*Result, error) {
 	start := time.Now()
 	res := &Result{Name: e.Name, Role: e.Role, Description: e.Description, Criterion: e.Criterion, Seeds: seeds}
+	// The model first: a failing model stops the comparison before the truth's work.
+	mv, err := Judge(e, model, seeds)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	res.Model, res.ModelSurrogate, res.ModelOutcome, res.ModelPasses, res.Reproduced = mv.Metrics, mv.Surrogate, mv.Outcome, mv.Passes, mv.Reproduced
 	var tv *Verdict
-	var err error
 	if truth != nil {
 		if tv, err = Judge(e, truth, seeds); err != nil {
 			return nil, fmt.Errorf("truth: %w", err)
@@ -350,11 +355,6 @@ func CompareSubjects(e Experiment, model, truth *Subject, seeds []uint64) (*Resu
 		ok := tv.Reproduced
 		res.TruthReproduced = &ok
 	}
-	mv, err := Judge(e, model, seeds)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
-	res.Model, res.ModelSurrogate, res.ModelOutcome, res.ModelPasses, res.Reproduced = mv.Metrics, mv.Surrogate, mv.Outcome, mv.Passes, mv.Reproduced
 	labels := []string{"truth", "truth's LN", "model", "model's LN"}
 	outs := []*Outcome{nil, nil, mv.Outcome, mv.SurrogateOutcome}
 	if tv != nil {

@@ -104,12 +104,13 @@ func (s shortResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 
 func TestFailuresAreReturnedNamingTheExperiment(t *testing.T) {
 	bad := meanResponder{history: 4, h: 20, w: 20, n: 2, fail: errors.New("out of memory")}
+	good := NewSubject(meanResponder{history: 4, h: 20, w: 20, n: 2}) // surrogates fitted once
 	for _, e := range Experiments() {
-		_, err := Compare(e, bad, simTruth(t))
+		_, err := CompareSubjects(e, NewSubject(bad), NewSubject(simTruth(t)), DefaultSeeds())
 		if err == nil || !strings.Contains(err.Error(), e.Name) || !strings.Contains(err.Error(), "out of memory") || !strings.HasPrefix(err.Error(), "model: ") {
 			t.Errorf("%s: error %v", e.Name, err)
 		}
-		_, err = Compare(e, simTruth(t), bad)
+		_, err = CompareSubjects(e, good, NewSubject(bad), DefaultSeeds())
 		if err == nil || !strings.HasPrefix(err.Error(), "truth: "+e.Name) {
 			t.Errorf("%s with a failing truth: error %v", e.Name, err)
 		}
