@@ -3,20 +3,28 @@
 // trained model or the simulated retina — measure named metrics, say whether the phenomenon is
 // reproduced and draw a figure with the ground truth and the model side by side.
 //
+// A verdict is taken against the responder's own LN surrogate (FitLNSurrogate: a ridge-fitted
+// spatiotemporal filter and a binned static nonlinearity, fitted to the responder's responses to
+// white noise): a phenomenon is reproduced only when the responder meets the literature's
+// criterion and beats its surrogate by the experiment's stated margin, on every seed
+// (DefaultSeeds). Each experiment has a Role: the step response is a sanity check and
+// direction/orientation a negative control, neither counted by CountReproduced; the other ten
+// are phenomena an LN model cannot show.
+//
 // The experiments, in canonical order (Names, Lookup, Select, Experiments): step_response,
 // paired_flash, reversing_grating, contrast_adaptation, omitted_stimulus, motion_anticipation,
 // motion_reversal, object_motion, frequency_doubling, latency_encoding,
 // fast_contrast_adaptation, direction_orientation. Each constructor's doc comment
-// (StepResponseExperiment, …) gives its stimulus, its metrics and its criterion for "the model
-// reproduces it", which Experiment.Criterion repeats and Experiment.Reproduced applies.
+// (StepResponseExperiment, …) gives its stimulus, its metrics, its criterion and margin and the
+// paper behind them, which Experiment.Criterion repeats and Experiment.Passes applies.
 //
 // Stimuli are in z-scored intensity units (0 = mean grey, 1 = one SD of the training stimulus),
-// at the responder's frame rate; durations follow the reference at 100 Hz, sizes of its 50×50
-// field are scaled to the input. The builders (Step, PairedFlash, FlashTrain, Bar,
+// at the responder's frame rate; durations follow the reference at 100 Hz; sizes that span its
+// 50×50 field are scaled to the input, bar widths and grating periods stay in pixels. The builders (Step, PairedFlash, FlashTrain, Bar,
 // DriftingBar, MotionReversal, Grating, DriftingGrating, ReversingGrating,
 // ContrastReversingGrating, JitteredGrating, DifferentialCircle, JitteredCircle,
-// MovingCircle, WhiteNoise, FitToInput, Concat) and the measures (Latency, HarmonicRatio,
-// OMSIndex, ReverseCorrelate, PeakTime, CentreFrequency, DirectionSelectivity,
+// MovingCircle, WhiteNoise, JumpPath, FitToInput, Concat) and the measures (Latency, HarmonicRatio,
+// OMSIndex, ReverseCorrelate, PeakTime, PeakTimeSigned, CentreFrequency, PowerCentreFrequency, DirectionSelectivity,
 // AnticipationLead, BinnedNonlinearity) are public, so users compose their own experiments.
 //
 // A failing experiment returns its error; nothing is swallowed (the reference hid failures
@@ -31,8 +39,9 @@
 //	results, err := phenomena.Battery(phenomena.Experiments(), phenomena.ModelResponder{Model: model}, truth, nil)
 //	if err != nil { … }
 //	for _, r := range results {
-//		fmt.Println(r.Name, r.Reproduced, r.Model, r.Truth)
+//		fmt.Println(r.Name, r.Role, r.Reproduced, r.Model, r.ModelSurrogate, r.Truth, r.TruthSurrogate)
 //	}
+//	nModel, nTruth := phenomena.CountReproduced(results)
 //	err = phenomena.Report("Retinal phenomena", "truth: "+desc, results).WriteFile("out/report.html")
 //
 // One experiment on a model and its truth side by side (ExampleCompare), or on one responder:

@@ -36,14 +36,14 @@ func ExampleCompare() {
 	}
 	slices.Sort(names)
 	fmt.Println(res.Name, "measures", names)
-	fmt.Println("criterion:", res.Criterion)
+	fmt.Println("role:", res.Role, "criterion:", res.Criterion)
 	fmt.Println("the truth reproduces it:", *res.TruthReproduced)
 	fmt.Println("the model measured alike:", len(res.Model) == len(res.Truth)) // its values: res.Model["onset_peak_hz"], …
 	rep := phenomena.Report("Retinal phenomena", "an untrained control", []*phenomena.Result{res})
 	fmt.Println("report figures:", rep.Figures()) // rep.WriteFile("out/report.html")
 	// Output:
-	// step_response measures [offset_peak_hz onset_latency_ms onset_peak_hz transience]
-	// criterion: onset_peak_hz ≥ 2 and transience ≥ 0.3 (a transient response to the step)
+	// step_response measures [n_cells offset_peak_hz onset_latency_ms onset_peak_hz transience]
+	// role: sanity criterion: sanity check: onset_peak_hz ≥ 2 and transience ≥ 0.3 (a transient response to the step)
 	// the truth reproduces it: true
 	// the model measured alike: true
 	// report figures: 1

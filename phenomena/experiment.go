@@ -57,19 +57,51 @@ type Outcome struct {
 	Panels  []figures.Panel
 }
 
+// Role says what an experiment's verdict is evidence of.
+type Role string
+
+const (
+	// RoleSanity marks a check that any responsive model passes (an LN model too): it shows the
+	// model responds, not that it shares a mechanism with the retina. Not counted.
+	RoleSanity Role = "sanity"
+	// RoleControl marks a negative control: the property must be absent (the salamander retina
+	// the reference models has no direction-selective circuit). Not counted.
+	RoleControl Role = "control"
+	// RolePhenomenon marks a phenomenon an LN model cannot show: it counts as reproduced only
+	// when the responder shows it beyond its own LN surrogate, on every seed.
+	RolePhenomenon Role = "phenomenon"
+)
+
+// DefaultSeeds returns the noise seeds Battery and Compare judge on, 1 and 2: the LN
+// surrogate's white noise and the stimulus noise of the stochastic experiments (flicker,
+// jitter, receptive-field mapping) change with the seed, and a phenomenon is reproduced only
+// when it passes on all of them.
+func DefaultSeeds() []uint64 { return []uint64{1, 2} }
+
 // Experiment is one phenomenon of the battery: it builds its stimulus for a responder's input
-// size, runs it, measures it and says whether the phenomenon is reproduced.
+// size, runs it, measures it and says whether the phenomenon is shown.
 type Experiment struct {
 	Name        string // e.g. "step_response"
 	Description string // what is shown and measured
-	Criterion   string // when a model reproduces it, in words (the same test as Reproduced)
+	Criterion   string // when a responder shows it, in words (the same test as Passes)
+	Role        Role   // sanity, control or phenomenon
+	// Stochastic is true when the stimulus depends on the seed (noise, jitter, mapping).
+	Stochastic bool
 
-	run        func(r Responder) (*Outcome, error)
-	reproduced func(model, truth Metrics) bool
+	run func(r Responder, seed uint64) (*Outcome, error)
+	// shows is the literature's criterion on the responder's own metrics.
+	shows func(m Metrics) bool
+	// beyond is the margin over the responder's LN surrogate (nil: none, for sanity checks and
+	// controls).
+	beyond func(m, surrogate Metrics) bool
 }
 
-// Run presents the experiment's stimuli to r and measures the responses.
-func (e Experiment) Run(r Responder) (*Outcome, error) {
+// Run presents the experiment's stimuli (seed 1) to r and measures the responses.
+func (e Experiment) Run(r Responder) (*Outcome, error) { return e.RunSeed(r, 1) }
+
+// RunSeed presents the experiment's stimuli, built with the given noise seed, to r and
+// measures the responses.
+func (e Experiment) RunSeed(r Responder, seed uint64) (*Outcome, error) {
 	shape := r.InputShape()
 	if shape[0] < 0 || shape[1] < 1 || shape[2] < 1 {
 		return nil, fmt.Errorf("%s: input shape %v: expected [history ≥ 0, H ≥ 1, W ≥ 1]", e.Name, shape)
@@ -77,40 +109,50 @@ func (e Experiment) Run(r Responder) (*Outcome, error) {
 	if !(r.FrameRate() > 0) {
 		return nil, fmt.Errorf("%s: frame rate %v Hz: expected a positive number", e.Name, r.FrameRate())
 	}
-	out, err := e.run(r)
+	out, err := e.run(r, seed)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Name, err)
 	}
 	return out, nil
 }
 
-// Reproduced applies the experiment's criterion to a model's metrics; truth (nil when there is
-// no ground truth) is used only by criteria stated as agreement with the truth.
-func (e Experiment) Reproduced(model, truth Metrics) bool { return e.reproduced(model, truth) }
-
-// Figure draws the experiment: one column per responder (truth first when given), one row per
-// panel. Either outcome may be nil.
-func (e Experiment) Figure(truth, model *Outcome) (*figures.Figure, error) {
-	var cols []*Outcome
-	var labels []string
-	if truth != nil {
-		cols, labels = append(cols, truth), append(labels, "truth")
+// Passes applies the criterion to one seed's metrics of a responder and of its LN surrogate
+// (surrogate may be nil for sanity checks and controls; a phenomenon never passes without it).
+func (e Experiment) Passes(m, surrogate Metrics) bool {
+	if !e.shows(m) {
+		return false
 	}
-	if model != nil {
-		cols, labels = append(cols, model), append(labels, "model")
+	if e.beyond == nil {
+		return true
+	}
+	return surrogate != nil && e.beyond(m, surrogate)
+}
+
+// Figure draws the experiment: one column per outcome (nil outcomes are skipped), labelled,
+// one row per panel.
+func (e Experiment) Figure(labels []string, outcomes []*Outcome) (*figures.Figure, error) {
+	var cols []*Outcome
+	var names []string
+	for i, o := range outcomes {
+		if o != nil {
+			cols, names = append(cols, o), append(names, labels[i])
+		}
 	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%s: nothing to draw", e.Name)
 	}
 	rows := len(cols[0].Panels)
+	// A figure holds at most figures.MaxPanels panels: with four columns (truth, model and their
+	// surrogates) only the first panels of each outcome are drawn.
+	rows = min(rows, max(1, figures.MaxPanels/len(cols)))
 	panels := make([]figures.Panel, 0, rows*len(cols))
 	for r := 0; r < rows; r++ {
 		for c, o := range cols {
-			if len(o.Panels) != rows {
-				return nil, fmt.Errorf("%s: outcomes have %d and %d panels", e.Name, rows, len(o.Panels))
+			if len(o.Panels) != len(cols[0].Panels) {
+				return nil, fmt.Errorf("%s: outcomes have %d and %d panels", e.Name, len(cols[0].Panels), len(o.Panels))
 			}
 			p := o.Panels[r]
-			p.Title = labels[c] + ": " + p.Title
+			p.Title = names[c] + ": " + p.Title
 			panels = append(panels, p)
 		}
 	}
@@ -166,55 +208,176 @@ func Select(names []string) ([]Experiment, error) {
 	return out, nil
 }
 
-// Result is one experiment run on a model and, when there is one, on the ground truth.
+// Subject is a responder under judgement with its LN surrogates, one per seed, fitted on first
+// use and shared by the experiments.
+type Subject struct {
+	R          Responder
+	surrogates map[uint64]*LNSurrogate
+}
+
+// NewSubject wraps a responder; nil gives nil.
+func NewSubject(r Responder) *Subject {
+	if r == nil {
+		return nil
+	}
+	return &Subject{R: r, surrogates: map[uint64]*LNSurrogate{}}
+}
+
+// Surrogate returns the responder's LN surrogate fitted on the white noise of a seed.
+func (s *Subject) Surrogate(seed uint64) (*LNSurrogate, error) {
+	if l, ok := s.surrogates[seed]; ok {
+		return l, nil
+	}
+	l, err := FitLNSurrogate(s.R, seed)
+	if err != nil {
+		return nil, err
+	}
+	s.surrogates[seed] = l
+	return l, nil
+}
+
+// Verdict is one experiment judged on one responder over seeds.
+type Verdict struct {
+	Metrics          Metrics // the responder's, first seed
+	Surrogate        Metrics // its LN surrogate's, first seed (nil for sanity checks and controls)
+	Passes           []bool  // per seed
+	Reproduced       bool    // passes on every seed
+	Outcome          *Outcome
+	SurrogateOutcome *Outcome
+}
+
+// Judge runs e on the subject and its surrogates for each seed and applies the criterion. A
+// deterministic experiment runs the responder once; the surrogate still changes with the seed.
+func Judge(e Experiment, s *Subject, seeds []uint64) (*Verdict, error) {
+	if len(seeds) == 0 {
+		return nil, fmt.Errorf("%s: no seeds to judge on", e.Name)
+	}
+	v := &Verdict{Reproduced: true}
+	var own *Outcome
+	for i, seed := range seeds {
+		o := own
+		if o == nil || e.Stochastic {
+			var err error
+			if o, err = e.RunSeed(s.R, seed); err != nil {
+				return nil, err
+			}
+			own = o
+		}
+		var so *Outcome
+		if e.Role == RolePhenomenon || i == 0 {
+			l, err := s.Surrogate(seed)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Name, err)
+			}
+			if so, err = e.RunSeed(l, seed); err != nil {
+				return nil, fmt.Errorf("LN surrogate: %w", err)
+			}
+		}
+		var sm Metrics
+		if so != nil {
+			sm = so.Metrics
+		}
+		ok := e.Passes(o.Metrics, sm)
+		v.Passes = append(v.Passes, ok)
+		v.Reproduced = v.Reproduced && ok
+		if i == 0 {
+			v.Metrics, v.Outcome, v.Surrogate, v.SurrogateOutcome = o.Metrics, o, sm, so
+		}
+	}
+	return v, nil
+}
+
+// Result is one experiment judged on a model and, when there is one, on the ground truth, each
+// beside its own LN surrogate.
 type Result struct {
 	Name            string          `json:"-"`
+	Role            Role            `json:"role"`
 	Description     string          `json:"description"`
 	Criterion       string          `json:"criterion"`
-	Truth           Metrics         `json:"truth"` // null without a ground truth
+	Seeds           []uint64        `json:"seeds"`
+	Truth           Metrics         `json:"truth"`           // null without a ground truth
+	TruthSurrogate  Metrics         `json:"truth_surrogate"` // the truth's LN surrogate (seed 1)
 	Model           Metrics         `json:"model"`
-	Reproduced      bool            `json:"reproduced"`                 // the model meets the criterion
-	TruthReproduced *bool           `json:"truth_reproduced,omitempty"` // the truth meets the criterion a model without a truth is held to
+	ModelSurrogate  Metrics         `json:"model_surrogate"`            // the model's LN surrogate (seed 1)
+	Reproduced      bool            `json:"reproduced"`                 // the model meets the criterion on every seed
+	TruthReproduced *bool           `json:"truth_reproduced,omitempty"` // the truth does
+	ModelPasses     []bool          `json:"model_passes"`               // per seed
+	TruthPasses     []bool          `json:"truth_passes,omitempty"`     // per seed
 	Seconds         float64         `json:"seconds"`
 	Figure          *figures.Figure `json:"-"`
 	TruthOutcome    *Outcome        `json:"-"`
 	ModelOutcome    *Outcome        `json:"-"`
 }
 
-// Compare runs e on the model and on the truth (nil: none) and draws them side by side.
-func Compare(e Experiment, model, truth Responder) (*Result, error) {
-	start := time.Now()
-	res := &Result{Name: e.Name, Description: e.Description, Criterion: e.Criterion}
-	var err error
-	if truth != nil {
-		if res.TruthOutcome, err = e.Run(truth); err != nil {
-			return nil, fmt.Errorf("truth: %w", err)
+// Counted is true when the result counts as a reproduced phenomenon (sanity checks and
+// controls never do).
+func (r *Result) Counted() bool { return r.Role == RolePhenomenon && r.Reproduced }
+
+// CountReproduced counts the phenomena a model reproduces and those the truth shows (sanity
+// checks and controls excluded).
+func CountReproduced(results []*Result) (model, truth int) {
+	for _, r := range results {
+		if r.Role != RolePhenomenon {
+			continue
 		}
-		res.Truth = res.TruthOutcome.Metrics
-		ok := e.Reproduced(res.Truth, nil) // the criterion a model without a truth is held to
-		res.TruthReproduced = &ok
+		if r.Reproduced {
+			model++
+		}
+		if r.TruthReproduced != nil && *r.TruthReproduced {
+			truth++
+		}
 	}
-	if res.ModelOutcome, err = e.Run(model); err != nil {
+	return model, truth
+}
+
+// Compare judges e on the model and on the truth (nil: none) over DefaultSeeds and draws truth,
+// truth surrogate, model and model surrogate side by side.
+func Compare(e Experiment, model, truth Responder) (*Result, error) {
+	return CompareSubjects(e, NewSubject(model), NewSubject(truth), DefaultSeeds())
+}
+
+// CompareSubjects is Compare on subjects (whose surrogates are reused) and given seeds.
+func CompareSubjects(e Experiment, model, truth *Subject, seeds []uint64) (*Result, error) {
+	start := time.Now()
+	res := &Result{Name: e.Name, Role: e.Role, Description: e.Description, Criterion: e.Criterion, Seeds: seeds}
+	// The model first: a failing model stops the comparison before the truth's work.
+	mv, err := Judge(e, model, seeds)
+	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	res.Model = res.ModelOutcome.Metrics
-	res.Reproduced = e.Reproduced(res.Model, res.Truth)
-	if res.Figure, err = e.Figure(res.TruthOutcome, res.ModelOutcome); err != nil {
+	res.Model, res.ModelSurrogate, res.ModelOutcome, res.ModelPasses, res.Reproduced = mv.Metrics, mv.Surrogate, mv.Outcome, mv.Passes, mv.Reproduced
+	var tv *Verdict
+	if truth != nil {
+		if tv, err = Judge(e, truth, seeds); err != nil {
+			return nil, fmt.Errorf("truth: %w", err)
+		}
+		res.Truth, res.TruthSurrogate, res.TruthOutcome, res.TruthPasses = tv.Metrics, tv.Surrogate, tv.Outcome, tv.Passes
+		ok := tv.Reproduced
+		res.TruthReproduced = &ok
+	}
+	labels := []string{"truth", "truth's LN", "model", "model's LN"}
+	outs := []*Outcome{nil, nil, mv.Outcome, mv.SurrogateOutcome}
+	if tv != nil {
+		outs[0], outs[1] = tv.Outcome, tv.SurrogateOutcome
+	}
+	if res.Figure, err = e.Figure(labels, outs); err != nil {
 		return nil, err
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
 
-// Battery runs the experiments in order on the model and the truth (nil: none), calling
-// progress (may be nil) before each. The first failure stops it and is returned.
+// Battery runs the experiments in order on the model and the truth (nil: none) over
+// DefaultSeeds, calling progress (may be nil) before each. Each responder's LN surrogates are
+// fitted once and shared. The first failure stops it and is returned.
 func Battery(exps []Experiment, model, truth Responder, progress func(i, n int, name string)) ([]*Result, error) {
+	ms, ts := NewSubject(model), NewSubject(truth)
 	var out []*Result
 	for i, e := range exps {
 		if progress != nil {
 			progress(i, len(exps), e.Name)
 		}
-		r, err := Compare(e, model, truth)
+		r, err := CompareSubjects(e, ms, ts, DefaultSeeds())
 		if err != nil {
 			return out, err
 		}
@@ -223,10 +386,42 @@ func Battery(exps []Experiment, model, truth Responder, progress func(i, n int, 
 	return out, nil
 }
 
-// ResultsJSON encodes results as one object keyed by experiment name, in battery order.
-func ResultsJSON(results []*Result) ([]byte, error) {
+// ResultsHeader identifies a results file: its kind and, when known, the run and checkpoint it
+// judged.
+type ResultsHeader struct {
+	Run        string
+	Checkpoint string
+}
+
+// ResultsKind is the "kind" of a phenomena results file.
+const ResultsKind = "deepretina.phenomena"
+
+// ResultsJSON encodes results as one object: "kind" (ResultsKind), "run" and "checkpoint" when
+// the header gives them, "reproduced" and "truth_reproduced" (the counts of phenomena, sanity
+// checks and controls excluded), "seeds", then one entry per experiment keyed by its name, in
+// battery order.
+func ResultsJSON(results []*Result, hdr ResultsHeader) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("{\n")
+	kind, _ := json.Marshal(ResultsKind)
+	fmt.Fprintf(&b, "  \"kind\": %s,\n", kind)
+	if hdr.Run != "" {
+		v, _ := json.Marshal(hdr.Run)
+		fmt.Fprintf(&b, "  \"run\": %s,\n", v)
+	}
+	if hdr.Checkpoint != "" {
+		v, _ := json.Marshal(hdr.Checkpoint)
+		fmt.Fprintf(&b, "  \"checkpoint\": %s,\n", v)
+	}
+	nm, nt := CountReproduced(results)
+	fmt.Fprintf(&b, "  \"reproduced\": %d,\n", nm)
+	hasTruth := false
+	for _, r := range results {
+		hasTruth = hasTruth || r.TruthReproduced != nil
+	}
+	if hasTruth {
+		fmt.Fprintf(&b, "  \"truth_reproduced\": %d,\n", nt)
+	}
 	for i, r := range results {
 		var v bytes.Buffer
 		enc := json.NewEncoder(&v)
@@ -247,21 +442,23 @@ func ResultsJSON(results []*Result) ([]byte, error) {
 }
 
 // Report builds the HTML report of a battery: the table of what was reproduced first, then one
-// chart per experiment with the truth and the model side by side.
+// chart per experiment with the truth, its LN surrogate, the model and its LN surrogate.
 func Report(title, subtitle string, results []*Result) *figures.Report {
 	rep := figures.NewReport(title)
-	rep.Subtitle = subtitle
-	cols := []string{"experiment", "reproduced", "criterion", "model", "truth"}
+	nm, nt := CountReproduced(results)
+	rep.Subtitle = subtitle + fmt.Sprintf(" Phenomena reproduced beyond the LN surrogate on every seed: model %d, truth %d (sanity checks and controls not counted).", nm, nt)
+	cols := []string{"experiment", "role", "model reproduces", "truth shows", "criterion", "model", "model's LN", "truth", "truth's LN"}
 	var rows [][]string
 	for _, r := range results {
-		truth := "—"
+		truth, truthOK := "—", "—"
 		if r.Truth != nil {
 			truth = formatMetrics(r.Truth)
-			if r.TruthReproduced != nil && !*r.TruthReproduced {
-				truth += " (criterion not met by the truth)"
-			}
 		}
-		rows = append(rows, []string{r.Name, yesNo(r.Reproduced), r.Criterion, formatMetrics(r.Model), truth})
+		if r.TruthReproduced != nil {
+			truthOK = yesNo(*r.TruthReproduced)
+		}
+		rows = append(rows, []string{r.Name, string(r.Role), yesNo(r.Reproduced), truthOK, r.Criterion,
+			formatMetrics(r.Model), formatMetrics(r.ModelSurrogate), truth, formatMetrics(r.TruthSurrogate)})
 	}
 	rep.AddTable("Reproduced phenomena", figures.Table{Columns: cols, Rows: rows})
 	for _, r := range results {
@@ -280,6 +477,9 @@ func yesNo(b bool) string {
 }
 
 func formatMetrics(m Metrics) string {
+	if m == nil {
+		return "—"
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -339,9 +539,10 @@ func cellsOf(m datasets.Matrix) [][]float64 {
 	return out
 }
 
-// active marks the cells whose rate varies during an experiment by more than 1 Hz and 5 % of
-// the largest variation among the cells: the others did not respond and are left out of the
-// medians.
+// active marks the cells whose rate varies during an experiment by more than 5 % of the largest
+// variation among the cells (and by more than 10⁻⁶ Hz, round-off): the others did not respond
+// and are left out of the medians. The gate is relative, so a model that fires little (an
+// untrained one) is still measured; nCells counts the cells behind the medians.
 func active(cells [][]float64) []bool {
 	rng := make([]float64, len(cells))
 	top := 0.0
@@ -355,9 +556,20 @@ func active(cells [][]float64) []bool {
 	}
 	out := make([]bool, len(cells))
 	for c := range out {
-		out[c] = rng[c] > 1 && rng[c] > 0.05*top
+		out[c] = rng[c] > 1e-6 && rng[c] > 0.05*top
 	}
 	return out
+}
+
+// nCells counts the cells behind the medians (those active and with a finite value).
+func nCells(v []float64, act []bool) float64 {
+	n := 0
+	for c, x := range v {
+		if act[c] && !math.IsNaN(x) {
+			n++
+		}
+	}
+	return float64(n)
 }
 
 // concatCells joins the per-cell responses of several trials.

@@ -104,12 +104,13 @@ func (s shortResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 
 func TestFailuresAreReturnedNamingTheExperiment(t *testing.T) {
 	bad := meanResponder{history: 4, h: 20, w: 20, n: 2, fail: errors.New("out of memory")}
+	good := NewSubject(meanResponder{history: 4, h: 20, w: 20, n: 2}) // surrogates fitted once
 	for _, e := range Experiments() {
-		_, err := Compare(e, bad, simTruth(t))
+		_, err := CompareSubjects(e, NewSubject(bad), NewSubject(simTruth(t)), DefaultSeeds())
 		if err == nil || !strings.Contains(err.Error(), e.Name) || !strings.Contains(err.Error(), "out of memory") || !strings.HasPrefix(err.Error(), "model: ") {
 			t.Errorf("%s: error %v", e.Name, err)
 		}
-		_, err = Compare(e, simTruth(t), bad)
+		_, err = CompareSubjects(e, good, NewSubject(bad), DefaultSeeds())
 		if err == nil || !strings.HasPrefix(err.Error(), "truth: "+e.Name) {
 			t.Errorf("%s with a failing truth: error %v", e.Name, err)
 		}
@@ -127,7 +128,7 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("names %v", got)
 	}
 	for _, e := range Experiments() {
-		if e.Description == "" || e.Criterion == "" || e.run == nil || e.reproduced == nil {
+		if e.Description == "" || e.Criterion == "" || e.run == nil || e.shows == nil || e.Role == "" || (e.Role == RolePhenomenon) != (e.beyond != nil) {
 			t.Errorf("%s is not self-describing", e.Name)
 		}
 	}
@@ -140,51 +141,24 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
-// TestSimulatedRetinaShowsThePhenomena: the ground truth has the signs the retina has.
-func TestSimulatedRetinaShowsThePhenomena(t *testing.T) {
+// TestSimulatedRetinaRunsTheBattery: every experiment measures the ground truth (no NaN metric,
+// a cell count, a figure). Which phenomena the truth shows under the criteria is measured (by
+// `deepretina phenomena`, docs/phenomena.md), not asserted here: the simulator is judged, not
+// tuned towards the criteria.
+func TestSimulatedRetinaRunsTheBattery(t *testing.T) {
 	truth := simTruth(t)
-	expect := map[string][]struct {
-		what string
-		ok   func(m Metrics) bool
-	}{
-		"contrast_adaptation": {
-			{"gain falls at high contrast", func(m Metrics) bool { return m["gain_ratio"] < 1 }},
-			{"the filter speeds up at high contrast", func(m Metrics) bool { return m["peak_ms_high"] < m["peak_ms_low"] && m["speedup_ms"] > 0 }},
-		},
-		"latency_encoding": {
-			{"latency falls with intensity", func(m Metrics) bool {
-				return m["slope_ms_per_unit"] < 0 && m["latency_strong_ms"] < m["latency_weak_ms"]
-			}},
-		},
-		"frequency_doubling": {
-			{"F2/F1 > 1 for narrow bars", func(m Metrics) bool { return m["f2_f1_narrow"] > 1 && m["f2_f1_1px"] > 1 }},
-			{"F2/F1 < 1 for wide bars", func(m Metrics) bool { return m["f2_f1_wide"] < 1 }},
-		},
-		"object_motion":            {{"OMS index < 1", func(m Metrics) bool { return m["oms_index"] < 1 }}},
-		"fast_contrast_adaptation": {{"filters speed up with contrast", func(m Metrics) bool { return m["freq_ratio"] > 1 }}},
-		"step_response":            {{"transient", func(m Metrics) bool { return m["transience"] > 0.5 }}},
-		"motion_anticipation":      {{"the moving-bar response leads", func(m Metrics) bool { return m["lead_um"] > 0 }}},
-		"direction_orientation":    {{"not direction selective", func(m Metrics) bool { return m["dsi_max"] < 0.1 }}},
-	}
 	for _, e := range Experiments() {
 		o, err := e.Run(truth)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, x := range expect[e.Name] {
-			if !x.ok(o.Metrics) {
-				t.Errorf("%s: the simulated retina is expected to show that %s; metrics %v", e.Name, x.what, o.Metrics)
-			}
-		}
-		// Every criterion a model without a truth is held to holds for the truth, except the
-		// motion-reversal burst, which the simulated retina mostly lacks (see its doc comment).
-		if e.Name != "motion_reversal" && !e.Reproduced(o.Metrics, nil) {
-			t.Errorf("%s: the truth does not meet its own criterion (metrics %v)", e.Name, o.Metrics)
-		}
 		for k, v := range o.Metrics {
 			if math.IsNaN(v) {
 				t.Errorf("%s: metric %s is NaN on the simulated retina", e.Name, k)
 			}
+		}
+		if !(o.Metrics["n_cells"] >= 1) {
+			t.Errorf("%s: n_cells %v", e.Name, o.Metrics["n_cells"])
 		}
 		if len(o.Panels) == 0 {
 			t.Errorf("%s draws nothing", e.Name)
@@ -234,8 +208,8 @@ func TestCompareFigureAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TruthReproduced == nil || !*res.TruthReproduced || !res.Reproduced {
-		t.Errorf("the circuit compared with itself must reproduce contrast adaptation: %+v", res)
+	if res.TruthReproduced == nil || *res.TruthReproduced != res.Reproduced || len(res.ModelPasses) != 2 || res.ModelSurrogate == nil || res.TruthSurrogate == nil {
+		t.Errorf("the circuit compared with itself must get its own verdict, with surrogates: %+v", res)
 	}
 	js, err := figures.FigureJSON(res.Figure)
 	if err != nil {
@@ -247,21 +221,31 @@ func TestCompareFigureAndJSON(t *testing.T) {
 	if err := json.Unmarshal(js, &fig); err != nil {
 		t.Fatal(err)
 	}
-	for _, ax := range []string{"xaxis", "xaxis2", "xaxis6"} { // 3 panels × truth and model
+	for _, ax := range []string{"xaxis", "xaxis2", "xaxis4"} { // the first panel × truth, its LN, model, its LN
 		if _, ok := fig.Layout[ax]; !ok {
 			t.Errorf("figure lacks %s", ax)
 		}
 	}
-	if !strings.Contains(string(fig.Layout["annotations"]), "truth: filters") || !strings.Contains(string(fig.Layout["annotations"]), "model: filters") {
+	if !strings.Contains(string(fig.Layout["annotations"]), "truth: filters") || !strings.Contains(string(fig.Layout["annotations"]), "model: filters") ||
+		strings.Count(string(fig.Layout["annotations"]), "LN: filters") != 2 { // the truth's and the model's LN
 		t.Error("panels are not titled truth / model")
 	}
 
 	// Metrics that are not finite are written as null; the object is keyed by name.
 	res.Model = Metrics{"a": math.Inf(1), "b": math.NaN(), "c": 1.5}
 	res.Truth = nil
-	data, err := ResultsJSON([]*Result{res})
+	data, err := ResultsJSON([]*Result{res}, ResultsHeader{Run: "runs/x", Checkpoint: "epoch-0003"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var head struct {
+		Kind       string `json:"kind"`
+		Run        string `json:"run"`
+		Checkpoint string `json:"checkpoint"`
+		Reproduced *int   `json:"reproduced"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil || head.Kind != "deepretina.phenomena" || head.Run != "runs/x" || head.Checkpoint != "epoch-0003" || head.Reproduced == nil {
+		t.Errorf("header: %+v %v", head, err)
 	}
 	var back map[string]struct {
 		Truth      map[string]*float64 `json:"truth"`
@@ -269,14 +253,18 @@ func TestCompareFigureAndJSON(t *testing.T) {
 		Reproduced *bool               `json:"reproduced"`
 		Criterion  string              `json:"criterion"`
 	}
-	if err := json.Unmarshal(data, &back); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("results JSON does not parse: %v\n%s", err, data)
+	}
+	if err := json.Unmarshal([]byte(`{"contrast_adaptation": `+string(raw["contrast_adaptation"])+`}`), &back); err != nil {
+		t.Fatal(err)
 	}
 	got := back["contrast_adaptation"]
 	if got.Model["a"] != nil || got.Model["b"] != nil || got.Model["c"] == nil || *got.Model["c"] != 1.5 || got.Truth != nil || got.Reproduced == nil {
 		t.Errorf("round trip: %+v", got)
 	}
-	if !strings.Contains(string(data), "gain_ratio < 1") {
+	if !strings.Contains(string(data), "gain_ratio < 1") || !strings.Contains(string(data), `"role": "phenomenon"`) {
 		t.Error("criteria must read plainly in the JSON (no \\u003c)")
 	}
 }

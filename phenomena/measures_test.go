@@ -229,3 +229,74 @@ func TestMedianAndSlope(t *testing.T) {
 		t.Errorf("slope %g, want −2", got)
 	}
 }
+
+// TestPeakTimeSignedStaysOnItsLobe: a biphasic filter whose negative lobe outgrows its positive
+// one moves PeakTime to the other lobe; PeakTimeSigned keeps timing the same lobe.
+func TestPeakTimeSignedStaysOnItsLobe(t *testing.T) {
+	f := []float64{0, 1, 3, 1, 0, -1, -4, -1, 0} // positive lobe at 2 frames, larger negative at 6
+	if got := PeakTime(f, 100); math.Abs(got-60) > 1e-9 {
+		t.Errorf("PeakTime %v ms, want 60 (the larger lobe)", got)
+	}
+	if got := PeakTimeSigned(f, 1, 100); math.Abs(got-20) > 1e-9 {
+		t.Errorf("PeakTimeSigned(+1) %v ms, want 20", got)
+	}
+	if got := PeakTimeSigned(f, -1, 100); math.Abs(got-60) > 1e-9 {
+		t.Errorf("PeakTimeSigned(−1) %v ms, want 60", got)
+	}
+	if got := PeakTimeSigned([]float64{0, -1, -2}, 1, 100); !math.IsNaN(got) {
+		t.Errorf("no positive value: %v, want NaN", got)
+	}
+}
+
+// TestPowerCentreFrequency: closed forms. A cosine at DFT bin k has all its power at k·rate/n;
+// two cosines of amplitudes a and b at bins j and k give (a²·fj + b²·fk)/(a² + b²); bins above
+// maxHz are left out.
+func TestPowerCentreFrequency(t *testing.T) {
+	const n, rate = 40, 100.0
+	cosine := func(k int, a float64) []float64 {
+		f := make([]float64, n)
+		for i := range f {
+			f[i] = a * math.Cos(2*math.Pi*float64(k*i)/n)
+		}
+		return f
+	}
+	if got := PowerCentreFrequency(cosine(3, 1), rate, 15); math.Abs(got-7.5) > 1e-9 {
+		t.Errorf("one cosine at 7.5 Hz: %v", got)
+	}
+	two := cosine(2, 1)
+	for i, v := range cosine(5, 2) {
+		two[i] += v
+	}
+	want := (1*5.0 + 4*12.5) / 5
+	if got := PowerCentreFrequency(two, rate, 15); math.Abs(got-want) > 1e-9 {
+		t.Errorf("two cosines: %v, want %v", got, want)
+	}
+	if got := PowerCentreFrequency(two, rate, 10); math.Abs(got-5) > 1e-9 {
+		t.Errorf("the 12.5-Hz cosine above maxHz 10 must be left out: %v", got)
+	}
+}
+
+// TestJumpPath: jumps of ±step with the given probability (within 4 SD over 20,000 frames),
+// deterministic given the seed.
+func TestJumpPath(t *testing.T) {
+	p := JumpPath(20000, 1, 0.3, 5)
+	jumps := 0
+	for i := 1; i < len(p); i++ {
+		switch d := p[i] - p[i-1]; d {
+		case 1, -1:
+			jumps++
+		case 0:
+		default:
+			t.Fatalf("step %v at %d", d, i)
+		}
+	}
+	if frac, sd := float64(jumps)/19999, math.Sqrt(0.3*0.7/19999); math.Abs(frac-0.3) > 4*sd {
+		t.Errorf("jump fraction %.4f, want 0.3 ± %.4f", frac, 4*sd)
+	}
+	q := JumpPath(20000, 1, 0.3, 5)
+	for i := range p {
+		if p[i] != q[i] {
+			t.Fatal("not deterministic")
+		}
+	}
+}

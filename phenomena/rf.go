@@ -17,9 +17,12 @@ const rfNoiseSeconds = 15
 // history (or 0.3 s), the lag where it varies most, and there the centroid of |average| within
 // 3 pixels of its (3×3-smoothed) peak (SpatialCentre). A cell that does not
 // respond gets NaN coordinates.
-func ReceptiveFieldCentres(r Responder) ([]Point, error) {
+func ReceptiveFieldCentres(r Responder) ([]Point, error) { return receptiveFieldCentres(r, 0) }
+
+// receptiveFieldCentres maps with the noise of a seed (0: the public function's noise).
+func receptiveFieldCentres(r Responder, seed uint64) ([]Point, error) {
 	g := geometryOf(r)
-	stim := WhiteNoise(g.h, g.w, g.frames(rfNoiseSeconds), 1, rfChecker(g), true, 401)
+	stim := WhiteNoise(g.h, g.w, g.frames(rfNoiseSeconds), 1, rfChecker(g), true, 401+1000*seed)
 	rates, err := Run(r, stim)
 	if err != nil {
 		return nil, err

@@ -264,6 +264,26 @@ func JitterPath(t int, step float64, seed uint64) []float64 {
 	return out
 }
 
+// JumpPath is a random walk of T positions starting at 0 that jumps ±step pixels (the sign
+// drawn at random) with probability prob on each frame and otherwise stays, deterministic
+// given seed: the reference's object-motion paths (1-pixel jumps with probability 0.5 for the
+// object, 0.3 for the background).
+func JumpPath(t int, step, prob float64, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 0x3c6ef372fe94f82b))
+	out := make([]float64, t)
+	for i := 1; i < t; i++ {
+		out[i] = out[i-1]
+		if rng.Float64() < prob {
+			if rng.IntN(2) == 0 {
+				out[i] -= step
+			} else {
+				out[i] += step
+			}
+		}
+	}
+	return out
+}
+
 // DifferentialCircle shows g inside a disc of the given radius at the field centre, shifted by
 // centre[t] pixels, and g outside it shifted by surround[t] pixels (the object-motion stimulus;
 // with the same path for both it is JitteredCircle, global motion).

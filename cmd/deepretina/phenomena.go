@@ -24,9 +24,19 @@ on the run's best checkpoint and, side by side, on the ground truth: by default 
 retina the run was trained on (preset and seed from the run); --truth PRESET picks another
 simulated retina; a run trained on recorded data has no truth unless --truth is given.
 
-Writes OUTDIR/results.json (an object keyed by experiment name, each with "truth" and "model"
-metrics and "reproduced") and OUTDIR/report.html (a self-contained page: the table of reproduced
-phenomena, then one interactive chart per experiment; plotly.js is inlined, so it renders offline).`,
+Every experiment runs on the model, on the truth, and on an LN surrogate of each: a ridge-
+regressed spatiotemporal filter and a binned static nonlinearity fitted to that responder's own
+responses to white noise. A phenomenon counts as reproduced only when the responder shows it
+(the literature's criterion) beyond its own LN surrogate by the stated margin, on every noise
+seed (1 and 2). The step response is a sanity check and direction/orientation a negative
+control: both are reported, neither is counted.
+
+Writes OUTDIR/results.json ("kind": "deepretina.phenomena", "run", "checkpoint", the counts
+"reproduced" and "truth_reproduced", then one object per experiment keyed by its name, with
+"role", "truth", "truth_surrogate", "model", "model_surrogate" metrics (each with "n_cells",
+the cells behind the medians), "reproduced", "truth_reproduced" and the per-seed passes) and
+OUTDIR/report.html (a self-contained page: the table of reproduced phenomena, then one
+interactive chart per experiment; plotly.js is inlined, so it renders offline).`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if run == "" || out == "" {
@@ -69,7 +79,7 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 			if err != nil {
 				return err
 			}
-			data, err := phenomena.ResultsJSON(results)
+			data, err := phenomena.ResultsJSON(results, phenomena.ResultsHeader{Run: run, Checkpoint: filepath.Base(model.Dir)})
 			if err != nil {
 				return err
 			}
@@ -84,13 +94,19 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 			if err := rep.WriteFile(htmlPath); err != nil {
 				return err
 			}
-			fmt.Printf("%-26s %-10s %s\n", "experiment", "reproduced", "seconds")
+			fmt.Printf("%-26s %-11s %-10s %-11s %s\n", "experiment", "role", "reproduced", "truth shows", "seconds")
 			for _, r := range results {
-				yes := "no"
-				if r.Reproduced {
-					yes = "yes"
+				truthOK := "—"
+				if r.TruthReproduced != nil {
+					truthOK = yesNo(*r.TruthReproduced)
 				}
-				fmt.Printf("%-26s %-10s %.2f\n", r.Name, yes, r.Seconds)
+				fmt.Printf("%-26s %-11s %-10s %-11s %.2f\n", r.Name, r.Role, yesNo(r.Reproduced), truthOK, r.Seconds)
+			}
+			nm, nt := phenomena.CountReproduced(results)
+			if truth != nil {
+				fmt.Printf("phenomena reproduced beyond the LN surrogate on every seed: model %d, truth %d (sanity check and control not counted)\n", nm, nt)
+			} else {
+				fmt.Printf("phenomena reproduced beyond the LN surrogate on every seed: model %d (sanity check and control not counted)\n", nm)
 			}
 			fmt.Println("wrote", jsonPath)
 			fmt.Println("wrote", htmlPath)
@@ -102,4 +118,11 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated experiments to run (default: all)")
 	cmd.Flags().StringVar(&truthPreset, "truth", "", "simulated retina preset to compare with (default: the run's own simulated retina, none for recorded data)")
 	return cmd
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

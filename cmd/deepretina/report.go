@@ -304,16 +304,35 @@ func readPhenomenaResults(path string) ([]string, map[string]phenomenonRecord, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("phenomena results: %w", err)
 	}
-	var res map[string]phenomenonRecord
-	if err := json.Unmarshal(data, &res); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, nil, fmt.Errorf("phenomena results %s: %w (expected the results.json of deepretina phenomena: an object keyed by experiment name)", path, err)
+	}
+	// The experiments are the object-valued entries; "kind", "run", "checkpoint" and the counts
+	// beside them are not.
+	res := map[string]phenomenonRecord{}
+	for k, v := range raw {
+		if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' {
+			continue
+		}
+		var r phenomenonRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, nil, fmt.Errorf("phenomena results %s: experiment %q: %w", path, k, err)
+		}
+		res[k] = r
 	}
 	if len(res) == 0 {
 		return nil, nil, fmt.Errorf("phenomena results %s: no experiments", path)
 	}
-	order, err := objectKeys(data)
+	keys, err := objectKeys(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("phenomena results %s: %w", path, err)
+	}
+	var order []string
+	for _, k := range keys {
+		if _, ok := res[k]; ok {
+			order = append(order, k)
+		}
 	}
 	for _, k := range order {
 		r := res[k]
