@@ -24,7 +24,7 @@ func main() {
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "deepretina:", err)
-		if errors.Is(err, errInterrupted) {
+		if errors.Is(err, errInterrupted) || errors.Is(err, errSignal) {
 			os.Exit(130)
 		}
 		os.Exit(1)
