@@ -110,8 +110,8 @@ func checkNotAmongRunFiles(flag, path string, own fileKind) error {
 	for dir := filepath.Dir(abs); ; child, dir = dir, filepath.Dir(dir) {
 		entry := filepath.Base(child)
 		if what, ok := runOwnFiles[entry]; ok && isRunFolder(dir) && !(entry == "eval.json" && own == kindEval) {
-			return fmt.Errorf("%s %s is among the files of the run %s (%s): writing there would damage the run; choose a path outside %s",
-				flag, path, dir, what, filepath.Join(dir, entry))
+			return fmt.Errorf("%s %s is among the files of the run %s (%s): writing there would damage the run; choose another %s, outside the run's own files (run.json, checkpoints/, ln/, eval.json)",
+				flag, path, dir, what, flag)
 		}
 		if kind, ok := runsFolderFiles[entry]; ok && kind != own && isRunsFolder(dir) {
 			return fmt.Errorf("%s %s is among the files of the runs folder %s (%s %s is %s): choose another %s",
@@ -167,8 +167,8 @@ func checkOutputDir(flag, dir string, files map[string]fileKind) error {
 		path := filepath.Join(dir, name)
 		if err := checkOutputFile(flag, path, files[name], nil); err != nil {
 			if isRunsFolder(dir) && runsFolderFiles[name] != "" {
-				return fmt.Errorf("%s %s: %s there is %s, which this command would replace; write into another folder (e.g. RUN/%s)",
-					flag, dir, name, runsFolderFiles[name], strings.TrimPrefix(flag, "--"))
+				return fmt.Errorf("%s %s: %s there is %s, which this command would replace; write into another folder (report looks in RUN/phenomena/ and RUN/probe/)",
+					flag, dir, name, runsFolderFiles[name])
 			}
 			return err
 		}
