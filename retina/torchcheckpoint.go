@@ -119,8 +119,8 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 	skip := map[string]bool{"model_state_dict": true, "optim_state_dict": true, "hyps": true, "model_hyps": true,
 		"norm_stats": true, "y_stats": true, "state_dict": true}
 	for k, v := range top {
-		if _, seen := c.Hyps[k]; seen || skip[k] {
-			continue
+		if _, seen := c.Hyps[k]; seen || skip[k] || c.unread[k] != "" {
+			continue // the hyper-parameters dict's value comes first, even one that cannot be read
 		}
 		if j, ok := pyJSON(v, 4); ok {
 			c.Hyps[k] = j

@@ -130,7 +130,7 @@ func (s *sweep) describeLocal(n int) error {
 		fmt.Printf("  %s %s\n", exe, strings.Join(s.taskArgs(strconv.Itoa(i)), " "))
 	}
 	if len(todo) > shown {
-		fmt.Printf("  … and %d more, --index %d to %d (listed in %s)\n", len(todo)-shown, todo[shown], todo[len(todo)-1], filepath.Join(s.out, planFile))
+		fmt.Printf("  … and %d more (every combination is in %s)\n", len(todo)-shown, filepath.Join(s.out, planFile))
 	}
 	return nil
 }
