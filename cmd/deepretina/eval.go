@@ -45,6 +45,9 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 			if err := checkOutputFile("--json", jsonOut, kindEval, nil); err != nil {
 				return err
 			}
+			if dir := filepath.Dir(jsonOut); filepath.Base(jsonOut) == evalFile && isRunFolder(dir) && !sameRun(dir, run) {
+				return fmt.Errorf("--json %s is among the files of the run %s (its scores), and this evaluates %s: choose another --json", jsonOut, dir, run)
+			}
 			var ev *analysis.Evaluation
 			err := untilInterrupted(cmd.Context(), "eval", func() (err error) {
 				ev, err = evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)

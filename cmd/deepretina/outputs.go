@@ -33,7 +33,9 @@ const (
 	kindBenchJSON   fileKind = "the results of deepretina bench --json"
 	kindNpz         fileKind = "weights exported by deepretina export (.npz)"
 	kindNpy         fileKind = "a NumPy array (.npy)"
-	kindHTML        fileKind = "an HTML report"
+	kindReportHTML  fileKind = "the page of deepretina report"
+	kindPhenHTML    fileKind = "the report.html of deepretina phenomena"
+	kindProbeHTML   fileKind = "the report.html of deepretina probe"
 	kindMarkdown    fileKind = "a Markdown file"
 	kindHDF5        fileKind = "an HDF5 file (a recording or interneuron file)"
 	kindTorch       fileKind = "a PyTorch checkpoint"
@@ -197,7 +199,7 @@ func sniffKind(path string) fileKind {
 		return kindUnknown
 	}
 	defer f.Close()
-	head := make([]byte, 512)
+	head := make([]byte, 2048)
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	trimmed := bytes.TrimLeft(head, " \t\r\n\ufeff")
@@ -213,9 +215,24 @@ func sniffKind(path string) fileKind {
 	case len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '['):
 		return sniffJSON(path)
 	case bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<html")):
-		return kindHTML
+		return htmlKind(head)
 	case bytes.Contains(head, []byte("<!-- bench:")):
 		return kindMarkdown
+	}
+	return kindUnknown
+}
+
+// htmlKind tells the pages of report, phenomena and probe apart by their titles (the
+// commands' own prefixes); any other page is kindUnknown, which any command may replace.
+func htmlKind(head []byte) fileKind {
+	_, title, ok := bytes.Cut(head, []byte("<title>"))
+	if !ok {
+		return kindUnknown
+	}
+	for prefix, kind := range map[string]fileKind{"deepretina run ": kindReportHTML, "Retinal phenomena": kindPhenHTML, "Interneuron probe": kindProbeHTML} {
+		if bytes.HasPrefix(title, []byte(prefix)) {
+			return kind
+		}
 	}
 	return kindUnknown
 }

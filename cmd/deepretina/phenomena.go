@@ -25,8 +25,9 @@ on the run's best checkpoint and, side by side, on the ground truth: by default 
 retina the run was trained on (preset and seed from the run); --truth PRESET picks another
 simulated retina; a run trained on recorded data has no truth unless --truth is given.
 
-Writes OUTDIR/results.json (an object keyed by experiment name, each with "truth" and "model"
-metrics and "reproduced") and OUTDIR/report.html (a self-contained page: the table of reproduced
+Writes OUTDIR/results.json (an object with "kind": "deepretina.phenomena", the "run" and the
+"checkpoint" measured, and one entry per experiment, keyed by its name, each with "truth" and
+"model" metrics and "reproduced") and OUTDIR/report.html (a self-contained page: the table of reproduced
 phenomena, then one interactive chart per experiment; plotly.js is inlined, so it renders offline).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,7 +51,7 @@ phenomena, then one interactive chart per experiment; plotly.js is inlined, so i
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out, map[string]fileKind{"results.json": kindPhenomena, "report.html": kindHTML}); err != nil {
+			if err := checkOutputDir("--out", out, map[string]fileKind{"results.json": kindPhenomena, "report.html": kindPhenHTML}); err != nil {
 				return err
 			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {

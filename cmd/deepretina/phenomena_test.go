@@ -40,9 +40,20 @@ func readPhenomena(t *testing.T, dir string) map[string]phenomenonResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res map[string]phenomenonResult
-	if err := json.Unmarshal(data, &res); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("results.json: %v\n%s", err, data)
+	}
+	res := map[string]phenomenonResult{}
+	for k, v := range raw {
+		if phenomenaMetaKeys[k] { // "kind", "run", "checkpoint": what the file is, not an experiment
+			continue
+		}
+		var r phenomenonResult
+		if err := json.Unmarshal(v, &r); err != nil {
+			t.Fatalf("results.json: %s: %v\n%s", k, err, data)
+		}
+		res[k] = r
 	}
 	return res
 }

@@ -65,7 +65,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out, map[string]fileKind{probeFile: kindProbe, "report.html": kindHTML}); err != nil {
+			if err := checkOutputDir("--out", out, map[string]fileKind{probeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
 				return err
 			}
 			if maxShift < 0 || maxShift > 10 {

@@ -85,6 +85,7 @@ func TestNoCommandWritesAmongAnothersFiles(t *testing.T) {
 		{"report", "--run", r2, "--out", filepath.Join(r1, "checkpoints", "new.html")},
 		{"predict", "--run", r1, "--stimulus", stim, "--out", runJSON},
 		{"eval", "--run", r2, "--json", runJSON},
+		{"eval", "--run", r2, "--json", filepath.Join(r1, "eval.json")},
 		{"bench", "--no-torch", "--no-e2e", "--out", "", "--json", runJSON},
 		{"simulate", "--out", filepath.Join(r1, "checkpoints")},
 		{"import", "--pt", "../../retina/testdata/torch/bncnn_newest_zip.pt", "--out", filepath.Join(r1, "ln")},

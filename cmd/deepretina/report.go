@@ -57,7 +57,7 @@ The recording must be the one the run was trained on, as for eval.`,
 					return err
 				}
 			}
-			if err := checkOutputFile("--out", out, kindHTML, nil); err != nil {
+			if err := checkOutputFile("--out", out, kindReportHTML, nil); err != nil {
 				return err
 			}
 			if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
