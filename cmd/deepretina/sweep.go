@@ -142,7 +142,7 @@ func planSweep(pf planFlags, out string, noLN bool, keep int, keepSet, replan bo
 		case err == nil && samePlan(old, p):
 			p.Created, p.Slurm = old.Created, old.Slurm // the same sweep again: keep its history
 		case err == nil && !replan:
-			if started := startedElsewhere(abs, old, p); len(started) > 0 {
+			if started := startedAndDropped(abs, old, p); len(started) > 0 {
 				return fmt.Errorf("%s plans another sweep (%d combinations, planned %s), of which %d have started and are not in this plan (%s): replacing the plan would hide them from sweep status; sweep into another --out, or pass --replan to replace the plan (their folders stay)",
 					filepath.Join(abs, planFile), len(old.Runs), old.Created.Local().Format("2006-01-02 15:04"), len(started), strings.Join(started[:min(3, len(started))], ", ")+map[bool]string{true: ", …", false: ""}[len(started) > 3])
 			}
@@ -170,9 +170,9 @@ func samePlan(a, b *sweepPlan) bool {
 	return true
 }
 
-// startedElsewhere lists the runs of the old plan that have started (a run folder with a
+// startedAndDropped lists the runs of the old plan that have started (a run folder with a
 // description or checkpoints) and that the new plan does not have.
-func startedElsewhere(out string, old, now *sweepPlan) []string {
+func startedAndDropped(out string, old, now *sweepPlan) []string {
 	keep := map[string]bool{}
 	for _, r := range now.Runs {
 		keep[r.ExpName] = true
