@@ -41,6 +41,9 @@ names.`,
 			if st, err := os.Stat(out); err == nil && !st.IsDir() {
 				return fmt.Errorf("--out %s: is a file; expected the folder to create the run in", out)
 			}
+			if isRunFolder(out) {
+				return fmt.Errorf("import: %s already holds a run; choose another --out (an existing run is never overwritten)", out)
+			}
 			if err := checkNotAmongRunFiles("--out", filepath.Join(out, runDescriptor), kindRunMeta); err != nil {
 				return err
 			}
