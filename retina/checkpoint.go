@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -353,6 +354,18 @@ func loadVariables(ctx *context.Context, dir string, immediate bool) error {
 	}
 	if _, err := cfg.Done(); err != nil {
 		return fmt.Errorf("load checkpoint %s: %w", dir, err)
+	}
+	if immediate {
+		// A model whose weights are not finite predicts NaN everywhere: refuse it here, naming
+		// the variable, rather than let predict and export pass NaN on.
+		for v := range ctx.IterVariables() {
+			if !strings.HasPrefix(v.Scope(), context.ScopeSeparator+ModelScope) {
+				continue
+			}
+			if msg := nonFinite(v.MustValue()); msg != "" {
+				return fmt.Errorf("load checkpoint %s: variable %s: %s (the training that wrote it diverged, or the file was altered)", dir, v.ScopeAndName(), msg)
+			}
+		}
 	}
 	return nil
 }

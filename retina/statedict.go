@@ -2,6 +2,7 @@ package retina
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -146,12 +147,18 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 			}
 		} else if !t.DType().IsFloat() {
 			problems = append(problems, fmt.Sprintf("key %s: expected a float tensor, got %s", quote(s.torchKey), t.DType()))
+		} else if msg := nonFinite(t); msg != "" {
+			problems = append(problems, fmt.Sprintf("key %s: %s", quote(s.torchKey), msg))
 		}
 	}
 	for _, k := range noiseSigmaKeys(cfg) {
 		known[k] = true
 		if t, ok := sd[k]; ok && t != nil && !slices.Equal(t.Shape().Dimensions, []int{1}) {
 			problems = append(problems, fmt.Sprintf("key %s: expected shape [1], got %v", quote(k), t.Shape().Dimensions))
+		} else if ok && t != nil {
+			if msg := nonFinite(t); msg != "" {
+				problems = append(problems, fmt.Sprintf("key %s: %s", quote(k), msg))
+			}
 		}
 	}
 	var unexpected []string
@@ -366,4 +373,22 @@ func (c ModelConfig) variantString() string {
 		return ""
 	}
 	return ", " + strings.Join(v, ", ")
+}
+
+// nonFinite describes the first NaN or ±Inf of a float tensor ("" when every value is finite,
+// or the tensor is not a float one): weights that are not finite make every prediction NaN.
+func nonFinite(t *tensors.Tensor) string {
+	if t == nil || !t.DType().IsFloat() {
+		return ""
+	}
+	v, err := tensorFloat64s(t)
+	if err != nil {
+		return ""
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprintf("value %v at flat index %d of %d: expected finite weights", x, i, len(v))
+		}
+	}
+	return ""
 }

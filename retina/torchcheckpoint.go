@@ -44,6 +44,7 @@ type TorchCheckpoint struct {
 	NoiseParam  string // the noise modules' parameter name: "sigma", "cuda_param" or "" (none)
 
 	stateDict map[string]*tensors.Tensor // as in the file (PyTorch names and layouts)
+	unread    map[string]string          // hyper-parameters that are no JSON value (a numpy array, an object): key → what they are
 }
 
 // Supported model types of the reference, and the Go model they become.
@@ -80,7 +81,7 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 	}
 	sum := sha256.Sum256(data)
 	c := &TorchCheckpoint{SHA256: hex.EncodeToString(sum[:]), Format: format, Epoch: -1,
-		Scores: map[string]float64{}, Hyps: map[string]any{}}
+		Scores: map[string]float64{}, Hyps: map[string]any{}, unread: map[string]string{}}
 	top, ok := pyDict(obj)
 	if !ok {
 		return nil, fmt.Errorf("expected the reference's checkpoint dict (model_type, model_state_dict, norm_stats, …), found %s", describePy(obj))
@@ -109,6 +110,8 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 					if _, seen := c.Hyps[k]; !seen {
 						c.Hyps[k] = j
 					}
+				} else if _, seen := c.unread[k]; !seen {
+					c.unread[k] = describePy(hv)
 				}
 			}
 		}
@@ -116,11 +119,13 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 	skip := map[string]bool{"model_state_dict": true, "optim_state_dict": true, "hyps": true, "model_hyps": true,
 		"norm_stats": true, "y_stats": true, "state_dict": true}
 	for k, v := range top {
-		if _, seen := c.Hyps[k]; seen || skip[k] {
-			continue
+		if _, seen := c.Hyps[k]; seen || skip[k] || c.unread[k] != "" {
+			continue // the hyper-parameters dict's value comes first, even one that cannot be read
 		}
 		if j, ok := pyJSON(v, 4); ok {
 			c.Hyps[k] = j
+		} else if _, seen := c.unread[k]; !seen {
+			c.unread[k] = describePy(v)
 		}
 	}
 

@@ -27,7 +27,7 @@ the test set. The recording must be the one the run was trained on: its identity
 content hash, simulator preset and seed) is recorded in the run, and a recording that changed
 since is refused, saying what changed, unless --allow-changed-data is given.`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" {
 				return fmt.Errorf("--run is required")
 			}
@@ -42,10 +42,17 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 			if jsonOut == "" {
 				jsonOut = filepath.Join(run, "eval.json")
 			}
-			if err := checkOutputFile("--json", jsonOut, nil); err != nil {
+			if err := checkOutputFile("--json", jsonOut, kindEval, nil); err != nil {
 				return err
 			}
-			ev, err := evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)
+			if dir := filepath.Dir(jsonOut); filepath.Base(jsonOut) == evalFile && isRunFolder(dir) && !sameRun(dir, run) {
+				return fmt.Errorf("--json %s is among the files of the run %s (its scores), and this evaluates %s: choose another --json", jsonOut, dir, run)
+			}
+			var ev *analysis.Evaluation
+			err := untilInterrupted(cmd.Context(), "eval", func() (err error) {
+				ev, err = evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)
+				return err
+			})
 			if err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputFile("--out", out, nil); err != nil {
+			if err := checkOutputFile("--out", out, kindNpz, nil); err != nil {
 				return err
 			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -57,11 +58,14 @@ of the headline stimulus group, and "validation": whether each type reaches mean
 and ≥ 0.1 above the control and, where it does not, what the measurements point to) and
 OUTDIR/report.html (self-contained; renders offline). The verdict and its reasons are printed too.`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
 			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
+			if err := checkOutputDir("--out", out, map[string]fileKind{probeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
 				return err
 			}
 			if maxShift < 0 || maxShift > 10 {
@@ -86,8 +90,16 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 					groupList = append(groupList, g)
 				}
 			}
-			return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
-				postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
+			if err := checkInterneuronFiles(files, groupList); err != nil {
+				return err
+			}
+			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+				defer removeIfEmpty(out) // created by this command: not left behind empty
+			}
+			return untilInterrupted(cmd.Context(), "probe", func() error {
+				return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
+					postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained (or imported) model (required)")

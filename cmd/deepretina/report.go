@@ -57,7 +57,7 @@ The recording must be the one the run was trained on, as for eval.`,
 					return err
 				}
 			}
-			if err := checkOutputFile("--out", out, nil); err != nil {
+			if err := checkOutputFile("--out", out, kindReportHTML, nil); err != nil {
 				return err
 			}
 			if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
@@ -71,8 +71,20 @@ The recording must be the one the run was trained on, as for eval.`,
 			if err != nil {
 				return err
 			}
-			rep, err := buildRunReport(run, reportInputs{lnRun: lnRun, seconds: seconds, allowChanged: allowChanged,
-				phenomena: phen, probe: probe, log: os.Stderr})
+			phenSrc, err := checkResultFile("--phenomena", phen, kindPhenomena, run, os.Stderr)
+			if err != nil {
+				return err
+			}
+			probeSrc, err := checkResultFile("--probe", probe, kindProbe, run, os.Stderr)
+			if err != nil {
+				return err
+			}
+			var rep *figures.Report
+			err = untilInterrupted(cmd.Context(), "report", func() (err error) {
+				rep, err = buildRunReport(run, reportInputs{lnRun: lnRun, seconds: seconds, allowChanged: allowChanged,
+					phenomena: phen, probe: probe, log: os.Stderr, sources: []*resultSource{phenSrc, probeSrc}})
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -124,6 +136,7 @@ type reportInputs struct {
 	phenomena    string // results.json of deepretina phenomena; "" for none
 	probe        string // probe.json of deepretina probe; "" for none
 	log          io.Writer
+	sources      []*resultSource // phenomena's and probe's results, checked against the checkpoint loaded
 }
 
 // buildRunReport assembles the page: the run, its training, its scores on the test set, its
@@ -132,6 +145,11 @@ func buildRunReport(run string, in reportInputs) (*figures.Report, error) {
 	model, err := retina.LoadModel(run, retina.LoadOptions{Log: in.log})
 	if err != nil {
 		return nil, err
+	}
+	for _, src := range in.sources {
+		if err := src.checkCheckpoint(model); err != nil {
+			return nil, err
+		}
 	}
 	meta := model.Meta
 	rec, err := retina.LoadData(meta.Config, in.log)
@@ -298,21 +316,32 @@ type phenomenonRecord struct {
 	TruthReproduced *bool               `json:"truth_reproduced"`
 }
 
+// phenomenaMetaKeys are the keys of phenomena's results.json that are not experiments.
+var phenomenaMetaKeys = map[string]bool{"kind": true, "run": true, "checkpoint": true, "format": true, "truth": true}
+
 // readPhenomenaResults reads results.json, keeping the experiments in the file's order.
 func readPhenomenaResults(path string) ([]string, map[string]phenomenonRecord, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("phenomena results: %w", err)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	// The experiments are keyed by name, beside "kind", "run" and "checkpoint" (or, in a
+	// later layout, under "experiments").
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, nil, fmt.Errorf("phenomena results %s: %w (expected the results.json of deepretina phenomena: an object keyed by experiment name)", path, err)
 	}
-	// The experiments are the object-valued entries; "kind", "run", "checkpoint" and the counts
-	// beside them are not.
+	if exps, ok := top["experiments"]; ok {
+		data = exps
+		top = nil
+		if err := json.Unmarshal(data, &top); err != nil {
+			return nil, nil, fmt.Errorf("phenomena results %s: experiments: %w (expected an object keyed by experiment name)", path, err)
+		}
+	}
 	res := map[string]phenomenonRecord{}
-	for k, v := range raw {
-		if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' {
+	for k, v := range top {
+		// Entries that are not objects (the counts) are not experiments either.
+		if t := bytes.TrimSpace(v); phenomenaMetaKeys[k] || len(t) == 0 || t[0] != '{' {
 			continue
 		}
 		var r phenomenonRecord
