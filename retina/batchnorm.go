@@ -3,8 +3,8 @@ package retina
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Default batch-norm hyper-parameters of the reference models (PyTorch conventions).
@@ -72,7 +72,7 @@ func batchNormSpecs(scope []string, torchPrefix string, nFeatures int, abs bool)
 // With opts.Abs, γ is replaced by |γ| (the reference's AbsBatchNorm1d). Variables live in ctx's
 // current scope and take x's dtype; see batchNormSpecs for their names. Feature order is whatever
 // x's is: the models pass PyTorch's flatten of [C,H,W].
-func FlatBatchNorm(ctx *context.Context, x *graph.Node, opts BatchNormOptions) *graph.Node {
+func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *graph.Node {
 	if x.Rank() != 2 {
 		panic(fmt.Errorf("FlatBatchNorm: x must be [B, F], got shape %s", x.Shape()))
 	}
