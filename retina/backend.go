@@ -14,8 +14,8 @@ import (
 )
 
 // The project's own XLA CPU plugin, installed by scripts/setup.sh from the Python package
-// lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU PJRT plugin built from jaxlib 0.11.2, the XLA whose CUDA
-// plugin go-xla v0.1.4 is verified with), pinned by version and SHA-256.
+// lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU PJRT plugin built from jaxlib 0.11.2: PJRT C API 0.115,
+// newer than the 0.104 go-xla v0.4.5 is compiled against), pinned by version and SHA-256.
 const (
 	// PluginDir is where the set-up puts the plugin, relative to the repository root.
 	PluginDir = "deps/pjrt"

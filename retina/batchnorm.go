@@ -85,11 +85,11 @@ func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *grap
 	vars := materializeVars(ctx, batchNormSpecs(nil, "", nFeatures, opts.Abs), dtype)
 	scaleVar, shiftVar, meanVar, varVar := vars[0], vars[1], vars[2], vars[3]
 
-	scale := scaleVar.ValueGraph(g)
+	scale := scaleVar.NodeValue(g)
 	if opts.Abs {
 		scale = graph.Abs(scale)
 	}
-	shift := shiftVar.ValueGraph(g)
+	shift := shiftVar.NodeValue(g)
 	eps := graph.Scalar(g, dtype, opts.Eps)
 
 	var mean, variance *graph.Node
@@ -106,18 +106,18 @@ func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *grap
 		// Running statistics (PyTorch convention, unbiased variance).
 		m := opts.Momentum
 		unbiased := graph.MulScalar(graph.StopGradient(variance), float64(batch)/float64(batch-1))
-		newMean := graph.Add(graph.MulScalar(meanVar.ValueGraph(g), 1-m), graph.MulScalar(graph.StopGradient(mean), m))
-		newVar := graph.Add(graph.MulScalar(varVar.ValueGraph(g), 1-m), graph.MulScalar(unbiased, m))
-		meanVar.SetValueGraph(newMean)
-		varVar.SetValueGraph(newVar)
+		newMean := graph.Add(graph.MulScalar(meanVar.NodeValue(g), 1-m), graph.MulScalar(graph.StopGradient(mean), m))
+		newVar := graph.Add(graph.MulScalar(varVar.NodeValue(g), 1-m), graph.MulScalar(unbiased, m))
+		meanVar.SetNodeValue(newMean)
+		varVar.SetNodeValue(newVar)
 		if len(vars) > 4 {
 			counter := vars[4]
-			counter.SetValueGraph(graph.AddScalar(counter.ValueGraph(g), 1))
+			counter.SetNodeValue(graph.AddScalar(counter.NodeValue(g), 1))
 		}
 		return y
 	}
-	mean = meanVar.ValueGraph(g)
-	variance = varVar.ValueGraph(g)
+	mean = meanVar.NodeValue(g)
+	variance = varVar.NodeValue(g)
 	factor := graph.Mul(graph.Rsqrt(graph.Add(variance, eps)), scale) // [F]
 	centred := graph.Sub(x, graph.InsertAxes(mean, 0))
 	return graph.Add(graph.Mul(centred, graph.InsertAxes(factor, 0)), graph.InsertAxes(shift, 0))

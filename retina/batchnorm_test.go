@@ -108,8 +108,8 @@ func TestFlatBatchNorm(t *testing.T) {
 					ctx.Store().SetTraining(g, training)
 					y := FlatBatchNorm(ctx.At("bn"), x, opts)
 					loss := graph.Add(graph.ReduceAllSum(graph.Mul(r, y)), graph.MulScalar(graph.ReduceAllSum(graph.Square(y)), 0.5))
-					scaleV := ctx.At("bn").GetVariable(scaleName).ValueGraph(g)
-					shiftV := ctx.At("bn").GetVariable(shiftName).ValueGraph(g)
+					scaleV := ctx.At("bn").GetVariable(scaleName).NodeValue(g)
+					shiftV := ctx.At("bn").GetVariable(shiftName).NodeValue(g)
 					return append([]*graph.Node{y}, graph.Gradient(loss, x, scaleV, shiftV)...)
 				})
 				if err != nil {

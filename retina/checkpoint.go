@@ -221,7 +221,7 @@ func newCheckpointer(store *model.Store, runDir string, keep int) (*checkpointer
 	return &checkpointer{runDir: runDir, staging: staging, handler: h, keep: max(keep, 1)}, nil
 }
 
-// save publishes a checkpoint of the context's variables with meta, then prunes old ones
+// save publishes a checkpoint of the store's variables with meta, then prunes old ones
 // (the best epoch's checkpoint is always kept).
 func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 	root := filepath.Join(c.runDir, checkpointsDir)

@@ -524,10 +524,10 @@ func convApply(ctx *model.Scope, h *graph.Node, subs []convSub, drop func(*model
 		if i > 0 && drop != nil {
 			h = drop(ctx, h)
 		}
-		kernel := materializeVar(ctx, sub.kernel, h.DType()).ValueGraph(g)
+		kernel := materializeVar(ctx, sub.kernel, h.DType()).NodeValue(g)
 		var bias *graph.Node
 		if sub.bias != nil {
-			bias = materializeVar(ctx, *sub.bias, h.DType()).ValueGraph(g)
+			bias = materializeVar(ctx, *sub.bias, h.DType()).NodeValue(g)
 		}
 		h = Conv2D(h, kernel, bias)
 	}
@@ -538,9 +538,9 @@ func convApply(ctx *model.Scope, h *graph.Node, subs []convSub, drop func(*model
 func denseApply(ctx *model.Scope, x *graph.Node, specs []varSpec) *graph.Node {
 	g := x.Graph()
 	vars := materializeVars(ctx, specs, x.DType())
-	out := graph.DotGeneral(x, []int{1}, nil, vars[0].ValueGraph(g), []int{0}, nil)
+	out := graph.DotGeneral(x, []int{1}, nil, vars[0].NodeValue(g), []int{0}, nil)
 	if len(vars) > 1 {
-		out = graph.Add(out, graph.InsertAxes(vars[1].ValueGraph(g), 0))
+		out = graph.Add(out, graph.InsertAxes(vars[1].NodeValue(g), 0))
 	}
 	return out
 }

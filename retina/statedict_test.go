@@ -220,7 +220,7 @@ func testParityTrainGradients(t *testing.T, backend compute.Backend) {
 					loss := graph.ReduceAllMean(graph.Sub(rates, graph.Mul(y, graph.Log(graph.AddScalar(rates, 1e-8)))))
 					vars := make([]*graph.Node, len(trainable))
 					for i, s := range trainable {
-						vars[i] = ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)).ValueGraph(g)
+						vars[i] = ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)).NodeValue(g)
 					}
 					return append([]*graph.Node{rates, loss}, graph.Gradient(loss, vars...)...)
 				}, x, y)

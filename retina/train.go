@@ -20,7 +20,7 @@ import (
 	"github.com/deepretina/deepretina/metrics"
 )
 
-// ModelScope is the context scope under which every model variable lives.
+// ModelScope is the scope (of a GoMLX model.Store) under which every model variable lives.
 const ModelScope = "model"
 
 // noCorrelation is the best validation score before any epoch: below every Pearson r, and
@@ -195,7 +195,8 @@ func newAdam(lr float64) optimizer.Interface {
 }
 
 // addTrainingLoss runs the model in ctx (training mode) on x [B, History, H, W] and adds the
-// reference's objective for targets y [B, N] to the context's losses: the Poisson loss, the
+// reference's objective for targets y [B, N] to the graph's losses (train.AddMainLoss and,
+// for the weight decay, train.AddRegularizationLoss): the Poisson loss, the
 // activity penalty l1·Σ|pred| and ½·l2·Σw², whose gradient l2·w is the weight decay of the
 // reference's Adam. It returns the rates [B, N].
 func addTrainingLoss(ctx *model.Scope, mcfg ModelConfig, x, y *Node, l1, l2 float64) *Node {
