@@ -348,6 +348,11 @@ func latestGoodCheckpoint(runDir string, warn io.Writer) (*checkpointRef, *RunMe
 // inference and export.
 func loadVariables(store *model.Store, dir string, immediate bool) error {
 	cfg := checkpoint.Build(store).Dir(dir)
+	if jsonText, bin, old, err := v026Checkpoint(dir); err != nil {
+		return fmt.Errorf("load checkpoint %s: %w", dir, err)
+	} else if old {
+		cfg = checkpoint.Build(store).FromEmbed(jsonText, bin)
+	}
 	if immediate {
 		cfg = cfg.Immediate()
 	}
