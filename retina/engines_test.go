@@ -85,7 +85,7 @@ func TestChooseEngineOrder(t *testing.T) {
 		want      []string // acceptable reasons (prefixes)
 		config    string
 	}{
-		{"GOMLX_BACKEND wins over the project's plugin", "go", []string{repo}, []string{"engine SimpleGo (go) from GOMLX_BACKEND=go"}, "go"},
+		{"GOMLX_BACKEND wins over the project's plugin", "go", []string{repo}, []string{"engine Go Backend from GOMLX_BACKEND=go"}, "go"},
 		{"the project's plugin", "", []string{t.TempDir(), repo}, []string{"engine XLA CPU, the project's plugin " + plugin}, "xla:" + plugin},
 		{"no project plugin: standard locations, else pure Go", "", []string{t.TempDir()},
 			[]string{"engine XLA from gopjrt's standard plugin locations", "engine pure Go (slow): no XLA plugin found"}, ""},
