@@ -1,11 +1,14 @@
 package retina
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
+
+	"github.com/deepretina/deepretina/datasets"
 )
 
 // gomlx026Fixture is a checkpoint written by GoMLX v0.26.0 (testdata/gomlx026-checkpoint/gen):
@@ -68,5 +71,24 @@ func TestCheckpointHeaderShim(t *testing.T) {
 	}
 	if current != gomlx028BinHeader {
 		t.Errorf("GoMLX now writes the checkpoint header %q, not %q: re-check retina/checkpointcompat.go", current, gomlx028BinHeader)
+	}
+}
+
+// TestCheckVariableShapes: a checkpoint whose weights do not fit its model description is
+// refused by name before any graph is built.
+func TestCheckVariableShapes(t *testing.T) {
+	mcfg := smallConfig(ModelBNCNN)
+	m, err := NewModel(mcfg, datasets.NormStats{Mean: 0, Std: 1}, 1, LoadOptions{Backend: goBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkVariableShapes(m.Store(), mcfg); err != nil {
+		t.Errorf("the model's own description: %v", err)
+	}
+	other := mcfg
+	other.Chans = []int{mcfg.Chans[0] + 1, mcfg.Chans[1]}
+	err = checkVariableShapes(m.Store(), other)
+	if err == nil || !strings.Contains(err.Error(), "/model/conv1/kernel") {
+		t.Errorf("chans %v against weights of chans %v: %v, want an error naming /model/conv1/kernel", other.Chans, mcfg.Chans, err)
 	}
 }

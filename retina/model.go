@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -85,6 +86,9 @@ func LoadCheckpoint(dir string, opts LoadOptions) (*Model, error) {
 	store := model.NewStore()
 	if err := loadVariables(store, dir, true); err != nil {
 		return nil, err
+	}
+	if err := checkVariableShapes(store, meta.Model); err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", dir, err)
 	}
 	m, err := newModel(meta, store, opts.Backend)
 	if err != nil {
@@ -188,4 +192,19 @@ func (m *Model) run(exec *model.Exec, w *datasets.Windows, width int) (datasets.
 	}
 	defer r.free()
 	return predictResident(exec, r, allIndices(w.Len()), m.batch, width)
+}
+
+// checkVariableShapes compares the shapes of the model variables a checkpoint holds with those
+// its description (meta.json's model) needs, so that a mismatch is reported as the
+// checkpoint's fault, by name, rather than by GoMLX while it builds the first graph.
+func checkVariableShapes(store *model.Store, mcfg ModelConfig) error {
+	scope := store.RootScope().At(ModelScope)
+	for _, s := range modelSpecs(mcfg) {
+		path := model.JoinPath(s.scopePath(scope), s.name)
+		if v := store.GetVariable(path); v != nil && !slices.Equal(v.Shape().Dimensions, s.shape) {
+			return fmt.Errorf("variable %s has shape %v, but the model described in %s (%s, chans %v, ksizes %v) needs %v",
+				path, v.Shape().Dimensions, metaFile, mcfg.Type, mcfg.Chans, mcfg.KSizes, s.shape)
+		}
+	}
+	return nil
 }
