@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
@@ -63,7 +63,7 @@ var trainedToy = sync.OnceValues(func() (*retina.Model, error) {
 	cfg.ExpName, cfg.Dataset = "toy", "toy"
 	cfg.ImgShape, cfg.KSizes, cfg.Chans = []int{4, 6, 6}, []int{3, 3}, []int{2, 2}
 	cfg.BatchSize, cfg.NEpochs, cfg.LR = 32, 1, 5e-3
-	backend, err := backends.NewWithConfig("go")
+	backend, err := compute.NewWithConfig("go")
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 	"github.com/nlpodyssey/gopickle/types"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -26,7 +26,7 @@ import (
 //
 // LoadTorchCheckpoint reads PyTorch's zip format and the legacy one and works out the equivalent
 // Go model (Model) from the state dict's shapes and the hyper-parameters; Import puts the
-// weights into a context. ImportTorchRun turns a checkpoint into a run folder.
+// weights into a model. ImportTorchRun turns a checkpoint into a run folder.
 type TorchCheckpoint struct {
 	Path   string // the file it was read from ("" when parsed from bytes)
 	SHA256 string // of the file's bytes
@@ -206,7 +206,7 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 func (c *TorchCheckpoint) StateDict() map[string]*tensors.Tensor { return c.stateDict }
 
 // Import sets the model's variables in ctx (as ImportStateDict does for c.Model).
-func (c *TorchCheckpoint) Import(ctx *context.Context) error {
+func (c *TorchCheckpoint) Import(ctx *model.Scope) error {
 	return ImportStateDict(ctx, c.Model, c.stateDict)
 }
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // ImportInfo records, in an imported run's metadata, where its weights came from.
@@ -65,8 +65,8 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 			c.Path, ids, cfg.Dataset, len(ids), c.Model.NCells)
 	}
 
-	ctx := context.New()
-	if err := c.Import(ctx.In(ModelScope)); err != nil {
+	store := model.NewStore()
+	if err := c.Import(store.RootScope().At(ModelScope)); err != nil {
 		return nil, fmt.Errorf("import %s: %w", c.Path, err)
 	}
 	epochs := c.Epoch + 1 // the reference counts epochs from 0; −1 (absent) gives 0
@@ -93,7 +93,7 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	ckpt, err := newCheckpointer(ctx, runDir, 1)
+	ckpt, err := newCheckpointer(store, runDir, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // TestImportRefusesWhatItCannotMap: a checkpoint whose "cells" cannot be read, or names a cell
@@ -74,19 +74,19 @@ func TestLoadRefusesNonFiniteWeights(t *testing.T) {
 		t.Fatalf("the finite run does not load: %v", err)
 	}
 	// Save the same run again with one weight NaN, through the checkpointer (hashes and all).
-	ctx := context.New()
-	if err := c.Import(ctx.In(ModelScope)); err != nil {
+	store := model.NewStore()
+	if err := c.Import(store.RootScope().In(ModelScope)); err != nil {
 		t.Fatal(err)
 	}
 	var name string
-	for v := range ctx.IterVariables() {
+	for v := range store.IterVariables() {
 		if strings.HasSuffix(v.Name(), "kernel") || strings.HasSuffix(v.Name(), "weights") {
 			val := tensors.MustCopyFlatData[float32](v.MustValue())
 			val[0] = float32(math.NaN())
 			if err := v.SetValue(tensors.FromFlatDataAndDimensions(val, v.Shape().Dimensions...)); err != nil {
 				t.Fatal(err)
 			}
-			name = v.ScopeAndName()
+			name = v.Path()
 			break
 		}
 	}
@@ -94,7 +94,7 @@ func TestLoadRefusesNonFiniteWeights(t *testing.T) {
 		t.Fatal("no kernel variable found")
 	}
 	bad := filepath.Join(t.TempDir(), "bad")
-	ckpt, err := newCheckpointer(ctx, bad, 1)
+	ckpt, err := newCheckpointer(store, bad, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

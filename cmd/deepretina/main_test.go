@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/retina"

@@ -235,6 +235,8 @@ func ModuleVersions() string {
 				parts = append(parts, "GoMLX "+d.Version)
 			case "github.com/gomlx/go-xla":
 				parts = append(parts, "go-xla "+d.Version)
+			case "github.com/gomlx/compute":
+				parts = append(parts, "compute "+d.Version)
 			}
 		}
 	}
