@@ -65,6 +65,7 @@ func (p *ProbeResult) Report(title, subtitle string) (*figures.Report, error) {
 	}
 	if len(p.Similarity) > 0 {
 		rep.AddTable("Similarity of the trained layers to the untrained control", similarityTable(p.Similarity))
+		rep.AddText("", "Each number beside its null: the same statistic with the control's activity shifted circularly in time by half the white-noise stimulus, i.e. for independent series; a number at its null says nothing about shared structure.")
 	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("probe report: %v", errs)
@@ -350,13 +351,17 @@ func (p *ProbeResult) addAttribution(rep *figures.Report, add func(string, strin
 }
 
 func similarityTable(sims []LayerSimilarity) figures.Table {
-	t := figures.Table{Columns: []string{"layer", "mean r of matched channels (Hungarian)", "mean best r per unit", "canonical correlations"}}
-	for _, s := range sims {
+	t := figures.Table{Columns: []string{"layer", "mean r of matched channels (Hungarian)", "null", "mean best r per unit", "null",
+		"canonical correlations", "null"}}
+	ccs := func(xs []float64) string {
 		cc := ""
-		for _, v := range s.CCA {
+		for _, v := range xs {
 			cc += fmt.Sprintf("%.2f ", v)
 		}
-		t.Rows = append(t.Rows, []string{s.Layer, f3(s.MeanMatchedR), f3(s.MeanBestR), cc})
+		return cc
+	}
+	for _, s := range sims {
+		t.Rows = append(t.Rows, []string{s.Layer, f3(s.MeanMatchedR), f3(s.NullMeanMatchedR), f3(s.MeanBestR), f3(s.NullMeanBestR), ccs(s.CCA), ccs(s.NullCCA)})
 	}
 	return t
 }

@@ -87,7 +87,7 @@ The recording must be the one the run was trained on, as for eval.`,
 	cmd.Flags().StringVar(&out, "out", "", "the HTML page to write (required)")
 	cmd.Flags().StringVar(&phenPath, "phenomena", "", "results.json of deepretina phenomena, or its output folder (default RUN/phenomena/results.json when it exists)")
 	cmd.Flags().StringVar(&probePath, "probe", "", "probe.json of deepretina probe, or its output folder (default RUN/probe/probe.json when it exists)")
-	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run to use as the baseline (default RUN/ln, else a classical LN fitted by reverse correlation)")
+	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run to use as the baseline (default RUN/ln, else a ridge LN: whitened ridge filter in a 5×5 crop around each cell's RF centre, binned nonlinearity)")
 	cmd.Flags().Float64Var(&seconds, "seconds", 10, "seconds of the test set in the predicted vs recorded rates (0: all)")
 	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "report on the run even if its recording changed since it was trained")
 	return cmd
