@@ -45,8 +45,8 @@ type Validation struct {
 
 // TypeVerdict is the validation of one cell type.
 type TypeVerdict struct {
-	CellType  string  `json:"cell_type"`
-	Cells     int     `json:"cells"`
+	CellType string `json:"cell_type"`
+	Cells    int    `json:"cells"`
 	// Learned and Untrained: mean held-out r (the unit chosen on the first part of each
 	// cell's series, scored on the second); the verdict rests on them.
 	Learned   float64 `json:"learned"`
