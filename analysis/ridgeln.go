@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -76,29 +78,57 @@ func FitRidgeLN(w *datasets.Windows, opts RidgeLNOptions) (*RidgeLN, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln := &RidgeLN{History: h, H: hh, W: ww, Crop: crop}
+	ln := &RidgeLN{History: h, H: hh, W: ww, Crop: crop, Cells: make([]RidgeCell, w.NCells())}
+	resps := make([][]float64, w.NCells())
 	y := make([]float32, w.NCells())
-	for c := 0; c < w.NCells(); c++ {
-		cy, cx := centres[c]/ww, centres[c]%ww
-		y0, x0 := min(max(cy-crop/2, 0), hh-crop), min(max(cx-crop/2, 0), ww-crop)
-		frames := cropFrames(w, y0, x0, crop)
-		resp := make([]float64, n)
-		for i := range resp {
-			w.CopyY(y, i)
-			resp[i] = float64(y[c])
+	for c := range resps {
+		resps[c] = make([]float64, n)
+	}
+	for i := 0; i < n; i++ {
+		w.CopyY(y, i)
+		for c := range resps {
+			resps[c][i] = float64(y[c])
 		}
-		f, off, lambda, valR, err := ridgeFilter(frames, resp, h, nFit, nFit+h, opts.Lambdas)
+	}
+	// Cells are independent: fit them on all cores (each holds a few d×d matrices, d =
+	// History·Crop², 8 MB each at the reference's 40 frames and 5×5 pixels).
+	errs := make([]error, w.NCells())
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), w.NCells()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range jobs {
+				cy, cx := centres[c]/ww, centres[c]%ww
+				y0, x0 := min(max(cy-crop/2, 0), hh-crop), min(max(cx-crop/2, 0), ww-crop)
+				frames := cropFrames(w, y0, x0, crop)
+				resp := resps[c]
+				f, off, lambda, valR, err := ridgeFilter(frames, resp, h, nFit, nFit+h, opts.Lambdas)
+				if err != nil {
+					errs[c] = fmt.Errorf("ridge LN: cell %d: %w", c, err)
+					continue
+				}
+				cell := RidgeCell{Y0: y0, X0: x0, Filter: f, Offset: off, Lambda: lambda, ValR: valR}
+				nl, err := FitBinnedNonlinearity(ridgeGenerator(frames, f, off, h, n), resp, lnBins)
+				if err != nil {
+					errs[c] = fmt.Errorf("ridge LN: cell %d: %w", c, err)
+					continue
+				}
+				cell.BinX, cell.BinY = nl.X, nl.Y
+				ln.Cells[c] = cell
+			}
+		}()
+	}
+	for c := range ln.Cells {
+		jobs <- c
+	}
+	close(jobs)
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("ridge LN: cell %d: %w", c, err)
+			return nil, err
 		}
-		cell := RidgeCell{Y0: y0, X0: x0, Filter: f, Offset: off, Lambda: lambda, ValR: valR}
-		g := ridgeGenerator(frames, f, off, h, n)
-		nl, err := FitBinnedNonlinearity(g, resp, lnBins)
-		if err != nil {
-			return nil, fmt.Errorf("ridge LN: cell %d: %w", c, err)
-		}
-		cell.BinX, cell.BinY = nl.X, nl.Y
-		ln.Cells = append(ln.Cells, cell)
 	}
 	return ln, nil
 }
@@ -292,13 +322,22 @@ func newGram(frames [][]float64, y []float64, history, r0, r1 int) *gram {
 	for i := r0; i < r1; i++ {
 		g.sy += y[i]
 	}
+	// The pixels' time series, contiguous: cols[p][t] = frames[t][p].
+	cols := make([][]float64, P)
+	for p := range cols {
+		cols[p] = make([]float64, len(frames))
+		for t, fr := range frames {
+			cols[p][t] = fr[p]
+		}
+	}
 	for dl := 0; dl < history; dl++ {
 		for p := 0; p < P; p++ {
 			for q := 0; q < P; q++ {
 				// S = Σ_{j=r0+a}^{r1−1+a} frames[j][p]·frames[j+dl][q], walked along a.
 				var s float64
-				for j := r0; j < r1; j++ {
-					s += frames[j][p] * frames[j+dl][q]
+				cp, cq := cols[p][r0:r1], cols[q][r0+dl:r1+dl]
+				for j, v := range cp {
+					s += v * cq[j]
 				}
 				for a := 0; a+dl < history; a++ {
 					if a > 0 {
@@ -334,19 +373,21 @@ func (g *gram) plus(o *gram) *gram {
 // normal equations (C + λ·n·v̄·I) w = Σ (x − x̄)(y − ȳ), v̄ the mean variance of the features.
 func (g *gram) solve(lambda float64) ([]float64, float64, error) {
 	d, n := g.d, g.n
-	c := mat.NewSymDense(d, nil)
+	raw := g.xx.RawSymmetric() // upper triangle, row-major with stride Stride
+	cd := make([]float64, d*d)
 	var trace float64
 	for i := 0; i < d; i++ {
+		row := raw.Data[i*raw.Stride : i*raw.Stride+d]
 		for j := i; j < d; j++ {
-			v := g.xx.At(i, j) - g.sx[i]*g.sx[j]/n
-			c.SetSym(i, j, v)
+			cd[i*d+j] = row[j] - g.sx[i]*g.sx[j]/n
 		}
-		trace += c.At(i, i)
+		trace += cd[i*d+i]
 	}
 	pen := lambda * trace / float64(d)
 	for i := 0; i < d; i++ {
-		c.SetSym(i, i, c.At(i, i)+pen)
+		cd[i*d+i] += pen
 	}
+	c := mat.NewSymDense(d, cd)
 	b := mat.NewVecDense(d, nil)
 	for i := 0; i < d; i++ {
 		b.SetVec(i, g.sxy[i]-g.sx[i]*g.sy/n)

@@ -147,3 +147,21 @@ func TestGramMatchesDirectSums(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFitRidgeLN fits one cell on 4,000 windows of a 20×20 stimulus with a 20-frame
+// history (a 5×5 crop: 500 filter values).
+func BenchmarkFitRidgeLN(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m := correlatedMovie(4000, 20, 20, rng)
+	norm := datasets.ComputeNormStats(m)
+	rates, _ := plantedLinearCell(m, norm, 6, 10, 10, 1, rng)
+	w, err := datasets.NewWindows(m, norm, rates, 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := FitRidgeLN(w, RidgeLNOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
