@@ -164,8 +164,11 @@ type ProbeResult struct {
 // Probe runs the interpretability analyses of a trained model against recorded (or simulated)
 // interneurons, with an untrained model of the same architecture as the control:
 //
-//   - every stimulus group of data: CompareInterneurons for model and control, the mean best r
-//     per cell type (Summary), headline group SummaryGroup;
+//   - recorded cells that duplicate another of their file (sign-flipped copies) are counted
+//     once (MergeDuplicateCells);
+//   - every stimulus group of data: CompareInterneurons for model and control; per cell type
+//     the mean held-out r with its circular-shift null and the in-sample number beside it
+//     (Summary), headline group SummaryGroup;
 //   - gradient receptive fields of every ganglion cell and of the central unit of every channel
 //     (before its ReLU), their rank-1 decomposition and Gaussian fit, and, given the recording,
 //     their match with the recorded cells' spike-triggered averages;
@@ -310,7 +313,7 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		res.Similarity = sim
 	}
 
-	logf("validation against the target (mean best r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
+	logf("validation against the target (mean held-out r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
 	v, err := validate(res, model, data, opts)
 	if err != nil {
 		return nil, err
