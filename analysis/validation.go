@@ -561,7 +561,11 @@ func (v *Validation) explain(tv TypeVerdict) []string {
 		out = append(out, fmt.Sprintf("the held-out r (%.2f) is at its circular-shift null (%.2f): choosing the best of the units finds nothing that generalises to the held-out half (in sample it reads %.2f)", tv.Learned, tv.LearnedNull, tv.LearnedInSample))
 	}
 	if !math.IsNaN(tv.Untrained) && tv.Learned-tv.Untrained < v.Margin {
-		out = append(out, fmt.Sprintf("training added only %.2f to the untrained control's %.2f: the architecture alone matches these cells almost as well", tv.Learned-tv.Untrained, tv.Untrained))
+		if !math.IsNaN(tv.UntrainedNull) && tv.Untrained < tv.UntrainedNull+0.05 {
+			out = append(out, fmt.Sprintf("training added only %.2f to the untrained control's %.2f, which is at its own null (%.2f): neither model matches these cells beyond what selection alone reaches", tv.Learned-tv.Untrained, tv.Untrained, tv.UntrainedNull))
+		} else {
+			out = append(out, fmt.Sprintf("training added only %.2f to the untrained control's %.2f: the architecture alone matches these cells almost as well", tv.Learned-tv.Untrained, tv.Untrained))
+		}
 	}
 	if !math.IsNaN(tv.OtherReading) && tv.OtherReading >= tv.Learned+0.05 {
 		side, flag := "after the ReLU", " (--post-relu)"
