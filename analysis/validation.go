@@ -38,9 +38,12 @@ type Validation struct {
 	History   int     `json:"model_history_frames"`
 	FrameRate float64 `json:"frame_rate_hz"`
 	// Epochs trained, and the validation r gained in the last of them (NaN with fewer than 2).
-	Epochs        int           `json:"epochs"`
-	LastEpochGain float64       `json:"last_epoch_val_gain"`
-	Types         []TypeVerdict `json:"types"`
+	Epochs        int     `json:"epochs"`
+	LastEpochGain float64 `json:"last_epoch_val_gain"`
+	// RepeatedStimulus: the headline group's second half only repeats its first half's
+	// stimulus, so no held-out test is possible on it and no type is judged to meet the target.
+	RepeatedStimulus bool          `json:"repeated_stimulus,omitempty"`
+	Types            []TypeVerdict `json:"types"`
 }
 
 // TypeVerdict is the validation of one cell type.
@@ -364,6 +367,7 @@ func validate(res *ProbeResult, model *retina.Model, data []InterneuronData, opt
 	if gc == nil {
 		return nil, fmt.Errorf("validation: no comparison for the headline group %q", res.SummaryGroup)
 	}
+	v.RepeatedStimulus = len(gc.Learned.RepeatedStimulus) > 0
 	var headline []InterneuronData
 	for _, d := range data {
 		if d.Group == res.SummaryGroup {
@@ -390,7 +394,7 @@ func validate(res *ProbeResult, model *retina.Model, data []InterneuronData, opt
 				tv.Untrained, tv.UntrainedInSample, tv.UntrainedNull = s.HeldOut, s.MeanBest, s.Null
 			}
 		}
-		tv.Met = tv.Learned >= v.Target && (math.IsNaN(tv.Untrained) || tv.Learned-tv.Untrained >= v.Margin)
+		tv.Met = tv.Learned >= v.Target && (math.IsNaN(tv.Untrained) || tv.Learned-tv.Untrained >= v.Margin) && !v.RepeatedStimulus
 		if s, ok := alt.ByType[ct]; ok {
 			tv.OtherReading = s.HeldOut
 		}
@@ -557,6 +561,9 @@ func (p *ProbeResult) matchedUnits(c *InterneuronComparison, cellType, layer str
 // naming the number it rests on.
 func (v *Validation) explain(tv TypeVerdict) []string {
 	var out []string
+	if v.RepeatedStimulus {
+		out = append(out, fmt.Sprintf("the %q group's second half repeats its first half's stimulus, so its held-out r (%.2f) tests no generalisation and is not judged: probe a group with independent halves (e.g. white noise)", v.Group, tv.Learned))
+	}
 	if !math.IsNaN(tv.LearnedNull) && tv.Learned < tv.LearnedNull+0.05 {
 		out = append(out, fmt.Sprintf("the held-out r (%.2f) is at its circular-shift null (%.2f): choosing the best of the units finds nothing that generalises to the held-out half (in sample it reads %.2f)", tv.Learned, tv.LearnedNull, tv.LearnedInSample))
 	}

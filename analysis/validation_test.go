@@ -205,6 +205,8 @@ func TestValidationExplainsAShortfall(t *testing.T) {
 			[]string{"held-out r (0.03) is at its circular-shift null (0.01)", "in sample it reads 0.17", "at its own null (0.00): neither model"},
 			[]string{"the architecture alone"}},
 		{"above the null", func(tv *TypeVerdict, _ *Validation) { tv.LearnedNull = 0.02 }, nil, []string{"circular-shift null"}},
+		{"repeated stimulus", func(_ *TypeVerdict, v *Validation) { v.RepeatedStimulus = true },
+			[]string{`"whitenoise" group's second half repeats its first half's stimulus`, "is not judged"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tv, vv := base, *v
