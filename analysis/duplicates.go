@@ -22,7 +22,8 @@ type MergedCell struct {
 // potential correlates with an earlier cell's at |r| > DuplicateThreshold on every stimulus
 // group of the file is left out of every group (a sign-flipped copy adds no evidence, only
 // weight, to a type's mean). It returns the data without the duplicates (CellIndex keeps the
-// file's indices, CellTypes the labels) and the cells it merged.
+// file's indices; a kept cell's subtype names both, e.g. "ON-fast/OFF-fast") and the cells it
+// merged.
 //
 //	data: the groups of one or more files as PrepareInterneurons returns them
 func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCell) {
@@ -33,6 +34,7 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 		}
 	}
 	drop := map[string]map[int]bool{}
+	merge := map[string][][2]int{} // kept, dropped: the kept cell's subtype names both
 	var merged []MergedCell
 	for _, src := range sources {
 		var groups []InterneuronData
@@ -72,6 +74,9 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 				}
 				if worst > DuplicateThreshold {
 					drop[src][j] = true
+					if groups[0].Subtypes != nil {
+						merge[src] = append(merge[src], [2]int{i, j})
+					}
 					merged = append(merged, MergedCell{Source: src, Kept: fileIndex(groups[0], i), Dropped: fileIndex(groups[0], j), R: signed})
 					break
 				}
@@ -103,11 +108,20 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 				nd.Potentials.Data[t*len(keep)+k2] = p.Data[t*p.Cols+c]
 			}
 		}
-		nd.CellIndex, nd.CellTypes = nil, nil
+		nd.CellIndex, nd.Subtypes = nil, nil
+		label := map[int]string{}
+		if d.Subtypes != nil {
+			for c, st := range d.Subtypes {
+				label[c] = st
+			}
+			for _, kd := range merge[d.Source] {
+				label[kd[0]] += "/" + d.Subtypes[kd[1]]
+			}
+		}
 		for _, c := range keep {
 			nd.CellIndex = append(nd.CellIndex, fileIndex(d, c))
-			if d.CellTypes != nil {
-				nd.CellTypes = append(nd.CellTypes, d.CellTypes[c])
+			if d.Subtypes != nil {
+				nd.Subtypes = append(nd.Subtypes, label[c])
 			}
 		}
 		out[k] = nd

@@ -38,14 +38,14 @@ func TestHeldOutScoresSelectionNoiseAsNothing(t *testing.T) {
 		types[c] = "unrelated"
 	}
 	types[noiseCells] = "copy"
-	data := []InterneuronData{{Source: "planted.h5", CellType: "amacrine", Group: "noise", Stimulus: stim, Potentials: pot, CellTypes: types}}
+	data := []InterneuronData{{Source: "planted.h5", CellType: "amacrine", Group: "noise", Stimulus: stim, Potentials: pot, Subtypes: types}}
 	res, err := CompareInterneurons(rec, data, CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, c := res.ByType["unrelated"], res.ByType["copy"]
-	if u.Cells != noiseCells || c.Cells != 1 {
-		t.Fatalf("per-cell labels: types %v; want %d unrelated and 1 copy", res.ByType, noiseCells)
+	u, c := res.BySubtype["amacrine unrelated"], res.BySubtype["amacrine copy"]
+	if u.Cells != noiseCells || c.Cells != 1 || res.ByType["amacrine"].Cells != noiseCells+1 {
+		t.Fatalf("per-cell labels: types %v, subtypes %v; want %d amacrines: %d unrelated and 1 copy", res.ByType, res.BySubtype, noiseCells+1, noiseCells)
 	}
 	if u.MeanBest < 0.08 {
 		t.Errorf("unrelated cells in sample %.3f: the best of 108 units should reach well above 0 by selection", u.MeanBest)
@@ -166,7 +166,7 @@ func TestMergeDuplicateCells(t *testing.T) {
 			p.Set(r, 2, float32(-2*a)) // the OFF copy of cell 0
 			p.Set(r, 3, float32(b+0.1*rng.NormFloat64()))
 		}
-		return InterneuronData{Source: "bipolars.h5", Group: group, CellType: "bipolar", Potentials: p, CellTypes: []string{"on", "off", "off", "on"}}
+		return InterneuronData{Source: "bipolars.h5", Group: group, CellType: "bipolar", Potentials: p, Subtypes: []string{"ON", "OFF", "OFF", "ON"}}
 	}
 	other := InterneuronData{Source: "amacrines.h5", Group: "noise", CellType: "amacrine", Potentials: datasets.NewMatrix(300, 1)}
 	in := []InterneuronData{mk("noise"), mk("flashes"), other}
@@ -175,8 +175,8 @@ func TestMergeDuplicateCells(t *testing.T) {
 		t.Fatalf("merged %+v; want cell 2 of bipolars.h5 merged into cell 0 with r ≈ −1", merged)
 	}
 	for g, d := range out[:2] {
-		if d.Potentials.Cols != 3 || d.CellIndex[2] != 3 || d.CellTypes[1] != "off" || d.CellTypes[2] != "on" {
-			t.Errorf("group %s after merging: %d cells, indices %v, types %v; want 3 cells [0 1 3], types [on off on]", d.Group, d.Potentials.Cols, d.CellIndex, d.CellTypes)
+		if d.Potentials.Cols != 3 || d.CellIndex[2] != 3 || d.Subtypes[0] != "ON/OFF" || d.Subtypes[1] != "OFF" || d.Subtypes[2] != "ON" {
+			t.Errorf("group %s after merging: %d cells, indices %v, subtypes %v; want 3 cells [0 1 3], subtypes [ON/OFF OFF ON]", d.Group, d.Potentials.Cols, d.CellIndex, d.Subtypes)
 		}
 		if d.Potentials.At(5, 2) != in[g].Potentials.At(5, 3) || d.Potentials.At(7, 1) != in[g].Potentials.At(7, 1) {
 			t.Errorf("group %s: the kept columns are not the input's columns 0, 1, 3", d.Group)

@@ -48,10 +48,11 @@ type InterneuronData struct {
 	// Potentials: [T−History, N]: row t is frame t+History, aligned with the rows of
 	// retina.Model.Hidden and Predict.
 	Potentials datasets.Matrix
-	// CellTypes: the type of each cell (column of Potentials) when the file labels its cells
-	// one by one (e.g. ON and OFF narrow-field amacrines beside wide-field ones); nil: every
-	// cell is CellType.
-	CellTypes []string
+	// Subtypes: the subtype of each cell (column of Potentials) when the file labels its cells
+	// one by one (datasets.InterneuronSet.Types: e.g. narrow-field ON and OFF amacrines beside
+	// wide-field ones); nil when it does not. Summaries are by CellType, with a breakdown by
+	// subtype (InterneuronComparison.BySubtype).
+	Subtypes []string
 	// CellIndex: each column's index in the file (nil: the column's own), kept when duplicate
 	// cells are merged (MergeDuplicateCells).
 	CellIndex []int
@@ -124,8 +125,12 @@ func PrepareInterneurons(set *datasets.InterneuronSet, label string, in Input, o
 		p := g.Potentials
 		pot := datasets.NewMatrix(p.Rows-in.History, p.Cols)
 		copy(pot.Data, p.Data[in.History*p.Cols:])
+		var sub []string
+		if len(set.Types) == p.Cols {
+			sub = append(sub, set.Types...)
+		}
 		out = append(out, InterneuronData{Source: label, CellType: CellTypeName(set.CellType), Group: g.Name,
-			Stimulus: stim, Potentials: pot})
+			Stimulus: stim, Potentials: pot, Subtypes: sub})
 	}
 	return out, nil
 }
@@ -217,7 +222,8 @@ type CellComparison struct {
 	Source   string      `json:"file"`
 	Group    string      `json:"group"`
 	CellType string      `json:"cell_type"`
-	Cell     int         `json:"cell"` // index in the file
+	Subtype  string      `json:"subtype,omitempty"` // the file's label of this cell, if any
+	Cell     int         `json:"cell"`              // index in the file
 	Layers   []UnitMatch `json:"layers"`
 	Best     UnitMatch   `json:"best"` // the best of Layers (in sample)
 	// HeldOut: the unit chosen on the selection part and scored on the scoring part, with the
@@ -289,6 +295,9 @@ type InterneuronComparison struct {
 	RepeatedStimulus []string               `json:"repeated_stimulus,omitempty"`
 	Cells            []CellComparison       `json:"cells"`
 	ByType           map[string]TypeSummary `json:"by_type"` // keyed by cell type ("bipolar", "amacrine")
+	// BySubtype: the same per cell type and subtype ("amacrine narrow-field ON"), for files
+	// that label their cells (InterneuronData.Subtypes).
+	BySubtype map[string]TypeSummary `json:"by_subtype,omitempty"`
 }
 
 // CompareInterneurons correlates every unit (channel × row × column) of the chosen layers with
@@ -323,8 +332,8 @@ func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptio
 		if d.Potentials.Rows != rows {
 			return nil, fmt.Errorf("%s/%s: %d potential samples for %d model windows (use PrepareInterneurons)", d.Source, d.Group, d.Potentials.Rows, rows)
 		}
-		if d.CellTypes != nil && len(d.CellTypes) != d.Potentials.Cols {
-			return nil, fmt.Errorf("%s/%s: %d cell type labels for %d cells", d.Source, d.Group, len(d.CellTypes), d.Potentials.Cols)
+		if d.Subtypes != nil && len(d.Subtypes) != d.Potentials.Cols {
+			return nil, fmt.Errorf("%s/%s: %d subtype labels for %d cells", d.Source, d.Group, len(d.Subtypes), d.Potentials.Cols)
 		}
 		cells, err := compareRecording(rec, d, layers, names, rows, opts)
 		if err != nil {
@@ -339,6 +348,16 @@ func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptio
 		res.Cells = append(res.Cells, cells.cells...)
 	}
 	res.ByType = summarizeTypes(res.Cells, names)
+	var labelled []CellComparison
+	for _, c := range res.Cells {
+		if c.Subtype != "" {
+			c.CellType = c.CellType + " " + c.Subtype
+			labelled = append(labelled, c)
+		}
+	}
+	if len(labelled) > 0 {
+		res.BySubtype = summarizeTypes(labelled, names)
+	}
 	return res, nil
 }
 
@@ -369,15 +388,15 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 	targets := make([][]float64, nc*(1+ns))
 	cells := make([]CellComparison, nc)
 	for c := range cells {
-		ct := d.CellType
-		if d.CellTypes != nil {
-			ct = d.CellTypes[c]
+		sub := ""
+		if d.Subtypes != nil {
+			sub = d.Subtypes[c]
 		}
 		idx := c
 		if d.CellIndex != nil {
 			idx = d.CellIndex[c]
 		}
-		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: ct, Cell: idx,
+		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Subtype: sub, Cell: idx,
 			Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
 		for i, l := range layers {
 			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}

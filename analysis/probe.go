@@ -72,6 +72,19 @@ type Summary struct {
 	// RepeatedStimulus: the group's scoring part only repeats stimulus windows of its
 	// selection part (the simulator's flashes), so its held-out r tests no generalisation.
 	RepeatedStimulus bool `json:"repeated_stimulus,omitempty"`
+	// BySubtype: the same numbers per cell type and subtype ("amacrine narrow-field ON") for
+	// files that label their cells.
+	BySubtype map[string]SubtypeSummary `json:"by_subtype,omitempty"`
+}
+
+// SubtypeSummary is Summary's numbers for one subtype.
+type SubtypeSummary struct {
+	Cells           int     `json:"cells"`
+	Learned         float64 `json:"learned"`
+	LearnedNull     float64 `json:"learned_null"`
+	LearnedInSample float64 `json:"learned_in_sample"`
+	Untrained       float64 `json:"untrained"`
+	UntrainedNull   float64 `json:"untrained_null"`
 }
 
 func summarize(learned, untrained *InterneuronComparison) Summary {
@@ -86,6 +99,19 @@ func summarize(learned, untrained *InterneuronComparison) Summary {
 		for t, ts := range untrained.ByType {
 			s.Untrained[t], s.UntrainedInSample[t], s.UntrainedNull[t] = ts.HeldOut, ts.MeanBest, ts.Null
 		}
+	}
+	for t, ts := range learned.BySubtype {
+		if s.BySubtype == nil {
+			s.BySubtype = map[string]SubtypeSummary{}
+		}
+		sub := SubtypeSummary{Cells: ts.Cells, Learned: ts.HeldOut, LearnedNull: ts.Null, LearnedInSample: ts.MeanBest,
+			Untrained: math.NaN(), UntrainedNull: math.NaN()}
+		if untrained != nil {
+			if us, ok := untrained.BySubtype[t]; ok {
+				sub.Untrained, sub.UntrainedNull = us.HeldOut, us.Null
+			}
+		}
+		s.BySubtype[t] = sub
 	}
 	return s
 }

@@ -13,6 +13,8 @@ const (
 	h5IntStimuli   = "stimuli"
 	h5IntPotential = "detrended_membrane_potential"
 	h5AttrCellType = "cell_type"
+	h5AttrSubtypes = "cell_subtypes" // per-cell subtypes joined by h5SubtypeSep
+	h5SubtypeSep   = ";"
 	h5IntMaxGroups = 10000
 )
 
@@ -29,8 +31,11 @@ var h5KnownCellTypes = []string{"bipolars", "amacrines", "horizontals"}
 // stored as float32, float64 or integers; Potentials is returned as [T, n_cells]. Groups come
 // back in name order (as h5py lists them); datasets at the root are ignored. CellType is the root
 // attribute cell_type, else the file name's prefix when it is one of bipolars, amacrines,
-// horizontals; Provenance is the provenance attribute (if any) and the absolute path. Every value
-// must be finite. Errors name the file and the group/dataset at fault.
+// horizontals; Provenance is the provenance attribute (if any) and the absolute path; Types is
+// the optional root attribute cell_subtypes, one subtype per cell joined by ";" (h5py:
+// f.attrs["cell_subtypes"].split(";")), which the simulated retina writes and the lab's files
+// lack (Types nil). Every value must be finite. Errors name the file and the group/dataset at
+// fault.
 func LoadInterneuronFile(path string) (*InterneuronSet, error) {
 	var set *InterneuronSet
 	err := h5.Guard("load", path, func() error {
@@ -49,7 +54,8 @@ func LoadInterneuronFile(path string) (*InterneuronSet, error) {
 }
 
 // WriteInterneuronFile writes set in the layout LoadInterneuronFile reads (float32 datasets,
-// potentials transposed to (n_cells, T), root attributes cell_type and provenance). Group names
+// potentials transposed to (n_cells, T), root attributes cell_type and provenance, and
+// cell_subtypes when set.Types is not nil: then it needs one type per cell). Group names
 // must be non-empty, unique and free of '/'. Like WriteFile it validates first and replaces path
 // atomically, creating parent directories.
 func WriteInterneuronFile(path string, set *InterneuronSet) error {
@@ -65,6 +71,11 @@ func WriteInterneuronFile(path string, set *InterneuronSet) error {
 		}
 		if err := w.WriteAttrString(h5AttrProv, set.Provenance); err != nil {
 			return err
+		}
+		if set.Types != nil {
+			if err := w.WriteAttrString(h5AttrSubtypes, strings.Join(set.Types, h5SubtypeSep)); err != nil {
+				return err
+			}
 		}
 		for _, g := range set.Groups {
 			if err := w.CreateGroup(g.Name); err != nil {
@@ -113,6 +124,13 @@ func loadInterneurons(h *reader, path string) (*InterneuronSet, error) {
 		set.Provenance = abs
 	}
 
+	sub, ok, err := h.AttrString(h5AttrSubtypes)
+	if err != nil {
+		return nil, err
+	}
+	if ok && sub != "" {
+		set.Types = strings.Split(sub, h5SubtypeSep)
+	}
 	if h.IsGroup("train") && h.IsGroup("test") && h.Exists("train/"+h5Stimulus) {
 		return nil, fmt.Errorf("this is a recording file (groups \"train\" and \"test\" with %s and %s), not an interneuron file: read it with LoadFile",
 			h5Stimulus, h5Rates)
@@ -203,6 +221,11 @@ func validateInterneurons(set *InterneuronSet) error {
 	if len(set.Groups) == 0 {
 		return fmt.Errorf("interneuron set has no stimulus groups")
 	}
+	for i, typ := range set.Types {
+		if typ == "" || strings.Contains(typ, h5SubtypeSep) {
+			return fmt.Errorf("attribute %s: cell %d has type %q, expected a non-empty name without %q", h5AttrSubtypes, i, typ, h5SubtypeSep)
+		}
+	}
 	seen := make(map[string]bool, len(set.Groups))
 	for _, g := range set.Groups {
 		if g.Name == "" || g.Name == "." || strings.Contains(g.Name, "/") {
@@ -218,6 +241,9 @@ func validateInterneurons(set *InterneuronSet) error {
 				g.Name, h5IntStimuli, m.T, m.H, m.W, len(m.Data))
 		}
 		p := g.Potentials
+		if set.Types != nil && len(set.Types) != p.Cols {
+			return fmt.Errorf("group %q: %s has %d cells but attribute %s names %d types", g.Name, h5IntPotential, p.Cols, h5AttrSubtypes, len(set.Types))
+		}
 		if p.Rows != m.T || p.Cols <= 0 || len(p.Data) != p.Rows*p.Cols {
 			return fmt.Errorf("group %q: %s: expected [T=%d, N>0] with T·N values, got [%d, %d] with %d values",
 				g.Name, h5IntPotential, m.T, p.Rows, p.Cols, len(p.Data))

@@ -118,6 +118,54 @@ func TestInterneuronFileRoundTrip(t *testing.T) {
 	}
 }
 
+// Per-cell subtypes survive a round trip; a file without them reads as nil; a count that does
+// not match the cells, or a name holding the separator, is refused.
+func TestInterneuronFileSubtypes(t *testing.T) {
+	set := h5tInterneuronSet()
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.h5")
+	if err := WriteInterneuronFile(plain, set); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadInterneuronFile(plain); err != nil || got.Types != nil {
+		t.Fatalf("file without subtypes: types %q, err %v; want nil", got.Types, err)
+	}
+	// The fixture's groups have 3, 2 and 1 cells: make them agree first.
+	for i := range set.Groups {
+		g := &set.Groups[i]
+		g.Potentials = NewMatrix(g.Stimuli.T, 2)
+		for k := range g.Potentials.Data {
+			g.Potentials.Data[k] = float32(k % 5)
+		}
+	}
+	set.Types = []string{"narrow-field ON", "wide-field ON-OFF"}
+	path := filepath.Join(dir, "typed.h5")
+	if err := WriteInterneuronFile(path, set); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadInterneuronFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Types, set.Types) {
+		t.Errorf("types %q after the round trip, want %q", got.Types, set.Types)
+	}
+	for _, c := range []struct {
+		types []string
+		want  string
+	}{
+		{[]string{"ON"}, "names 1 types"},
+		{[]string{"ON;OFF", "x"}, "without \";\""},
+		{[]string{"", "x"}, "non-empty"},
+	} {
+		set.Types = c.types
+		err := WriteInterneuronFile(filepath.Join(dir, "bad.h5"), set)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("types %q: error %v, want one saying %q", c.types, err, c.want)
+		}
+	}
+}
+
 func TestLoadInterneuronFileCellTypeFromFileName(t *testing.T) {
 	set := h5tInterneuronSet()
 	set.CellType = ""

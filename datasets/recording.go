@@ -229,4 +229,8 @@ type InterneuronSet struct {
 	CellType   string // "bipolars", "amacrines", "horizontals"
 	Provenance string
 	Groups     []InterneuronGroup
+	// Types: optional per-cell subtype, one per column of every group's Potentials (e.g.
+	// "ON-fast", "narrow-field OFF"); nil when unknown (the lab's files). Stored as the root
+	// attribute cell_subtypes, the types joined by ";".
+	Types []string
 }

@@ -306,6 +306,16 @@ func printProbeSummary(w io.Writer, res *analysis.ProbeResult) {
 				f(s.Learned, t)+" ("+f(s.LearnedNull, t)+")", f(s.Untrained, t)+" ("+f(s.UntrainedNull, t)+")",
 				f(s.LearnedInSample, t), f(s.UntrainedInSample, t))
 		}
+		subs := make([]string, 0, len(s.BySubtype))
+		for t := range s.BySubtype {
+			subs = append(subs, t)
+		}
+		slices.Sort(subs)
+		for _, t := range subs {
+			st := s.BySubtype[t]
+			one := func(x float64) string { return f(map[string]float64{"": x}, "") }
+			fmt.Fprintf(w, "%-12s   %-30s %3d %s (%s) / %s (%s)\n", "", t, st.Cells, one(st.Learned), one(st.LearnedNull), one(st.Untrained), one(st.UntrainedNull))
+		}
 	}
 	fmt.Fprintln(w, "(mean held-out r per cell type: unit chosen on the first half of each series, scored on the second; null: the same with the potential shifted circularly; * the headline group of probe.json's summary)")
 	if repeated {

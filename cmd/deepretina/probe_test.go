@@ -32,6 +32,10 @@ type probeJSON struct {
 		LearnedNull     map[string]float64 `json:"learned_null"`
 		UntrainedNull   map[string]float64 `json:"untrained_null"`
 		Cells           map[string]int     `json:"cells"`
+		BySubtype       map[string]struct {
+			Cells   int     `json:"cells"`
+			Learned float64 `json:"learned"`
+		} `json:"by_subtype"`
 	} `json:"summary"`
 	MergedDuplicates []struct {
 		File    string  `json:"file"`
@@ -161,8 +165,11 @@ func TestProbeOnATrainedModel(t *testing.T) {
 	}
 	// The simulator's ON and OFF bipolars of one speed and location are sign-flipped copies:
 	// 16 recorded bipolars, 8 signals.
-	if len(p.MergedDuplicates) != 8 || p.Summary.Cells["bipolar"] != 8 || p.Summary.Cells["amacrine"] != 8 {
-		t.Errorf("merged %d duplicates, summary cells %v; want 8 merged, 8 bipolars and 8 amacrines", len(p.MergedDuplicates), p.Summary.Cells)
+	if len(p.MergedDuplicates) != 8 || p.Summary.Cells["bipolar"] != 8 || p.Summary.Cells["amacrine"] != 12 {
+		t.Errorf("merged %d duplicates, summary cells %v; want 8 merged, 8 bipolars and 12 amacrines", len(p.MergedDuplicates), p.Summary.Cells)
+	}
+	if len(p.Summary.BySubtype) < 3 {
+		t.Errorf("summary by subtype %v: want the amacrines' 3 subtypes and the bipolars' at least", p.Summary.BySubtype)
 	}
 	for _, m := range p.MergedDuplicates {
 		if m.R > -0.999 || !strings.Contains(m.File, "bipolars") {
@@ -177,8 +184,8 @@ func TestProbeOnATrainedModel(t *testing.T) {
 			t.Errorf("group %s: no untrained control", gc.Group)
 		}
 		cells := gc.Learned.Cells
-		if len(cells) != 8+8 || gc.Learned.ByType["bipolar"].Cells != 8 || gc.Learned.ByType["amacrine"].Cells != 8 {
-			t.Errorf("group %s: %d cells, by type %+v; want 8 bipolars and 8 amacrines", gc.Group, len(cells), gc.Learned.ByType)
+		if len(cells) != 8+12 || gc.Learned.ByType["bipolar"].Cells != 8 || gc.Learned.ByType["amacrine"].Cells != 12 {
+			t.Errorf("group %s: %d cells, by type %+v; want 8 bipolars (16 recorded, 8 sign-flipped copies merged) and 12 amacrines (4 of each type)", gc.Group, len(cells), gc.Learned.ByType)
 			continue
 		}
 		if repeated := len(gc.Learned.RepeatedStimulus) > 0; repeated != (gc.Group == "flashes") {

@@ -30,22 +30,37 @@ type Circuit struct {
 	RectSoftness  float64 // ε of the smooth half-wave rectifier b = (y + sqrt(y² + ε²))/2
 	BipolarThresh float64 // release threshold θ on v (in units of v)
 
-	AmacrineSpacing float64 // px between amacrine centres
-	AmacrineSigma   float64 // px, SD of the Gaussian pooling of fast bipolars by an amacrine
-	AmacrineTauMS   float64 // ms, 2-stage low-pass of an amacrine
+	AmacrineSpacing float64 // px between wide-field amacrine centres
+	AmacrineSigma   float64 // px, SD of the Gaussian pooling of fast bipolars by a wide-field amacrine
+	AmacrineTauMS   float64 // ms, 2-stage low-pass of a wide-field amacrine
+
+	// Narrow-field ON and OFF amacrines: each pools the sustained bipolars of its polarity
+	// in a small Gaussian and low-passes them (2 stages); they inhibit ganglion cells of the
+	// opposite polarity (crossover inhibition) with weight Crossover.
+	NarrowSpacing float64 // px between narrow-field amacrine centres (one ON and one OFF per site)
+	NarrowSigma   float64 // px, SD of the Gaussian pooling of a narrow-field amacrine
+	NarrowTauMS   float64 // ms, 2-stage low-pass of a narrow-field amacrine
+	Crossover     float64 // weight of narrow-field crossover inhibition onto ON and OFF ganglion cells
 
 	GanglionSigma   float64 // px, mean SD of a ganglion cell's Gaussian centre (per-cell ±20 %)
 	InhibitionSigma float64 // px, SD of the Gaussian weighting of amacrines onto a ganglion cell
-	Inhibition      float64 // weight of amacrine inhibition relative to the excitatory centre
-	FastGanglionMS  float64 // ms, membrane low-pass of fast ganglion cells
-	SlowGanglionMS  float64 // ms, membrane low-pass of slow ganglion cells
-	NonlinSlope     float64 // k in rate = R·softplus(k·z + b), z the standardised drive
-	MaxRateHz       float64 // R in the same formula
-	MinMeanHz       float64 // per-cell target mean rate on the calibration stimulus is drawn
-	MaxMeanHz       float64 // uniformly from [MinMeanHz, MaxMeanHz]
+	Inhibition      float64 // weight of wide-field amacrine inhibition onto ON and OFF cells
+	// Object-motion-sensitive inhibition of the ON-OFF cells: the wide-field amacrines within a
+	// Gaussian of SD OMSInhibitionSigma, with total weight OMSInhibition relative to the
+	// excitatory centre.
+	OMSInhibition      float64
+	OMSInhibitionSigma float64
+	FastGanglionMS     float64 // ms, membrane low-pass of fast ganglion cells
+	SlowGanglionMS     float64 // ms, membrane low-pass of slow ganglion cells
+	NonlinSlope        float64 // k in rate = R·softplus(k·z + b), z the standardised drive
+	MaxRateHz          float64 // R in the same formula
+	DeadTimeMS         float64 // ms, absolute refractory period: rate f → f/(1 + f·DeadTime)
+	MinMeanHz          float64 // per-cell target mean rate on the calibration stimulus is drawn
+	MaxMeanHz          float64 // uniformly from [MinMeanHz, MaxMeanHz]
 
 	RefractoryMS       float64 // ms, decay of the post-spike suppression
 	RefractoryStrength float64 // κ: expected count is multiplied by exp(−κ·recent spikes)
+
 }
 
 // DefaultCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
@@ -56,10 +71,11 @@ func DefaultCircuit() Circuit {
 		SlowTau1MS: 45, SlowTau2MS: 90, SlowTransience: 0.75,
 		ContrastTauMS: 200, ContrastHalf: 0.03, SpeedUp: 0.6,
 		BipolarGain: 1.2, RectSoftness: 0.2, BipolarThresh: 0,
-		AmacrineSpacing: 4, AmacrineSigma: 3, AmacrineTauMS: 30,
-		GanglionSigma: 2, InhibitionSigma: 4, Inhibition: 0.4,
+		AmacrineSpacing: 4, AmacrineSigma: 3, AmacrineTauMS: 5,
+		NarrowSpacing: 3, NarrowSigma: 1, NarrowTauMS: 20, Crossover: 0.3,
+		GanglionSigma: 2, InhibitionSigma: 4, Inhibition: 0.4, OMSInhibition: 1, OMSInhibitionSigma: 8,
 		FastGanglionMS: 10, SlowGanglionMS: 20,
-		NonlinSlope: 1.6, MaxRateHz: 40, MinMeanHz: 5, MaxMeanHz: 15,
+		NonlinSlope: 1.6, MaxRateHz: 40, DeadTimeMS: 4, MinMeanHz: 5, MaxMeanHz: 15,
 		RefractoryMS: 15, RefractoryStrength: 1,
 	}
 }
@@ -75,7 +91,9 @@ func (p Circuit) validate() error {
 		{"ContrastTauMS", p.ContrastTauMS}, {"ContrastHalf", p.ContrastHalf}, {"SpeedUp", p.SpeedUp},
 		{"BipolarGain", p.BipolarGain}, {"RectSoftness", p.RectSoftness},
 		{"AmacrineSpacing", p.AmacrineSpacing}, {"AmacrineSigma", p.AmacrineSigma}, {"AmacrineTauMS", p.AmacrineTauMS},
-		{"GanglionSigma", p.GanglionSigma}, {"InhibitionSigma", p.InhibitionSigma},
+		{"NarrowSpacing", p.NarrowSpacing}, {"NarrowSigma", p.NarrowSigma}, {"NarrowTauMS", p.NarrowTauMS},
+		{"DeadTimeMS", p.DeadTimeMS},
+		{"GanglionSigma", p.GanglionSigma}, {"InhibitionSigma", p.InhibitionSigma}, {"OMSInhibitionSigma", p.OMSInhibitionSigma},
 		{"FastGanglionMS", p.FastGanglionMS}, {"SlowGanglionMS", p.SlowGanglionMS},
 		{"NonlinSlope", p.NonlinSlope}, {"MaxRateHz", p.MaxRateHz},
 		{"MinMeanHz", p.MinMeanHz}, {"MaxMeanHz", p.MaxMeanHz}, {"RefractoryMS", p.RefractoryMS},
@@ -90,7 +108,8 @@ func (p Circuit) validate() error {
 		v    float64
 	}{
 		{"FastTransience", p.FastTransience}, {"SlowTransience", p.SlowTransience},
-		{"Inhibition", p.Inhibition}, {"RefractoryStrength", p.RefractoryStrength},
+		{"Inhibition", p.Inhibition}, {"OMSInhibition", p.OMSInhibition}, {"Crossover", p.Crossover},
+		{"RefractoryStrength", p.RefractoryStrength},
 	}
 	for _, f := range nonneg {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
@@ -116,6 +135,13 @@ const (
 	OFFFast = "OFF-fast"
 	OFFSlow = "OFF-slow"
 	ONOFF   = "ON-OFF"
+)
+
+// Amacrine types of the simulated retina (AmacrineTypes).
+const (
+	WideFieldAmacrine = "wide-field ON-OFF"
+	NarrowONAmacrine  = "narrow-field ON"
+	NarrowOFFAmacrine = "narrow-field OFF"
 )
 
 // simTypeCycle is the order in which cell types are dealt to ganglion cells 0, 1, 2, … (mostly
@@ -171,13 +197,13 @@ type ganglion struct {
 	typ      string
 	centre   Point
 	sigma    float64
-	exc      []int32   // bipolar indices
-	excW     []float32 // weights (sum 1)
-	inh      []int32   // amacrine indices
-	inhW     []float32 // weights (sum 1)
-	decay    float32   // membrane low-pass factor exp(−dt/τ)
-	mu, sd   float32   // standardisation of the drive (from calibration)
-	bias     float64   // b in R·softplus(k z + b)
+	exc      [2][]int32   // bipolar indices of the ON (0) and OFF (1) inputs
+	excW     [2][]float32 // weights (sum 1 over both)
+	inh      []int32      // amacrine indices (wide-field and, crossover, narrow-field)
+	inhW     []float32    // weights (wide-field ones sum to the cell's inhibition weight)
+	decay    float32      // membrane low-pass factor exp(−dt/τ)
+	mu, sd   float32      // standardisation of the drive (from calibration)
+	bias     float64      // b in R·softplus(k z + b)
 	targetHz float64
 }
 
@@ -192,11 +218,12 @@ type Retina struct {
 	locs     []Point // bipolar subunit locations
 	locSpat  sparse  // [nLoc] → pixel weights
 	classes  [2]bipolarClass
-	amacs    []Point
-	amacIn   sparse // [nAm] → bipolar indices (fast ON and OFF), weights sum 1
+	amacs    []Point   // wide-field amacrines, then narrow-field ON, then narrow-field OFF
+	amacTyp  []string  // type of each amacrine (AmacrineTypes)
+	amacIn   sparse    // [nAm] → bipolar indices, weights sum 1
+	amacA    []float32 // per amacrine: exp(−dt/τ)
 	cells    []ganglion
 	contrA   float32 // exp(−dt/τ_contrast)
-	amacA    float32 // exp(−dt/τ_amacrine)
 	refractA float64 // exp(−dt/τ_refractory)
 }
 
@@ -211,7 +238,6 @@ func New(cfg Config) (*Retina, error) {
 	p := cfg.circuit()
 	r := &Retina{cfg: cfg, par: p, dt: 1 / cfg.FrameRate}
 	r.contrA = float32(math.Exp(-r.dt / (p.ContrastTauMS / 1000)))
-	r.amacA = float32(math.Exp(-r.dt / (p.AmacrineTauMS / 1000)))
 	r.refractA = math.Exp(-r.dt / (p.RefractoryMS / 1000))
 	r.classes[0] = bipolarClass{p.FastTau1MS / 1000, p.FastTau2MS / 1000, float32(p.FastTransience)}
 	r.classes[1] = bipolarClass{p.SlowTau1MS / 1000, p.SlowTau2MS / 1000, float32(p.SlowTransience)}
@@ -227,12 +253,15 @@ func New(cfg Config) (*Retina, error) {
 			r.locSpat.addRow(idx, wt)
 		}
 	}
-	// Amacrines: a coarser grid, each pooling the fast ON and OFF bipolars around it.
+	// Wide-field amacrines: a coarser grid, each pooling the fast ON and OFF bipolars around it.
+	amacDecay := func(ms float64) float32 { return float32(math.Exp(-r.dt / (ms / 1000))) }
 	ays, axs := gridCoords(cfg.H, p.AmacrineSpacing), gridCoords(cfg.W, p.AmacrineSpacing)
 	for _, y := range ays {
 		for _, x := range axs {
 			c := Point{y, x}
 			r.amacs = append(r.amacs, c)
+			r.amacTyp = append(r.amacTyp, WideFieldAmacrine)
+			r.amacA = append(r.amacA, amacDecay(p.AmacrineTauMS))
 			var idx []int32
 			var wt []float32
 			locs, lw := r.gaussianLocs(c, p.AmacrineSigma)
@@ -243,6 +272,28 @@ func New(cfg Config) (*Retina, error) {
 			r.amacIn.addRow(idx, wt)
 		}
 	}
+	nWide := len(r.amacs)
+	// Narrow-field amacrines: an ON and an OFF cell at each site of a finer grid, each pooling
+	// the sustained bipolars of its own polarity.
+	nys, nxs := gridCoords(cfg.H, p.NarrowSpacing), gridCoords(cfg.W, p.NarrowSpacing)
+	for k, typ := range []string{NarrowONAmacrine, NarrowOFFAmacrine} {
+		for _, y := range nys {
+			for _, x := range nxs {
+				c := Point{y, x}
+				r.amacs = append(r.amacs, c)
+				r.amacTyp = append(r.amacTyp, typ)
+				r.amacA = append(r.amacA, amacDecay(p.NarrowTauMS))
+				locs, lw := r.gaussianLocs(c, p.NarrowSigma)
+				idx := make([]int32, len(locs))
+				for i, l := range locs {
+					idx[i] = 4*l + 2 + int32(k) // ON-slow or OFF-slow
+				}
+				r.amacIn.addRow(idx, lw)
+			}
+		}
+	}
+	wide := r.amacs[:nWide]
+	narrowON, narrowOFF := r.amacs[nWide:nWide+len(nys)*len(nxs)], r.amacs[nWide+len(nys)*len(nxs):]
 	// Ganglion cells: centres uniformly in the central 40 % of the field, so that a model's
 	// valid-convolution output region (e.g. the central 26×26 of 50×50) covers them.
 	for i := 0; i < cfg.NCells; i++ {
@@ -253,28 +304,58 @@ func New(cfg Config) (*Retina, error) {
 		}
 		g.sigma = p.GanglionSigma * (0.8 + 0.4*rng.Float64())
 		locs, lw := r.gaussianLocs(g.centre, g.sigma)
-		var offsets []int32
+		// offsets[0]: the ON input's bipolar (−1: none), offsets[1]: the OFF input's.
+		var offsets [2]int32
+		var crossFrom []Point // narrow-field amacrines of the opposite polarity
+		crossBase := int32(0)
 		switch g.typ {
 		case ONFast:
-			offsets = []int32{0}
+			offsets = [2]int32{0, -1}
+			crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
 		case OFFFast:
-			offsets = []int32{1}
+			offsets = [2]int32{-1, 1}
+			crossFrom, crossBase = narrowON, int32(nWide)
 		case ONSlow:
-			offsets = []int32{2}
+			offsets = [2]int32{2, -1}
+			crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
 		case OFFSlow:
-			offsets = []int32{3}
+			offsets = [2]int32{-1, 3}
+			crossFrom, crossBase = narrowON, int32(nWide)
 		case ONOFF:
-			offsets = []int32{0, 1}
+			offsets = [2]int32{0, 1}
 		}
-		for j, l := range locs {
-			for _, o := range offsets {
-				g.exc = append(g.exc, 4*l+o)
-				g.excW = append(g.excW, lw[j]/float32(len(offsets)))
+		nIn := float32(0)
+		for _, o := range offsets {
+			if o >= 0 {
+				nIn++
 			}
 		}
-		g.inh, g.inhW = gaussianPoints(r.amacs, g.centre, p.InhibitionSigma)
+		for j, l := range locs {
+			for k, o := range offsets {
+				if o >= 0 {
+					g.exc[k] = append(g.exc[k], 4*l+o)
+					g.excW[k] = append(g.excW[k], lw[j]/nIn)
+				}
+			}
+		}
+		transient := g.typ == ONFast || g.typ == OFFFast || g.typ == ONOFF
+		inhSigma, inhW := p.InhibitionSigma, p.Inhibition
+		if g.typ == ONOFF {
+			inhSigma, inhW = p.OMSInhibitionSigma, p.OMSInhibition
+		}
+		g.inh, g.inhW = gaussianPoints(wide, g.centre, inhSigma)
+		for k := range g.inhW {
+			g.inhW[k] *= float32(inhW)
+		}
+		if crossFrom != nil && p.Crossover > 0 {
+			idx, wt := gaussianPoints(crossFrom, g.centre, g.sigma)
+			for k := range idx {
+				g.inh = append(g.inh, crossBase+idx[k])
+				g.inhW = append(g.inhW, float32(p.Crossover)*wt[k])
+			}
+		}
 		tau := p.FastGanglionMS
-		if g.typ == ONSlow || g.typ == OFFSlow {
+		if !transient {
 			tau = p.SlowGanglionMS
 		}
 		g.decay = float32(math.Exp(-r.dt / (tau / 1000)))
@@ -427,8 +508,14 @@ func (r *Retina) BipolarTypes() []string {
 // NAmacrines is the number of amacrine cells Na.
 func (r *Retina) NAmacrines() int { return len(r.amacs) }
 
-// AmacrineCentres returns the centre (pixels) of each amacrine cell.
+// AmacrineCentres returns the centre (pixels) of each amacrine cell, in the column order of
+// Response.Amacrine.
 func (r *Retina) AmacrineCentres() []Point { return append([]Point(nil), r.amacs...) }
+
+// AmacrineTypes returns the type of each amacrine cell, in the column order of
+// Response.Amacrine: the wide-field ON-OFF cells (WideFieldAmacrine) first, then the
+// narrow-field ON (NarrowONAmacrine) and OFF (NarrowOFFAmacrine) cells.
+func (r *Retina) AmacrineTypes() []string { return append([]string(nil), r.amacTyp...) }
 
 // Response is the response of a Retina to a stimulus of T frames.
 type Response struct {
@@ -440,7 +527,8 @@ type Response struct {
 	// Bipolar: [T, Nb] bipolar potentials v before rectification (OFF cells carry −v), in the
 	// column order of BipolarCentres/BipolarTypes; empty from RunGanglion.
 	Bipolar datasets.Matrix
-	// Amacrine: [T, Na] amacrine potentials; empty from RunGanglion.
+	// Amacrine: [T, Na] amacrine potentials, in the column order of AmacrineCentres and
+	// AmacrineTypes; empty from RunGanglion.
 	Amacrine datasets.Matrix
 }
 
@@ -724,9 +812,9 @@ func (r *Retina) stageAmacrine(c int, b, a, state []float32) {
 			}
 		}
 	})
-	aA := r.amacA
 	parallel(nAm, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
+			aA := r.amacA[j]
 			x1, x2 := state[2*j], state[2*j+1]
 			for t := 0; t < c; t++ {
 				x1 = aA*x1 + (1-aA)*a[t*nAm+j]
@@ -738,34 +826,43 @@ func (r *Retina) stageAmacrine(c int, b, a, state []float32) {
 	})
 }
 
-// stageGanglion: centre excitation minus amacrine inhibition, membrane low-pass.
+// stageGanglion: centre excitation minus amacrine inhibition (wide-field and crossover),
+// membrane low-pass. Cells are independent, so they run in parallel.
 func (r *Retina) stageGanglion(c int, b, a, drive, state []float32) {
 	n, nAm, nB := len(r.cells), len(r.amacs), 4*len(r.locs)
-	w := float32(r.par.Inhibition)
-	for t := 0; t < c; t++ {
-		bt := b[t*nB : (t+1)*nB]
-		at := a[t*nAm : (t+1)*nAm]
-		for i := range r.cells {
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
 			g := &r.cells[i]
-			e, in := float32(0), float32(0)
-			for k, j := range g.exc {
-				e += g.excW[k] * bt[j]
+			for t := 0; t < c; t++ {
+				bt := b[t*nB : (t+1)*nB]
+				at := a[t*nAm : (t+1)*nAm]
+				e, in := float32(0), float32(0)
+				for p := range g.exc {
+					for k, j := range g.exc[p] {
+						e += g.excW[p][k] * bt[j]
+					}
+				}
+				for k, j := range g.inh {
+					in += g.inhW[k] * at[j]
+				}
+				state[i] = g.decay*state[i] + (1-g.decay)*(e-in)
+				drive[t*n+i] = state[i]
 			}
-			for k, j := range g.inh {
-				in += g.inhW[k] * at[j]
-			}
-			state[i] = g.decay*state[i] + (1-g.decay)*(e-w*in)
-			drive[t*n+i] = state[i]
 		}
-	}
+	})
 }
 
-// rate maps a cell's drive to its firing rate in Hz: R·softplus(k·(x−μ)/σ + b).
+// rate maps a cell's drive to its firing rate in Hz: f = R·softplus(k·(x−μ)/σ + b), then
+// the dead-time (absolute refractory period τ_d) saturation f/(1 + f·τ_d).
 func (r *Retina) rate(i int, x float32) float32 {
 	g := &r.cells[i]
 	z := float64((x - g.mu) / g.sd)
-	return float32(r.par.MaxRateHz * softplus(r.par.NonlinSlope*z+g.bias))
+	return float32(r.saturate(r.par.MaxRateHz * softplus(r.par.NonlinSlope*z+g.bias)))
 }
+
+// saturate is the rate of a Poisson-like spike generator of rate f with an absolute refractory
+// period (dead time) τ_d: f / (1 + f·τ_d), at most 1/τ_d.
+func (r *Retina) saturate(f float64) float64 { return f / (1 + f*r.par.DeadTimeMS/1000) }
 
 func softplus(x float64) float64 {
 	if x > 30 {
@@ -843,9 +940,9 @@ func (r *Retina) calibrate() {
 		meanRate := func(b float64) float64 {
 			acc := 0.0
 			for _, v := range z {
-				acc += softplus(k*v + b)
+				acc += r.saturate(r.par.MaxRateHz * softplus(k*v+b))
 			}
-			return r.par.MaxRateHz * acc / float64(len(z))
+			return acc / float64(len(z))
 		}
 		lo, hi := -20.0, 10.0
 		for it := 0; it < 60; it++ {

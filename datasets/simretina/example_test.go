@@ -51,8 +51,8 @@ func Example() {
 	// sim-small/whitenoise: train 2000 frames, test 500 frames × 10 repeats, 8 cells
 	// sim-small/naturalscene: train 2000 frames, test 500 frames × 10 repeats, 8 cells
 	// bipolars: 16 cells, groups whitenoise and flashes
-	// amacrines: 8 cells, groups whitenoise and flashes
-	// rates [100, 8], spikes [100, 8], bipolars [100, 676], amacrines [100, 25]
+	// amacrines: 12 cells, groups whitenoise and flashes
+	// rates [100, 8], spikes [100, 8], bipolars [100, 676], amacrines [100, 123]
 	// simulated retina: stimulus frames are 5x5, the retina expects 20x20
 }
 

@@ -168,7 +168,8 @@ type Simulation struct {
 //     (the circuit is deterministic, repeats are played back to back, so each starts in the
 //     steady state the previous one left); only the spikes differ.
 //   - Interneurons: the potentials of a sample of bipolars (4 types at the subunit locations
-//     nearest the field centre) and amacrines (nearest the centre) for a white-noise segment
+//     nearest the field centre) and amacrines (the 4 of each type nearest the centre), with
+//     each cell's type in InterneuronSet.Types, for a white-noise segment
 //     ("whitenoise", InterneuronSeconds) and full-field flashes ("flashes": grey, +1, grey, −1
 //     × Contrast, 0.5 s each), linearly detrended per cell.
 //
@@ -304,9 +305,14 @@ func Simulate(cfg Config, stims []string, progress func(done, total int)) (*Simu
 	}
 	bip.Provenance = fmt.Sprintf("simulated retina preset=%s seed=%d; bipolar potentials (noiseless, before rectification), cells %s",
 		preset, cfg.Seed, strings.Join(desc, " "))
+	for _, i := range recB {
+		bip.Types = append(bip.Types, btypes[i])
+	}
 	desc = desc[:0]
+	atypes := ret.AmacrineTypes()
 	for _, i := range recA {
-		desc = append(desc, fmt.Sprintf("%d@(%.1f,%.1f)", i, ret.amacs[i].Y, ret.amacs[i].X))
+		desc = append(desc, fmt.Sprintf("%d:%s@(%.1f,%.1f)", i, atypes[i], ret.amacs[i].Y, ret.amacs[i].X))
+		am.Types = append(am.Types, atypes[i])
 	}
 	am.Provenance = fmt.Sprintf("simulated retina preset=%s seed=%d; amacrine potentials (noiseless), cells %s",
 		preset, cfg.Seed, strings.Join(desc, " "))
@@ -330,15 +336,27 @@ func stimDescription(cfg Config, stim string) string {
 }
 
 // centralInterneurons picks the interneurons recorded for the InterneuronSets: all four bipolar
-// types at the (up to) 4 subunit locations nearest the field centre, and the (up to) 8
-// amacrines nearest the centre. Indices are sorted.
+// types at the (up to) 4 subunit locations nearest the field centre, and the (up to) 4
+// amacrines of each type (wide-field, narrow-field ON, narrow-field OFF) nearest the centre.
+// Indices are sorted, so the amacrines come grouped by type in AmacrineTypes order.
 func (r *Retina) centralInterneurons() (bip, am []int) {
 	c := Point{float64(r.cfg.H-1) / 2, float64(r.cfg.W-1) / 2}
 	for _, l := range nearest(r.locs, c, 4) {
 		bip = append(bip, 4*l, 4*l+1, 4*l+2, 4*l+3)
 	}
 	sort.Ints(bip)
-	am = nearest(r.amacs, c, 8)
+	for _, typ := range []string{WideFieldAmacrine, NarrowONAmacrine, NarrowOFFAmacrine} {
+		var idx []int
+		var pts []Point
+		for i, tt := range r.amacTyp {
+			if tt == typ {
+				idx, pts = append(idx, i), append(pts, r.amacs[i])
+			}
+		}
+		for _, k := range nearest(pts, c, 4) {
+			am = append(am, idx[k])
+		}
+	}
 	sort.Ints(am)
 	return bip, am
 }
