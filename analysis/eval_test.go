@@ -119,8 +119,11 @@ func TestEvaluateWiresEveryMetric(t *testing.T) {
 	for _, r := range rec.Test.Repeats[0] {
 		reps = append(reps, r[4:])
 	}
-	if c := metrics.SplitHalfReliability(reps); math.Abs(ev.Ceiling[0]-c) > 1e-12 || c < 0.5 {
-		t.Errorf("ceiling[0] = %v, want %v (> 0.5)", ev.Ceiling[0], c)
+	if c := metrics.SplitHalfReliability(reps); math.Abs(ev.SplitHalf[0]-c) > 1e-12 || c < 0.5 {
+		t.Errorf("split_half_r[0] = %v, want %v (> 0.5)", ev.SplitHalf[0], c)
+	}
+	if c := math.Sqrt(SpearmanBrown(ev.SplitHalf[0], 2)); math.Abs(ev.Ceiling[0]-c) > 1e-12 || ev.Ceiling[0] <= ev.SplitHalf[0] {
+		t.Errorf("ceiling[0] = %v, want √(Spearman–Brown(%v)) = %v, above the split-half r", ev.Ceiling[0], ev.SplitHalf[0], c)
 	}
 	if ev.LNPearsonMean < 0.5 {
 		t.Errorf("classical LN of an LN-like cell scores only %.3f", ev.LNPearsonMean)
