@@ -3,9 +3,9 @@ package analysis
 import (
 	"fmt"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
@@ -109,7 +109,7 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 	// step's α (scalar) and a one-hot choice of cell [N]; outputs the layer's activation
 	// h(α·x) and the gradient of the chosen cell's response with respect to it, both
 	// [B, C·H·W], and that response [B]. The path integral is summed here, on the host.
-	exec, err := newModelExec(m, func(ctx *context.Context, x, alpha, onehot *Node) (*Node, *Node, *Node) {
+	exec, err := newModelExec(m, func(ctx *model.Scope, x, alpha, onehot *Node) (*Node, *Node, *Node) {
 		out := forward(ctx, m, Mul(x, alpha))
 		h := out.Hidden[layer]
 		if pre {

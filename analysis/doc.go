@@ -8,10 +8,13 @@
 // most exciting inputs by gradient ascent, and model-to-model similarity (correlation matrices,
 // one-to-one matching, canonical correlations).
 //
-// One file per concern: eval.go (scores), ln.go and lnclassic.go (classical LN), units.go
+// One file per concern: eval.go (scores), ceiling.go (the reliability ceiling: split-half
+// Spearman–Brown corrected, and noise-corrected), ridgeln.go (the ridge LN baseline: a whitened
+// filter in a crop around each receptive field), ln.go and lnclassic.go (classical LN), units.go
 // (Recorder: hidden units on a stimulus), correlate.go (unit × cell correlations, the
 // reference's rule for constant units), interneurons.go (interneuron files and the comparison),
-// graphs.go (targets and graphs on a model's variables), receptivefield.go, attribution.go,
+// heldout.go (the held-out split and circular-shift null of the interneuron comparison),
+// duplicates.go (cells recorded twice), graphs.go (targets and graphs on a model's variables), receptivefield.go, attribution.go,
 // optimize.go, similarity.go, probe.go and probereport.go (everything together, as `deepretina
 // probe` runs it).
 //
@@ -19,16 +22,18 @@
 //	// or an untrained control: retina.NewModel(mcfg, datasets.ComputeNormStats(stim), seed, retina.LoadOptions{})
 //	rec, err := retina.LoadData(model.Meta.Config, nil)
 //	w, err := model.Windows(rec.Train.Stimulus, rec.Train.Rates) // the model's history and normalisation
-//	ln, err := analysis.FitClassicalLN(w, nil, 20000)
-//	ev, err := analysis.Evaluate(model, ln, "classical LN", rec)   // error: other cells, frame size, history
+//	ln, err := analysis.FitRidgeLN(w, analysis.RidgeLNOptions{})
+//	ev, err := analysis.Evaluate(model, ln, analysis.RidgeLNName(ln.Crop), rec) // error: other cells, frame size, history
 //	ev.WriteTable(os.Stdout)                                       // json.Marshal(ev): eval.json
 //
 // Probing the hidden units with recorded interneurons, against an untrained control:
 //
 //	in := analysis.InputOf(model)
 //	cells, _ := analysis.LoadInterneurons([]string{"data/sim-small/bipolars_sim.h5"}, in, analysis.InterneuronOptions{})
+//	cells, merged := analysis.MergeDuplicateCells(cells)          // sign-flipped copies counted once
 //	cmp, _ := analysis.CompareInterneurons(analysis.ModelUnits(model), cells, analysis.CompareOptions{MaxShift: 1})
-//	fmt.Println(cmp.ByType["bipolar"].MeanBest, cmp.Cells[0].Best) // mean best r; cell 0's best unit
+//	s := cmp.ByType["bipolar"]
+//	fmt.Println(s.HeldOut, s.Null, s.MeanBest) // held out (chosen on one half, scored on the other), its null, in sample
 //	control, _ := retina.NewModel(model.Meta.Model, model.Meta.NormStats, 1, retina.LoadOptions{})
 //	base, _ := analysis.CompareInterneurons(analysis.ModelUnits(control), cells, analysis.CompareOptions{MaxShift: 1})
 //

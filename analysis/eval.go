@@ -22,20 +22,34 @@ type Evaluation struct {
 	Baseline string `json:"ln_baseline"` // which LN model ln_* refers to
 	Data     string `json:"data"`
 
-	Cells        []int     `json:"cells"`
-	CNNPearson   []float64 `json:"cnn_pearson"`
-	LNPearson    []float64 `json:"ln_pearson"`
-	Ceiling      []float64 `json:"ceiling"` // split-half reliability of the test repeats
-	FEV          []float64 `json:"fev"`     // fraction of explainable variance explained by the model
-	LNFEV        []float64 `json:"ln_fev"`
-	BitsPerSpike []float64 `json:"bits_per_spike"`
-	LNBits       []float64 `json:"ln_bits_per_spike"`
+	Cells      []int     `json:"cells"`
+	CNNPearson []float64 `json:"cnn_pearson"`
+	LNPearson  []float64 `json:"ln_pearson"`
+	// Ceiling: the r a perfect model (the noiseless rate) would reach against the trial mean,
+	// from the split-half reliability stepped up by Spearman–Brown (SplitHalfCeiling), the
+	// number to read the model's r against; CeilingMethod says so. SplitHalf is the uncorrected
+	// split-half r (even vs odd trials) the papers print, CeilingNoise the noise-corrected
+	// estimate of the same ceiling (NoiseCorrectedCeiling).
+	Ceiling       []float64 `json:"ceiling"`
+	CeilingMethod string    `json:"ceiling_method"`
+	SplitHalf     []float64 `json:"split_half_r"`
+	CeilingNoise  []float64 `json:"ceiling_noise_corrected"`
+	FEV           []float64 `json:"fev"` // fraction of explainable variance explained by the model
+	LNFEV         []float64 `json:"ln_fev"`
+	BitsPerSpike  []float64 `json:"bits_per_spike"`
+	LNBits        []float64 `json:"ln_bits_per_spike"`
 
-	CNNPearsonMean float64 `json:"cnn_pearson_mean"`
-	LNPearsonMean  float64 `json:"ln_pearson_mean"`
-	CeilingMean    float64 `json:"ceiling_mean"`
-	FEVMean        float64 `json:"fev_mean"`
+	CNNPearsonMean   float64 `json:"cnn_pearson_mean"`
+	LNPearsonMean    float64 `json:"ln_pearson_mean"`
+	CeilingMean      float64 `json:"ceiling_mean"`
+	SplitHalfMean    float64 `json:"split_half_r_mean"`
+	CeilingNoiseMean float64 `json:"ceiling_noise_corrected_mean"`
+	FEVMean          float64 `json:"fev_mean"`
+	LNFEVMean        float64 `json:"ln_fev_mean"`
 }
+
+// CeilingSpearmanBrown is Evaluation.CeilingMethod.
+const CeilingSpearmanBrown = "Spearman-Brown corrected split-half: the r of the noiseless rate with the trial mean"
 
 // LNPredictor is any baseline that predicts rates [T−history, N] for test windows: a trained
 // dense LN model (*retina.Model) or a ClassicalLN.
@@ -77,13 +91,15 @@ func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, re
 		return nil, fmt.Errorf("evaluate: the model predicts [%d, %d], the test set needs [%d, %d] ([T−history, cells])", pred.Rows, pred.Cols, rec.Test.Len()-h, n)
 	}
 	ev := &Evaluation{Run: model.Dir, Model: model.Meta.Config.ModelType, Baseline: baselineName,
-		Data: rec.Provenance, Cells: rec.CellIDs}
+		Data: rec.Provenance, Cells: rec.CellIDs, CeilingMethod: CeilingSpearmanBrown, LNFEVMean: math.NaN()}
 	target := rec.Test.Rates.Data[h*n:]
 	ev.CNNPearson = metrics.PearsonPerCell(pred.Data, target, n)
 	dt := 1 / rec.FrameRate
 	for c := 0; c < n; c++ {
 		reps := trimRepeats(repeatsOf(rec, c), h)
-		ev.Ceiling = append(ev.Ceiling, metrics.SplitHalfReliability(reps))
+		ev.Ceiling = append(ev.Ceiling, SplitHalfCeiling(reps))
+		ev.SplitHalf = append(ev.SplitHalf, metrics.SplitHalfReliability(reps))
+		ev.CeilingNoise = append(ev.CeilingNoise, NoiseCorrectedCeiling(reps))
 		p := metrics.Column(pred.Data, n, c)
 		ev.FEV = append(ev.FEV, metrics.FEV(p, reps))
 		ev.BitsPerSpike = append(ev.BitsPerSpike, bits(p, rec, c, h, dt))
@@ -108,9 +124,12 @@ func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, re
 			ev.LNBits = append(ev.LNBits, bits(p, rec, c, h, dt))
 		}
 		ev.LNPearsonMean = metrics.Mean(ev.LNPearson)
+		ev.LNFEVMean = meanFinite(ev.LNFEV)
 	}
 	ev.CNNPearsonMean = metrics.Mean(ev.CNNPearson)
 	ev.CeilingMean = meanFinite(ev.Ceiling)
+	ev.SplitHalfMean = meanFinite(ev.SplitHalf)
+	ev.CeilingNoiseMean = meanFinite(ev.CeilingNoise)
 	ev.FEVMean = meanFinite(ev.FEV)
 	return ev, nil
 }
@@ -204,25 +223,36 @@ func meanFinite(xs []float64) float64 {
 	return s / float64(k)
 }
 
-// WriteTable prints the per-cell scores and their means as an aligned table; unavailable scores
-// read "n/a". The model's own columns are labelled by what it is (CNN or LN).
+// WriteTable prints the per-cell scores and their means as an aligned table, the fraction of
+// explainable variance explained first (it is corrected for the trial-to-trial noise, so 1 is
+// a perfect model whatever the cell's reliability), then Pearson r beside its ceiling (the r
+// of a perfect model, Spearman–Brown corrected) and the uncorrected split-half r the papers
+// print; unavailable scores read "n/a". The model's own columns are labelled by what it is (CNN
+// or LN).
 func (ev *Evaluation) WriteTable(w io.Writer) error {
 	self, base := "CNN", "LN"
 	if ev.isLN() {
 		self, base = "LN", "baseline"
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "cell\t%s r\t%s r\tceiling\t%s FEV\t%s bits/spk\t\n", self, base, self, self)
+	fmt.Fprintf(tw, "cell\t%s FEV\t%s FEV\t%s r\t%s r\tceiling r\tsplit-half r\t%s bits/spk\t\n", self, base, self, base, self)
 	for i, id := range ev.Cells {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t\n", id, score(ev.CNNPearson, i), dash(ev.LNPearson, i),
-			score(ev.Ceiling, i), score(ev.FEV, i), score(ev.BitsPerSpike, i))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", id, score(ev.FEV, i), dash(ev.LNFEV, i), score(ev.CNNPearson, i), dash(ev.LNPearson, i),
+			score(ev.Ceiling, i), score(ev.SplitHalf, i), score(ev.BitsPerSpike, i))
 	}
-	ln := "-"
+	ln, lnFEV := "-", "-"
 	if ev.LNPearson != nil {
-		ln = scoreOf(ev.LNPearsonMean)
+		ln, lnFEV = scoreOf(ev.LNPearsonMean), scoreOf(ev.LNFEVMean)
 	}
-	fmt.Fprintf(tw, "mean\t%s\t%s\t%s\t%s\t%s\t\n", scoreOf(ev.CNNPearsonMean), ln, scoreOf(ev.CeilingMean), scoreOf(ev.FEVMean), "")
-	return tw.Flush()
+	fmt.Fprintf(tw, "mean\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", scoreOf(ev.FEVMean), lnFEV, scoreOf(ev.CNNPearsonMean), ln, scoreOf(ev.CeilingMean), scoreOf(ev.SplitHalfMean), "")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if ev.Baseline != "" {
+		fmt.Fprintf(w, "%s: %s\n", base, ev.Baseline)
+	}
+	_, err := fmt.Fprintln(w, "ceiling r: the r a perfect (noiseless) model reaches against the trial mean (split-half r, Spearman–Brown corrected)")
+	return err
 }
 
 // isLN reports whether the evaluated model is the LN model (model_type "LN", any case).

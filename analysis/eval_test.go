@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
@@ -63,7 +63,7 @@ var trainedToy = sync.OnceValues(func() (*retina.Model, error) {
 	cfg.ExpName, cfg.Dataset = "toy", "toy"
 	cfg.ImgShape, cfg.KSizes, cfg.Chans = []int{4, 6, 6}, []int{3, 3}, []int{2, 2}
 	cfg.BatchSize, cfg.NEpochs, cfg.LR = 32, 1, 5e-3
-	backend, err := backends.NewWithConfig("go")
+	backend, err := compute.NewWithConfig("go")
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +119,11 @@ func TestEvaluateWiresEveryMetric(t *testing.T) {
 	for _, r := range rec.Test.Repeats[0] {
 		reps = append(reps, r[4:])
 	}
-	if c := metrics.SplitHalfReliability(reps); math.Abs(ev.Ceiling[0]-c) > 1e-12 || c < 0.5 {
-		t.Errorf("ceiling[0] = %v, want %v (> 0.5)", ev.Ceiling[0], c)
+	if c := metrics.SplitHalfReliability(reps); math.Abs(ev.SplitHalf[0]-c) > 1e-12 || c < 0.5 {
+		t.Errorf("split_half_r[0] = %v, want %v (> 0.5)", ev.SplitHalf[0], c)
+	}
+	if c := math.Sqrt(SpearmanBrown(ev.SplitHalf[0], 2)); math.Abs(ev.Ceiling[0]-c) > 1e-12 || ev.Ceiling[0] <= ev.SplitHalf[0] {
+		t.Errorf("ceiling[0] = %v, want √(Spearman–Brown(%v)) = %v, above the split-half r", ev.Ceiling[0], ev.SplitHalf[0], c)
 	}
 	if ev.LNPearsonMean < 0.5 {
 		t.Errorf("classical LN of an LN-like cell scores only %.3f", ev.LNPearsonMean)

@@ -76,3 +76,23 @@ func ExampleEvaluate() {
 	// reliability ceiling 1.000; bits per spike [NaN NaN] (the recording has no spike counts)
 	// evaluate: the model in memory predicts cells [0 1], the recording demo/whitenoise holds cells [4 7]
 }
+
+// The ceiling of a cell whose 10 trials are a rate plus independent noise four times its
+// variance: a perfect model reaches r = √(1 / (1 + 4/10)) ≈ 0.845 against the trial mean,
+// while the split-half r the papers print is the reliability of a 5-trial mean, 1/(1 + 4/5).
+func ExampleSplitHalfCeiling() {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rate := make([]float64, 20000)
+	for i := range rate {
+		rate[i] = rng.NormFloat64()
+	}
+	trials := make([][]float32, 10)
+	for k := range trials {
+		for _, v := range rate {
+			trials[k] = append(trials[k], float32(v+2*rng.NormFloat64()))
+		}
+	}
+	fmt.Printf("ceiling %.3f, noise-corrected %.3f (closed form %.3f)\n", analysis.SplitHalfCeiling(trials), analysis.NoiseCorrectedCeiling(trials), math.Sqrt(1/(1+4.0/10)))
+	// Output:
+	// ceiling 0.846, noise-corrected 0.844 (closed form 0.845)
+}

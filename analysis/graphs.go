@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/retina"
 )
@@ -86,13 +86,13 @@ func (t Target) node(out retina.Outputs) *Node {
 }
 
 // newModelExec compiles fn on the model's variables (read only). Inputs and outputs are as fn's.
-func newModelExec[F context.ExecGraphFn](m *retina.Model, fn F) (*context.Exec, error) {
-	return context.NewExec(m.Backend(), m.Context().Checked(false), fn)
+func newModelExec[F model.ExecGraphFn](m *retina.Model, fn F) (*model.Exec, error) {
+	return model.NewExec(m.Backend(), m.Store(), fn)
 }
 
 // forward runs the model on z-scored windows x [B, History, H, W] inside a graph.
-func forward(ctx *context.Context, m *retina.Model, x *Node) retina.Outputs {
-	return retina.Forward(ctx.In(retina.ModelScope), m.Meta.Model, x)
+func forward(ctx *model.Scope, m *retina.Model, x *Node) retina.Outputs {
+	return retina.Forward(ctx.At(retina.ModelScope), m.Meta.Model, x)
 }
 
 // windowsTensor is a [B, History, H, W] float32 input.

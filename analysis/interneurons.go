@@ -48,6 +48,14 @@ type InterneuronData struct {
 	// Potentials: [T−History, N]: row t is frame t+History, aligned with the rows of
 	// retina.Model.Hidden and Predict.
 	Potentials datasets.Matrix
+	// Subtypes: the subtype of each cell (column of Potentials) when the file labels its cells
+	// one by one (datasets.InterneuronSet.Types: e.g. narrow-field ON and OFF amacrines beside
+	// wide-field ones); nil when it does not. Summaries are by CellType, with a breakdown by
+	// subtype (InterneuronComparison.BySubtype).
+	Subtypes []string
+	// CellIndex: each column's index in the file (nil: the column's own), kept when duplicate
+	// cells are merged (MergeDuplicateCells).
+	CellIndex []int
 }
 
 // CellTypeName is the singular cell type of an interneuron file's type ("bipolars" →
@@ -117,8 +125,12 @@ func PrepareInterneurons(set *datasets.InterneuronSet, label string, in Input, o
 		p := g.Potentials
 		pot := datasets.NewMatrix(p.Rows-in.History, p.Cols)
 		copy(pot.Data, p.Data[in.History*p.Cols:])
+		var sub []string
+		if len(set.Types) == p.Cols {
+			sub = append(sub, set.Types...)
+		}
 		out = append(out, InterneuronData{Source: label, CellType: CellTypeName(set.CellType), Group: g.Name,
-			Stimulus: stim, Potentials: pot})
+			Stimulus: stim, Potentials: pot, Subtypes: sub})
 	}
 	return out, nil
 }
@@ -210,9 +222,13 @@ type CellComparison struct {
 	Source   string      `json:"file"`
 	Group    string      `json:"group"`
 	CellType string      `json:"cell_type"`
-	Cell     int         `json:"cell"` // index in the file
+	Subtype  string      `json:"subtype,omitempty"` // the file's label of this cell, if any
+	Cell     int         `json:"cell"`              // index in the file
 	Layers   []UnitMatch `json:"layers"`
-	Best     UnitMatch   `json:"best"` // the best of Layers
+	Best     UnitMatch   `json:"best"` // the best of Layers (in sample)
+	// HeldOut: the unit chosen on the selection part and scored on the scoring part, with the
+	// cell's circular-shift null; nil when the series is too short to split.
+	HeldOut *HeldOut `json:"held_out"`
 	// Maps: per layer, the r of every unit [C][H·W] (row-major) at the shift of that layer's
 	// best unit: the reference's correlation maps.
 	Maps map[string][][]float64 `json:"-"`
@@ -231,27 +247,65 @@ func (c CellComparison) ChannelBest(layer string) []float64 {
 	return out
 }
 
-// TypeSummary is the mean best r of the cells of one type.
+// HeldOutMatch is a unit chosen on the selection part of a cell's series and scored on its
+// scoring part (heldout.go): R is the held-out r, SelectionR the r that chose it.
+type HeldOutMatch struct {
+	UnitMatch
+	SelectionR float64 `json:"selection_r"`
+}
+
+// HeldOut is a cell's held-out score and its null.
+type HeldOut struct {
+	Layers []HeldOutMatch `json:"layers"` // per layer: its unit chosen on the selection part
+	Best   HeldOutMatch   `json:"best"`   // the unit chosen over every layer on the selection part
+	// Null: the mean held-out r (Best's procedure) of the cell's potential shifted circularly
+	// against the stimulus by NullShifts samples; NullInSample the mean best r of the shifted
+	// copies over the whole series (the in-sample procedure's null).
+	Null         float64   `json:"null"`
+	NullInSample float64   `json:"null_in_sample"`
+	NullRs       []float64 `json:"null_held_out_rs"`
+	NullShifts   []int     `json:"null_shifts"`
+}
+
+// TypeSummary is the mean best r of the cells of one type: in sample (the reference's
+// procedure: the best unit's r on the series it was chosen on), held out, and their nulls.
 type TypeSummary struct {
 	Cells    int                `json:"cells"`
-	MeanBest float64            `json:"mean_best_r"`          // mean over cells of the best r over layers
-	ByLayer  map[string]float64 `json:"mean_best_r_by_layer"` // mean over cells of each layer's best r
+	MeanBest float64            `json:"mean_best_r"`          // in sample: mean over cells of the best r over layers
+	ByLayer  map[string]float64 `json:"mean_best_r_by_layer"` // in sample: mean over cells of each layer's best r
+	// HeldOut: mean over cells of the held-out r of the unit chosen on the selection part;
+	// Null and NullInSample: the mean of the cells' circular-shift nulls (NaN when the series is
+	// too short to split).
+	HeldOut        float64            `json:"mean_held_out_r"`
+	HeldOutByLayer map[string]float64 `json:"mean_held_out_r_by_layer"`
+	Null           float64            `json:"mean_null_held_out_r"`
+	NullInSample   float64            `json:"mean_null_in_sample_r"`
 }
 
 // InterneuronComparison is the result of CompareInterneurons.
 type InterneuronComparison struct {
-	Layers          []retina.Layer         `json:"-"`
-	PreNonlinearity bool                   `json:"pre_nonlinearity"`
-	MaxShift        int                    `json:"max_shift"`
-	Cells           []CellComparison       `json:"cells"`
-	ByType          map[string]TypeSummary `json:"by_type"` // keyed by cell type ("bipolar", "amacrine")
+	Layers          []retina.Layer `json:"-"`
+	PreNonlinearity bool           `json:"pre_nonlinearity"`
+	MaxShift        int            `json:"max_shift"`
+	// Split: per recording (Source/Group), the rows of the selection part, the gap and the
+	// scoring part ([0, a), [a, a+History), [a+History, T)); RepeatedStimulus: recordings
+	// whose scoring part only repeats stimulus windows of the selection part (repeatedStimulus),
+	// whose held-out r is therefore no test of generalisation.
+	Split            map[string][4]int      `json:"held_out_split"`
+	RepeatedStimulus []string               `json:"repeated_stimulus,omitempty"`
+	Cells            []CellComparison       `json:"cells"`
+	ByType           map[string]TypeSummary `json:"by_type"` // keyed by cell type ("bipolar", "amacrine")
+	// BySubtype: the same per cell type and subtype ("amacrine narrow-field ON"), for files
+	// that label their cells (InterneuronData.Subtypes).
+	BySubtype map[string]TypeSummary `json:"by_subtype,omitempty"`
 }
 
 // CompareInterneurons correlates every unit (channel × row × column) of the chosen layers with
-// every recorded cell of data (Pearson r over time), trying each stimulus shift, and keeps the
-// best unit per cell and layer, the per-channel correlation maps, and the mean per cell type.
-// Units that are constant (the reference's rule, see quiet) score r = 0, as does a constant
-// recording.
+// every recorded cell of data (Pearson r over time), trying each stimulus shift, and keeps, per
+// cell and layer, the best unit over the whole series (in sample, with its correlation maps:
+// the reference's procedure) and the unit chosen on the first half and scored on the second
+// (held out, with a circular-shift null; heldout.go), and the means per cell type. Units that
+// are constant (the reference's rule, see quiet) score r = 0, as does a constant recording.
 func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptions) (*InterneuronComparison, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("compare interneurons: no recordings")
@@ -268,7 +322,8 @@ func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptio
 		names[i] = l.Name
 	}
 	in := rec.Input()
-	res := &InterneuronComparison{Layers: layers, PreNonlinearity: !opts.AfterNonlinearity, MaxShift: opts.MaxShift}
+	res := &InterneuronComparison{Layers: layers, PreNonlinearity: !opts.AfterNonlinearity, MaxShift: opts.MaxShift,
+		Split: map[string][4]int{}}
 	for _, d := range data {
 		if d.Stimulus.H != in.H || d.Stimulus.W != in.W {
 			return nil, fmt.Errorf("%s/%s: stimulus frames %d×%d, the model's are %d×%d (use PrepareInterneurons)", d.Source, d.Group, d.Stimulus.H, d.Stimulus.W, in.H, in.W)
@@ -277,72 +332,218 @@ func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptio
 		if d.Potentials.Rows != rows {
 			return nil, fmt.Errorf("%s/%s: %d potential samples for %d model windows (use PrepareInterneurons)", d.Source, d.Group, d.Potentials.Rows, rows)
 		}
-		cells := make([]CellComparison, d.Potentials.Cols)
-		targets := make([][]float64, d.Potentials.Cols)
-		for c := range cells {
-			cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Cell: c,
-				Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
-			for i, l := range layers {
-				cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
-			}
-			if z, ok := standardize(d.Potentials.Column(c)); ok {
-				targets[c] = z
+		if d.Subtypes != nil && len(d.Subtypes) != d.Potentials.Cols {
+			return nil, fmt.Errorf("%s/%s: %d subtype labels for %d cells", d.Source, d.Group, len(d.Subtypes), d.Potentials.Cols)
+		}
+		cells, err := compareRecording(rec, d, layers, names, rows, opts)
+		if err != nil {
+			return nil, err
+		}
+		if cells.split != nil {
+			res.Split[d.Source+"/"+d.Group] = *cells.split
+			if cells.repeated {
+				res.RepeatedStimulus = append(res.RepeatedStimulus, d.Source+"/"+d.Group)
 			}
 		}
-		for dy := -opts.MaxShift; dy <= opts.MaxShift; dy++ {
-			for dx := -opts.MaxShift; dx <= opts.MaxShift; dx++ {
-				stim := d.Stimulus
-				if dy != 0 || dx != 0 {
-					stim = shiftMovie(d.Stimulus, dy, dx)
+		res.Cells = append(res.Cells, cells.cells...)
+	}
+	res.ByType = summarizeTypes(res.Cells, names)
+	var labelled []CellComparison
+	for _, c := range res.Cells {
+		if c.Subtype != "" {
+			c.CellType = c.CellType + " " + c.Subtype
+			labelled = append(labelled, c)
+		}
+	}
+	if len(labelled) > 0 {
+		res.BySubtype = summarizeTypes(labelled, names)
+	}
+	return res, nil
+}
+
+type recordingComparison struct {
+	cells    []CellComparison
+	split    *[4]int
+	repeated bool
+}
+
+// candidate tracks one target's best unit of one layer: over the whole series (full) and on
+// the selection part (sel, with its r on the scoring part).
+type candidate struct {
+	full, sel         UnitMatch
+	selR              float64
+	nullSel, nullFull float64
+}
+
+func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, names []string, rows int, opts CompareOptions) (recordingComparison, error) {
+	in := rec.Input()
+	nc := d.Potentials.Cols
+	bounds, canSplit := heldOutSplit(rows, in.History)
+	var shifts []int
+	if canSplit {
+		shifts = circularNullShifts(rows, in.History)
+	}
+	ns := len(shifts)
+	// Targets: the cells, then each cell's shifted copies (cell c, copy j at nc + c·ns + j).
+	targets := make([][]float64, nc*(1+ns))
+	cells := make([]CellComparison, nc)
+	for c := range cells {
+		sub := ""
+		if d.Subtypes != nil {
+			sub = d.Subtypes[c]
+		}
+		idx := c
+		if d.CellIndex != nil {
+			idx = d.CellIndex[c]
+		}
+		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Subtype: sub, Cell: idx,
+			Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
+		for i, l := range layers {
+			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
+		}
+		if z, ok := standardize(d.Potentials.Column(c)); ok {
+			targets[c] = z
+			for j, s := range shifts {
+				targets[nc+c*ns+j] = rotate(z, s)
+			}
+		}
+	}
+	K := len(targets)
+	// best[k][layer]: the candidates of target k in each layer.
+	best := make([][]candidate, K)
+	for k := range best {
+		best[k] = make([]candidate, len(layers))
+		for i, l := range layers {
+			best[k][i] = candidate{full: UnitMatch{Layer: l.Name, R: math.Inf(-1)}, sel: UnitMatch{Layer: l.Name, R: math.NaN()},
+				selR: math.Inf(-1)}
+		}
+	}
+	segsFull := []int{segSelect, segGap, segScore}
+	if !canSplit {
+		bounds = [nSegments + 1]int{0, rows, rows, rows}
+		segsFull = []int{segSelect}
+	}
+	for dy := -opts.MaxShift; dy <= opts.MaxShift; dy++ {
+		for dx := -opts.MaxShift; dx <= opts.MaxShift; dx++ {
+			stim := d.Stimulus
+			if dy != 0 || dx != 0 {
+				stim = shiftMovie(d.Stimulus, dy, dx)
+			}
+			acts, err := rec.Record(stim, names, !opts.AfterNonlinearity)
+			if err != nil {
+				return recordingComparison{}, fmt.Errorf("%s/%s: %w", d.Source, d.Group, err)
+			}
+			if err := checkRecorded(acts, layers, rows); err != nil {
+				return recordingComparison{}, err
+			}
+			for i, a := range acts {
+				l := layers[i]
+				nu := l.Shape[0] * l.Shape[1] * l.Shape[2]
+				hw := l.Shape[1] * l.Shape[2]
+				unit := func(u int, r float64) UnitMatch {
+					return UnitMatch{Layer: l.Name, R: r, Channel: u / hw, Row: (u % hw) / l.Shape[2], Col: u % l.Shape[2], ShiftY: dy, ShiftX: dx}
 				}
-				acts, err := rec.Record(stim, names, !opts.AfterNonlinearity)
-				if err != nil {
-					return nil, fmt.Errorf("%s/%s: %w", d.Source, d.Group, err)
-				}
-				if err := checkRecorded(acts, layers, rows); err != nil {
-					return nil, err
-				}
-				for i, a := range acts {
-					l := layers[i]
-					nu := l.Shape[0] * l.Shape[1] * l.Shape[2]
-					rs := correlateRows(a.Data, rows, nu, targets)
-					for c := range cells {
-						best, at := math.Inf(-1), 0
-						for u := 0; u < nu; u++ {
-							if r := rs[u*len(cells)+c]; r > best {
-								best, at = r, u
+				st := correlateSegments(a.Data, rows, nu, targets, bounds)
+				full := make([]float64, nu)
+				for k := 0; k < K; k++ {
+					if targets[k] == nil {
+						continue
+					}
+					bf, atF := math.Inf(-1), 0
+					bs, atS := math.Inf(-1), 0
+					for u := 0; u < nu; u++ {
+						r := st.r(u, k, segsFull...)
+						full[u] = r
+						if r > bf {
+							bf, atF = r, u
+						}
+						if canSplit {
+							if rs := st.r(u, k, segSelect); rs > bs {
+								bs, atS = rs, u
 							}
 						}
-						if best <= cells[c].Layers[i].R {
-							continue
-						}
-						hw := l.Shape[1] * l.Shape[2]
-						cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: best, Channel: at / hw,
-							Row: (at % hw) / l.Shape[2], Col: at % l.Shape[2], ShiftY: dy, ShiftX: dx}
-						m := make([][]float64, l.Shape[0])
-						for ch := range m {
-							m[ch] = make([]float64, hw)
-							for k := range m[ch] {
-								m[ch][k] = rs[(ch*hw+k)*len(cells)+c]
+					}
+					cd := &best[k][i]
+					if canSplit && bs > cd.selR {
+						cd.selR = bs
+						cd.sel = unit(atS, st.r(atS, k, segScore))
+					}
+					if bf > cd.full.R {
+						cd.full = unit(atF, bf)
+						if k < nc {
+							m := make([][]float64, l.Shape[0])
+							for ch := range m {
+								m[ch] = append([]float64(nil), full[ch*hw:(ch+1)*hw]...)
 							}
+							cells[k].Maps[l.Name] = m
 						}
-						cells[c].Maps[l.Name] = m
 					}
 				}
 			}
 		}
-		for c := range cells {
-			cells[c].Best = cells[c].Layers[0]
-			for _, m := range cells[c].Layers[1:] {
-				if m.R > cells[c].Best.R {
-					cells[c].Best = m
-				}
+	}
+	// pick is the candidate of the best selection r over layers.
+	pick := func(cs []candidate) (HeldOutMatch, float64) {
+		b := 0
+		fullBest := math.Inf(-1)
+		for i, c := range cs {
+			if c.selR > cs[b].selR {
+				b = i
+			}
+			fullBest = math.Max(fullBest, c.full.R)
+		}
+		return HeldOutMatch{UnitMatch: cs[b].sel, SelectionR: cs[b].selR}, fullBest
+	}
+	for c := range cells {
+		if targets[c] == nil {
+			// A constant recording scores 0 everywhere (r = 0 by the reference's rule).
+			for i := range cells[c].Layers {
+				cells[c].Layers[i].R = 0
+			}
+		} else {
+			for i := range layers {
+				cells[c].Layers[i] = best[c][i].full
 			}
 		}
-		res.Cells = append(res.Cells, cells...)
+		cells[c].Best = cells[c].Layers[0]
+		for _, m := range cells[c].Layers[1:] {
+			if m.R > cells[c].Best.R {
+				cells[c].Best = m
+			}
+		}
+		if !canSplit {
+			continue
+		}
+		ho := &HeldOut{Null: math.NaN(), NullInSample: math.NaN(), NullShifts: shifts}
+		if targets[c] == nil {
+			ho.Best = HeldOutMatch{UnitMatch: UnitMatch{Layer: layers[0].Name}}
+			for _, l := range layers {
+				ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: UnitMatch{Layer: l.Name}})
+			}
+			ho.Null, ho.NullInSample = 0, 0
+			cells[c].HeldOut = ho
+			continue
+		}
+		for i := range layers {
+			ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: best[c][i].sel, SelectionR: best[c][i].selR})
+		}
+		ho.Best, _ = pick(best[c])
+		var nullHO, nullIS []float64
+		for j := range shifts {
+			h, f := pick(best[nc+c*ns+j])
+			nullHO, nullIS = append(nullHO, h.R), append(nullIS, f)
+		}
+		ho.NullRs = nullHO
+		ho.Null, ho.NullInSample = meanOrNaN(nullHO), meanOrNaN(nullIS)
+		cells[c].HeldOut = ho
 	}
-	res.ByType = summarizeTypes(res.Cells, names)
-	return res, nil
+	out := recordingComparison{cells: cells}
+	if canSplit {
+		b := [4]int(bounds)
+		out.split = &b
+		out.repeated = repeatedStimulus(d.Stimulus, in.History, bounds)
+	}
+	return out, nil
 }
 
 func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSummary {
@@ -355,7 +556,9 @@ func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSumm
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		s := TypeSummary{ByLayer: map[string]float64{}}
+		s := TypeSummary{ByLayer: map[string]float64{}, HeldOutByLayer: map[string]float64{}}
+		var ho, null, nullIS []float64
+		byLayer := map[string][]float64{}
 		for _, c := range cells {
 			if c.CellType != t {
 				continue
@@ -365,11 +568,20 @@ func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSumm
 			for _, m := range c.Layers {
 				s.ByLayer[m.Layer] += m.R
 			}
+			if c.HeldOut != nil {
+				ho = append(ho, c.HeldOut.Best.R)
+				null, nullIS = append(null, c.HeldOut.Null), append(nullIS, c.HeldOut.NullInSample)
+				for _, m := range c.HeldOut.Layers {
+					byLayer[m.Layer] = append(byLayer[m.Layer], m.R)
+				}
+			}
 		}
 		s.MeanBest /= float64(s.Cells)
 		for _, l := range layers {
 			s.ByLayer[l] /= float64(s.Cells)
+			s.HeldOutByLayer[l] = meanOrNaN(byLayer[l])
 		}
+		s.HeldOut, s.Null, s.NullInSample = meanOrNaN(ho), meanOrNaN(null), meanOrNaN(nullIS)
 		out[t] = s
 	}
 	return out

@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/retina"
 )
@@ -55,7 +55,7 @@ func MaximizeTarget(m *retina.Model, t Target, opts OptimizeOptions) (*OptimalSt
 	if opts.SmoothFrames < 0 || math.IsNaN(opts.SmoothFrames) {
 		return nil, fmt.Errorf("optimise %s: smoothing of %v frames; expected ≥ 0", t, opts.SmoothFrames)
 	}
-	exec, err := newModelExec(m, func(ctx *context.Context, x *Node) (*Node, *Node) {
+	exec, err := newModelExec(m, func(ctx *model.Scope, x *Node) (*Node, *Node) {
 		v := t.node(forward(ctx, m, x))
 		return v, Gradient(ReduceAllSum(v), x)[0]
 	})

@@ -52,11 +52,68 @@ type GroupComparison struct {
 	Untrained *InterneuronComparison `json:"untrained"`
 }
 
-// Summary is the mean best r per cell type ("bipolar", "amacrine") of the trained model
-// ("learned") and of its untrained control ("untrained").
+// ScoringHeldOut names how Summary's Learned and Untrained are scored: the unit is chosen on
+// the selection part of each cell's series and scored on the held-out part (heldout.go).
+const ScoringHeldOut = "held-out"
+
+// Summary is, per cell type ("bipolar", "amacrine"), the mean held-out r of the trained model
+// ("learned") and of its untrained control ("untrained"), with beside them the in-sample
+// numbers (the best unit's r on the series it was chosen on, the reference's procedure), the
+// circular-shift nulls of the held-out procedure, and the number of cells behind each mean.
 type Summary struct {
-	Learned   map[string]float64 `json:"learned"`
-	Untrained map[string]float64 `json:"untrained"`
+	Scoring           string             `json:"scoring"` // ScoringHeldOut
+	Learned           map[string]float64 `json:"learned"`
+	Untrained         map[string]float64 `json:"untrained"`
+	LearnedInSample   map[string]float64 `json:"learned_in_sample"`
+	UntrainedInSample map[string]float64 `json:"untrained_in_sample"`
+	LearnedNull       map[string]float64 `json:"learned_null"`
+	UntrainedNull     map[string]float64 `json:"untrained_null"`
+	Cells             map[string]int     `json:"cells"`
+	// RepeatedStimulus: the group's scoring part only repeats stimulus windows of its
+	// selection part (the simulator's flashes), so its held-out r tests no generalisation.
+	RepeatedStimulus bool `json:"repeated_stimulus,omitempty"`
+	// BySubtype: the same numbers per cell type and subtype ("amacrine narrow-field ON") for
+	// files that label their cells.
+	BySubtype map[string]SubtypeSummary `json:"by_subtype,omitempty"`
+}
+
+// SubtypeSummary is Summary's numbers for one subtype.
+type SubtypeSummary struct {
+	Cells           int     `json:"cells"`
+	Learned         float64 `json:"learned"`
+	LearnedNull     float64 `json:"learned_null"`
+	LearnedInSample float64 `json:"learned_in_sample"`
+	Untrained       float64 `json:"untrained"`
+	UntrainedNull   float64 `json:"untrained_null"`
+}
+
+func summarize(learned, untrained *InterneuronComparison) Summary {
+	s := Summary{Scoring: ScoringHeldOut, Learned: map[string]float64{}, Untrained: map[string]float64{},
+		LearnedInSample: map[string]float64{}, UntrainedInSample: map[string]float64{},
+		LearnedNull: map[string]float64{}, UntrainedNull: map[string]float64{}, Cells: map[string]int{},
+		RepeatedStimulus: len(learned.RepeatedStimulus) > 0}
+	for t, ts := range learned.ByType {
+		s.Learned[t], s.LearnedInSample[t], s.LearnedNull[t], s.Cells[t] = ts.HeldOut, ts.MeanBest, ts.Null, ts.Cells
+	}
+	if untrained != nil {
+		for t, ts := range untrained.ByType {
+			s.Untrained[t], s.UntrainedInSample[t], s.UntrainedNull[t] = ts.HeldOut, ts.MeanBest, ts.Null
+		}
+	}
+	for t, ts := range learned.BySubtype {
+		if s.BySubtype == nil {
+			s.BySubtype = map[string]SubtypeSummary{}
+		}
+		sub := SubtypeSummary{Cells: ts.Cells, Learned: ts.HeldOut, LearnedNull: ts.Null, LearnedInSample: ts.MeanBest,
+			Untrained: math.NaN(), UntrainedNull: math.NaN()}
+		if untrained != nil {
+			if us, ok := untrained.BySubtype[t]; ok {
+				sub.Untrained, sub.UntrainedNull = us.HeldOut, us.Null
+			}
+		}
+		s.BySubtype[t] = sub
+	}
+	return s
 }
 
 // UnitRF is the receptive field of one unit or ganglion cell, reduced to numbers: the
@@ -108,6 +165,9 @@ type ProbeResult struct {
 	Checkpoint   string   `json:"checkpoint,omitempty"`
 	Control      string   `json:"control,omitempty"`
 	Interneurons []string `json:"interneurons,omitempty"`
+	// MergedDuplicates: recorded cells left out as exact (|r| > DuplicateThreshold, any sign)
+	// copies of another cell of the same file (MergeDuplicateCells), so each signal counts once.
+	MergedDuplicates []MergedCell `json:"merged_duplicates"`
 
 	Model           string             `json:"model"`
 	Layers          []LayerInfo        `json:"layers"`
@@ -130,8 +190,11 @@ type ProbeResult struct {
 // Probe runs the interpretability analyses of a trained model against recorded (or simulated)
 // interneurons, with an untrained model of the same architecture as the control:
 //
-//   - every stimulus group of data: CompareInterneurons for model and control, the mean best r
-//     per cell type (Summary), headline group SummaryGroup;
+//   - recorded cells that duplicate another of their file (sign-flipped copies) are counted
+//     once (MergeDuplicateCells);
+//   - every stimulus group of data: CompareInterneurons for model and control; per cell type
+//     the mean held-out r with its circular-shift null and the in-sample number beside it
+//     (Summary), headline group SummaryGroup;
 //   - gradient receptive fields of every ganglion cell and of the central unit of every channel
 //     (before its ReLU), their rank-1 decomposition and Gaussian fit, and, given the recording,
 //     their match with the recorded cells' spike-triggered averages;
@@ -150,8 +213,12 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 	if control != nil && !sameArchitecture(model.Meta.Model, control.Meta.Model) {
 		return nil, fmt.Errorf("probe: the control's architecture differs from the model's")
 	}
+	data, merged := MergeDuplicateCells(data)
+	if len(merged) > 0 {
+		logf("%d recorded cells are exact copies (|r| > %g) of another cell of their file: each signal is counted once", len(merged), DuplicateThreshold)
+	}
 	in := InputOf(model)
-	res := &ProbeResult{Model: model.Meta.Model.Type, Layers: layerInfos(model.Layers()), PreNonlinearity: !opts.Compare.AfterNonlinearity,
+	res := &ProbeResult{MergedDuplicates: merged, Model: model.Meta.Model.Type, Layers: layerInfos(model.Layers()), PreNonlinearity: !opts.Compare.AfterNonlinearity,
 		MaxShift: opts.Compare.MaxShift, InputShape: [3]int{in.History, in.H, in.W}, FrameRate: model.Meta.FrameRate,
 		SummaryByGroup: map[string]Summary{}}
 	if len(res.Layers) == 0 {
@@ -189,14 +256,13 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		if gc.Learned, err = CompareInterneurons(ModelUnits(model), sub, opts.Compare); err != nil {
 			return nil, err
 		}
-		s := Summary{Learned: meanBest(gc.Learned), Untrained: map[string]float64{}}
 		if control != nil {
 			logf("correlating every unit with %d recordings of group %q (untrained control)", len(sub), g)
 			if gc.Untrained, err = CompareInterneurons(ModelUnits(control), sub, opts.Compare); err != nil {
 				return nil, err
 			}
-			s.Untrained = meanBest(gc.Untrained)
 		}
+		s := summarize(gc.Learned, gc.Untrained)
 		res.Comparisons = append(res.Comparisons, gc)
 		res.SummaryByGroup[g] = s
 	}
@@ -273,7 +339,7 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		res.Similarity = sim
 	}
 
-	logf("validation against the target (mean best r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
+	logf("validation against the target (mean held-out r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
 	v, err := validate(res, model, data, opts)
 	if err != nil {
 		return nil, err
@@ -299,14 +365,6 @@ func layerInfos(ls []retina.Layer) []LayerInfo {
 func sameArchitecture(a, b retina.ModelConfig) bool {
 	return a.Type == b.Type && a.NCells == b.NCells && a.ImgShape == b.ImgShape &&
 		slices.Equal(a.Chans, b.Chans) && slices.Equal(a.KSizes, b.KSizes)
-}
-
-func meanBest(c *InterneuronComparison) map[string]float64 {
-	out := map[string]float64{}
-	for t, s := range c.ByType {
-		out[t] = s.MeanBest
-	}
-	return out
 }
 
 // unitRF maps and summarises the gradient receptive field of t.

@@ -29,12 +29,16 @@ func (p *ProbeResult) Report(title, subtitle string) (*figures.Report, error) {
 	if !p.PreNonlinearity {
 		where = "after the ReLU"
 	}
-	rep.AddTable("Mean best r per cell type", p.summaryTable())
+	rep.AddTable("Mean held-out r per cell type", p.summaryTable())
 	rep.AddText("How to read it", fmt.Sprintf(
 		"Every unit (channel × row × column) of every hidden layer, read %s, is correlated (Pearson r over time) with each recorded cell's membrane potential, "+
-			"with the stimulus shifted by up to %d pixel(s) in each direction; a cell's score is its best unit's r. "+
+			"with the stimulus shifted by up to %d pixel(s) in each direction. The unit is chosen on the first half of each cell's series and scored on the second "+
+			"(a gap of the model's history between them, so no stimulus frame is seen by both): that held-out r is the cell's score. "+
+			"In sample is the best unit's r on the whole series (the reference's procedure), which rewards selection; "+
+			"the null is the held-out r of the cell's potential shifted circularly against the stimulus (by a quarter, half and three quarters of the series), "+
+			"what selection alone reaches. %d recorded cells that were exact copies of another (|r| > %g, e.g. sign-flipped) were merged, so each signal counts once. "+
 			"The untrained control is a model of the same architecture with its initial weights: what it reaches is owed to the architecture, "+
-			"the rest to training. Headline group: %q.", where, p.MaxShift, p.SummaryGroup))
+			"the rest to training. Headline group: %q.", where, p.MaxShift, len(p.MergedDuplicates), DuplicateThreshold, p.SummaryGroup))
 	if p.Validation != nil {
 		rep.AddTable(p.Validation.heading(), p.Validation.table())
 		if text := p.Validation.text(); text != "" {
@@ -61,6 +65,7 @@ func (p *ProbeResult) Report(title, subtitle string) (*figures.Report, error) {
 	}
 	if len(p.Similarity) > 0 {
 		rep.AddTable("Similarity of the trained layers to the untrained control", similarityTable(p.Similarity))
+		rep.AddText("", "Each number beside its null: the same statistic with the control's activity shifted circularly in time by half the white-noise stimulus, i.e. for independent series; a number at its null says nothing about shared structure.")
 	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("probe report: %v", errs)
@@ -94,23 +99,28 @@ func f3(x float64) string {
 }
 
 func (p *ProbeResult) summaryTable() figures.Table {
-	t := figures.Table{Columns: []string{"group", "cell type", "cells", "learned", "untrained", "learned − untrained", "learned by layer"}}
+	t := figures.Table{Columns: []string{"group", "cell type", "cells", "learned: held out", "null", "in sample",
+		"untrained: held out", "null", "in sample", "learned − untrained (held out)", "learned held out by layer"}}
 	for _, gc := range p.Comparisons {
 		for _, ct := range cellTypes(gc.Learned) {
 			s := gc.Learned.ByType[ct]
-			un := math.NaN()
+			u := TypeSummary{HeldOut: math.NaN(), Null: math.NaN(), MeanBest: math.NaN()}
 			if gc.Untrained != nil {
-				un = gc.Untrained.ByType[ct].MeanBest
+				u = gc.Untrained.ByType[ct]
 			}
 			byLayer := ""
 			for _, l := range p.Layers {
-				byLayer += fmt.Sprintf("%s %s  ", l.Name, f3(s.ByLayer[l.Name]))
+				byLayer += fmt.Sprintf("%s %s  ", l.Name, f3(s.HeldOutByLayer[l.Name]))
 			}
 			name := gc.Group
 			if gc.Group == p.SummaryGroup {
 				name += " (headline)"
 			}
-			t.Rows = append(t.Rows, []string{name, ct, fmt.Sprint(s.Cells), f3(s.MeanBest), f3(un), f3(s.MeanBest - un), byLayer})
+			if len(gc.Learned.RepeatedStimulus) > 0 {
+				name += " (repeated stimulus: held out is not independent)"
+			}
+			t.Rows = append(t.Rows, []string{name, ct, fmt.Sprint(s.Cells), f3(s.HeldOut), f3(s.Null), f3(s.MeanBest),
+				f3(u.HeldOut), f3(u.Null), f3(u.MeanBest), f3(s.HeldOut - u.HeldOut), byLayer})
 		}
 	}
 	return t
@@ -124,16 +134,19 @@ func (p *ProbeResult) summaryBars() (*figures.Figure, error) {
 		}
 		types := cellTypes(gc.Learned)
 		learned, untrained := make([]float64, len(types)), make([]float64, len(types))
+		lnull, unull := make([]float64, len(types)), make([]float64, len(types))
 		for i, ct := range types {
-			learned[i] = gc.Learned.ByType[ct].MeanBest
-			untrained[i] = math.NaN()
+			learned[i], lnull[i] = gc.Learned.ByType[ct].HeldOut, gc.Learned.ByType[ct].Null
+			untrained[i], unull[i] = math.NaN(), math.NaN()
 			if gc.Untrained != nil {
-				untrained[i] = gc.Untrained.ByType[ct].MeanBest
+				untrained[i], unull[i] = gc.Untrained.ByType[ct].HeldOut, gc.Untrained.ByType[ct].Null
 			}
 		}
-		panels = append(panels, figures.Panel{Title: "stimulus group " + gc.Group, XLabel: "cell type", YLabel: "mean best r",
+		panels = append(panels, figures.Panel{Title: "stimulus group " + gc.Group, XLabel: "cell type", YLabel: "mean held-out r",
 			Bars: []figures.BarSeries{{Name: "learned", Categories: types, Values: learned},
-				{Name: "untrained", Categories: types, Values: untrained}}})
+				{Name: "learned null", Categories: types, Values: lnull, Color: "#9ecae1"},
+				{Name: "untrained", Categories: types, Values: untrained},
+				{Name: "untrained null", Categories: types, Values: unull, Color: "#c7c7c7"}}})
 	}
 	return figures.Grid("", 1, len(panels), panels)
 }
@@ -338,13 +351,17 @@ func (p *ProbeResult) addAttribution(rep *figures.Report, add func(string, strin
 }
 
 func similarityTable(sims []LayerSimilarity) figures.Table {
-	t := figures.Table{Columns: []string{"layer", "mean r of matched channels (Hungarian)", "mean best r per unit", "canonical correlations"}}
-	for _, s := range sims {
+	t := figures.Table{Columns: []string{"layer", "mean r of matched channels (Hungarian)", "null", "mean best r per unit", "null",
+		"canonical correlations", "null"}}
+	ccs := func(xs []float64) string {
 		cc := ""
-		for _, v := range s.CCA {
+		for _, v := range xs {
 			cc += fmt.Sprintf("%.2f ", v)
 		}
-		t.Rows = append(t.Rows, []string{s.Layer, f3(s.MeanMatchedR), f3(s.MeanBestR), cc})
+		return cc
+	}
+	for _, s := range sims {
+		t.Rows = append(t.Rows, []string{s.Layer, f3(s.MeanMatchedR), f3(s.NullMeanMatchedR), f3(s.MeanBestR), f3(s.NullMeanBestR), ccs(s.CCA), ccs(s.NullCCA)})
 	}
 	return t
 }

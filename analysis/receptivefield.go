@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/ml/model"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -62,7 +62,7 @@ func GradientRF(m *retina.Model, t Target, opts RFOptions) (*ReceptiveField, err
 	}
 	opts = opts.withDefaults()
 	in := InputOf(m)
-	exec, err := newModelExec(m, func(ctx *context.Context, x *Node) *Node {
+	exec, err := newModelExec(m, func(ctx *model.Scope, x *Node) *Node {
 		v := t.node(forward(ctx, m, x))
 		return ReduceSum(Gradient(ReduceAllSum(v), x)[0], 0) // [History, H, W], summed over the batch
 	})

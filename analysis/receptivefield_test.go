@@ -18,7 +18,7 @@ func lnModel(t *testing.T) (*retina.Model, [][]float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := retina.ExportStateDict(m.Context().In(retina.ModelScope), mcfg)
+	sd, err := retina.ExportStateDict(m.Scope().At(retina.ModelScope), mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func TestMatching(t *testing.T) {
 }
 
 // TestCompareModelsWithItself: a model compared with itself matches every channel to itself
-// with r = 1 and has canonical correlations 1.
+// with r = 1 and has canonical correlations 1; its nulls do not.
 func TestCompareModelsWithItself(t *testing.T) {
 	m := tinyCNN(t, "bncnn")
 	in := InputOf(m)
@@ -121,6 +121,12 @@ func TestCompareModelsWithItself(t *testing.T) {
 		}
 		if math.Abs(s.MeanBestR-1) > 1e-5 || len(s.CCA) == 0 || math.Abs(s.CCA[len(s.CCA)-1]-1) > 1e-4 {
 			t.Errorf("%s: mean best r %v, CCA %v; want 1", s.Layer, s.MeanBestR, s.CCA)
+		}
+		// The null compares independent series (the copy shifted in time by half the
+		// stimulus): white noise leaves nothing shared, so matching and CCA fall far below 1
+		// (only selection and the few samples lift them above 0).
+		if !(s.NullMeanMatchedR < 0.3) || len(s.NullCCA) == 0 || !(s.NullCCA[0] < 0.6) || !(s.NullMeanBestR < 0.5) || !(s.NullCCA[0] > 0) {
+			t.Errorf("%s: null matched r %v, best r %v, CCA %v; want far below 1", s.Layer, s.NullMeanMatchedR, s.NullMeanBestR, s.NullCCA)
 		}
 	}
 }

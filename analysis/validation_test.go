@@ -197,7 +197,16 @@ func TestValidationExplainsAShortfall(t *testing.T) {
 		{"noise filters do not count", func(tv *TypeVerdict, _ *Validation) { tv.OldestQuarter, tv.LinearR = 0.3, 0.1 }, nil, []string{"longer history"}},
 		{"all channels used", func(tv *TypeVerdict, _ *Validation) { tv.ChannelsUsed = 8 }, []string{"all 8 channels of conv1"}, nil},
 		{"still learning", func(_ *TypeVerdict, v *Validation) { v.LastEpochGain = 0.02 }, []string{"rose by 0.020 in the last of 8 epochs"}, nil},
-		{"architecture", func(tv *TypeVerdict, _ *Validation) { tv.Untrained = 0.45 }, []string{"added only 0.05 to the untrained control's 0.45"}, nil},
+		{"architecture", func(tv *TypeVerdict, _ *Validation) { tv.Untrained = 0.45 },
+			[]string{"added only 0.05 to the untrained control's 0.45: the architecture alone"}, []string{"neither model"}},
+		{"at the null", func(tv *TypeVerdict, _ *Validation) {
+			tv.Learned, tv.LearnedNull, tv.LearnedInSample, tv.Untrained, tv.UntrainedNull = 0.03, 0.01, 0.17, 0.0, 0.002
+		},
+			[]string{"held-out r (0.03) is at its circular-shift null (0.01)", "in sample it reads 0.17", "at its own null (0.00): neither model"},
+			[]string{"the architecture alone"}},
+		{"above the null", func(tv *TypeVerdict, _ *Validation) { tv.LearnedNull = 0.02 }, nil, []string{"circular-shift null"}},
+		{"repeated stimulus", func(_ *TypeVerdict, v *Validation) { v.RepeatedStimulus = true },
+			[]string{`"whitenoise" group's second half repeats its first half's stimulus`, "is not judged"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tv, vv := base, *v

@@ -132,7 +132,7 @@ func loadInterneurons(h *reader, path string) (*InterneuronSet, error) {
 		set.Types = strings.Split(sub, h5SubtypeSep)
 	}
 	if h.IsGroup("train") && h.IsGroup("test") && h.Exists("train/"+h5Stimulus) {
-		return nil, fmt.Errorf("this is a recording file (groups \"train\" and \"test\" with %s and %s), not an interneuron file: read it with LoadFile",
+		return nil, fmt.Errorf("this is a ganglion-cell recording (groups \"train\" and \"test\" with %s and %s: the data a run trains on), not an interneuron file (`deepretina data info` describes either)",
 			h5Stimulus, h5Rates)
 	}
 	n, err := h.NumObjects()

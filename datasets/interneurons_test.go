@@ -237,7 +237,7 @@ func TestLoadInterneuronFileMalformed(t *testing.T) {
 			func(i int) float64 { return map[bool]float64{true: 5e38, false: 0}[i == 16] }})),
 			[]string{`dataset "flashes/stimuli"`, "value at [1, 0, 0]", "overflows float32"}},
 		{"a recording file", raw(h5tLabLayout(20, 10, 4, 4, 3, 2)),
-			[]string{"this is a recording file", `"train"`, "LoadFile"}},
+			[]string{"this is a ganglion-cell recording", `"train"`, "not an interneuron file", "deepretina data info"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.NewReplacer(" ", "_", "/", "_").Replace(tc.name)+".h5")

@@ -8,14 +8,14 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go engine, always available
-	"github.com/gomlx/gomlx/backends/xla"
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go engine, always available
+	"github.com/gomlx/go-xla/compute/xla"
 )
 
 // The project's own XLA CPU plugin, installed by scripts/setup.sh from the Python package
-// lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU PJRT plugin built from jaxlib 0.11.2, the XLA whose CUDA
-// plugin go-xla v0.1.4 is verified with), pinned by version and SHA-256.
+// lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU PJRT plugin built from jaxlib 0.11.2: PJRT C API 0.115,
+// newer than the 0.104 go-xla v0.4.5 is compiled against), pinned by version and SHA-256.
 const (
 	// PluginDir is where the set-up puts the plugin, relative to the repository root.
 	PluginDir = "deps/pjrt"
@@ -25,7 +25,7 @@ const (
 
 // Engine describes the backend a process runs its models on and why it was chosen.
 type Engine struct {
-	Backend backends.Backend
+	Backend compute.Backend
 	Config  string // what was passed to GoMLX: "go", "xla:/abs/path/plugin.so", "xla"
 	Reason  string // one line for the log: what was chosen, from where
 }
@@ -42,7 +42,7 @@ var (
 // DefaultBackend returns the process's shared backend, choosing it on the first call (see
 // ChooseEngine) and announcing the choice on notice in one line (nil for silence). Every
 // function of this package that is given a nil backend uses it.
-func DefaultBackend(notice io.Writer) (backends.Backend, error) {
+func DefaultBackend(notice io.Writer) (compute.Backend, error) {
 	e, err := DefaultEngine(notice)
 	return e.Backend, err
 }
@@ -60,7 +60,7 @@ func DefaultEngine(notice io.Writer) (Engine, error) {
 
 // NewBackend creates a new backend by the rules of ChooseEngine and announces it on notice.
 // Prefer DefaultBackend: a second XLA client in one process claims the device's memory again.
-func NewBackend(notice io.Writer) (backends.Backend, error) {
+func NewBackend(notice io.Writer) (compute.Backend, error) {
 	e, err := ChooseEngine()
 	if err != nil {
 		return nil, err
@@ -81,23 +81,23 @@ func NewBackend(notice io.Writer) (backends.Backend, error) {
 //     $PJRT_PLUGIN_LIBRARY_PATH, the system library paths), without downloading anything;
 //  4. the pure-Go backend, which is much slower.
 func ChooseEngine() (Engine, error) {
-	return chooseEngine(os.Getenv(backends.ConfigEnvVar), pluginSearchRoots())
+	return chooseEngine(os.Getenv(compute.ConfigEnvVar), pluginSearchRoots())
 }
 
 // chooseEngine is ChooseEngine with its inputs explicit: the value of $GOMLX_BACKEND and the
 // folders searched for the project's plugin.
 func chooseEngine(envConfig string, roots []string) (Engine, error) {
 	if cfg := envConfig; cfg != "" {
-		b, err := backends.NewWithConfig(cfg)
+		b, err := compute.NewWithConfig(cfg)
 		if err != nil {
-			return Engine{}, fmt.Errorf("engine %s=%q: %w", backends.ConfigEnvVar, cfg, err)
+			return Engine{}, fmt.Errorf("engine %s=%q: %w", compute.ConfigEnvVar, cfg, err)
 		}
-		return Engine{b, cfg, fmt.Sprintf("engine %s from %s=%s", b.Name(), backends.ConfigEnvVar, cfg)}, nil
+		return Engine{b, cfg, fmt.Sprintf("engine %s from %s=%s", b.Name(), compute.ConfigEnvVar, cfg)}, nil
 	}
 	var tried []string
 	if path, found := findPlugin(roots); found {
 		cfg := "xla:" + path
-		b, err := backends.NewWithConfig(cfg)
+		b, err := compute.NewWithConfig(cfg)
 		if err == nil {
 			return Engine{b, cfg, "engine XLA CPU, the project's plugin " + path}, nil
 		}
@@ -108,13 +108,13 @@ func chooseEngine(envConfig string, roots []string) (Engine, error) {
 	} else {
 		tried = append(tried, "no plugin in gopjrt's standard locations")
 	}
-	b, err := backends.NewWithConfig("go")
+	b, err := compute.NewWithConfig("go")
 	if err != nil {
 		return Engine{}, fmt.Errorf("pure-Go backend: %w", err)
 	}
-	reason := "engine pure Go (slow): " + joinReasons(tried) + "; run scripts/setup.sh to install XLA's CPU plugin, or set " + backends.ConfigEnvVar
+	reason := "engine pure Go (slow): " + joinReasons(tried) + "; run scripts/setup.sh to install XLA's CPU plugin, or set " + compute.ConfigEnvVar
 	if len(tried) == 1 {
-		reason = "engine pure Go (slow): no XLA plugin found (" + filepath.Join(PluginDir, PluginFile) + " or gopjrt's standard locations); run scripts/setup.sh to install XLA's CPU plugin, or set " + backends.ConfigEnvVar
+		reason = "engine pure Go (slow): no XLA plugin found (" + filepath.Join(PluginDir, PluginFile) + " or gopjrt's standard locations); run scripts/setup.sh to install XLA's CPU plugin, or set " + compute.ConfigEnvVar
 	}
 	return Engine{b, "go", reason}, nil
 }
@@ -132,14 +132,14 @@ func joinReasons(rs []string) string {
 
 // standardXLA tries XLA from the standard plugin locations with auto-install off, so that a
 // machine without a plugin falls back quietly instead of trying the network.
-func standardXLA() (b backends.Backend, err error) {
+func standardXLA() (b compute.Backend, err error) {
 	xla.EnableAutoInstall(false)
 	defer func() {
 		if r := recover(); r != nil {
 			b, err = nil, fmt.Errorf("xla: %v", r)
 		}
 	}()
-	return backends.NewWithConfig("xla")
+	return compute.NewWithConfig("xla")
 }
 
 // FindProjectPlugin returns the absolute path of the project's XLA CPU plugin, searching

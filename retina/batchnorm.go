@@ -3,8 +3,8 @@ package retina
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Default batch-norm hyper-parameters of the reference models (PyTorch conventions).
@@ -72,7 +72,7 @@ func batchNormSpecs(scope []string, torchPrefix string, nFeatures int, abs bool)
 // With opts.Abs, γ is replaced by |γ| (the reference's AbsBatchNorm1d). Variables live in ctx's
 // current scope and take x's dtype; see batchNormSpecs for their names. Feature order is whatever
 // x's is: the models pass PyTorch's flatten of [C,H,W].
-func FlatBatchNorm(ctx *context.Context, x *graph.Node, opts BatchNormOptions) *graph.Node {
+func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *graph.Node {
 	if x.Rank() != 2 {
 		panic(fmt.Errorf("FlatBatchNorm: x must be [B, F], got shape %s", x.Shape()))
 	}
@@ -85,11 +85,11 @@ func FlatBatchNorm(ctx *context.Context, x *graph.Node, opts BatchNormOptions) *
 	vars := materializeVars(ctx, batchNormSpecs(nil, "", nFeatures, opts.Abs), dtype)
 	scaleVar, shiftVar, meanVar, varVar := vars[0], vars[1], vars[2], vars[3]
 
-	scale := scaleVar.ValueGraph(g)
+	scale := scaleVar.NodeValue(g)
 	if opts.Abs {
 		scale = graph.Abs(scale)
 	}
-	shift := shiftVar.ValueGraph(g)
+	shift := shiftVar.NodeValue(g)
 	eps := graph.Scalar(g, dtype, opts.Eps)
 
 	var mean, variance *graph.Node
@@ -106,18 +106,18 @@ func FlatBatchNorm(ctx *context.Context, x *graph.Node, opts BatchNormOptions) *
 		// Running statistics (PyTorch convention, unbiased variance).
 		m := opts.Momentum
 		unbiased := graph.MulScalar(graph.StopGradient(variance), float64(batch)/float64(batch-1))
-		newMean := graph.Add(graph.MulScalar(meanVar.ValueGraph(g), 1-m), graph.MulScalar(graph.StopGradient(mean), m))
-		newVar := graph.Add(graph.MulScalar(varVar.ValueGraph(g), 1-m), graph.MulScalar(unbiased, m))
-		meanVar.SetValueGraph(newMean)
-		varVar.SetValueGraph(newVar)
+		newMean := graph.Add(graph.MulScalar(meanVar.NodeValue(g), 1-m), graph.MulScalar(graph.StopGradient(mean), m))
+		newVar := graph.Add(graph.MulScalar(varVar.NodeValue(g), 1-m), graph.MulScalar(unbiased, m))
+		meanVar.SetNodeValue(newMean)
+		varVar.SetNodeValue(newVar)
 		if len(vars) > 4 {
 			counter := vars[4]
-			counter.SetValueGraph(graph.AddScalar(counter.ValueGraph(g), 1))
+			counter.SetNodeValue(graph.AddScalar(counter.NodeValue(g), 1))
 		}
 		return y
 	}
-	mean = meanVar.ValueGraph(g)
-	variance = varVar.ValueGraph(g)
+	mean = meanVar.NodeValue(g)
+	variance = varVar.NodeValue(g)
 	factor := graph.Mul(graph.Rsqrt(graph.Add(variance, eps)), scale) // [F]
 	centred := graph.Sub(x, graph.InsertAxes(mean, 0))
 	return graph.Add(graph.Mul(centred, graph.InsertAxes(factor, 0)), graph.InsertAxes(shift, 0))

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // bnHand is the hand computation of PyTorch's BatchNorm1d on x [B, F] (row-major).
@@ -93,8 +93,8 @@ func TestFlatBatchNorm(t *testing.T) {
 				r := randomSlice(rng, b*f)
 				want := handBatchNorm(x, b, f, gamma, beta, rm, rv, r, opts, training)
 
-				ctx := context.New()
-				bnCtx := ctx.In("bn")
+				ctx := model.NewStore().RootScope()
+				bnCtx := ctx.At("bn")
 				scaleName, shiftName := bnWeight, bnBias
 				if abs {
 					scaleName, shiftName = bnAbsScale, bnAbsShift
@@ -103,13 +103,13 @@ func TestFlatBatchNorm(t *testing.T) {
 				bnCtx.VariableWithValue(shiftName, tensors.FromFlatDataAndDimensions(beta, f))
 				bnCtx.VariableWithValue(bnRunningMean, tensors.FromFlatDataAndDimensions(rm, f)).SetTrainable(false)
 				bnCtx.VariableWithValue(bnRunningVar, tensors.FromFlatDataAndDimensions(rv, f)).SetTrainable(false)
-				exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x, r *graph.Node) []*graph.Node {
+				exec, err := model.NewExec(backend, ctx.Store(), func(ctx *model.Scope, x, r *graph.Node) []*graph.Node {
 					g := x.Graph()
-					ctx.SetTraining(g, training)
-					y := FlatBatchNorm(ctx.In("bn"), x, opts)
+					ctx.Store().SetTraining(g, training)
+					y := FlatBatchNorm(ctx.At("bn"), x, opts)
 					loss := graph.Add(graph.ReduceAllSum(graph.Mul(r, y)), graph.MulScalar(graph.ReduceAllSum(graph.Square(y)), 0.5))
-					scaleV := ctx.In("bn").GetVariable(scaleName).ValueGraph(g)
-					shiftV := ctx.In("bn").GetVariable(shiftName).ValueGraph(g)
+					scaleV := ctx.At("bn").GetVariable(scaleName).NodeValue(g)
+					shiftV := ctx.At("bn").GetVariable(shiftName).NodeValue(g)
 					return append([]*graph.Node{y}, graph.Gradient(loss, x, scaleV, shiftV)...)
 				})
 				if err != nil {
@@ -161,10 +161,10 @@ func TestFlatBatchNormRunningStatsAccumulate(t *testing.T) {
 	backend := testBackend()
 	const b, f = 3, 2
 	opts := BatchNormOptions{Momentum: DefaultBNMomentum, Eps: DefaultBNEps}
-	ctx := context.New()
-	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
-		ctx.SetTraining(x.Graph(), true)
-		return FlatBatchNorm(ctx.In("bn"), x, opts)
+	ctx := model.NewStore().RootScope()
+	exec, err := model.NewExec(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+		ctx.Store().SetTraining(x.Graph(), true)
+		return FlatBatchNorm(ctx.At("bn"), x, opts)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestFlatBatchNormRunningStatsAccumulate(t *testing.T) {
 		}
 		want := handBatchNorm(x, b, f, []float64{1, 1}, []float64{0, 0}, rm, rv, make([]float64, b*f), opts, true)
 		rm, rv = want.newMean, want.newVar
-		bnCtx := ctx.In("bn")
+		bnCtx := ctx.At("bn")
 		if e := maxRelErr(mustFloat64s(t, bnCtx.GetVariable(bnRunningMean).MustValue()), rm, 1); e > 1e-6 {
 			t.Errorf("step %d: running_mean rel err %g", step, e)
 		}
@@ -196,9 +196,9 @@ func TestFlatBatchNormRunningStatsAccumulate(t *testing.T) {
 
 func TestFlatBatchNormTrainingNeedsBatch2(t *testing.T) {
 	backend := testBackend()
-	ctx := context.New()
+	ctx := model.NewStore().RootScope()
 	g := graph.NewGraph(backend, "bn1")
-	ctx.SetTraining(g, true)
+	ctx.Store().SetTraining(g, true)
 	x := graph.Parameter(g, "x", shapeF32(1, 3))
 	err := catchPanic(func() { FlatBatchNorm(ctx, x, BatchNormOptions{Momentum: 0.1, Eps: 1e-3}) })
 	if err == nil || !strings.Contains(err.Error(), "batch size 1") {

@@ -12,10 +12,11 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
@@ -202,11 +203,11 @@ func fileSHA256(path string) (string, error) {
 type checkpointer struct {
 	runDir  string
 	staging string
-	handler *checkpoints.Handler
+	handler *checkpoint.Handler
 	keep    int
 }
 
-func newCheckpointer(ctx *context.Context, runDir string, keep int) (*checkpointer, error) {
+func newCheckpointer(store *model.Store, runDir string, keep int) (*checkpointer, error) {
 	staging := filepath.Join(runDir, checkpointsDir, ".staging")
 	if err := os.RemoveAll(staging); err != nil {
 		return nil, fmt.Errorf("checkpoints: clear %s: %w", staging, err)
@@ -214,14 +215,14 @@ func newCheckpointer(ctx *context.Context, runDir string, keep int) (*checkpoint
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
-	h, err := checkpoints.Build(ctx).Dir(staging).Keep(-1).Done()
+	h, err := checkpoint.Build(store).Dir(staging).Keep(-1).Done()
 	if err != nil {
 		return nil, fmt.Errorf("checkpoints in %s: %w", staging, err)
 	}
 	return &checkpointer{runDir: runDir, staging: staging, handler: h, keep: max(keep, 1)}, nil
 }
 
-// save publishes a checkpoint of the context's variables with meta, then prunes old ones
+// save publishes a checkpoint of the store's variables with meta, then prunes old ones
 // (the best epoch's checkpoint is always kept).
 func (c *checkpointer) save(meta *RunMeta) (dir string, err error) {
 	root := filepath.Join(c.runDir, checkpointsDir)
@@ -342,17 +343,34 @@ func latestGoodCheckpoint(runDir string, warn io.Writer) (*checkpointRef, *RunMe
 	return nil, nil, nil
 }
 
-// loadVariables attaches the GoMLX checkpoint in dir to ctx: variables already in ctx are
+// loadVariables attaches the GoMLX checkpoint in dir to store: variables already in it are
 // overwritten now, the others take their saved values when the model creates them (so they
 // keep the trainable flags the model gives them); immediate creates them all now, for
 // inference and export.
-func loadVariables(ctx *context.Context, dir string, immediate bool) error {
-	cfg := checkpoints.Build(ctx).Dir(dir)
+func loadVariables(store *model.Store, dir string, immediate bool) error {
+	cfg := checkpoint.Build(store).Dir(dir)
+	if jsonText, bin, old, err := v026Checkpoint(dir); err != nil {
+		return fmt.Errorf("load checkpoint %s: %w", dir, err)
+	} else if old {
+		cfg = checkpoint.Build(store).FromEmbed(jsonText, bin)
+	}
 	if immediate {
 		cfg = cfg.Immediate()
 	}
 	if _, err := cfg.Done(); err != nil {
 		return fmt.Errorf("load checkpoint %s: %w", dir, err)
+	}
+	if immediate {
+		// A model whose weights are not finite predicts NaN everywhere: refuse it here, naming
+		// the variable, rather than let predict and export pass NaN on.
+		for v := range store.IterVariables() {
+			if !strings.HasPrefix(v.Path(), model.ScopeSeparator+ModelScope+model.ScopeSeparator) {
+				continue
+			}
+			if msg := nonFinite(v.MustValue()); msg != "" {
+				return fmt.Errorf("load checkpoint %s: variable %s: %s (the training that wrote it diverged, or the file was altered)", dir, v.Path(), msg)
+			}
+		}
 	}
 	return nil
 }
@@ -378,13 +396,13 @@ func CheckpointVariables(dir string) (map[string]*tensors.Tensor, error) {
 	if _, err := ReadMeta(dir); err != nil {
 		return nil, err
 	}
-	ctx := context.New()
-	if err := loadVariables(ctx, dir, true); err != nil {
+	store := model.NewStore()
+	if err := loadVariables(store, dir, true); err != nil {
 		return nil, err
 	}
 	vars := map[string]*tensors.Tensor{}
-	for v := range ctx.IterVariables() {
-		vars[v.ScopeAndName()] = v.MustValue()
+	for v := range store.IterVariables() {
+		vars[v.Path()] = v.MustValue()
 	}
 	return vars, nil
 }

@@ -5,9 +5,9 @@ import (
 	"math"
 	"strings"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // diagnoseNonFinite explains a NaN/Inf loss: it reruns the offending batch through the model
@@ -16,14 +16,14 @@ import (
 // that breaks is where to look.
 func (t *trainer) diagnoseNonFinite(starts *tensors.Tensor) string {
 	var parts []string
-	if name := firstNonFiniteVariable(t.ctx); name != "" {
+	if name := firstNonFiniteVariable(t.store); name != "" {
 		parts = append(parts, "first non-finite variable: "+name)
 	}
 	mcfg := t.meta.Model
 	history, norm := t.meta.InputShape[0], t.meta.NormStats
 	layers := append(hiddenLayerNames(mcfg), "rates")
-	exec, err := context.NewExec(t.backend, t.ctx.Checked(false), func(ctx *context.Context, stim, starts *Node) []*Node {
-		out := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
+	exec, err := model.NewExec(t.backend, t.store, func(ctx *model.Scope, stim, starts *Node) []*Node {
+		out := Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
 		var res []*Node
 		for _, name := range layers {
 			h := out.Rates

@@ -1,13 +1,12 @@
 // Package retina holds deepretina's models of retinal ganglion cells and everything needed to
 // train and use them on GoMLX: the reference architectures (BNCNN of McIntosh et al. 2016,
 // LinearStackedBNCNN of Maheswaranathan et al. 2023, and the dense LN model), layers that train
-// on every GoMLX backend (a gather-based convolution with an exact, cheap gradient and a
-// PyTorch-semantics batch norm, since the pure-Go backend lacks the ops GoMLX's own versions
-// need), the training loop (Poisson loss, Adam, plateau schedule on the validation correlation,
+// on every GoMLX backend (a gather-based convolution, faster on the pure-Go backend than its
+// own, and a PyTorch-semantics batch norm, which GoMLX's batchnorm package is not), the training loop (Poisson loss, Adam, plateau schedule on the validation correlation,
 // early stopping), atomic self-describing checkpoints with resumption, prediction from raw
 // stimulus, hidden-unit read-out by layer name, and import/export of PyTorch state dicts.
 //
-// Layering: layers (conv.go, batchnorm.go, gradients.go) → models (structure.go, the one
+// Layering: layers (conv.go, batchnorm.go) → models (structure.go, the one
 // description of layer names, variable scopes and state-dict names; models.go, model_*.go) →
 // training (run.go, train.go, resident.go, checkpoint.go) → use (model.go, hidden.go,
 // statedict.go) → PyTorch checkpoints (torchpickle.go reads torch.save files, torchlayout.go

@@ -7,19 +7,19 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
 )
 
 // testEngine is one of the engines the numerical tests run on.
 type testEngine struct {
 	name    string
-	backend backends.Backend
+	backend compute.Backend
 }
 
 var (
 	xlaOnce    sync.Once
-	xlaEngine  backends.Backend
+	xlaEngine  compute.Backend
 	xlaFailure string
 )
 
@@ -27,10 +27,10 @@ var (
 // product, one XLA client per process): $GOMLX_BACKEND when it names XLA (so that a GPU machine
 // tests its CUDA plugin), else the project's CPU plugin. A machine without it fails the test
 // with the command that installs it, rather than skipping.
-func xlaTestBackend(t testing.TB) backends.Backend {
+func xlaTestBackend(t testing.TB) compute.Backend {
 	t.Helper()
 	xlaOnce.Do(func() {
-		cfg := os.Getenv(backends.ConfigEnvVar)
+		cfg := os.Getenv(compute.ConfigEnvVar)
 		if !strings.HasPrefix(cfg, "xla") {
 			path, ok := FindProjectPlugin()
 			if !ok {
@@ -39,7 +39,7 @@ func xlaTestBackend(t testing.TB) backends.Backend {
 			}
 			cfg = "xla:" + path
 		}
-		b, err := backends.NewWithConfig(cfg)
+		b, err := compute.NewWithConfig(cfg)
 		if err != nil {
 			xlaFailure = "XLA engine " + cfg + ": " + err.Error()
 			return
@@ -54,11 +54,11 @@ func xlaTestBackend(t testing.TB) backends.Backend {
 
 // testEngines are XLA, the default engine, and the pure-Go fallback.
 func testEngines(t testing.TB) []testEngine {
-	return []testEngine{{"xla", xlaTestBackend(t)}, {"go", simplego.GetBackend()}}
+	return []testEngine{{"xla", xlaTestBackend(t)}, {"go", gobackend.GetBackend()}}
 }
 
 // forEachEngine runs test once per engine, as a subtest named after it.
-func forEachEngine(t *testing.T, test func(t *testing.T, backend backends.Backend)) {
+func forEachEngine(t *testing.T, test func(t *testing.T, backend compute.Backend)) {
 	for _, e := range testEngines(t) {
 		t.Run(e.name, func(t *testing.T) { test(t, e.backend) })
 	}
@@ -68,8 +68,8 @@ func TestEnginesPickTheirConvolution(t *testing.T) {
 	if !NativeConvolution(xlaTestBackend(t)) {
 		t.Error("XLA: Conv2D should use the engine's own convolution")
 	}
-	if NativeConvolution(simplego.GetBackend()) {
-		t.Error("pure Go: Conv2D should use the gather formulation (the backend lacks Reverse)")
+	if NativeConvolution(gobackend.GetBackend()) {
+		t.Error("pure Go: Conv2D should use the gather formulation (faster there than the backend's own)")
 	}
 }
 
@@ -85,7 +85,7 @@ func TestChooseEngineOrder(t *testing.T) {
 		want      []string // acceptable reasons (prefixes)
 		config    string
 	}{
-		{"GOMLX_BACKEND wins over the project's plugin", "go", []string{repo}, []string{"engine SimpleGo (go) from GOMLX_BACKEND=go"}, "go"},
+		{"GOMLX_BACKEND wins over the project's plugin", "go", []string{repo}, []string{"engine Go Backend from GOMLX_BACKEND=go"}, "go"},
 		{"the project's plugin", "", []string{t.TempDir(), repo}, []string{"engine XLA CPU, the project's plugin " + plugin}, "xla:" + plugin},
 		{"no project plugin: standard locations, else pure Go", "", []string{t.TempDir()},
 			[]string{"engine XLA from gopjrt's standard plugin locations", "engine pure Go (slow): no XLA plugin found"}, ""},

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
 )
@@ -132,7 +132,7 @@ func (m *Model) chooseLayers(names []string) ([]Layer, error) {
 }
 
 // hiddenExec returns the compiled read-out of layers, building it on first use.
-func (m *Model) hiddenExec(layers []Layer, pre bool) (*context.Exec, error) {
+func (m *Model) hiddenExec(layers []Layer, pre bool) (*model.Exec, error) {
 	names := make([]string, len(layers))
 	for i, l := range layers {
 		names[i] = l.Name
@@ -145,9 +145,9 @@ func (m *Model) hiddenExec(layers []Layer, pre bool) (*context.Exec, error) {
 		return e, nil
 	}
 	mcfg, history, norm := m.Meta.Model, m.Meta.InputShape[0], m.Meta.NormStats
-	exec, err := context.NewExec(m.backend, m.ctx.Checked(false), func(ctx *context.Context, stim, starts *Node) *Node {
+	exec, err := model.NewExec(m.backend, m.store, func(ctx *model.Scope, stim, starts *Node) *Node {
 		c.builds.Add(1)
-		out := Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
+		out := Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
 		src := out.Hidden
 		if pre {
 			src = out.PreActivation

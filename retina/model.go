@@ -7,11 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
 )
@@ -22,9 +23,9 @@ import (
 type Model struct {
 	Meta    *RunMeta
 	Dir     string // the checkpoint folder it was loaded from; "" for a model built in memory
-	backend backends.Backend
-	ctx     *context.Context
-	rates   *context.Exec
+	backend compute.Backend
+	store   *model.Store
+	rates   *model.Exec
 	batch   int
 
 	hidden *hiddenCache
@@ -33,14 +34,14 @@ type Model struct {
 // hiddenCache holds the compiled read-outs of hidden layers, one per layer set.
 type hiddenCache struct {
 	mu     sync.Mutex
-	execs  map[hiddenKey]*context.Exec
+	execs  map[hiddenKey]*model.Exec
 	builds atomic.Int32 // graphs built (one per layer set and input shape)
 }
 
 // LoadOptions say where a model runs and where its warnings go.
 type LoadOptions struct {
-	Backend backends.Backend // nil: the process's shared DefaultBackend
-	Log     io.Writer        // warnings (a skipped corrupt checkpoint, a missing best one); nil discards them
+	Backend compute.Backend // nil: the process's shared DefaultBackend
+	Log     io.Writer       // warnings (a skipped corrupt checkpoint, a missing best one); nil discards them
 }
 
 // LoadModel loads the best checkpoint of a run folder. When the best checkpoint is missing or
@@ -82,11 +83,14 @@ func LoadCheckpoint(dir string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.New()
-	if err := loadVariables(ctx, dir, true); err != nil {
+	store := model.NewStore()
+	if err := loadVariables(store, dir, true); err != nil {
 		return nil, err
 	}
-	m, err := newModel(meta, ctx, opts.Backend)
+	if err := checkVariableShapes(store, meta.Model); err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", dir, err)
+	}
+	m, err := newModel(meta, store, opts.Backend)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
@@ -107,8 +111,8 @@ func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadO
 	if !(norm.Std > 0) {
 		return nil, fmt.Errorf("new model: norm stats std must be > 0, got %v", norm.Std)
 	}
-	ctx := context.New()
-	if err := ctx.SetRNGStateFromSeed(int64(seed)); err != nil {
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(int64(seed)); err != nil {
 		return nil, err
 	}
 	cfg := DefaultConfig()
@@ -121,7 +125,7 @@ func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadO
 	for i := range meta.CellIDs {
 		meta.CellIDs[i] = i
 	}
-	m, err := newModel(meta, ctx, opts.Backend)
+	m, err := newModel(meta, store, opts.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -132,28 +136,31 @@ func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadO
 	return m, nil
 }
 
-func newModel(meta *RunMeta, ctx *context.Context, backend backends.Backend) (*Model, error) {
+func newModel(meta *RunMeta, store *model.Store, backend compute.Backend) (*Model, error) {
 	if backend == nil {
 		var err error
 		if backend, err = DefaultBackend(nil); err != nil {
 			return nil, err
 		}
 	}
-	m := &Model{Meta: meta, backend: backend, ctx: ctx, batch: max(2, min(meta.Config.BatchSize, 256)),
-		hidden: &hiddenCache{execs: make(map[hiddenKey]*context.Exec)}}
+	m := &Model{Meta: meta, backend: backend, store: store, batch: max(2, min(meta.Config.BatchSize, 256)),
+		hidden: &hiddenCache{execs: make(map[hiddenKey]*model.Exec)}}
 	var err error
-	if m.rates, err = newResidentPredictor(backend, ctx, meta.Model, meta.NormStats); err != nil {
+	if m.rates, err = newResidentPredictor(backend, store, meta.Model, meta.NormStats); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Context exposes the model's variables (scope ModelScope) for analyses that build their own
-// graphs on the model, e.g. gradients with respect to the stimulus.
-func (m *Model) Context() *context.Context { return m.ctx }
+// Store holds the model's variables (under scope ModelScope), for analyses that build their own
+// graphs on the model with model.NewExec, e.g. gradients with respect to the stimulus.
+func (m *Model) Store() *model.Store { return m.store }
+
+// Scope is a fresh root scope of the model's store: Scope().At(ModelScope) reaches the weights.
+func (m *Model) Scope() *model.Scope { return m.store.RootScope() }
 
 // Backend is the engine the model runs on.
-func (m *Model) Backend() backends.Backend { return m.backend }
+func (m *Model) Backend() compute.Backend { return m.backend }
 
 // Windows wraps a raw stimulus as the model's input windows, normalised with the model's stats.
 // stim: [T, H, W] raw units; targets may be the zero Matrix.
@@ -178,11 +185,26 @@ func (m *Model) Predict(stim datasets.Movie) (datasets.Matrix, error) {
 
 // run uploads the stimulus of w once (padded to a length bucket, so that similar lengths share
 // a compiled graph) and evaluates exec on all of its windows.
-func (m *Model) run(exec *context.Exec, w *datasets.Windows, width int) (datasets.Matrix, error) {
+func (m *Model) run(exec *model.Exec, w *datasets.Windows, width int) (datasets.Matrix, error) {
 	r, err := uploadWindows(m.backend, w, bucketFrames(w.Stim.T))
 	if err != nil {
 		return datasets.Matrix{}, err
 	}
 	defer r.free()
 	return predictResident(exec, r, allIndices(w.Len()), m.batch, width)
+}
+
+// checkVariableShapes compares the shapes of the model variables a checkpoint holds with those
+// its description (meta.json's model) needs, so that a mismatch is reported as the
+// checkpoint's fault, by name, rather than by GoMLX while it builds the first graph.
+func checkVariableShapes(store *model.Store, mcfg ModelConfig) error {
+	scope := store.RootScope().At(ModelScope)
+	for _, s := range modelSpecs(mcfg) {
+		path := model.JoinPath(s.scopePath(scope), s.name)
+		if v := store.GetVariable(path); v != nil && !slices.Equal(v.Shape().Dimensions, s.shape) {
+			return fmt.Errorf("variable %s has shape %v, but the model described in %s (%s, chans %v, ksizes %v) needs %v",
+				path, v.Shape().Dimensions, metaFile, mcfg.Type, mcfg.Chans, mcfg.KSizes, s.shape)
+		}
+	}
+	return nil
 }

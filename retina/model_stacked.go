@@ -3,9 +3,9 @@ package retina
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // CollapseStack combines a linear stack of valid convolutions, applied in order with no
@@ -104,7 +104,7 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 // ConvKernelToTorch) and bias [Cout] of a conv layer ("conv1" or "conv2") of a model held in ctx:
 // for LinearStacked, its stack of 3×3 kernels collapsed with CollapseStack; for BNCNN, copies of
 // the layer's kernel and bias.
-func CollapsedKernel(ctx *context.Context, cfg ModelConfig, layer string) (kernel, bias *tensors.Tensor, err error) {
+func CollapsedKernel(ctx *model.Scope, cfg ModelConfig, layer string) (kernel, bias *tensors.Tensor, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -122,9 +122,9 @@ func CollapsedKernel(ctx *context.Context, cfg ModelConfig, layer string) (kerne
 	}
 	read := func(s varSpec) (*tensors.Tensor, error) {
 		scope := s.scopePath(ctx)
-		v := ctx.GetVariableByScopeAndName(scope, s.name)
+		v := ctx.Store().GetVariable(model.JoinPath(scope, s.name))
 		if v == nil || !v.HasValue() {
-			return nil, fmt.Errorf("CollapsedKernel: variable %s%s%s missing or not initialised", scope, context.ScopeSeparator, s.name)
+			return nil, fmt.Errorf("CollapsedKernel: variable %s%s%s missing or not initialised", scope, model.ScopeSeparator, s.name)
 		}
 		return v.Value()
 	}

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // TestCollapseStack checks collapse(stack)(x) == stack(x): the stack applied as successive
@@ -97,7 +97,7 @@ func TestCollapseStack(t *testing.T) {
 func TestCollapsedKernelEquivalentBNCNN(t *testing.T) {
 	gd := loadGolden(t, "linearstacked_small")
 	cfgStacked := smallConfig(ModelLinearStacked)
-	ctx := context.New()
+	ctx := model.NewStore().RootScope()
 	if err := ImportStateDict(ctx, cfgStacked, gd.sd); err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +135,11 @@ func TestCollapsedKernelEquivalentBNCNN(t *testing.T) {
 		sd[p+"num_batches_tracked"] = tensors.FromValue(int64(0))
 	}
 	sd["sequential.11.weight"] = gd.sd["sequential.11.weight"]
-	ctxBN := context.New()
+	ctxBN := model.NewStore().RootScope()
 	if err := ImportStateDict(ctxBN, cfgBN, sd); err != nil {
 		t.Fatal(err)
 	}
-	out, err := context.ExecOnce(testBackend(), ctxBN, func(ctx *context.Context, x *graph.Node) *graph.Node {
+	out, err := model.ExecOnce(testBackend(), ctxBN.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		return Forward(ctx, cfgBN, x).Rates
 	}, gd.x)
 	if err != nil {

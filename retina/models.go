@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Model types (ModelConfig.Type).
@@ -203,11 +203,10 @@ type Outputs struct {
 // Batch-norm vectors and the dense kernel's rows follow PyTorch's flatten of [C, H, W]
 // (channels-first). Running statistics and counters are non-trainable.
 //
-// Variables are created with ctx.Checked(false), so Forward can be called for several graphs
+// Variables are created with ctx, so Forward can be called for several graphs
 // (training and evaluation, several batch sizes) and after ImportStateDict.
 // It panics (graph-building convention) on an invalid configuration or input shape.
-func Forward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
-	RegisterGradients()
+func Forward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
@@ -225,7 +224,7 @@ func Forward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	return cnnForward(ctx, cfg, x)
 }
 
-func lnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
+func lnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 	b := x.Shape().Dimensions[0]
 	hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 	flat := graph.Reshape(x, b, hist*h*w) // PyTorch's flatten of [History, H, W]
@@ -233,7 +232,7 @@ func lnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	return Outputs{Rates: graph.Softplus(out), Hidden: map[string]*graph.Node{}, PreActivation: map[string]*graph.Node{}}
 }
 
-func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
+func cnnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 	g := x.Graph()
 	b := x.Shape().Dimensions[0]
 	stacked := cfg.Type == ModelLinearStacked
@@ -254,7 +253,7 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 		s := layerShapes[layer.name]
 		// PyTorch's Flatten of [C, H, W].
 		flat = graph.Reshape(graph.TransposeAllAxes(h, 0, 3, 1, 2), b, s[0]*s[1]*s[2])
-		flat = FlatBatchNorm(ctx.In(layer.bnScope), flat, bnOpts)
+		flat = FlatBatchNorm(ctx.At("%s", layer.bnScope), flat, bnOpts)
 		if training && cfg.Noise > 0 {
 			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
 		}
@@ -266,7 +265,7 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 	}
 	s2 := layerShapes[LayerConv2]
 	out := denseApply(ctx, flat, denseSpecs([]string{scopeDense}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias))
-	out = FlatBatchNorm(ctx.In(scopeOutputBN), out, bnOpts)
+	out = FlatBatchNorm(ctx.At(scopeOutputBN), out, bnOpts)
 	if cfg.ExpOutput {
 		// The reference's Exponential output (softplus=false) is exp in evaluation and the
 		// identity in training, where its loss takes log-rates (log_poisson); exp in both
@@ -277,12 +276,12 @@ func cnnForward(ctx *context.Context, cfg ModelConfig, x *graph.Node) Outputs {
 }
 
 // dropout returns the dropout applied between a linear stack's convolutions (nil: none).
-func dropout(training bool, cfg ModelConfig) func(ctx *context.Context, x *graph.Node) *graph.Node {
+func dropout(training bool, cfg ModelConfig) func(ctx *model.Scope, x *graph.Node) *graph.Node {
 	if !training || cfg.DropP <= 0 || cfg.Type != ModelLinearStacked {
 		return nil
 	}
 	keep := 1 - cfg.DropP
-	return func(ctx *context.Context, x *graph.Node) *graph.Node {
+	return func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		// PyTorch's nn.Dropout: zero each value with probability p, scale the others by 1/(1−p).
 		u := ctx.RandomUniform(x.Graph(), x.Shape())
 		mask := graph.LessThan(u, graph.MulScalar(graph.OnesLike(u), keep))
@@ -384,17 +383,17 @@ func (s varSpec) torchShape() []int {
 	return out
 }
 
-// scopePath is the absolute scope of the variable, given the model's context.
-func (s varSpec) scopePath(ctx *context.Context) string {
+// scopePath is the absolute scope of the variable, given the model's model.
+func (s varSpec) scopePath(ctx *model.Scope) string {
 	c := ctx
 	for _, part := range s.scope {
-		c = c.In(part)
+		c = c.At("%s", part)
 	}
 	return c.Scope()
 }
 
 func (s varSpec) String() string {
-	return strings.Join(append(slices.Clone(s.scope), s.name), context.ScopeSeparator)
+	return strings.Join(append(slices.Clone(s.scope), s.name), model.ScopeSeparator)
 }
 
 // convSub is one convolution of a conv layer: kernel [k,k,Cin,Cout] and an optional bias.
@@ -479,7 +478,7 @@ func (s varSpec) variableDType(dtype dtypes.DType) dtypes.DType {
 
 // initializer returns the variable initializer of the spec. Random values come from the
 // context's random number generator, so they are deterministic given its seed.
-func (s varSpec) initializer(ctx *context.Context) context.VariableInitializer {
+func (s varSpec) initializer(ctx *model.Scope) model.VariableInitializer {
 	return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 		switch s.init {
 		case initOnes:
@@ -494,12 +493,12 @@ func (s varSpec) initializer(ctx *context.Context) context.VariableInitializer {
 }
 
 // materializeVar creates (or returns the existing) variable of the spec, relative to ctx.
-func materializeVar(ctx *context.Context, s varSpec, dtype dtypes.DType) *context.Variable {
-	c := ctx.Checked(false)
+func materializeVar(ctx *model.Scope, s varSpec, dtype dtypes.DType) *model.Variable {
+	c := ctx
 	for _, part := range s.scope {
-		c = c.In(part)
+		c = c.At("%s", part)
 	}
-	existing := c.GetVariableByScopeAndName(c.Scope(), s.name)
+	existing := c.Store().GetVariable(model.JoinPath(c.Scope(), s.name))
 	v := c.WithInitializer(s.initializer(ctx)).VariableWithShape(s.name, shapes.Make(s.variableDType(dtype), s.shape...))
 	if existing == nil || !s.trainable {
 		// New variables get the spec's status; statistics are never trainable, even when
@@ -509,8 +508,8 @@ func materializeVar(ctx *context.Context, s varSpec, dtype dtypes.DType) *contex
 	return v
 }
 
-func materializeVars(ctx *context.Context, specs []varSpec, dtype dtypes.DType) []*context.Variable {
-	vars := make([]*context.Variable, len(specs))
+func materializeVars(ctx *model.Scope, specs []varSpec, dtype dtypes.DType) []*model.Variable {
+	vars := make([]*model.Variable, len(specs))
 	for i, s := range specs {
 		vars[i] = materializeVar(ctx, s, dtype)
 	}
@@ -519,16 +518,16 @@ func materializeVars(ctx *context.Context, specs []varSpec, dtype dtypes.DType) 
 
 // convApply applies a conv layer (one convolution or a linear stack) to channels-last h;
 // drop (nil: none) follows every convolution of a stack but the last.
-func convApply(ctx *context.Context, h *graph.Node, subs []convSub, drop func(*context.Context, *graph.Node) *graph.Node) *graph.Node {
+func convApply(ctx *model.Scope, h *graph.Node, subs []convSub, drop func(*model.Scope, *graph.Node) *graph.Node) *graph.Node {
 	g := h.Graph()
 	for i, sub := range subs {
 		if i > 0 && drop != nil {
 			h = drop(ctx, h)
 		}
-		kernel := materializeVar(ctx, sub.kernel, h.DType()).ValueGraph(g)
+		kernel := materializeVar(ctx, sub.kernel, h.DType()).NodeValue(g)
 		var bias *graph.Node
 		if sub.bias != nil {
-			bias = materializeVar(ctx, *sub.bias, h.DType()).ValueGraph(g)
+			bias = materializeVar(ctx, *sub.bias, h.DType()).NodeValue(g)
 		}
 		h = Conv2D(h, kernel, bias)
 	}
@@ -536,12 +535,12 @@ func convApply(ctx *context.Context, h *graph.Node, subs []convSub, drop func(*c
 }
 
 // denseApply applies a Linear layer to x [B, in].
-func denseApply(ctx *context.Context, x *graph.Node, specs []varSpec) *graph.Node {
+func denseApply(ctx *model.Scope, x *graph.Node, specs []varSpec) *graph.Node {
 	g := x.Graph()
 	vars := materializeVars(ctx, specs, x.DType())
-	out := graph.DotGeneral(x, []int{1}, nil, vars[0].ValueGraph(g), []int{0}, nil)
+	out := graph.DotGeneral(x, []int{1}, nil, vars[0].NodeValue(g), []int{0}, nil)
 	if len(vars) > 1 {
-		out = graph.Add(out, graph.InsertAxes(vars[1].ValueGraph(g), 0))
+		out = graph.Add(out, graph.InsertAxes(vars[1].NodeValue(g), 0))
 	}
 	return out
 }
@@ -551,7 +550,7 @@ func denseApply(ctx *context.Context, x *graph.Node, specs []varSpec) *graph.Nod
 // float32 (1e-30). GoMLX floors it at the smallest denormal, which XLA's CPU code flushes to
 // zero: a zero variate then gives an infinite sample, about once per 2³² draws, which
 // turned a training run to NaN in its sixth epoch.
-func randomNormal(ctx *context.Context, g *graph.Graph, shape shapes.Shape) *graph.Node {
+func randomNormal(ctx *model.Scope, g *graph.Graph, shape shapes.Shape) *graph.Node {
 	return boxMuller(ctx.RandomUniform(g, shape), ctx.RandomUniform(g, shape))
 }
 

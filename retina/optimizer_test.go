@@ -6,14 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors/numpy"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // TestTrainingStepMatchesPyTorch takes three training steps of the small BNCNN with the
@@ -23,7 +22,7 @@ import (
 // scripts/torch_golden_adam.py), in float64 so that the optimiser's constants show: GoMLX's
 // default Adam epsilon (1e-7) fails it.
 func TestTrainingStepMatchesPyTorch(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend backends.Backend) {
+	forEachEngine(t, func(t *testing.T, backend compute.Backend) {
 		all, err := numpy.FromNpzFile(filepath.Join("testdata", "golden_adam_bncnn_small.npz"))
 		if err != nil {
 			t.Fatalf("golden file (regenerate with /usr/bin/python3 scripts/torch_golden_adam.py): %v", err)
@@ -46,8 +45,8 @@ func TestTrainingStepMatchesPyTorch(t *testing.T) {
 			t.Fatalf("golden state dict not recognised: %v", err)
 		}
 		aligned, goldenKey := lay.rename(mcfg)
-		ctx := context.New()
-		if err := ImportStateDict(ctx.In(ModelScope), mcfg, aligned); err != nil {
+		ctx := model.NewStore().RootScope()
+		if err := ImportStateDict(ctx.At(ModelScope), mcfg, aligned); err != nil {
 			t.Fatal(err)
 		}
 		q := all["x_int8"]
@@ -59,20 +58,22 @@ func TestTrainingStepMatchesPyTorch(t *testing.T) {
 		})
 		x := toTensor(xs, dtypes.Float64, q.Shape().Dimensions...)
 		y := toTensor(mustFloat64s(t, all["y"]), dtypes.Float64, all["y"].Shape().Dimensions...)
-		modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
-			return []*Node{addTrainingLoss(ctx, mcfg, inputs[0], inputs[1], l1, l2)}
+		ctx.SetParam(optimizer.ParamLearningRate, lr)
+		step, err := newTrainStep(backend, ctx.Store(), newAdam(lr), func(scope *model.Scope, inputs []*Node) {
+			addTrainingLoss(scope, mcfg, inputs[0], inputs[1], l1, l2)
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		tr := train.NewTrainer(backend, ctx, modelFn, nil, newAdam(lr), nil, nil)
-		ctx.SetParam(optimizers.ParamLearningRate, lr)
 		wantLoss, wantDecay := mustFloat64s(t, all["loss"]), mustFloat64s(t, all["half_l2_sum_w2"])
-		for step := range 3 {
-			out, err := tr.TrainStep(nil, []*tensors.Tensor{x, y}, nil)
+		for i := range 3 {
+			out, err := step.Call1(x, y)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, want := scalarOf(out[0]), wantLoss[step]+wantDecay[step]
+			got, want := scalarOf(out), wantLoss[i]+wantDecay[i]
 			if math.Abs(got-want) > 1e-9*math.Abs(want) {
-				t.Errorf("step %d: objective %.12g, PyTorch's loss + ½·l2·Σw² %.12g", step+1, got, want)
+				t.Errorf("step %d: objective %.12g, PyTorch's loss + ½·l2·Σw² %.12g", i+1, got, want)
 			}
 		}
 		worst, worstKey := 0.0, ""
@@ -82,7 +83,7 @@ func TestTrainingStepMatchesPyTorch(t *testing.T) {
 			if !ok {
 				t.Fatalf("golden file lacks %s", key)
 			}
-			v := ctx.GetVariableByScopeAndName(s.scopePath(ctx.In(ModelScope)), s.name)
+			v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx.At(ModelScope)), s.name))
 			if s.int64 {
 				if got, want := v.MustValue().Value().(int64), wantT.Value().(int64); got != want {
 					t.Errorf("%s after 3 steps: %d, want %d", s.torchKey, got, want)

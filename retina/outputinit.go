@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
 )
@@ -19,7 +19,7 @@ import (
 // softplus⁻¹(mean rate).
 //
 // rates: [T, N] training targets. The model's variables must exist (build a graph first).
-func initOutputToRates(ctx *context.Context, cfg ModelConfig, rates datasets.Matrix) error {
+func initOutputToRates(ctx *model.Scope, cfg ModelConfig, rates datasets.Matrix) error {
 	n := cfg.NCells
 	means, stds := make([]float32, n), make([]float32, n)
 	for c := 0; c < n; c++ {
@@ -50,7 +50,7 @@ func initOutputToRates(ctx *context.Context, cfg ModelConfig, rates datasets.Mat
 		scope, shift, scale = "/"+ModelScope+"/"+scopeDense, "bias", ""
 	}
 	set := func(name string, values []float32) error {
-		v := ctx.InspectVariable(scope, name)
+		v := ctx.Store().GetVariable(model.JoinPath(scope, name))
 		if v == nil {
 			return fmt.Errorf("output init: variable %s/%s does not exist", scope, name)
 		}

@@ -3,12 +3,12 @@ package retina
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
 )
@@ -28,7 +28,7 @@ type residentWindows struct {
 // uploadWindows copies w's stimulus (and its targets, if any) to the device once. padTo, when
 // larger than the stimulus length, pads both with zero frames to that length, so that stimuli of
 // similar lengths share one compiled graph.
-func uploadWindows(backend backends.Backend, w *datasets.Windows, padTo int) (*residentWindows, error) {
+func uploadWindows(backend compute.Backend, w *datasets.Windows, padTo int) (*residentWindows, error) {
 	t := max(w.Stim.T, padTo)
 	stim := w.Stim.Data
 	if t > w.Stim.T {
@@ -58,12 +58,12 @@ func uploadWindows(backend backends.Backend, w *datasets.Windows, padTo int) (*r
 
 // deviceTensor transfers flat data straight into a device buffer, without the host copy a
 // local tensor would first make.
-func deviceTensor(backend backends.Backend, flat []float32, dims ...int) (*tensors.Tensor, error) {
+func deviceTensor(backend compute.Backend, flat []float32, dims ...int) (*tensors.Tensor, error) {
 	buf, err := backend.BufferFromFlatData(0, flat, shapes.Make(dtypes.Float32, dims...))
 	if err != nil {
 		return nil, err
 	}
-	return tensors.FromBuffer(backend, buf)
+	return tensors.FromBuffer(buf)
 }
 
 // free releases the device memory now rather than at garbage collection: a run holds GBs there.
@@ -122,16 +122,16 @@ func bucketFrames(t int) int {
 
 // newResidentPredictor compiles (lazily, once per stimulus shape and batch size) the model's
 // rates on windows gathered on the device: inputs stim [T, H, W] and starts [B] int32.
-func newResidentPredictor(backend backends.Backend, ctx *context.Context, mcfg ModelConfig, norm datasets.NormStats) (*context.Exec, error) {
+func newResidentPredictor(backend compute.Backend, store *model.Store, mcfg ModelConfig, norm datasets.NormStats) (*model.Exec, error) {
 	history := mcfg.ImgShape[0]
-	return context.NewExec(backend, ctx.Checked(false), func(ctx *context.Context, stim, starts *Node) *Node {
-		return Forward(ctx.In(ModelScope), mcfg, gatherWindows(stim, starts, history, norm)).Rates
+	return model.NewExec(backend, store, func(ctx *model.Scope, stim, starts *Node) *Node {
+		return Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm)).Rates
 	})
 }
 
 // predictResident runs exec on the windows idx of r in fixed-size batches (the last one padded
 // with window 0) and returns its per-window outputs [len(idx), width].
-func predictResident(exec *context.Exec, r *residentWindows, idx []int, batchSize, width int) (datasets.Matrix, error) {
+func predictResident(exec *model.Exec, r *residentWindows, idx []int, batchSize, width int) (datasets.Matrix, error) {
 	out := datasets.NewMatrix(len(idx), width)
 	for start := 0; start < len(idx); start += batchSize {
 		end := min(start+batchSize, len(idx))

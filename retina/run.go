@@ -8,14 +8,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
 	"github.com/deepretina/deepretina/datasets"
 )
 
 // TrainOptions control how (not what) a run trains; what it trains is the Config.
 type TrainOptions struct {
-	Backend backends.Backend    // nil: DefaultBackend, the process's shared engine
+	Backend compute.Backend     // nil: DefaultBackend, the process's shared engine
 	Log     io.Writer           // progress and notices; nil discards them
 	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
 	Keep    int                 // checkpoints kept besides the best one (default 2)
@@ -106,7 +106,7 @@ func runTraining(ctx context.Context, cfg Config, runDir string, rec *datasets.R
 	}
 	defer t.free()
 	if ref != nil {
-		if err := loadVariables(t.ctx, ref.Dir, false); err != nil {
+		if err := loadVariables(t.store, ref.Dir, false); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(log, "resuming %s from %s\n", runDir, filepath.Base(ref.Dir))

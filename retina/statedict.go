@@ -2,14 +2,15 @@ package retina
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // StateDictShapes returns the keys of the reference PyTorch model's state_dict() with their
@@ -63,29 +64,29 @@ func noiseSigmaKeys(cfg ModelConfig) []string {
 // tensors keep the model's dtype; num_batches_tracked is an int64 scalar. The CNNs' noise
 // modules' "sigma" entries are set to cfg.Noise. ctx must be the
 // context given to Forward (or ImportStateDict), holding values for all the model's variables.
-func ExportStateDict(ctx *context.Context, cfg ModelConfig) (map[string]*tensors.Tensor, error) {
+func ExportStateDict(ctx *model.Scope, cfg ModelConfig) (map[string]*tensors.Tensor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	sd := make(map[string]*tensors.Tensor)
 	for _, s := range modelSpecs(cfg) {
 		scope := s.scopePath(ctx)
-		v := ctx.GetVariableByScopeAndName(scope, s.name)
+		v := ctx.Store().GetVariable(model.JoinPath(scope, s.name))
 		if v == nil {
 			return nil, fmt.Errorf("ExportStateDict: model variable %q (scope %q) for key %q does not exist: "+
 				"build the model with Forward (and initialise it) or ImportStateDict first", s.name, scope, s.torchKey)
 		}
 		if !slices.Equal(v.Shape().Dimensions, s.shape) {
 			return nil, fmt.Errorf("ExportStateDict: variable %s%s%s has shape %v, but model config %s needs %v (for key %q)",
-				scope, context.ScopeSeparator, s.name, v.Shape().Dimensions, cfg.Type, s.shape, s.torchKey)
+				scope, model.ScopeSeparator, s.name, v.Shape().Dimensions, cfg.Type, s.shape, s.torchKey)
 		}
 		if !v.HasValue() {
 			return nil, fmt.Errorf("ExportStateDict: variable %s%s%s has no value yet (not initialised)",
-				scope, context.ScopeSeparator, s.name)
+				scope, model.ScopeSeparator, s.name)
 		}
 		value, err := v.Value()
 		if err != nil {
-			return nil, fmt.Errorf("ExportStateDict: reading variable %s%s%s: %w", scope, context.ScopeSeparator, s.name, err)
+			return nil, fmt.Errorf("ExportStateDict: reading variable %s%s%s: %w", scope, model.ScopeSeparator, s.name, err)
 		}
 		t, err := convertLayout(value, s.shape, s.perm, value.DType())
 		if err != nil {
@@ -109,7 +110,7 @@ func ExportStateDict(ctx *context.Context, cfg ModelConfig) (map[string]*tensors
 // noise "sigma" keys are optional and ignored (the noise std is ModelConfig.Noise). Float values
 // are converted to the model's dtype (that of its existing variables, else that of the state
 // dict's first float tensor, float32 or float64).
-func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tensors.Tensor) error {
+func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.Tensor) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -146,12 +147,18 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 			}
 		} else if !t.DType().IsFloat() {
 			problems = append(problems, fmt.Sprintf("key %s: expected a float tensor, got %s", quote(s.torchKey), t.DType()))
+		} else if msg := nonFinite(t); msg != "" {
+			problems = append(problems, fmt.Sprintf("key %s: %s", quote(s.torchKey), msg))
 		}
 	}
 	for _, k := range noiseSigmaKeys(cfg) {
 		known[k] = true
 		if t, ok := sd[k]; ok && t != nil && !slices.Equal(t.Shape().Dimensions, []int{1}) {
 			problems = append(problems, fmt.Sprintf("key %s: expected shape [1], got %v", quote(k), t.Shape().Dimensions))
+		} else if ok && t != nil {
+			if msg := nonFinite(t); msg != "" {
+				problems = append(problems, fmt.Sprintf("key %s: %s", quote(k), msg))
+			}
 		}
 	}
 	var unexpected []string
@@ -179,7 +186,7 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 	// The model's float dtype.
 	dtype := dtypes.InvalidDType
 	for _, s := range specs {
-		if v := ctx.GetVariableByScopeAndName(s.scopePath(ctx), s.name); v != nil && !s.int64 {
+		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !s.int64 {
 			dtype = v.DType()
 			break
 		}
@@ -200,9 +207,9 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 	values := make([]*tensors.Tensor, len(specs))
 	for i, s := range specs {
 		want := shapes.Make(s.variableDType(dtype), s.shape...)
-		if v := ctx.GetVariableByScopeAndName(s.scopePath(ctx), s.name); v != nil && !v.Shape().Equal(want) {
+		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !v.Shape().Equal(want) {
 			return fmt.Errorf("ImportStateDict: existing variable %s%s%s has shape %s, but key %q needs %s",
-				s.scopePath(ctx), context.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
+				s.scopePath(ctx), model.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
 		}
 		inv := invertPerm(s.perm)
 		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
@@ -212,13 +219,13 @@ func ImportStateDict(ctx *context.Context, cfg ModelConfig, sd map[string]*tenso
 		values[i] = t
 	}
 	for i, s := range specs {
-		c := ctx.Checked(false)
+		c := ctx
 		for _, part := range s.scope {
-			c = c.In(part)
+			c = c.At("%s", part)
 		}
-		if v := c.GetVariableByScopeAndName(c.Scope(), s.name); v != nil {
+		if v := c.Store().GetVariable(model.JoinPath(c.Scope(), s.name)); v != nil {
 			if err := v.SetValue(values[i]); err != nil {
-				return fmt.Errorf("ImportStateDict: setting %s%s%s: %w", c.Scope(), context.ScopeSeparator, s.name, err)
+				return fmt.Errorf("ImportStateDict: setting %s%s%s: %w", c.Scope(), model.ScopeSeparator, s.name, err)
 			}
 			if !s.trainable {
 				v.SetTrainable(false)
@@ -366,4 +373,32 @@ func (c ModelConfig) variantString() string {
 		return ""
 	}
 	return ", " + strings.Join(v, ", ")
+}
+
+// nonFinite describes the first NaN or ±Inf of a float tensor ("" when every value is finite,
+// or the tensor is not a float one): weights that are not finite make every prediction NaN.
+func nonFinite(t *tensors.Tensor) string {
+	if t == nil || !t.DType().IsFloat() {
+		return ""
+	}
+	v, err := tensorFloat64s(t)
+	if err != nil {
+		return ""
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprintf("value %v at flat index %d of %d: expected finite weights", x, i, len(v))
+		}
+	}
+	return ""
+}
+
+// isIdentityPerm reports whether the permutation p leaves every axis in place.
+func isIdentityPerm(p []int) bool {
+	for i, a := range p {
+		if i != a {
+			return false
+		}
+	}
+	return true
 }

@@ -2,7 +2,7 @@ package retina
 
 import (
 	"fmt"
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors/numpy"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Golden files written by scripts/torch_golden.py (PyTorch 1.13, reference computed in float64).
@@ -108,7 +108,7 @@ func parityErr(got, want []float64, atol float64) float64 {
 // convolutions by default: float32 then agrees with PyTorch's float64 reference only to about
 // 5e-3 on outputs and, through the deepest 3×3 stacks and the batch-norm gradients, to about 5e-2
 // on gradients. float64 stays exact there (5e-8 measured on an H200).
-func parityTolerance(backend backends.Backend, dtype dtypes.DType) float64 {
+func parityTolerance(backend compute.Backend, dtype dtypes.DType) float64 {
 	if dtype == dtypes.Float32 && onGPU(backend) {
 		return 6e-2
 	}
@@ -116,8 +116,8 @@ func parityTolerance(backend backends.Backend, dtype dtypes.DType) float64 {
 }
 
 // onGPU reports whether backend is XLA on an NVIDIA GPU.
-func onGPU(backend backends.Backend) bool {
-	desc := strings.ToLower(backend.Name() + " " + backend.Description() + " " + os.Getenv(backends.ConfigEnvVar))
+func onGPU(backend compute.Backend) bool {
+	desc := strings.ToLower(backend.Name() + " " + backend.Description() + " " + os.Getenv(compute.ConfigEnvVar))
 	return backend.Name() == "xla" && strings.Contains(desc, "cuda")
 }
 
@@ -131,16 +131,16 @@ const (
 
 func TestParityEval(t *testing.T) { forEachEngine(t, testParityEval) }
 
-func testParityEval(t *testing.T, backend backends.Backend) {
+func testParityEval(t *testing.T, backend compute.Backend) {
 	tol := parityTolerance(backend, dtypes.Float32)
 	for _, gc := range goldenCases() {
 		t.Run(gc.name, func(t *testing.T) {
 			gd := loadGolden(t, gc.name)
-			ctx := context.New()
+			ctx := model.NewStore().RootScope()
 			if err := ImportStateDict(ctx, gc.cfg, gd.sd); err != nil {
 				t.Fatal(err)
 			}
-			outs, err := context.ExecOnceN(backend, ctx, func(ctx *context.Context, x *graph.Node) []*graph.Node {
+			outs, err := model.ExecOnceN(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) []*graph.Node {
 				o := Forward(ctx, gc.cfg, x)
 				res := []*graph.Node{o.Rates}
 				if gc.cfg.isCNN() {
@@ -178,7 +178,7 @@ func testParityEval(t *testing.T, backend backends.Backend) {
 // absolute tolerance (1e-5 in float32, far below the other gradients' scale of 1e-3…1).
 func TestParityTrainGradients(t *testing.T) { forEachEngine(t, testParityTrainGradients) }
 
-func testParityTrainGradients(t *testing.T, backend backends.Backend) {
+func testParityTrainGradients(t *testing.T, backend compute.Backend) {
 	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
 		atol := 1e-5
 		if dtype == dtypes.Float64 {
@@ -190,7 +190,7 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 				gd := loadGolden(t, gc.name)
 				cfg := gc.cfg
 				cfg.Noise = 0
-				ctx := context.New()
+				ctx := model.NewStore().RootScope()
 				sd, x, y := gd.sd, gd.x, gd.all["y"]
 				if dtype == dtypes.Float64 {
 					sd = make(map[string]*tensors.Tensor, len(gd.sd))
@@ -213,14 +213,14 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 						trainable = append(trainable, s)
 					}
 				}
-				outs, err := context.ExecOnceN(backend, ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
+				outs, err := model.ExecOnceN(backend, ctx.Store(), func(ctx *model.Scope, x, y *graph.Node) []*graph.Node {
 					g := x.Graph()
-					ctx.SetTraining(g, true)
+					ctx.Store().SetTraining(g, true)
 					rates := Forward(ctx, cfg, x).Rates
 					loss := graph.ReduceAllMean(graph.Sub(rates, graph.Mul(y, graph.Log(graph.AddScalar(rates, 1e-8)))))
 					vars := make([]*graph.Node, len(trainable))
 					for i, s := range trainable {
-						vars[i] = ctx.GetVariableByScopeAndName(s.scopePath(ctx), s.name).ValueGraph(g)
+						vars[i] = ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)).NodeValue(g)
 					}
 					return append([]*graph.Node{rates, loss}, graph.Gradient(loss, vars...)...)
 				}, x, y)
@@ -262,7 +262,7 @@ func testParityTrainGradients(t *testing.T, backend backends.Backend) {
 					if s.trainable {
 						continue
 					}
-					v := ctx.GetVariableByScopeAndName(s.scopePath(ctx), s.name).MustValue()
+					v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)).MustValue()
 					if s.int64 {
 						if got, want := v.Value().(int64), gd.all["after."+goldenKey[s.torchKey]].Value().(int64); got != want {
 							t.Errorf("%s after one training step: %d, want %d", s.torchKey, got, want)
@@ -288,7 +288,7 @@ func TestStateDictRoundTrip(t *testing.T) {
 		t.Run(gc.name, func(t *testing.T) {
 			// Golden (PyTorch) state dict → import → export: identical.
 			gd := loadGolden(t, gc.name)
-			ctx := context.New()
+			ctx := model.NewStore().RootScope()
 			if err := ImportStateDict(ctx, gc.cfg, gd.sd); err != nil {
 				t.Fatal(err)
 			}
@@ -310,11 +310,11 @@ func TestStateDictRoundTrip(t *testing.T) {
 
 			// Randomly initialised model → export → import into a new context → same outputs and
 			// the same export.
-			ctx1 := context.New()
-			ctx1.SetParam(context.ParamInitialSeed, int64(7))
-			evalFn := func(ctx *context.Context, x *graph.Node) *graph.Node { return Forward(ctx, gc.cfg, x).Rates }
+			ctx1 := model.NewStore().RootScope()
+			ctx1.SetParam(model.ParamInitialSeed, int64(7))
+			evalFn := func(ctx *model.Scope, x *graph.Node) *graph.Node { return Forward(ctx, gc.cfg, x).Rates }
 			x := randomInput(gc.cfg, 2, 3)
-			out1, err := context.ExecOnce(backend, ctx1, evalFn, x)
+			out1, err := model.ExecOnce(backend, ctx1.Store(), evalFn, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,11 +322,11 @@ func TestStateDictRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx2 := context.New()
+			ctx2 := model.NewStore().RootScope()
 			if err := ImportStateDict(ctx2, gc.cfg, sd1); err != nil {
 				t.Fatal(err)
 			}
-			out2, err := context.ExecOnce(backend, ctx2, evalFn, x)
+			out2, err := model.ExecOnce(backend, ctx2.Store(), evalFn, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -415,7 +415,7 @@ func TestImportStateDictMismatch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := context.New()
+			ctx := model.NewStore().RootScope()
 			err := ImportStateDict(ctx, c.cfg, c.sd)
 			if err == nil {
 				t.Fatal("import of a mismatched state dict succeeded")
@@ -432,16 +432,16 @@ func TestImportStateDictMismatch(t *testing.T) {
 	}
 
 	// A context already holding a model of another shape is left untouched.
-	ctx := context.New()
+	ctx := model.NewStore().RootScope()
 	if err := ImportStateDict(ctx, otherChans, mustExport(t, otherChans)); err != nil {
 		t.Fatal(err)
 	}
-	before := mustFloat64s(t, ctx.GetVariableByScopeAndName("/conv1", "kernel").MustValue())
+	before := mustFloat64s(t, ctx.Store().GetVariable(model.JoinPath("/conv1", "kernel")).MustValue())
 	bad := smallConfig(ModelBNCNN)
 	if err := ImportStateDict(ctx, bad, bncnnSmall); err == nil || !strings.Contains(err.Error(), "existing variable") {
 		t.Errorf("import over a model of another shape: got %v, want an 'existing variable' error", err)
 	}
-	if after := mustFloat64s(t, ctx.GetVariableByScopeAndName("/conv1", "kernel").MustValue()); !slices.Equal(before, after) {
+	if after := mustFloat64s(t, ctx.Store().GetVariable(model.JoinPath("/conv1", "kernel")).MustValue()); !slices.Equal(before, after) {
 		t.Error("failed import changed an existing variable")
 	}
 }
@@ -457,9 +457,9 @@ func maxAbs(v []float64) float64 {
 // mustExport initialises a model of cfg in a fresh context and exports it.
 func mustExport(t *testing.T, cfg ModelConfig) map[string]*tensors.Tensor {
 	t.Helper()
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(3))
-	if _, err := context.ExecOnce(testBackend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+	ctx := model.NewStore().RootScope()
+	ctx.SetParam(model.ParamInitialSeed, int64(3))
+	if _, err := model.ExecOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		return Forward(ctx, cfg, x).Rates
 	}, randomInput(cfg, 2, 1)); err != nil {
 		t.Fatal(err)
@@ -473,12 +473,12 @@ func mustExport(t *testing.T, cfg ModelConfig) map[string]*tensors.Tensor {
 
 func TestExportStateDictErrors(t *testing.T) {
 	cfg := smallConfig(ModelBNCNN)
-	if _, err := ExportStateDict(context.New(), cfg); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := ExportStateDict(model.NewStore().RootScope(), cfg); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("export of an empty context: got %v", err)
 	}
 	bad := cfg
 	bad.NCells = 0
-	if _, err := ExportStateDict(context.New(), bad); err == nil || !strings.Contains(err.Error(), "NCells") {
+	if _, err := ExportStateDict(model.NewStore().RootScope(), bad); err == nil || !strings.Contains(err.Error(), "NCells") {
 		t.Errorf("export with an invalid config: got %v", err)
 	}
 }

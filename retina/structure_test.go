@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends/simplego"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // TestStructureDescribesTheModel: the parts Structure lists are exactly the model's variables
@@ -22,9 +22,9 @@ func TestStructureDescribesTheModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx := context.New()
-			if _, err := context.ExecOnce(simplego.GetBackend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
-				return Forward(ctx.In(ModelScope), cfg, x).Rates
+			ctx := model.NewStore().RootScope()
+			if _, err := model.ExecOnce(gobackend.GetBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+				return Forward(ctx.At(ModelScope), cfg, x).Rates
 			}, tensors.FromShape(shapeF32(2, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]))); err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestStructureDescribesTheModel(t *testing.T) {
 			if !slices.Equal(vars, listed) {
 				t.Errorf("variables %v\nStructure lists %v", vars, listed)
 			}
-			sd, err := ExportStateDict(ctx.In(ModelScope), cfg)
+			sd, err := ExportStateDict(ctx.At(ModelScope), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 	"github.com/nlpodyssey/gopickle/types"
 
 	"github.com/deepretina/deepretina/datasets"
@@ -26,7 +26,7 @@ import (
 //
 // LoadTorchCheckpoint reads PyTorch's zip format and the legacy one and works out the equivalent
 // Go model (Model) from the state dict's shapes and the hyper-parameters; Import puts the
-// weights into a context. ImportTorchRun turns a checkpoint into a run folder.
+// weights into a model. ImportTorchRun turns a checkpoint into a run folder.
 type TorchCheckpoint struct {
 	Path   string // the file it was read from ("" when parsed from bytes)
 	SHA256 string // of the file's bytes
@@ -44,6 +44,7 @@ type TorchCheckpoint struct {
 	NoiseParam  string // the noise modules' parameter name: "sigma", "cuda_param" or "" (none)
 
 	stateDict map[string]*tensors.Tensor // as in the file (PyTorch names and layouts)
+	unread    map[string]string          // hyper-parameters that are no JSON value (a numpy array, an object): key → what they are
 }
 
 // Supported model types of the reference, and the Go model they become.
@@ -80,7 +81,7 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 	}
 	sum := sha256.Sum256(data)
 	c := &TorchCheckpoint{SHA256: hex.EncodeToString(sum[:]), Format: format, Epoch: -1,
-		Scores: map[string]float64{}, Hyps: map[string]any{}}
+		Scores: map[string]float64{}, Hyps: map[string]any{}, unread: map[string]string{}}
 	top, ok := pyDict(obj)
 	if !ok {
 		return nil, fmt.Errorf("expected the reference's checkpoint dict (model_type, model_state_dict, norm_stats, …), found %s", describePy(obj))
@@ -109,6 +110,8 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 					if _, seen := c.Hyps[k]; !seen {
 						c.Hyps[k] = j
 					}
+				} else if _, seen := c.unread[k]; !seen {
+					c.unread[k] = describePy(hv)
 				}
 			}
 		}
@@ -116,11 +119,13 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 	skip := map[string]bool{"model_state_dict": true, "optim_state_dict": true, "hyps": true, "model_hyps": true,
 		"norm_stats": true, "y_stats": true, "state_dict": true}
 	for k, v := range top {
-		if _, seen := c.Hyps[k]; seen || skip[k] {
-			continue
+		if _, seen := c.Hyps[k]; seen || skip[k] || c.unread[k] != "" {
+			continue // the hyper-parameters dict's value comes first, even one that cannot be read
 		}
 		if j, ok := pyJSON(v, 4); ok {
 			c.Hyps[k] = j
+		} else if _, seen := c.unread[k]; !seen {
+			c.unread[k] = describePy(v)
 		}
 	}
 
@@ -201,7 +206,7 @@ func ParseTorchCheckpoint(data []byte) (*TorchCheckpoint, error) {
 func (c *TorchCheckpoint) StateDict() map[string]*tensors.Tensor { return c.stateDict }
 
 // Import sets the model's variables in ctx (as ImportStateDict does for c.Model).
-func (c *TorchCheckpoint) Import(ctx *context.Context) error {
+func (c *TorchCheckpoint) Import(ctx *model.Scope) error {
 	return ImportStateDict(ctx, c.Model, c.stateDict)
 }
 

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors/numpy"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Checkpoints and golden outputs written by scripts/torch_checkpoints.py (PyTorch 1.13).
@@ -105,11 +105,11 @@ func TestTorchCheckpointParity(t *testing.T) {
 				t.Errorf("sha256 %q, hyps %v", c.SHA256, c.Hyps)
 			}
 
-			ctx := context.New()
+			ctx := model.NewStore().RootScope()
 			if err := c.Import(ctx); err != nil {
 				t.Fatal(err)
 			}
-			out, err := context.ExecOnce(backend, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+			out, err := model.ExecOnce(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 				return Forward(ctx, m, x).Rates
 			}, x)
 			if err != nil {
@@ -253,7 +253,7 @@ func FuzzParseTorchCheckpoint(f *testing.F) {
 		if !(c.NormStats.Std > 0) {
 			t.Fatalf("accepted norm stats %+v", c.NormStats)
 		}
-		if err := c.Import(context.New()); err != nil {
+		if err := c.Import(model.NewStore().RootScope()); err != nil {
 			t.Fatalf("accepted a checkpoint whose weights do not import: %v", err)
 		}
 	})

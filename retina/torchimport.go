@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // ImportInfo records, in an imported run's metadata, where its weights came from.
@@ -65,8 +65,8 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 			c.Path, ids, cfg.Dataset, len(ids), c.Model.NCells)
 	}
 
-	ctx := context.New()
-	if err := c.Import(ctx.In(ModelScope)); err != nil {
+	store := model.NewStore()
+	if err := c.Import(store.RootScope().At(ModelScope)); err != nil {
 		return nil, fmt.Errorf("import %s: %w", c.Path, err)
 	}
 	epochs := c.Epoch + 1 // the reference counts epochs from 0; −1 (absent) gives 0
@@ -93,7 +93,7 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	ckpt, err := newCheckpointer(ctx, runDir, 1)
+	ckpt, err := newCheckpointer(store, runDir, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
 	}
 	keys := make([]string, 0, len(configKeysFromHyps))
 	for _, k := range configKeysFromHyps {
-		if _, ok := c.Hyps[k]; ok {
+		if _, ok := c.Hyps[k]; ok && k != "cells" {
 			keys = append(keys, k)
 		}
 	}
@@ -159,10 +159,57 @@ func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
 	}
 	if opts.Cells != nil {
 		cfg.Cells = *opts.Cells
+		if err := checkCellIDs(cfg.Cells.IDs); err != nil {
+			return cfg, fmt.Errorf("cells %v: %w", cfg.Cells.IDs, err)
+		}
+	} else {
+		cells, err := checkpointCells(c)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Cells = cells
 	}
 	cfg.canonicalize()
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("the run's config: %w", err)
 	}
 	return cfg, nil
+}
+
+// checkpointCells reads the checkpoint's "cells": which recorded cells its outputs are. A value
+// that is not a list of distinct indices or "all" is an error: dropping it would map the
+// outputs to cells 0…N−1, silently the wrong cells.
+func checkpointCells(c *TorchCheckpoint) (CellList, error) {
+	const fix = `give the recorded cells of the model's outputs with --cells (indices separated by commas, or all)`
+	if what, ok := c.unread["cells"]; ok {
+		return CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", what, fix)
+	}
+	v, ok := c.Hyps["cells"]
+	if !ok || v == nil {
+		return DefaultConfig().Cells, nil
+	}
+	raw, _ := json.Marshal(v)
+	var l CellList
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", raw, fix)
+	}
+	if err := checkCellIDs(l.IDs); err != nil {
+		return CellList{}, fmt.Errorf("hyper-parameter cells %s: %w: %s", raw, err, fix)
+	}
+	return l, nil
+}
+
+// checkCellIDs refuses negative and repeated cell indices.
+func checkCellIDs(ids []int) error {
+	seen := map[int]bool{}
+	for _, id := range ids {
+		switch {
+		case id < 0:
+			return fmt.Errorf("index %d is negative", id)
+		case seen[id]:
+			return fmt.Errorf("cell %d is listed twice (each output is a different cell)", id)
+		}
+		seen[id] = true
+	}
+	return nil
 }

@@ -7,20 +7,20 @@ import (
 	"math"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph ops read best unqualified
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read best unqualified
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/metrics"
 )
 
-// ModelScope is the context scope under which every model variable lives.
+// ModelScope is the scope (of a GoMLX model.Store) under which every model variable lives.
 const ModelScope = "model"
 
 // noCorrelation is the best validation score before any epoch: below every Pearson r, and
@@ -33,8 +33,8 @@ type trainer struct {
 	opts    TrainOptions
 	log     io.Writer
 	meta    *RunMeta
-	backend backends.Backend
-	ctx     *context.Context
+	backend compute.Backend
+	store   *model.Store
 
 	trainW, testW *datasets.Windows
 	trainIdx      []int
@@ -42,8 +42,8 @@ type trainer struct {
 	// trainDev, testDev hold the stimuli and responses on the device for the whole run.
 	trainDev, testDev *residentWindows
 
-	gomlx   *train.Trainer
-	predict *context.Exec
+	step    *model.Exec // one Adam step: (stim, targets, starts) → loss
+	predict *model.Exec
 	ckpt    *checkpointer
 	steps   int // steps taken in this process
 }
@@ -90,15 +90,15 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 	if meta.Model.NCells != rec.NCells() {
 		return nil, fmt.Errorf("checkpoint has %d cells, data has %d", meta.Model.NCells, rec.NCells())
 	}
-	ctx := context.New()
-	if err := ctx.SetRNGStateFromSeed(int64(cfg.Seed)); err != nil {
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(int64(cfg.Seed)); err != nil {
 		return nil, err
 	}
 	log := opts.Log
 	if log == nil {
 		log = io.Discard
 	}
-	t := &trainer{cfg: cfg, opts: opts, log: log, meta: meta, backend: backend, ctx: ctx,
+	t := &trainer{cfg: cfg, opts: opts, log: log, meta: meta, backend: backend, store: store,
 		trainW: trainW, testW: testW, trainIdx: trainIdx, valIdx: valIdx}
 	if t.trainDev, err = uploadWindows(backend, trainW, 0); err != nil {
 		return nil, fmt.Errorf("training data: %w", err)
@@ -123,19 +123,24 @@ func (t *trainer) free() {
 func (t *trainer) build(runDir string) error {
 	mcfg := t.meta.Model
 	history, norm := t.meta.InputShape[0], t.meta.NormStats
-	t.ctx.SetParam(optimizers.ParamLearningRate, t.meta.LR)
+	t.store.SetParam(optimizer.ParamLearningRate, t.meta.LR)
 	l1, l2 := t.cfg.L1, t.cfg.L2
+	opt := newAdam(t.meta.LR)
 	// inputs: the resident stimulus [T,H,W], the resident responses [T,N] and the window
-	// starts [B]; the batch and its targets are gathered on the device.
-	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+	// starts [B]; the batch and its targets are gathered on the device. The step is a plain
+	// model.Exec rather than GoMLX's train.Trainer because since GoMLX v0.28 the Trainer takes
+	// ownership of its input tensors and frees them after the step, and ours stay resident.
+	var err error
+	t.step, err = newTrainStep(t.backend, t.store, opt, func(scope *model.Scope, inputs []*Node) {
 		stim, targets, starts := inputs[0], inputs[1], inputs[2]
 		x, y := gatherWindows(stim, starts, history, norm), gatherTargets(targets, starts, history)
-		return []*Node{addTrainingLoss(ctx, mcfg, x, y, l1, l2)}
+		addTrainingLoss(scope, mcfg, x, y, l1, l2)
+	})
+	if err != nil {
+		return fmt.Errorf("build training step: %w", err)
 	}
-	t.gomlx = train.NewTrainer(t.backend, t.ctx, modelFn, nil, newAdam(t.meta.LR), nil, nil)
 	t.setLR(t.meta.LR)
-	var err error
-	if t.predict, err = newResidentPredictor(t.backend, t.ctx, mcfg, norm); err != nil {
+	if t.predict, err = newResidentPredictor(t.backend, t.store, mcfg, norm); err != nil {
 		return fmt.Errorf("build prediction graph: %w", err)
 	}
 	if t.meta.Epoch == 0 && t.meta.StepInEpoch == 0 {
@@ -143,7 +148,7 @@ func (t *trainer) build(runDir string) error {
 			return err
 		}
 	}
-	t.ckpt, err = newCheckpointer(t.ctx, runDir, t.opts.Keep)
+	t.ckpt, err = newCheckpointer(t.store, runDir, t.opts.Keep)
 	return err
 }
 
@@ -153,7 +158,29 @@ func (t *trainer) initOutput() error {
 	if _, err := predictResident(t.predict, t.trainDev, t.trainIdx[:1], t.cfg.BatchSize, t.meta.Model.NCells); err != nil {
 		return err
 	}
-	return initOutputToRates(t.ctx, t.meta.Model, t.trainW.Targets)
+	return initOutputToRates(t.store.RootScope(), t.meta.Model, t.trainW.Targets)
+}
+
+// newTrainStep compiles one optimiser step on store's variables: objective builds the model in
+// training mode on the step's inputs and adds its losses (train.AddMainLoss,
+// train.AddRegularizationLoss); the step applies opt to their sum and returns it (a scalar).
+// It is a plain model.Exec, not GoMLX's train.Trainer, because since GoMLX v0.28 the Trainer
+// takes ownership of its input tensors and frees them after each step, and the training data
+// here stays resident on the device for the whole run. Calling the exec never frees its inputs.
+func newTrainStep(backend compute.Backend, store *model.Store, opt optimizer.Interface,
+	objective func(scope *model.Scope, inputs []*Node)) (*model.Exec, error) {
+	return model.NewExec(backend, store, func(scope *model.Scope, inputs []*Node) *Node {
+		g := inputs[0].Graph()
+		store.SetTraining(g, true)
+		objective(scope, inputs)
+		loss := train.TotalLoss(g)
+		if loss == nil {
+			panic("training step: the objective added no loss")
+		}
+		opt.UpdateGraph(scope, g, loss)
+		train.ExecPerStepUpdateGraphFn(g)
+		return loss
+	})
 }
 
 // adamEpsilon is PyTorch's default (GoMLX's is 1e-7), so that a run here follows the
@@ -163,19 +190,20 @@ const adamEpsilon = 1e-8
 // newAdam is the reference's optimiser: Adam with PyTorch's defaults (betas 0.9, 0.999; eps
 // 1e-8). Its weight decay, torch's Adam(weight_decay=l2), is the gradient of the loss term that
 // addTrainingLoss adds.
-func newAdam(lr float64) optimizers.Interface {
-	return optimizers.Adam().LearningRate(lr).Epsilon(adamEpsilon).Done()
+func newAdam(lr float64) optimizer.Interface {
+	return optimizer.Adam().LearningRate(lr).Epsilon(adamEpsilon).Done()
 }
 
 // addTrainingLoss runs the model in ctx (training mode) on x [B, History, H, W] and adds the
-// reference's objective for targets y [B, N] to the context's losses: the Poisson loss, the
+// reference's objective for targets y [B, N] to the graph's losses (train.AddMainLoss and,
+// for the weight decay, train.AddRegularizationLoss): the Poisson loss, the
 // activity penalty l1·Σ|pred| and ½·l2·Σw², whose gradient l2·w is the weight decay of the
 // reference's Adam. It returns the rates [B, N].
-func addTrainingLoss(ctx *context.Context, mcfg ModelConfig, x, y *Node, l1, l2 float64) *Node {
-	out := Forward(ctx.In(ModelScope), mcfg, x)
-	train.AddLoss(ctx, PoissonLoss(out.Rates, y, l1))
+func addTrainingLoss(ctx *model.Scope, mcfg ModelConfig, x, y *Node, l1, l2 float64) *Node {
+	out := Forward(ctx.At(ModelScope), mcfg, x)
+	train.AddMainLoss(PoissonLoss(out.Rates, y, l1))
 	if l2 > 0 {
-		train.AddLoss(ctx, weightDecay(ctx.In(ModelScope), x.Graph(), l2))
+		train.AddRegularizationLoss(weightDecay(ctx.At(ModelScope), x.Graph(), l2))
 	}
 	return out.Rates
 }
@@ -192,13 +220,13 @@ func PoissonLoss(pred, y *Node, l1 float64) *Node {
 
 // weightDecay is ½·l2·Σw² over the model's trainable variables: its gradient l2·w is what
 // PyTorch's Adam(weight_decay=l2) adds.
-func weightDecay(ctx *context.Context, g *Graph, l2 float64) *Node {
+func weightDecay(ctx *model.Scope, g *Graph, l2 float64) *Node {
 	var total *Node
-	for v := range ctx.IterVariablesInScope() {
+	for v := range ctx.IterVariables() {
 		if !v.Trainable {
 			continue
 		}
-		sq := ReduceAllSum(Square(v.ValueGraph(g)))
+		sq := ReduceAllSum(Square(v.NodeValue(g)))
 		if total == nil {
 			total = sq
 		} else {
@@ -212,15 +240,15 @@ func weightDecay(ctx *context.Context, g *Graph, l2 float64) *Node {
 }
 
 // firstNonFiniteVariable names the first variable holding a NaN or Inf, or "" if none does.
-func firstNonFiniteVariable(ctx *context.Context) string {
-	for v := range ctx.IterVariables() {
+func firstNonFiniteVariable(store *model.Store) string {
+	for v := range store.IterVariables() {
 		val := v.MustValue()
 		if val.DType() != dtypes.Float32 {
 			continue
 		}
 		for _, x := range tensors.MustCopyFlatData[float32](val) {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return v.ParameterName()
+				return v.Path()
 			}
 		}
 	}
@@ -228,8 +256,8 @@ func firstNonFiniteVariable(ctx *context.Context) string {
 }
 
 func (t *trainer) setLR(lr float64) {
-	if t.ctx != nil {
-		v := optimizers.LearningRateVar(t.ctx, dtypes.Float32, lr)
+	if t.store != nil {
+		v := optimizer.LearningRateVar(t.store.RootScope(), dtypes.Float32, lr)
 		v.MustSetValue(tensors.FromScalar(float32(lr)))
 	}
 	t.meta.LR = lr
@@ -344,11 +372,11 @@ func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWo
 		stepStart := time.Now()
 		starts := startsTensor(order[m.StepInEpoch*bs:(m.StepInEpoch+1)*bs], bs)
 		work.sent += int64(bs) * 4
-		out, err := t.gomlx.TrainStep(nil, []*tensors.Tensor{t.trainDev.stim, t.trainDev.targets, starts}, nil)
+		loss, err := t.step.Call1(t.trainDev.stim, t.trainDev.targets, starts)
 		if err != nil {
 			return 0, work, false, fmt.Errorf("epoch %d step %d: %w", m.Epoch+1, m.StepInEpoch+1, err)
 		}
-		l := scalarOf(out[0])
+		l := scalarOf(loss)
 		elapsed := time.Since(stepStart).Seconds()
 		if t.steps == 0 {
 			work.compileSeconds = elapsed
@@ -360,7 +388,7 @@ func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWo
 				m.Epoch+1, m.StepInEpoch+1, l, t.ckpt.keptNote(), t.diagnoseNonFinite(starts))
 		}
 		if t.opts.CheckNaN {
-			if name := firstNonFiniteVariable(t.ctx); name != "" {
+			if name := firstNonFiniteVariable(t.store); name != "" {
 				return 0, work, false, fmt.Errorf("epoch %d step %d: variable %s became NaN/Inf in this step (loss %v); stopping, %s",
 					m.Epoch+1, m.StepInEpoch+1, name, l, t.ckpt.keptNote())
 			}

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
@@ -53,9 +53,9 @@ func tinyTrainConfig() Config {
 	return c
 }
 
-func goBackend(t testing.TB) backends.Backend {
+func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := backends.NewWithConfig("go")
+	b, err := compute.NewWithConfig("go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
 	forEachEngine(t, testTrainSaveLoadPredictsIdentically)
 }
 
-func testTrainSaveLoadPredictsIdentically(t *testing.T, backend backends.Backend) {
+func testTrainSaveLoadPredictsIdentically(t *testing.T, backend compute.Backend) {
 	rec := synthetic(t)
 	dir := t.TempDir()
 	meta, err := Train(stdcontext.Background(), tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: backend})
@@ -157,7 +157,7 @@ func TestTrainSameSeedSameCurve(t *testing.T) {
 	forEachEngine(t, testTrainSameSeedSameCurve)
 }
 
-func testTrainSameSeedSameCurve(t *testing.T, backend backends.Backend) {
+func testTrainSameSeedSameCurve(t *testing.T, backend compute.Backend) {
 	rec := synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
@@ -308,14 +308,14 @@ func TestTrainRejectsInvalidData(t *testing.T) {
 }
 
 func TestFirstNonFiniteVariable(t *testing.T) {
-	ctx := context.New()
-	ctx.In("model").In("conv1").VariableWithValue("kernel", []float32{1, 2})
-	v := ctx.In("model").In("bn1").VariableWithValue("weight", []float32{1, 2})
-	if name := firstNonFiniteVariable(ctx); name != "" {
+	ctx := model.NewStore().RootScope()
+	ctx.At("model").At("conv1").VariableWithValue("kernel", []float32{1, 2})
+	v := ctx.At("model").At("bn1").VariableWithValue("weight", []float32{1, 2})
+	if name := firstNonFiniteVariable(ctx.Store()); name != "" {
 		t.Fatalf("finite variables reported: %s", name)
 	}
 	v.MustSetValue(tensors.FromValue([]float32{1, float32(math.Inf(1))}))
-	if name := firstNonFiniteVariable(ctx); !strings.Contains(name, "bn1") {
+	if name := firstNonFiniteVariable(ctx.Store()); !strings.Contains(name, "bn1") {
 		t.Fatalf("reported %q, want the bn1 weight", name)
 	}
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs XLA's CPU PJRT plugin into deps/pjrt/ (inside the project, not system-wide), pinned by
-# version and SHA-256: the Python package lammps-jax-pjrt-cpu 0.11.2 ships XLA's own CPU plugin
-# built from jaxlib 0.11.2, the XLA whose CUDA plugin go-xla v0.1.4 is verified with. Neither the
-# Go proxy nor Debian serves a PJRT plugin. Idempotent: does nothing when the pinned plugin is
-# already there.
+# version and SHA-256, and checks that it loads and computes with the go-xla in go.mod
+# (internal/tools/pjrtcheck). The Python package lammps-jax-pjrt-cpu 0.11.2 ships XLA's own CPU
+# plugin built from jaxlib 0.11.2: PJRT C API 0.115, the newest CPU plugin on the Python index;
+# go-xla v0.4.5 is compiled against PJRT C API 0.104 (a newer plugin is backward compatible) and
+# its own installer would fetch the 0.114 CPU build from GitHub, unreachable here (docs/engines.md).
+# Neither the Go proxy nor Debian serves a PJRT plugin. Idempotent: downloads nothing when the
+# pinned plugin is already there, but always re-runs the load check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +18,19 @@ DEST=deps/pjrt
 SO=pjrt_c_api_cpu_plugin.so
 STAMP="$DEST/VERSION"
 
+check_loads() {
+  if ! command -v go >/dev/null 2>&1; then
+    echo "install_xla_cpu: no Go toolchain on PATH; skipping the load check of $DEST/$SO" >&2
+    return 0
+  fi
+  if ! go run ./internal/tools/pjrtcheck "$DEST/$SO"; then
+    echo "install_xla_cpu: $DEST/$SO ($PKG $VERSION) does not work with this project's go-xla (see above)" >&2
+    return 1
+  fi
+}
+
 if [ -f "$DEST/$SO" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$PKG $VERSION $SHA256" ]; then
+  check_loads
   exit 0
 fi
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
@@ -61,3 +76,4 @@ chmod 755 "$tmp/$SO"
 mv -f "$tmp/$SO" "$DEST/$SO"
 echo "$PKG $VERSION $SHA256" >"$STAMP"
 echo "install_xla_cpu: installed $DEST/$SO ($PKG $VERSION, exports GetPjrtApi)"
+check_loads

@@ -8,7 +8,7 @@
 #                                             # in your own Jupyter, to run notebooks by hand
 #
 # It installs what is missing, idempotently: Debian's Jupyter (nbconvert, the Jupyter client,
-# nbclient), GoNB v0.11.1 and goimports v0.52.0 (pinned by the tools module scripts/nbtools,
+# nbclient), GoNB v0.11.5 and goimports v0.52.0 (pinned by the tools module scripts/nbtools,
 # built into bin/nbtools/), plotly.js (npm ci). Then, for each notebook:
 #   1. jupyter nbconvert --execute: a cell that fails to compile fails it;
 #   2. bin/nbcheck scans the executed notebook: nbconvert exits 0 when a Go cell panics or exits

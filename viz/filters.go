@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/deepretina/deepretina/figures"
 	"github.com/deepretina/deepretina/retina"
@@ -49,7 +49,7 @@ func Filters(model *retina.Model) ([]Filter, error) {
 	for i := range lagsMS {
 		lagsMS[i] = -float64(hist-i) * frameMS
 	}
-	ctx := model.Context().In(retina.ModelScope)
+	ctx := model.Scope().At(retina.ModelScope)
 	if cfg.Type == retina.ModelLN {
 		sd, err := retina.ExportStateDict(ctx, cfg)
 		if err != nil {

@@ -89,7 +89,7 @@ func ScoresScatter(ev *analysis.Evaluation) (*figures.Figure, error) {
 		panels = append(panels, figures.Panel{Title: self + " vs " + base, XLabel: base + " r", YLabel: self + " r",
 			Series: []figures.Series{diag, labels(ev.LNPearson)}})
 	}
-	panels = append(panels, figures.Panel{Title: self + " vs reliability ceiling", XLabel: "ceiling (split-half r)", YLabel: self + " r",
+	panels = append(panels, figures.Panel{Title: self + " vs reliability ceiling", XLabel: "ceiling (r of a perfect model: split-half r, Spearman–Brown corrected)", YLabel: self + " r",
 		Series: []figures.Series{diag, labels(ev.Ceiling)}})
 	return figures.Grid("Per-cell performance", 1, len(panels), panels)
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
@@ -241,7 +241,7 @@ func TestFilters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sd, err := retina.ExportStateDict(model.Context().In(retina.ModelScope), tc.cfg)
+			sd, err := retina.ExportStateDict(model.Scope().At(retina.ModelScope), tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

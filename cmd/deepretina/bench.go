@@ -17,6 +17,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/internal/bench"
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/retina"
 )
@@ -87,6 +88,51 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	// The GPU question is settled before any engine exists: XLA's CUDA client would take most
 	// of the GPU's memory away from PyTorch.
 	rep.GPU = gpu != "" && strings.Contains(strings.ToLower(os.Getenv("GOMLX_BACKEND")), "cuda")
+	// Where the results go is checked before anything is measured.
+	if f.out != "" {
+		if err := checkNotAmongRunFiles("--out", f.out, kindMarkdown); err != nil {
+			return err
+		}
+		if err := bench.CheckSection(f.out, rep.Section()); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	if f.jsonOut != "" {
+		if err := checkOutputFile("--json", f.jsonOut, kindBenchJSON, nil); err != nil {
+			return err
+		}
+		if st, err := os.Stat(filepath.Dir(f.jsonOut)); err != nil || !st.IsDir() {
+			return fmt.Errorf("--json %s: no folder %s to write it in", f.jsonOut, filepath.Dir(f.jsonOut))
+		}
+	}
+	if err := untilInterrupted(cmd.Context(), "bench", func() error { return measureBench(cmd.Context(), f, &rep, models, batches, torchOK) }); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	if err := rep.WriteTable(tw); err != nil {
+		return err
+	}
+	if f.jsonOut != "" {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(f.jsonOut, data); err != nil {
+			return err
+		}
+	}
+	if f.out != "" {
+		if err := bench.UpdateSection(f.out, rep.Section(), rep.Markdown()); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: wrote the %s section of %s\n", rep.Section(), f.out)
+	}
+	return nil
+}
+
+// measureBench measures what the flags ask into rep: PyTorch first, then deepretina.
+func measureBench(ctx context.Context, f benchFlags, rep *bench.Report, models []string, batches []int, torchOK bool) error {
+	var err error
 	windows := f.e2eWindows
 	if windows == 0 && !rep.GPU {
 		windows = 4096
@@ -105,7 +151,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 			row := bench.ComputeRow{Model: m, Batch: b}
 			if torchOK {
 				fmt.Fprintf(os.Stderr, "bench: PyTorch %s, batch %d…\n", m, b)
-				r, err := bench.RunTorch(f.python, f.script, "--model", m, "--batch", strconv.Itoa(b), "--min-seconds", fmt.Sprint(f.minSeconds))
+				r, err := bench.RunTorch(ctx, f.python, f.script, "--model", m, "--batch", strconv.Itoa(b), "--min-seconds", fmt.Sprint(f.minSeconds))
 				if err != nil {
 					row.TorchErr = err.Error()
 				} else {
@@ -120,7 +166,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 			Model: f.e2eModel, Batch: f.e2eBatch}
 		if torchOK {
 			fmt.Fprintf(os.Stderr, "bench: PyTorch, one epoch on %s…\n", h5)
-			r, err := bench.RunTorch(f.python, f.script, "--mode", "e2e", "--model", f.e2eModel, "--h5", h5,
+			r, err := bench.RunTorch(ctx, f.python, f.script, "--mode", "e2e", "--model", f.e2eModel, "--h5", h5,
 				"--batch", strconv.Itoa(f.e2eBatch), "--windows", strconv.Itoa(windows))
 			if err != nil {
 				rep.E2E.TorchErr = err.Error()
@@ -147,33 +193,15 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 		}
 	}
 	if rep.E2E != nil {
-		if rep.E2E.Go, err = benchEpoch(engine, rec, f.e2eModel, f.e2eBatch, windows); err != nil {
+		if rep.E2E.Go, err = benchEpoch(ctx, engine, rec, f.e2eModel, f.e2eBatch, windows); err != nil {
 			return err
 		}
-	}
-
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	if err := rep.WriteTable(tw); err != nil {
-		return err
-	}
-	if f.out != "" {
-		if err := bench.UpdateSection(f.out, rep.Section(), rep.Markdown()); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "bench: wrote the %s section of %s\n", rep.Section(), f.out)
-	}
-	if f.jsonOut != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(f.jsonOut, data, 0o644)
 	}
 	return nil
 }
 
 // benchEpoch trains one epoch of `train` on rec and reports its training part.
-func benchEpoch(engine retina.Engine, rec *datasets.Recording, model string, batch, windows int) (bench.EpochRun, error) {
+func benchEpoch(ctx context.Context, engine retina.Engine, rec *datasets.Recording, model string, batch, windows int) (bench.EpochRun, error) {
 	cfg := retina.DefaultConfig()
 	cfg.ExpName, cfg.NEpochs, cfg.BatchSize, cfg.MaxTrainWindows = "bench-epoch", 1, batch, windows
 	cfg.ModelType = map[string]string{retina.ModelBNCNN: "BNCNN", retina.ModelLinearStacked: "LinearStackedBNCNN"}[model]
@@ -184,7 +212,7 @@ func benchEpoch(engine retina.Engine, rec *datasets.Recording, model string, bat
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(os.Stderr, "bench: deepretina, one epoch of train on %s/%s…\n", rec.Expt, rec.Stim)
-	meta, err := retina.Train(context.Background(), cfg, dir, retina.TrainOptions{Backend: engine.Backend, Data: rec, Log: os.Stderr})
+	meta, err := retina.Train(ctx, cfg, dir, retina.TrainOptions{Backend: engine.Backend, Data: rec, Log: os.Stderr})
 	if err != nil {
 		return bench.EpochRun{}, fmt.Errorf("bench epoch: %w", err)
 	}

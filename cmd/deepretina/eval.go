@@ -27,7 +27,7 @@ the test set. The recording must be the one the run was trained on: its identity
 content hash, simulator preset and seed) is recorded in the run, and a recording that changed
 since is refused, saying what changed, unless --allow-changed-data is given.`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" {
 				return fmt.Errorf("--run is required")
 			}
@@ -42,10 +42,17 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 			if jsonOut == "" {
 				jsonOut = filepath.Join(run, "eval.json")
 			}
-			if err := checkOutputFile("--json", jsonOut, nil); err != nil {
+			if err := checkOutputFile("--json", jsonOut, kindEval, nil); err != nil {
 				return err
 			}
-			ev, err := evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)
+			if dir := filepath.Dir(jsonOut); filepath.Base(jsonOut) == evalFile && isRunFolder(dir) && !sameRun(dir, run) {
+				return fmt.Errorf("--json %s is among the files of the run %s (its scores), and this evaluates %s: choose another --json", jsonOut, dir, run)
+			}
+			var ev *analysis.Evaluation
+			err := untilInterrupted(cmd.Context(), "eval", func() (err error) {
+				ev, err = evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -61,7 +68,7 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder (required)")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "summary JSON (default RUN/eval.json)")
-	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run (model_type LN) to use as the baseline (default RUN/ln, else a classical LN fitted by reverse correlation)")
+	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run (model_type LN) to use as the baseline (default RUN/ln, else a ridge LN: whitened ridge filter in a 5×5 crop around each cell's RF centre, binned nonlinearity)")
 	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "score the run even if its recording changed since it was trained")
 	return cmd
 }
@@ -90,7 +97,10 @@ func evaluateRun(run, lnRun string, rec *datasets.Recording, allowChanged bool, 
 }
 
 // runBaseline returns the LN baseline of a run and its description: the LN run lnRun, else
-// RUN/ln when it exists, else a classical LN fitted to rec's training data.
+// RUN/ln when it exists, else a ridge LN (analysis.FitRidgeLN: a whitened ridge filter in a
+// crop around each cell's receptive field, with a binned nonlinearity) fitted to rec's training
+// data. The unwhitened full-frame spike-triggered average it replaces scored 0.31 on natural
+// scenes where this scores about as well as the trained LN (issue 18).
 func runBaseline(model *retina.Model, run, lnRun string, rec *datasets.Recording) (analysis.LNPredictor, string, error) {
 	if lnRun == "" {
 		if _, err := os.Stat(filepath.Join(run, "ln")); err == nil {
@@ -111,11 +121,11 @@ func runBaseline(model *retina.Model, run, lnRun string, rec *datasets.Recording
 	if err != nil {
 		return nil, "", err
 	}
-	ln, err := analysis.FitClassicalLN(w, nil, 20000)
+	ln, err := analysis.FitRidgeLN(w, analysis.RidgeLNOptions{})
 	if err != nil {
 		return nil, "", err
 	}
-	return ln, "classical LN (spike-triggered average + binned nonlinearity)", nil
+	return ln, analysis.RidgeLNName(ln.Crop) + ", fitted to the training set", nil
 }
 
 // checkRecording refuses a recording that is not the one the run was trained on, unless

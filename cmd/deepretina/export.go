@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/core/tensors/numpy"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors/numpy"
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/internal/fsutil"
@@ -37,14 +37,14 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputFile("--out", out, nil); err != nil {
+			if err := checkOutputFile("--out", out, kindNpz, nil); err != nil {
 				return err
 			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}
-			sd, err := retina.ExportStateDict(model.Context().In(retina.ModelScope), model.Meta.Model)
+			sd, err := retina.ExportStateDict(model.Scope().At(retina.ModelScope), model.Meta.Model)
 			if err != nil {
 				return fmt.Errorf("export %s: %w", run, err)
 			}

@@ -1,9 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,25 +34,37 @@ say it ("all" means the experiment's curated cells).
 The reverse is export, which writes a run's weights under the reference's newest state-dict
 names.`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if pt == "" || out == "" {
 				return fmt.Errorf("--pt and --out are required")
 			}
-			c, err := retina.LoadTorchCheckpoint(pt)
-			if err != nil {
+			if st, err := os.Stat(out); err == nil && !st.IsDir() {
+				return fmt.Errorf("--out %s: is a file; expected the folder to create the run in", out)
+			}
+			if isRunFolder(out) {
+				return fmt.Errorf("import: %s already holds a run; choose another --out (an existing run is never overwritten)", out)
+			}
+			if err := checkNotAmongRunFiles("--out", filepath.Join(out, runDescriptor), kindRunMeta); err != nil {
 				return err
 			}
 			opts := retina.ImportOptions{DataPath: data, Dataset: dataset, StimType: stim}
 			if cells != "" {
-				var l retina.CellList
-				js := `"all"`
-				if cells != "all" {
-					js = "[" + cells + "]"
+				l, err := parseCells(cells)
+				if err != nil {
+					return err
 				}
-				if err := json.Unmarshal([]byte(js), &l); err != nil {
-					return fmt.Errorf("--cells %q: expected indices separated by commas, or all", cells)
-				}
-				opts.Cells = &l
+				opts.Cells = l
+			}
+			var c *retina.TorchCheckpoint
+			err := untilInterrupted(cmd.Context(), "import", func() (err error) {
+				c, err = retina.LoadTorchCheckpoint(pt)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if err := checkInterrupted(cmd.Context(), "import"); err != nil {
+				return err
 			}
 			meta, err := retina.ImportTorchRun(c, out, opts)
 			if err != nil {
@@ -72,6 +86,27 @@ names.`,
 	f.StringVar(&stim, "stim", "", "stimulus type of the run's test data, whitenoise or naturalscene (default: the checkpoint's)")
 	f.StringVar(&cells, "cells", "", "cells of the outputs: indices separated by commas, or all (default: the checkpoint's)")
 	return cmd
+}
+
+// parseCells reads --cells: indices separated by commas, each at most once, or all.
+func parseCells(cells string) (*retina.CellList, error) {
+	if strings.TrimSpace(cells) == "all" {
+		return &retina.CellList{Curated: true}, nil
+	}
+	var l retina.CellList
+	seen := map[int]bool{}
+	for _, f := range strings.Split(cells, ",") {
+		id, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || id < 0 {
+			return nil, fmt.Errorf("--cells %q: %q is not a cell index (expected indices ≥ 0 separated by commas, or all)", cells, f)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("--cells %q: cell %d is listed twice; each output is a different cell", cells, id)
+		}
+		seen[id] = true
+		l.IDs = append(l.IDs, id)
+	}
+	return &l, nil
 }
 
 func scores(s map[string]float64) string {

@@ -17,15 +17,25 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/internal/runlock"
 )
+
+// exitHeld is the exit status of a command that stopped because another process holds the run
+// it was to train (a sweep's worker counts that combination as running elsewhere, not failed).
+const exitHeld = 75
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "deepretina:", err)
-		if errors.Is(err, errInterrupted) {
+		var held *runlock.HeldError
+		switch {
+		case errors.Is(err, errInterrupted) || errors.Is(err, errSignal):
 			os.Exit(130)
+		case errors.As(err, &held):
+			os.Exit(exitHeld)
 		}
 		os.Exit(1)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ Writes OUTDIR/results.json ("kind": "deepretina.phenomena", "run", "checkpoint",
 OUTDIR/report.html (a self-contained page: the table of reproduced phenomena, then one
 interactive chart per experiment; plotly.js is inlined, so it renders offline).`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
@@ -51,12 +52,22 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 					names = append(names, n)
 				}
 			}
+			if cmd.Flags().Changed("only") && len(names) == 0 {
+				return fmt.Errorf("--only %q names no experiment; expected names separated by commas, of %s (leave --only out to run them all)",
+					only, strings.Join(phenomena.Names(), ", "))
+			}
 			exps, err := phenomena.Select(names)
 			if err != nil {
 				return fmt.Errorf("--only: %w", err)
 			}
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
+			}
+			if err := checkOutputDir("--out", out, map[string]fileKind{"results.json": kindPhenomena, "report.html": kindPhenHTML}); err != nil {
+				return err
+			}
+			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+				defer removeIfEmpty(out) // created by this command: not left behind empty
 			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
@@ -76,14 +87,24 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
 			start := time.Now()
-			results, err := phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truth, func(i, n int, name string) {
-				fmt.Fprintf(os.Stderr, "phenomena: [%d/%d] %s\n", i+1, n, name)
+			var results []*phenomena.Result
+			err = untilInterrupted(cmd.Context(), "phenomena", func() (err error) {
+				results, err = phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truth, func(i, n int, name string) {
+					fmt.Fprintf(os.Stderr, "phenomena: [%d/%d] %s\n", i+1, n, name)
+				})
+				return err
 			})
 			if err != nil {
 				return err
 			}
 			data, err := phenomena.ResultsJSON(results, phenomena.ResultsHeader{Run: run, Checkpoint: filepath.Base(model.Dir)})
 			if err != nil {
+				return err
+			}
+			if data, err = withIdentity(data, phenomenaKindID, run, model.Dir); err != nil {
+				return err
+			}
+			if err := checkInterrupted(cmd.Context(), "phenomena"); err != nil {
 				return err
 			}
 			jsonPath := filepath.Join(out, "results.json")

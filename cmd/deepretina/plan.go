@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,6 +25,7 @@ type planFlags struct {
 	config, ranges, data string
 	sample               int
 	seed                 uint64
+	maxCombos            int
 }
 
 func (p *planFlags) register(cmd *cobra.Command) {
@@ -35,6 +35,7 @@ func (p *planFlags) register(cmd *cobra.Command) {
 	f.StringVar(&p.data, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
 	f.IntVar(&p.sample, "sample", 0, "train N combinations drawn at random from the --ranges product instead of all")
 	f.Uint64Var(&p.seed, "seed", 0, "with --sample: seed of the random draw (the models' own seed is the config key seed)")
+	f.IntVar(&p.maxCombos, "max-combinations", defaultMaxCombinations, "refuse to plan more runs than this from --ranges (raise it to confirm a larger grid, or use --sample)")
 }
 
 // check rejects flag combinations that would be silently ignored.
@@ -48,6 +49,9 @@ func (p planFlags) check(cmd *cobra.Command) error {
 	if cmd.Flags().Changed("seed") && p.sample == 0 {
 		return errors.New("--seed chooses the --sample draw; without --sample it does nothing (set the models' seed with the config key seed)")
 	}
+	if p.maxCombos < 1 {
+		return fmt.Errorf("--max-combinations %d: expected at least 1", p.maxCombos)
+	}
 	return nil
 }
 
@@ -55,54 +59,73 @@ func (p planFlags) check(cmd *cobra.Command) error {
 // file, or the CPU default), each --ranges combination over it, each repeated n_repeats times,
 // or --sample of them.
 func (p planFlags) configs() ([]retina.Config, error) {
+	runs, _, err := p.runs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]retina.Config, len(runs))
+	for i, r := range runs {
+		out[i] = r.cfg
+	}
+	return out, nil
+}
+
+// runs is configs with what makes each run (the ranges' values, the repeat) and the base config.
+// A grid of more than --max-combinations runs is refused before it is built.
+func (p planFlags) runs() ([]gridRun, retina.Config, error) {
 	origin := p.origin()
 	base := retina.SmallConfig()
 	if p.config != "" {
 		var err error
 		if base, err = retina.LoadConfig(p.config, retina.DefaultConfig()); err != nil {
-			return nil, origin.explain(err)
+			return nil, base, origin.explain(err)
 		}
 	}
 	if p.data != "" {
 		base.DataPath = p.data
 	}
+	limit := p.maxCombos
+	if limit == 0 {
+		limit = defaultMaxCombinations
+	}
 	if p.ranges == "" {
-		return retina.ExpandRepeats([]retina.Config{base}), nil
+		var runs []gridRun
+		for i, c := range retina.ExpandRepeats([]retina.Config{base}) {
+			runs = append(runs, gridRun{cfg: c, repeat: map[bool]int{true: i, false: -1}[base.NRepeats > 1]})
+		}
+		return runs, base, nil
 	}
 	r, err := retina.LoadRanges(p.ranges)
 	if err != nil {
-		return nil, err
+		return nil, base, err
 	}
-	configs, err := r.Expand(base)
+	g, err := newGrid(base, r, p.ranges)
 	if err != nil {
-		return nil, origin.explain(err)
+		return nil, base, err
 	}
-	configs = retina.ExpandRepeats(configs) // n_repeats
-	if p.sample == 0 {
-		return configs, nil
+	total := g.size()
+	var runs []gridRun
+	switch {
+	case p.sample > total:
+		return nil, base, fmt.Errorf("--sample %d: %s has only %d combinations", p.sample, p.ranges, total)
+	case p.sample > limit:
+		return nil, base, fmt.Errorf("--sample %d: more runs than --max-combinations %d; raise --max-combinations to plan them", p.sample, limit)
+	case p.sample > 0:
+		runs, err = g.sample(p.sample, p.seed)
+	case total > limit:
+		return nil, base, g.tooMany(total, limit)
+	default:
+		runs, err = g.all()
 	}
-	if p.sample > len(configs) {
-		return nil, fmt.Errorf("--sample %d: %s has only %d combinations", p.sample, p.ranges, len(configs))
+	if err != nil {
+		return nil, base, origin.explain(err)
 	}
-	return sampleConfigs(configs, p.sample, p.seed), nil
+	return runs, base, nil
 }
 
 // origin says which keys the user's files set, for errors about the ones they did not.
 func (p planFlags) origin() configOrigin {
 	return configOrigin{file: p.config, keys: jsonKeys(p.config), ranges: jsonKeys(p.ranges), dataFlag: p.data != ""}
-}
-
-// sampleConfigs draws n of the configs without replacement, the same n for the same seed, and
-// keeps them in their product order.
-func sampleConfigs(configs []retina.Config, n int, seed uint64) []retina.Config {
-	rng := rand.New(rand.NewPCG(seed, 0x5ee9))
-	idx := rng.Perm(len(configs))[:n]
-	slices.Sort(idx)
-	out := make([]retina.Config, n)
-	for i, j := range idx {
-		out[i] = configs[j]
-	}
-	return out
 }
 
 // args writes the flags back as command-line arguments with absolute paths, for workers and
@@ -121,24 +144,72 @@ func (p planFlags) args() ([]string, error) {
 	if p.sample > 0 {
 		args = append(args, "--sample", strconv.Itoa(p.sample), "--seed", strconv.FormatUint(p.seed, 10))
 	}
+	if p.maxCombos != 0 && p.maxCombos != defaultMaxCombinations {
+		args = append(args, "--max-combinations", strconv.Itoa(p.maxCombos))
+	}
 	return args, nil
 }
 
 // sweepPlan is RUNS/sweep.json: what `deepretina sweep` planned, so tasks can check that the
 // files they read still give the same combinations, and `sweep status` knows what to list.
+//
+// The base config is stored once; each run stores only the ranges' values that make it (and its
+// repeat), so that the plan stays small whatever the grid (format 1 stored a full config per run).
 type sweepPlan struct {
-	Format  int          `json:"format"`
-	Created time.Time    `json:"created"`
-	Train   []string     `json:"train_args"` // train's arguments for every combination, before --index
-	NoLN    bool         `json:"no_ln"`
-	Runs    []plannedRun `json:"runs"`
-	Slurm   []slurmJob   `json:"slurm_jobs,omitempty"`
+	Format  int            `json:"format"`
+	Created time.Time      `json:"created"`
+	Train   []string       `json:"train_args"` // train's arguments for every combination, before --index
+	NoLN    bool           `json:"no_ln"`
+	Base    *retina.Config `json:"base_config,omitempty"` // the config the ranges apply to (format 2)
+	Runs    []plannedRun   `json:"runs"`
+	Slurm   []slurmJob     `json:"slurm_jobs,omitempty"`
 }
 
 type plannedRun struct {
-	Index   int           `json:"index"`
-	ExpName string        `json:"exp_name"`
-	Config  retina.Config `json:"config"`
+	Index   int                        `json:"index"`
+	ExpName string                     `json:"exp_name"`
+	Values  map[string]json.RawMessage `json:"values,omitempty"` // the ranges' values of this run
+	Repeat  *int                       `json:"repeat,omitempty"` // its repeat, when n_repeats > 1
+	Config  *retina.Config             `json:"config,omitempty"` // format 1 only
+}
+
+// newPlannedRun records run i of a grid.
+func newPlannedRun(i int, r gridRun) plannedRun {
+	p := plannedRun{Index: i, ExpName: r.cfg.ExpName, Values: r.values}
+	if r.repeat >= 0 {
+		p.Repeat = new(int)
+		*p.Repeat = r.repeat
+	}
+	return p
+}
+
+// config rebuilds the config of run i: the base config with the run's ranges values (as
+// retina.Ranges.Expand applies them), its repeat's seed (retina.ExpandRepeats), its folder name.
+func (p *sweepPlan) config(i int) (retina.Config, error) {
+	r := p.Runs[i]
+	if r.Config != nil {
+		return *r.Config, nil
+	}
+	if p.Base == nil {
+		return retina.Config{}, fmt.Errorf("sweep plan: run %d: no base_config to rebuild its config from", i)
+	}
+	ranges := retina.Ranges{}
+	for k, v := range r.Values {
+		ranges[k] = []json.RawMessage{v}
+	}
+	cfg := *p.Base
+	if len(ranges) > 0 {
+		cfgs, err := ranges.Expand(*p.Base)
+		if err != nil {
+			return retina.Config{}, fmt.Errorf("sweep plan: run %d: %w", i, err)
+		}
+		cfg = cfgs[0]
+	}
+	if r.Repeat != nil {
+		cfg.Seed += uint64(*r.Repeat)
+	}
+	cfg.ExpName = r.ExpName
+	return cfg, nil
 }
 
 type slurmJob struct {
@@ -149,7 +220,7 @@ type slurmJob struct {
 
 const (
 	planFile      = "sweep.json"
-	planFormat    = 1
+	planFormat    = 2
 	logsDir       = "logs"
 	failedSuffix  = ".failed"
 	evalFile      = "eval.json"
@@ -166,13 +237,19 @@ func readPlan(out string) (*sweepPlan, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("sweep plan %s: %w", path, err)
 	}
-	if p.Format != planFormat {
-		return nil, fmt.Errorf("sweep plan %s: format %d, expected %d (written by another version of deepretina?)", path, p.Format, planFormat)
+	if p.Format != 1 && p.Format != planFormat {
+		return nil, fmt.Errorf("sweep plan %s: format %d, expected 1 or %d (written by another version of deepretina?)", path, p.Format, planFormat)
 	}
 	for i, r := range p.Runs {
 		if r.Index != i || r.ExpName == "" {
 			return nil, fmt.Errorf("sweep plan %s: run %d: expected index %d and an exp_name", path, i, i)
 		}
+		if p.Format == 1 && r.Config == nil {
+			return nil, fmt.Errorf("sweep plan %s: run %d: format 1 expects its config", path, i)
+		}
+	}
+	if p.Format == planFormat && p.Base == nil && len(p.Runs) > 0 {
+		return nil, fmt.Errorf("sweep plan %s: no base_config", path)
 	}
 	return &p, nil
 }
@@ -200,7 +277,11 @@ func checkAgainstPlan(out string, index int, configs []retina.Config) error {
 		return fmt.Errorf("the sweep planned in %s has %d combinations, but these --config/--ranges/--sample give %d: the files changed since; plan the sweep again with deepretina sweep",
 			path, len(plan.Runs), len(configs))
 	}
-	if diff := configDiff(plan.Runs[index].Config, configs[index]); diff != "" {
+	planned, err := plan.config(index)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if diff := configDiff(planned, configs[index]); diff != "" {
 		return fmt.Errorf("combination %d of the sweep planned in %s differs from what these --config/--ranges/--sample give (%s): the files changed since; plan the sweep again with deepretina sweep",
 			index, path, diff)
 	}

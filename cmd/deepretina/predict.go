@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ so there is no recording to check against the run's (see eval).`,
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputFile("--out", out, map[string]string{"--stimulus": in}); err != nil {
+			if err := checkOutputFile("--out", out, kindNpy, map[string]string{"--stimulus": in}); err != nil {
 				return err
 			}
 			stim, err := datasets.ReadMovieNpy(in)
@@ -51,6 +52,12 @@ so there is no recording to check against the run's (see eval).`,
 			pred, err := model.Predict(stim)
 			if err != nil {
 				return fmt.Errorf("checkpoint %s of run %s: %w", model.Dir, run, err)
+			}
+			for i, v := range pred.Data {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("checkpoint %s of run %s predicts %v for cell %d at row %d of %s: not writing %s (is the stimulus in the run's units, and finite?)",
+						model.Dir, run, v, i%pred.Cols, i/pred.Cols, in, out)
+				}
 			}
 			var buf bytes.Buffer
 			if err := datasets.WriteNpy(&buf, []int{pred.Rows, pred.Cols}, pred.Data); err != nil {

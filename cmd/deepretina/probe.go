@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -57,11 +58,14 @@ of the headline stimulus group, and "validation": whether each type reaches mean
 and ≥ 0.1 above the control and, where it does not, what the measurements point to) and
 OUTDIR/report.html (self-contained; renders offline). The verdict and its reasons are printed too.`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
 			if err := checkRunFolder("--run", run); err != nil {
+				return err
+			}
+			if err := checkOutputDir("--out", out, map[string]fileKind{probeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
 				return err
 			}
 			if maxShift < 0 || maxShift > 10 {
@@ -86,8 +90,16 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 					groupList = append(groupList, g)
 				}
 			}
-			return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
-				postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
+			if err := checkInterneuronFiles(files, groupList); err != nil {
+				return err
+			}
+			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+				defer removeIfEmpty(out) // created by this command: not left behind empty
+			}
+			return untilInterrupted(cmd.Context(), "probe", func() error {
+				return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
+					postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained (or imported) model (required)")
@@ -273,12 +285,19 @@ func omittedStimulus(in analysis.Input, frameRate float64) *analysis.Attribution
 }
 
 func printProbeSummary(w io.Writer, res *analysis.ProbeResult) {
-	fmt.Fprintf(w, "%-12s %-10s %8s %10s\n", "group", "cell type", "learned", "untrained")
+	fmt.Fprintf(w, "%-12s %-10s %5s %26s %26s\n", "group", "cell type", "cells", "learned: held out (null)", "untrained: held out (null)")
 	groups := make([]string, 0, len(res.SummaryByGroup))
 	for g := range res.SummaryByGroup {
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
+	f := func(m map[string]float64, t string) string {
+		if v, ok := m[t]; ok && !math.IsNaN(v) {
+			return strconv.FormatFloat(v, 'f', 3, 64)
+		}
+		return "n/a"
+	}
+	repeated := false
 	for _, g := range groups {
 		s := res.SummaryByGroup[g]
 		types := make([]string, 0, len(s.Learned))
@@ -290,18 +309,35 @@ func printProbeSummary(w io.Writer, res *analysis.ProbeResult) {
 		if g == res.SummaryGroup {
 			name += "*"
 		}
+		if s.RepeatedStimulus {
+			name += "†"
+			repeated = true
+		}
 		for _, t := range types {
-			un, ok := s.Untrained[t]
-			u := "n/a"
-			if ok {
-				u = strconv.FormatFloat(un, 'f', 3, 64)
-			}
-			fmt.Fprintf(w, "%-12s %-10s %8.3f %10s\n", name, t, s.Learned[t], u)
+			fmt.Fprintf(w, "%-12s %-10s %5d %26s %26s   in sample %s / %s\n", name, t, s.Cells[t],
+				f(s.Learned, t)+" ("+f(s.LearnedNull, t)+")", f(s.Untrained, t)+" ("+f(s.UntrainedNull, t)+")",
+				f(s.LearnedInSample, t), f(s.UntrainedInSample, t))
+		}
+		subs := make([]string, 0, len(s.BySubtype))
+		for t := range s.BySubtype {
+			subs = append(subs, t)
+		}
+		slices.Sort(subs)
+		for _, t := range subs {
+			st := s.BySubtype[t]
+			one := func(x float64) string { return f(map[string]float64{"": x}, "") }
+			fmt.Fprintf(w, "%-12s   %-30s %3d %s (%s) / %s (%s)\n", "", t, st.Cells, one(st.Learned), one(st.LearnedNull), one(st.Untrained), one(st.UntrainedNull))
 		}
 	}
-	fmt.Fprintln(w, "(mean best r per cell type; * the headline group of probe.json's summary)")
+	fmt.Fprintln(w, "(mean held-out r per cell type: unit chosen on the first half of each series, scored on the second; null: the same with the potential shifted circularly; * the headline group of probe.json's summary)")
+	if repeated {
+		fmt.Fprintln(w, "(† the second half repeats the first half's stimulus: its held-out r tests no generalisation and is not judged)")
+	}
+	if n := len(res.MergedDuplicates); n > 0 {
+		fmt.Fprintf(w, "(%d recorded cells were exact copies of another cell of their file and were counted once)\n", n)
+	}
 	if v := res.Validation; v != nil {
-		fmt.Fprintf(w, "target: mean best r ≥ %.2g and ≥ %.2g above the untrained control on %q\n", v.Target, v.Margin, v.Group)
+		fmt.Fprintf(w, "target: mean held-out r ≥ %.2g and ≥ %.2g above the untrained control on %q\n", v.Target, v.Margin, v.Group)
 		for _, tv := range v.Types {
 			if tv.Met {
 				fmt.Fprintf(w, "  %s: met (%.3f)\n", tv.CellType, tv.Learned)

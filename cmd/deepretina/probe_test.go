@@ -25,9 +25,24 @@ type probeJSON struct {
 	MaxShift        int    `json:"max_shift"`
 	SummaryGroup    string `json:"summary_group"`
 	Summary         struct {
-		Learned   map[string]float64 `json:"learned"`
-		Untrained map[string]float64 `json:"untrained"`
+		Scoring         string             `json:"scoring"`
+		Learned         map[string]float64 `json:"learned"`
+		Untrained       map[string]float64 `json:"untrained"`
+		LearnedInSample map[string]float64 `json:"learned_in_sample"`
+		LearnedNull     map[string]float64 `json:"learned_null"`
+		UntrainedNull   map[string]float64 `json:"untrained_null"`
+		Cells           map[string]int     `json:"cells"`
+		BySubtype       map[string]struct {
+			Cells   int     `json:"cells"`
+			Learned float64 `json:"learned"`
+		} `json:"by_subtype"`
 	} `json:"summary"`
+	MergedDuplicates []struct {
+		File    string  `json:"file"`
+		Kept    int     `json:"kept"`
+		Dropped int     `json:"dropped"`
+		R       float64 `json:"r"`
+	} `json:"merged_duplicates"`
 	SummaryByGroup map[string]json.RawMessage `json:"summary_by_group"`
 	Comparisons    []struct {
 		Group   string `json:"group"`
@@ -44,11 +59,20 @@ type probeJSON struct {
 					Layer string  `json:"layer"`
 					R     float64 `json:"r"`
 				} `json:"best"`
+				HeldOut *struct {
+					Best struct {
+						R          float64 `json:"r"`
+						SelectionR float64 `json:"selection_r"`
+					} `json:"best"`
+					Null float64 `json:"null"`
+				} `json:"held_out"`
 			} `json:"cells"`
 			ByType map[string]struct {
 				Cells    int     `json:"cells"`
 				MeanBest float64 `json:"mean_best_r"`
+				HeldOut  float64 `json:"mean_held_out_r"`
 			} `json:"by_type"`
+			RepeatedStimulus []string `json:"repeated_stimulus"`
 		} `json:"learned"`
 		Untrained *json.RawMessage `json:"untrained"`
 	} `json:"comparisons"`
@@ -127,11 +151,32 @@ func TestProbeOnATrainedModel(t *testing.T) {
 	if p.SummaryGroup != "whitenoise" || len(p.SummaryByGroup) != 2 {
 		t.Errorf("summary group %q, groups %v; want whitenoise, of whitenoise and flashes", p.SummaryGroup, p.SummaryByGroup)
 	}
+	if p.Summary.Scoring != "held-out" {
+		t.Errorf("summary scoring %q, want held-out", p.Summary.Scoring)
+	}
 	for _, ct := range []string{"bipolar", "amacrine"} {
 		l, ok1 := p.Summary.Learned[ct]
 		u, ok2 := p.Summary.Untrained[ct]
 		if !ok1 || !ok2 || !(l > -1 && l <= 1) || !(u > -1 && u <= 1) {
 			t.Errorf("summary of %s cells: learned %v (%v), untrained %v (%v)", ct, l, ok1, u, ok2)
+		}
+		for name, m := range map[string]map[string]float64{"learned_in_sample": p.Summary.LearnedInSample, "learned_null": p.Summary.LearnedNull, "untrained_null": p.Summary.UntrainedNull} {
+			if v, ok := m[ct]; !ok || !(v > -1 && v <= 1) {
+				t.Errorf("summary.%s of %s cells: %v (%v)", name, ct, v, ok)
+			}
+		}
+	}
+	// The simulator's ON and OFF bipolars of one speed and location are sign-flipped copies:
+	// 16 recorded bipolars, 8 signals.
+	if len(p.MergedDuplicates) != 8 || p.Summary.Cells["bipolar"] != 8 || p.Summary.Cells["amacrine"] != 12 {
+		t.Errorf("merged %d duplicates, summary cells %v; want 8 merged, 8 bipolars and 12 amacrines", len(p.MergedDuplicates), p.Summary.Cells)
+	}
+	if len(p.Summary.BySubtype) < 3 {
+		t.Errorf("summary by subtype %v: want the amacrines' 3 subtypes and the bipolars' at least", p.Summary.BySubtype)
+	}
+	for _, m := range p.MergedDuplicates {
+		if m.R > -0.999 || !strings.Contains(m.File, "bipolars") {
+			t.Errorf("merged %+v: want a sign-flipped bipolar copy", m)
 		}
 	}
 	if len(p.Comparisons) != 2 {
@@ -142,22 +187,33 @@ func TestProbeOnATrainedModel(t *testing.T) {
 			t.Errorf("group %s: no untrained control", gc.Group)
 		}
 		cells := gc.Learned.Cells
-		if len(cells) != 16+12 || gc.Learned.ByType["bipolar"].Cells != 16 || gc.Learned.ByType["amacrine"].Cells != 12 {
-			t.Errorf("group %s: %d cells, by type %+v; want 16 bipolars and 12 amacrines (4 of each type)", gc.Group, len(cells), gc.Learned.ByType)
+		if len(cells) != 8+12 || gc.Learned.ByType["bipolar"].Cells != 8 || gc.Learned.ByType["amacrine"].Cells != 12 {
+			t.Errorf("group %s: %d cells, by type %+v; want 8 bipolars (16 recorded, 8 sign-flipped copies merged) and 12 amacrines (4 of each type)", gc.Group, len(cells), gc.Learned.ByType)
 			continue
 		}
-		var sum float64
+		if repeated := len(gc.Learned.RepeatedStimulus) > 0; repeated != (gc.Group == "flashes") {
+			t.Errorf("group %s: repeated stimulus %v; only the flashes repeat", gc.Group, gc.Learned.RepeatedStimulus)
+		}
+		var sum, held float64
 		for _, c := range cells {
 			best := math.Max(c.Layers[0].R, c.Layers[1].R)
 			if len(c.Layers) != 2 || c.Best.R != best {
 				t.Errorf("group %s cell %s/%d: best %+v of layers %+v", gc.Group, c.File, c.Cell, c.Best, c.Layers)
 			}
+			if c.HeldOut == nil {
+				t.Errorf("group %s cell %s/%d: no held-out score", gc.Group, c.File, c.Cell)
+				continue
+			}
 			if c.CellType == "bipolar" {
 				sum += c.Best.R
+				held += c.HeldOut.Best.R
 			}
 		}
-		if m := gc.Learned.ByType["bipolar"].MeanBest; math.Abs(m-sum/16) > 1e-9 {
-			t.Errorf("group %s: bipolar mean best %v, the cells' mean %v", gc.Group, m, sum/16)
+		if m := gc.Learned.ByType["bipolar"].MeanBest; math.Abs(m-sum/8) > 1e-9 {
+			t.Errorf("group %s: bipolar mean best %v, the cells' mean %v", gc.Group, m, sum/8)
+		}
+		if m := gc.Learned.ByType["bipolar"].HeldOut; math.Abs(m-held/8) > 1e-9 {
+			t.Errorf("group %s: bipolar mean held-out %v, the cells' mean %v", gc.Group, m, held/8)
 		}
 	}
 	if n := len(p.ReceptiveFields); n != 8+4+4 {
@@ -184,7 +240,7 @@ func TestProbeOnATrainedModel(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"whitenoise*", "bipolar", "amacrine", "target: mean best r ≥ 0.7", "wrote " + filepath.Join(outDir, "report.html")} {
+	for _, want := range []string{"whitenoise*", "flashes†", "bipolar", "amacrine", "target: mean held-out r ≥ 0.7", "8 recorded cells were exact copies", "wrote " + filepath.Join(outDir, "report.html")} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -202,7 +258,7 @@ func TestProbeOnATrainedModel(t *testing.T) {
 	if n := browser.CountPlots(dom); n != charts {
 		t.Errorf("%d charts drew in report.html, want %d", n, charts)
 	}
-	for _, want := range []string{"Mean best r per cell type", "Validation: mean best r ≥ 0.7", "Best unit per recorded cell (whitenoise)", "Which channels carry the response to omitted_stimulus"} {
+	for _, want := range []string{"Mean held-out r per cell type", "Validation: mean held-out r ≥ 0.7", "Best unit per recorded cell (whitenoise)", "Which channels carry the response to omitted_stimulus"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -57,7 +57,7 @@ The recording must be the one the run was trained on, as for eval.`,
 					return err
 				}
 			}
-			if err := checkOutputFile("--out", out, nil); err != nil {
+			if err := checkOutputFile("--out", out, kindReportHTML, nil); err != nil {
 				return err
 			}
 			if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
@@ -71,8 +71,20 @@ The recording must be the one the run was trained on, as for eval.`,
 			if err != nil {
 				return err
 			}
-			rep, err := buildRunReport(run, reportInputs{lnRun: lnRun, seconds: seconds, allowChanged: allowChanged,
-				phenomena: phen, probe: probe, log: os.Stderr})
+			phenSrc, err := checkResultFile("--phenomena", phen, kindPhenomena, run, os.Stderr)
+			if err != nil {
+				return err
+			}
+			probeSrc, err := checkResultFile("--probe", probe, kindProbe, run, os.Stderr)
+			if err != nil {
+				return err
+			}
+			var rep *figures.Report
+			err = untilInterrupted(cmd.Context(), "report", func() (err error) {
+				rep, err = buildRunReport(run, reportInputs{lnRun: lnRun, seconds: seconds, allowChanged: allowChanged,
+					phenomena: phen, probe: probe, log: os.Stderr, sources: []*resultSource{phenSrc, probeSrc}})
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -87,7 +99,7 @@ The recording must be the one the run was trained on, as for eval.`,
 	cmd.Flags().StringVar(&out, "out", "", "the HTML page to write (required)")
 	cmd.Flags().StringVar(&phenPath, "phenomena", "", "results.json of deepretina phenomena, or its output folder (default RUN/phenomena/results.json when it exists)")
 	cmd.Flags().StringVar(&probePath, "probe", "", "probe.json of deepretina probe, or its output folder (default RUN/probe/probe.json when it exists)")
-	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run to use as the baseline (default RUN/ln, else a classical LN fitted by reverse correlation)")
+	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run to use as the baseline (default RUN/ln, else a ridge LN: whitened ridge filter in a 5×5 crop around each cell's RF centre, binned nonlinearity)")
 	cmd.Flags().Float64Var(&seconds, "seconds", 10, "seconds of the test set in the predicted vs recorded rates (0: all)")
 	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "report on the run even if its recording changed since it was trained")
 	return cmd
@@ -124,6 +136,7 @@ type reportInputs struct {
 	phenomena    string // results.json of deepretina phenomena; "" for none
 	probe        string // probe.json of deepretina probe; "" for none
 	log          io.Writer
+	sources      []*resultSource // phenomena's and probe's results, checked against the checkpoint loaded
 }
 
 // buildRunReport assembles the page: the run, its training, its scores on the test set, its
@@ -132,6 +145,11 @@ func buildRunReport(run string, in reportInputs) (*figures.Report, error) {
 	model, err := retina.LoadModel(run, retina.LoadOptions{Log: in.log})
 	if err != nil {
 		return nil, err
+	}
+	for _, src := range in.sources {
+		if err := src.checkCheckpoint(model); err != nil {
+			return nil, err
+		}
 	}
 	meta := model.Meta
 	rec, err := retina.LoadData(meta.Config, in.log)
@@ -298,21 +316,32 @@ type phenomenonRecord struct {
 	TruthReproduced *bool               `json:"truth_reproduced"`
 }
 
+// phenomenaMetaKeys are the keys of phenomena's results.json that are not experiments.
+var phenomenaMetaKeys = map[string]bool{"kind": true, "run": true, "checkpoint": true, "format": true, "truth": true}
+
 // readPhenomenaResults reads results.json, keeping the experiments in the file's order.
 func readPhenomenaResults(path string) ([]string, map[string]phenomenonRecord, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("phenomena results: %w", err)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	// The experiments are keyed by name, beside "kind", "run" and "checkpoint" (or, in a
+	// later layout, under "experiments").
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, nil, fmt.Errorf("phenomena results %s: %w (expected the results.json of deepretina phenomena: an object keyed by experiment name)", path, err)
 	}
-	// The experiments are the object-valued entries; "kind", "run", "checkpoint" and the counts
-	// beside them are not.
+	if exps, ok := top["experiments"]; ok {
+		data = exps
+		top = nil
+		if err := json.Unmarshal(data, &top); err != nil {
+			return nil, nil, fmt.Errorf("phenomena results %s: experiments: %w (expected an object keyed by experiment name)", path, err)
+		}
+	}
 	res := map[string]phenomenonRecord{}
-	for k, v := range raw {
-		if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' {
+	for k, v := range top {
+		// Entries that are not objects (the counts) are not experiments either.
+		if t := bytes.TrimSpace(v); phenomenaMetaKeys[k] || len(t) == 0 || t[0] != '{' {
 			continue
 		}
 		var r phenomenonRecord
@@ -482,14 +511,16 @@ func addProbeSummary(rep *figures.Report, path string, s any) error {
 	if !ok {
 		return fmt.Errorf("probe results %s: \"summary\" is not an object", path)
 	}
-	groups := []string{"learned", "untrained"}
+	// learned and untrained are the headline numbers (held out when "scoring" says so); the
+	// nulls and in-sample numbers stand beside them when the file has them.
+	groups := []string{"learned", "untrained", "learned_null", "untrained_null", "learned_in_sample", "untrained_in_sample"}
 	types := map[string]bool{}
 	vals := map[string]map[string]float64{}
 	for _, g := range groups {
 		m, ok := sum[g].(map[string]any)
 		if !ok {
 			if _, present := sum[g]; present {
-				return fmt.Errorf("probe results %s: summary.%s is not an object of cell type → mean best r", path, g)
+				return fmt.Errorf("probe results %s: summary.%s is not an object of cell type → mean r", path, g)
 			}
 			continue
 		}
@@ -504,35 +535,55 @@ func addProbeSummary(rep *figures.Report, path string, s any) error {
 				}
 			}
 			vals[g][typ] = f
-			types[typ] = true
+			if g == "learned" || g == "untrained" {
+				types[typ] = true
+			}
 		}
 	}
 	if len(types) == 0 {
 		return nil
+	}
+	scoring, _ := sum["scoring"].(string)
+	what := "mean best r (in sample: the best unit's r on the data it was chosen on)"
+	if scoring == "held-out" {
+		what = "mean held-out r (unit chosen on one half of each recording, scored on the other)"
 	}
 	order := make([]string, 0, len(types))
 	for typ := range types {
 		order = append(order, typ)
 	}
 	sort.Strings(order)
-	t := figures.Table{Columns: []string{"cell type", "learned: mean best r", "untrained: mean best r", "learned − untrained"}}
+	cols := []string{"cell type", "learned", "untrained", "learned − untrained"}
+	for _, g := range groups[2:] {
+		if vals[g] != nil {
+			cols = append(cols, strings.ReplaceAll(g, "_", " "))
+		}
+	}
+	t := figures.Table{Columns: cols}
 	var bars []figures.BarSeries
 	for _, g := range groups {
-		if vals[g] == nil {
+		if vals[g] == nil || strings.HasSuffix(g, "in_sample") {
 			continue
 		}
 		y := make([]float64, len(order))
 		for i, typ := range order {
 			y[i] = valueOr(vals[g], typ)
 		}
-		bars = append(bars, figures.BarSeries{Name: g, Categories: order, Values: y})
+		bars = append(bars, figures.BarSeries{Name: strings.ReplaceAll(g, "_", " "), Categories: order, Values: y})
 	}
 	for _, typ := range order {
 		l, u := valueOr(vals["learned"], typ), valueOr(vals["untrained"], typ)
-		t.Rows = append(t.Rows, []string{typ, fmtFloat(l), fmtFloat(u), fmtFloat(l - u)})
+		row := []string{typ, fmtFloat(l), fmtFloat(u), fmtFloat(l - u)}
+		for _, g := range groups[2:] {
+			if vals[g] != nil {
+				row = append(row, fmtFloat(valueOr(vals[g], typ)))
+			}
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	rep.AddTable("", t)
-	fig, err := figures.Bars("Best-unit correlation with the recorded interneurons: trained vs untrained model", "cell type", "mean best Pearson r", bars...)
+	rep.AddText("", "Scores: "+what+". The null is the same procedure with each cell's potential shifted circularly in time against the stimulus: what selection alone reaches.")
+	fig, err := figures.Bars("Best-unit correlation with the recorded interneurons: trained vs untrained model", "cell type", what, bars...)
 	if err != nil {
 		return err
 	}

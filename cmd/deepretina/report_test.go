@@ -62,7 +62,8 @@ func TestReport(t *testing.T) {
 	if out, err := runEngine(t, "phenomena", "--run", run, "--out", filepath.Join(run, "phenomena"), "--only", "step_response,omitted_stimulus"); err != nil {
 		t.Fatalf("phenomena: %v\n%s", err, out)
 	}
-	probe := `{"summary": {"learned": {"bipolar": 0.81, "amacrine": 0.74}, "untrained": {"bipolar": 0.52, "amacrine": null}},
+	probe := `{"summary": {"scoring": "held-out", "learned": {"bipolar": 0.81, "amacrine": 0.74}, "untrained": {"bipolar": 0.52, "amacrine": null},
+	  "learned_null": {"bipolar": 0.03, "amacrine": 0.01}},
 	  "note": "it's </script><script>document.title='pwned'</script>", "cells": [{"type": "bipolar", "best_r": 0.9}]}`
 	if err := os.MkdirAll(filepath.Join(run, "probe"), 0o755); err != nil {
 		t.Fatal(err)
@@ -74,7 +75,8 @@ func TestReport(t *testing.T) {
 	}
 	text = checkReportDraws(t, full, bare+2)
 	for _, want := range []string{"Retinal phenomena", "<td>step_response</td>", "<td>omitted_stimulus</td>", "model vs truth",
-		"Interneuron probe", "<td>bipolar</td><td>0.810</td><td>0.520</td><td>0.290</td>", "<td>amacrine</td><td>0.740</td><td>n/a</td>",
+		"Interneuron probe", "<td>bipolar</td><td>0.810</td><td>0.520</td><td>0.290</td><td>0.030</td>", "<td>amacrine</td><td>0.740</td><td>n/a</td>",
+		"<th>learned null</th>", "mean held-out r (unit chosen on one half",
 		"<td>cells[0].best_r</td><td>0.9</td>", "it's &lt;/script&gt;&lt;script&gt;"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report with phenomena and probe lacks %q", want)

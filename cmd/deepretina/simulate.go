@@ -40,8 +40,18 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			if err != nil {
 				return err
 			}
+			if st, err := os.Stat(out); err == nil && !st.IsDir() {
+				return fmt.Errorf("--out %s: is a file; expected a folder to write %s/ in", out, cfg.Name)
+			}
+			if err := checkNotAmongRunFiles("--out", filepath.Join(out, cfg.Name, "x.h5"), kindHDF5); err != nil {
+				return err
+			}
 			bar := progress.New(os.Stderr, fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed), 1, 0)
-			sim, err := simretina.Simulate(cfg, stims, func(done, total int) { bar.Set(done, total, "") })
+			var sim *simretina.Simulation
+			err = untilInterrupted(cmd.Context(), "simulate", func() (err error) {
+				sim, err = simretina.Simulate(cfg, stims, func(done, total int) { bar.Set(done, total, "") })
+				return err
+			})
 			bar.Finish()
 			if errors.Is(err, simretina.ErrImages) {
 				return fmt.Errorf("--images: %w", err)
@@ -52,6 +62,9 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			dir := filepath.Join(out, cfg.Name)
 			for _, s := range stims {
 				path := filepath.Join(dir, s+".h5")
+				if err := checkInterrupted(cmd.Context(), "simulate"); err != nil {
+					return err
+				}
 				if err := datasets.WriteFile(path, sim.Recordings[s]); err != nil {
 					return err
 				}

@@ -18,7 +18,7 @@ func sweepCmd() *cobra.Command {
 	var plan planFlags
 	var out string
 	var local int
-	var useSlurm, dryRun, noLN bool
+	var useSlurm, dryRun, noLN, replan bool
 	var keep int
 	var so slurmOptions
 	cmd := &cobra.Command{
@@ -58,7 +58,7 @@ See where a sweep stands with: deepretina sweep status DIR`,
 			if err := so.check(); err != nil {
 				return err
 			}
-			sw, err := planSweep(plan, out, noLN, keep, cmd.Flags().Changed("keep"))
+			sw, err := planSweep(plan, out, noLN, keep, cmd.Flags().Changed("keep"), replan)
 			if err != nil {
 				return err
 			}
@@ -78,6 +78,7 @@ See where a sweep stands with: deepretina sweep status DIR`,
 	f.BoolVar(&useSlurm, "slurm", false, "submit the combinations as a Slurm job array (DIR/sweep.sbatch)")
 	f.BoolVar(&dryRun, "dry-run", false, "plan only: write DIR/sweep.json (and DIR/sweep.sbatch with --slurm) and say what would run")
 	f.BoolVar(&noLN, "no-ln", false, "do not train the LN baseline of each run")
+	f.BoolVar(&replan, "replan", false, "replace DIR/sweep.json even if it plans another sweep whose runs have started (they are then no longer listed by sweep status)")
 	f.IntVar(&keep, "keep", 2, "checkpoints to keep per run besides the best one")
 	so.register(cmd)
 	cmd.AddCommand(sweepStatusCmd())
@@ -90,15 +91,16 @@ type sweep struct {
 	out   string // absolute
 	plan  *sweepPlan
 	train []string // train's arguments before --index I --out DIR
+	exe   string   // the workers' binary ("": this one)
 }
 
 // planSweep expands the combinations, checks them, and writes DIR/sweep.json.
-func planSweep(pf planFlags, out string, noLN bool, keep int, keepSet bool) (*sweep, error) {
+func planSweep(pf planFlags, out string, noLN bool, keep int, keepSet, replan bool) (*sweep, error) {
 	pf, err := pf.absolute()
 	if err != nil {
 		return nil, err
 	}
-	configs, err := pf.configs()
+	runs, base, err := pf.runs()
 	if err != nil {
 		return nil, err
 	}
@@ -117,21 +119,33 @@ func planSweep(pf planFlags, out string, noLN bool, keep int, keepSet bool) (*sw
 	if keepSet {
 		train = append(train, "--keep", fmt.Sprint(keep))
 	}
-	seen := map[string]int{}
-	p := &sweepPlan{Format: planFormat, Created: time.Now().UTC().Truncate(time.Second), Train: train, NoLN: noLN}
-	for i, cfg := range configs {
-		if j, dup := seen[cfg.ExpName]; dup {
-			return nil, fmt.Errorf("combinations %d and %d both train into %s: give the ranges values that differ in their folder names", j, i, cfg.ExpName)
+	if err := checkFolders(runs); err != nil {
+		return nil, err
+	}
+	p := &sweepPlan{Format: planFormat, Created: time.Now().UTC().Truncate(time.Second), Train: train, NoLN: noLN, Base: &base}
+	for i, r := range runs {
+		p.Runs = append(p.Runs, newPlannedRun(i, r))
+		// The plan stores what rebuilds each config, not the config: check it rebuilds it.
+		if got, err := p.config(i); err != nil || configDiff(got, r.cfg) != "" {
+			return nil, fmt.Errorf("sweep plan: run %d (%s) does not rebuild from its values: %v %s", i, r.cfg.ExpName, err, configDiff(got, r.cfg))
 		}
-		seen[cfg.ExpName] = i
-		p.Runs = append(p.Runs, plannedRun{Index: i, ExpName: cfg.ExpName, Config: cfg})
+	}
+	if err := checkRunsFolder("--out", out); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(abs, logsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
 	err = withPlanLock(abs, func() error {
-		if old, err := readPlan(abs); err == nil && samePlan(old, p) {
+		old, err := readPlan(abs)
+		switch {
+		case err == nil && samePlan(old, p):
 			p.Created, p.Slurm = old.Created, old.Slurm // the same sweep again: keep its history
+		case err == nil && !replan:
+			if started := startedAndDropped(abs, old, p); len(started) > 0 {
+				return fmt.Errorf("%s plans another sweep (%d combinations, planned %s), of which %d have started and are not in this plan (%s): replacing the plan would hide them from sweep status; sweep into another --out, or pass --replan to replace the plan (their folders stay)",
+					filepath.Join(abs, planFile), len(old.Runs), old.Created.Local().Format("2006-01-02 15:04"), len(started), strings.Join(started[:min(3, len(started))], ", ")+map[bool]string{true: ", …", false: ""}[len(started) > 3])
+			}
 		}
 		return writePlan(abs, p)
 	})
@@ -147,11 +161,29 @@ func samePlan(a, b *sweepPlan) bool {
 		return false
 	}
 	for i := range a.Runs {
-		if a.Runs[i].ExpName != b.Runs[i].ExpName {
+		ca, errA := a.config(i)
+		cb, errB := b.config(i)
+		if a.Runs[i].ExpName != b.Runs[i].ExpName || errA != nil || errB != nil || configDiff(ca, cb) != "" {
 			return false
 		}
 	}
 	return true
+}
+
+// startedAndDropped lists the runs of the old plan that have started (a run folder with a
+// description or checkpoints) and that the new plan does not have.
+func startedAndDropped(out string, old, now *sweepPlan) []string {
+	keep := map[string]bool{}
+	for _, r := range now.Runs {
+		keep[r.ExpName] = true
+	}
+	var started []string
+	for _, r := range old.Runs {
+		if !keep[r.ExpName] && isRunFolder(filepath.Join(out, r.ExpName)) {
+			started = append(started, r.ExpName)
+		}
+	}
+	return started
 }
 
 // withPlanLock runs f while holding the lock on DIR/sweep.json.

@@ -17,9 +17,12 @@ import (
 // runLocal trains the sweep's unfinished combinations with n worker processes, each a
 // `deepretina train --index I`, and prints the sweep's status at the end.
 func (s *sweep) runLocal(ctx stdcontext.Context, n int) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the deepretina binary for the workers: %w", err)
+	exe := s.exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find the deepretina binary for the workers: %w", err)
+		}
 	}
 	states := inspectSweep(s.out, s.plan, nil)
 	todo, done, elsewhere := s.todo(states)
@@ -53,6 +56,9 @@ func (s *sweep) runLocal(ctx stdcontext.Context, n int) error {
 				case errors.As(runErr, &exit) && exit.ExitCode() == 130 || ctx.Err() != nil:
 					interrupted = true
 					fmt.Printf("[worker %d] %d %s: interrupted, checkpoint saved (%s)\n", slot+1, i, name, secs)
+				case errors.As(runErr, &exit) && exit.ExitCode() == exitHeld:
+					// Another process (another sweep into this folder) trains it: not a failure.
+					fmt.Printf("[worker %d] %d %s: running elsewhere: %s\n", slot+1, i, name, lastLine(s.logPath(name)))
 				default:
 					failed = append(failed, name)
 					why := lastLine(s.logPath(name))
@@ -119,8 +125,12 @@ func (s *sweep) describeLocal(n int) error {
 	exe, _ := os.Executable()
 	fmt.Printf("wrote %s: %d combinations, %d done, %d running elsewhere; %d worker(s)%s would run:\n",
 		filepath.Join(s.out, planFile), len(states), done, elsewhere, n, gpuNote(n, visibleGPUs()))
-	for _, i := range todo {
+	const shown = 20 // a large grid is not listed line by line
+	for _, i := range todo[:min(len(todo), shown)] {
 		fmt.Printf("  %s %s\n", exe, strings.Join(s.taskArgs(strconv.Itoa(i)), " "))
+	}
+	if len(todo) > shown {
+		fmt.Printf("  … and %d more (every combination is in %s)\n", len(todo)-shown, filepath.Join(s.out, planFile))
 	}
 	return nil
 }

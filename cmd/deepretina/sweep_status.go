@@ -68,14 +68,18 @@ func inspectSweep(out string, plan *sweepPlan, slurm map[int]slurmTask) []comboS
 	states := make([]comboState, len(plan.Runs))
 	for i, r := range plan.Runs {
 		runDir := filepath.Join(out, r.ExpName)
-		st := comboState{Index: i, ExpName: r.ExpName, NEpochs: r.Config.NEpochs, State: stateNotStarted}
+		cfg, cfgErr := plan.config(i)
+		st := comboState{Index: i, ExpName: r.ExpName, NEpochs: cfg.NEpochs, State: stateNotStarted}
 		if meta, _, err := readRunMeta(runDir); err == nil {
 			st.Epoch = meta.Epoch
 		}
 		task, inSlurm := slurm[i]
 		failure, _ := os.ReadFile(failedPath(out, r.ExpName))
 		holder, _ := runlock.Holding(filepath.Join(runDir, runlock.FileName))
-		ev, done := finished(runDir, r.Config, !plan.NoLN)
+		ev, done := finished(runDir, cfg, !plan.NoLN)
+		if cfgErr != nil {
+			done = false
+		}
 		switch {
 		case holder != nil:
 			st.State, st.Note = stateRunning, holder.String()

@@ -18,7 +18,6 @@ import (
 
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/internal/runlock"
-	"github.com/deepretina/deepretina/retina"
 )
 
 // runEnv runs the binary with this process's environment plus extra: the engine choice
@@ -417,7 +416,7 @@ func TestWorkersGetTheirOwnGPU(t *testing.T) {
 	_ = os.Mkdir(filepath.Join(out, logsDir), 0o755)
 	worker := filepath.Join(fake, "worker")
 	_ = os.WriteFile(worker, []byte("#!/bin/sh\necho \"device=$CUDA_VISIBLE_DEVICES args=$*\"\n"), 0o755)
-	sw := &sweep{out: out, train: []string{"train", "--no-ln"}, plan: &sweepPlan{Runs: []plannedRun{{0, "a", retina.SmallConfig()}, {1, "b", retina.SmallConfig()}}}}
+	sw := &sweep{out: out, train: []string{"train", "--no-ln"}, plan: &sweepPlan{Runs: []plannedRun{{Index: 0, ExpName: "a"}, {Index: 1, ExpName: "b"}}}}
 	for slot, name := range []string{"a", "b"} {
 		if err := sw.runWorker(stdcontext.Background(), worker, slot, slot, gpus); err != nil {
 			t.Fatal(err)

@@ -68,6 +68,9 @@ against the data; a run that fails before its first checkpoint leaves nothing be
 				}
 				configs = configs[index : index+1]
 			}
+			if err := checkRunsFolder("--out", out); err != nil {
+				return err
+			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
 				defer removeIfEmpty(out) // created by this command: not left behind empty
 			}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/progress"
 )
 
@@ -165,24 +166,38 @@ func markers(section string) (begin, end string) {
 // UpdateSection replaces the body between the section's markers in the file at path, keeping
 // the rest (the other machine kind's results) as it is.
 func UpdateSection(path, section, body string) error {
-	data, err := os.ReadFile(path)
+	data, i, j, err := findSection(path, section)
 	if err != nil {
-		return fmt.Errorf("benchmarks file %s: %w", path, err)
+		return err
 	}
-	begin, end := markers(section)
-	i, j := bytes.Index(data, []byte(begin)), bytes.Index(data, []byte(end))
-	if i < 0 || j < i {
-		return fmt.Errorf("benchmarks file %s: no %s … %s markers to write the %s results between", path, begin, end, section)
-	}
+	begin, _ := markers(section)
 	var out bytes.Buffer
 	out.Write(data[:i+len(begin)])
 	out.WriteString("\n" + strings.TrimSpace(body) + "\n")
 	out.Write(data[j:])
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out.Bytes(), 0o644); err != nil {
-		return err
+	return fsutil.WriteFileAtomic(path, out.Bytes())
+}
+
+// CheckSection checks that UpdateSection can write the section of the file at path (it exists
+// and has the section's markers), so that a command can say so before it measures anything.
+func CheckSection(path, section string) error {
+	_, _, _, err := findSection(path, section)
+	return err
+}
+
+// findSection reads path and finds the markers of section: data[i:] starts with the begin
+// marker, data[j:] with the end marker.
+func findSection(path, section string) (data []byte, i, j int, err error) {
+	data, err = os.ReadFile(path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("benchmarks file %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	begin, end := markers(section)
+	i, j = bytes.Index(data, []byte(begin)), bytes.Index(data, []byte(end))
+	if i < 0 || j < i {
+		return nil, 0, 0, fmt.Errorf("benchmarks file %s: no %s … %s markers to write the %s results between", path, begin, end, section)
+	}
+	return data, i, j, nil
 }
 
 // MachineDescription names the CPU, its cores and memory, and the GPU when nvidia-smi sees one.
@@ -220,6 +235,8 @@ func ModuleVersions() string {
 				parts = append(parts, "GoMLX "+d.Version)
 			case "github.com/gomlx/go-xla":
 				parts = append(parts, "go-xla "+d.Version)
+			case "github.com/gomlx/compute":
+				parts = append(parts, "compute "+d.Version)
 			}
 		}
 	}

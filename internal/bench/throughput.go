@@ -11,12 +11,12 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/deepretina/deepretina/retina"
 )
@@ -32,25 +32,34 @@ type Rate struct {
 // first compiles), then Adam steps of the Poisson loss on one random batch [batch, History, H, W]
 // that stays on the device, for at least minSeconds and 3 steps. It is the model's cost alone,
 // as PyTorch's compute mode measures it.
-func TrainingThroughput(backend backends.Backend, mcfg retina.ModelConfig, batch int, minSeconds float64) (Rate, error) {
+func TrainingThroughput(backend compute.Backend, mcfg retina.ModelConfig, batch int, minSeconds float64) (Rate, error) {
 	if err := mcfg.Validate(); err != nil {
 		return Rate{}, err
 	}
-	ctx := context.New()
-	if err := ctx.SetRNGStateFromSeed(1); err != nil {
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(1); err != nil {
 		return Rate{}, err
 	}
-	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
-		return []*Node{retina.Forward(ctx.In(retina.ModelScope), mcfg, inputs[0]).Rates}
+	opt := optimizer.Adam().Done()
+	// A plain model.Exec rather than GoMLX's train.Trainer, which (since GoMLX v0.28) frees its
+	// input tensors after every step: x and y are reused by every step here.
+	tr, err := model.NewExec(backend, store, func(scope *model.Scope, x, y *Node) *Node {
+		g := x.Graph()
+		store.SetTraining(g, true)
+		loss := retina.PoissonLoss(retina.Forward(scope.At(retina.ModelScope), mcfg, x).Rates, y, 0)
+		opt.UpdateGraph(scope, g, loss)
+		train.ExecPerStepUpdateGraphFn(g)
+		return loss
+	})
+	if err != nil {
+		return Rate{}, err
 	}
-	lossFn := func(labels, predictions []*Node) *Node { return retina.PoissonLoss(predictions[0], labels[0], 0) }
-	tr := train.NewTrainer(backend, ctx, modelFn, lossFn, optimizers.Adam().Done(), nil, nil)
 	x, y := randomBatch(mcfg, batch)
 	step := func() error {
-		out, err := tr.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+		out, err := tr.Call1(x, y)
 		if err == nil {
 			// Reading the loss waits for the device, so the clock measures finished work.
-			err = out[0].ConstFlatData(func(any) {})
+			err = out.ConstFlatData(func(any) {})
 		}
 		return err
 	}

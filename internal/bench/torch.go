@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -22,8 +23,8 @@ type TorchResult struct {
 
 // RunTorch runs the committed PyTorch benchmark script with args and parses its JSON line. The
 // error carries the script's own stderr, so a missing torch or CUDA problem reads as such.
-func RunTorch(python, script string, args ...string) (TorchResult, error) {
-	cmd := exec.Command(python, append([]string{script}, args...)...)
+func RunTorch(ctx context.Context, python, script string, args ...string) (TorchResult, error) {
+	cmd := exec.CommandContext(ctx, python, append([]string{script}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -5,10 +5,10 @@
 package tools
 
 import (
-	_ "github.com/gomlx/gomlx/backends/simplego"
-	_ "github.com/gomlx/gomlx/backends/xla"
-	_ "github.com/gomlx/gomlx/pkg/core/tensors/numpy"
-	_ "github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	_ "github.com/gomlx/compute/gobackend"
+	_ "github.com/gomlx/go-xla/compute/xla"
+	_ "github.com/gomlx/gomlx/core/tensors/numpy"
+	_ "github.com/gomlx/gomlx/ml/model/checkpoint"
 	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/spf13/cobra"
 	_ "gonum.org/v1/gonum/stat"
