@@ -464,17 +464,27 @@ func Compare(e Experiment, model, truth Responder) (*Result, error) {
 func CompareSubjects(e Experiment, model, truth *Subject, seeds []uint64) (*Result, error) {
 	start := time.Now()
 	res := &Result{Name: e.Name, Role: e.Role, Description: e.Description, Criterion: e.Criterion, Seeds: seeds}
-	// The model first: a failing model stops the comparison before the truth's work.
+	// The truth is judged beside the model (a simulated retina computes on the CPU while a
+	// model may wait on its engine); a failing model is reported first.
+	var tv *Verdict
+	var terr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if truth != nil {
+			tv, terr = Judge(e, truth, seeds)
+		}
+	}()
 	mv, err := Judge(e, model, seeds)
+	<-done
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	res.Model, res.ModelSurrogate, res.ModelOutcome, res.ModelPasses, res.Reproduced = mv.Metrics, mv.Surrogate, mv.Outcome, mv.Passes, mv.Reproduced
 	res.ModelCells, res.ModelNCells = nonNil(mv.Cells), mv.NCells
-	var tv *Verdict
 	if truth != nil {
-		if tv, err = Judge(e, truth, seeds); err != nil {
-			return nil, fmt.Errorf("truth: %w", err)
+		if terr != nil {
+			return nil, fmt.Errorf("truth: %w", terr)
 		}
 		res.Truth, res.TruthSurrogate, res.TruthOutcome, res.TruthPasses = tv.Metrics, tv.Surrogate, tv.Outcome, tv.Passes
 		n := tv.NCells
