@@ -675,13 +675,6 @@ func (g geometry) ms(frames float64) float64 { return frames * 1000 / g.rate }
 // probe the receptive fields (bar widths, grating periods) stay in pixels.
 func (g geometry) scale() float64 { return float64(min(g.h, g.w)) / 50 }
 
-// size scales a size of the reference's 50-pixel field to the input, never below 2 pixels
-// (thinner bars fall between the subunits of the simulated retina).
-func (g geometry) size(px50 float64) float64 { return math.Max(2, px50*g.scale()) }
-
-// centreX is the column at the field centre.
-func (g geometry) centreX() float64 { return float64(g.w-1) / 2 }
-
 // times returns the times in ms of frames [0, n) relative to frame zero.
 func (g geometry) times(n, zero int) []float64 {
 	out := make([]float64, n)
