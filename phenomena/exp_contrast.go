@@ -114,6 +114,7 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 		"peak_ms_high": medianActive(pHi, act), "peak_ms_low": medianActive(pLo, act), "speedup_ms": medianActive(speed, act),
 		"n_cells": nCells(ratio, act),
 	}
+	cm := cellMetrics(act, map[string][]float64{"gain_high": gHi, "gain_low": gLo, "gain_ratio": ratio, "peak_ms_high": pHi, "peak_ms_low": pLo, "speedup_ms": speed}, nil)
 	lagMS := g.times(lags, 0)
 	var filters, nls []figures.Series
 	for c := range cells {
@@ -142,7 +143,7 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 		}
 		bx, by = append(bx, g.ms(float64(b))/1000), append(by, acc/math.Max(1, float64(k)))
 	}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{
 		{Title: fmt.Sprintf("filters at contrast %g (solid) and %g (dotted)", highContrast, lowContrast), XLabel: "lag (ms)", YLabel: "filter (Hz per unit)", Series: filters},
 		{Title: "nonlinearities (generator = stimulus ∗ unit-norm filter)", XLabel: "generator", YLabel: "rate (Hz)", Series: nls},
 		{Title: fmt.Sprintf("mean rate; contrast %g → %g at 8 s → %g at 16 s", highContrast, lowContrast, highContrast), XLabel: "time (s)", YLabel: "rate (Hz)",
@@ -221,14 +222,16 @@ func runFastContrast(r Responder, seed uint64) (*Outcome, error) {
 		ratio[c] = freq[c][len(contrasts)-1] / freq[c][0]
 	}
 	m := Metrics{"freq_ratio": medianActive(ratio, act), "n_cells": nCells(ratio, act)}
+	cols := map[string][]float64{"freq_ratio": ratio}
 	for i, ctr := range contrasts {
 		col := make([]float64, n)
 		for c := range col {
 			col[c] = freq[c][i]
 		}
-		m[fmt.Sprintf("centre_hz_%g", ctr)] = medianActive(col, act)
+		k := fmt.Sprintf("centre_hz_%g", ctr)
+		m[k], cols[k] = medianActive(col, act), col
 	}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	return &Outcome{Metrics: m, Cells: cellMetrics(act, cols, nil), Panels: []figures.Panel{{
 		Title: "power centre of mass (0–15 Hz) of the temporal filter", XLabel: "contrast", YLabel: "centre frequency (Hz)", XLog: true,
 		Series: withMarkers(cellSeries(contrasts, freq, act, "", "")),
 	}}}, nil

@@ -64,7 +64,7 @@ func runStep(r Responder, _ uint64) (*Outcome, error) {
 		"n_cells":          nCells(peak, act),
 	}
 	x := g.times(len(cells[0]), pre)
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	return &Outcome{Metrics: m, Cells: cellMetrics(act, map[string][]float64{"onset_peak_hz": peak, "onset_latency_ms": lat, "transience": trans, "offset_peak_hz": off}, nil), Panels: []figures.Panel{{
 		Title: "rate around a step to −1 at 0 ms (back to grey at 1000 ms)", XLabel: "time (ms)", YLabel: "rate (Hz)",
 		Series: cellSeries(x, cells, act, "", ""),
 	}}}, nil
@@ -156,7 +156,12 @@ func runPairedFlash(r Responder, _ uint64) (*Outcome, error) {
 	}
 	m := Metrics{"ratio_short": medianActive(short, act), "ratio_long": medianActive(long, act), "n_cells": nCells(short, act)}
 	m["recovery"] = m["ratio_long"] - m["ratio_short"]
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	rec := make([]float64, n)
+	for c := range rec {
+		rec[c] = long[c] - short[c]
+	}
+	cm := cellMetrics(act, map[string][]float64{"ratio_short": short, "ratio_long": long, "recovery": rec}, nil)
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{{
 		Title: "second-flash response / first-flash response", XLabel: "interval between flash onsets (ms)", YLabel: "ratio",
 		Series: withMarkers(cellSeries(intervals, ratios, act, "", "")),
 	}}}, nil
@@ -247,7 +252,8 @@ func runOmitted(r Responder, _ uint64) (*Outcome, error) {
 	m := Metrics{"osr_ratio": medianActive(ratio, act), "latency_ms": medianActive(lat, act), "latency_sd_ms": medianActive(latSD, act),
 		"lock_slope": medianActive(lock, act), "n_cells": nCells(lock, act)}
 	x := g.times(len(tr[1][0]), pre+n*periods[1])
-	return &Outcome{Metrics: m, Panels: []figures.Panel{
+	cm := cellMetrics(act, map[string][]float64{"osr_ratio": ratio, "latency_ms": lat, "latency_sd_ms": latSD, "lock_slope": lock}, nil)
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{
 		{Title: fmt.Sprintf("rate, flashes every %d frames; the omitted flash was due at 0 ms", periods[1]), XLabel: "time (ms)", YLabel: "rate (Hz)",
 			Series: cellSeries(x, tr[1], act, "", "")},
 		{Title: "peak time after the last flash against the period (slope 1: locked to the omitted flash)", XLabel: "flash period (ms)", YLabel: "peak after last flash (ms)",
@@ -330,7 +336,8 @@ func runLatency(r Responder, _ uint64) (*Outcome, error) {
 		shift[c] = weak[c] - strong[c]
 	}
 	m["shift_ms"] = medianActive(shift, act)
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	cm := cellMetrics(act, map[string][]float64{"latency_weak_ms": weak, "latency_strong_ms": strong, "slope_ms_per_unit": slope, "shift_ms": shift}, nil)
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{{
 		Title: "latency of the response (centre of mass > 3 Hz above baseline, 0–150 ms)", XLabel: "flash intensity", YLabel: "latency (ms)",
 		Series: withMarkers(cellSeries(levels, lat, act, "", "")),
 	}}}, nil

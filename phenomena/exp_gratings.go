@@ -74,7 +74,7 @@ func runReversingGrating(r Responder, _ uint64) (*Outcome, error) {
 		}
 	}
 	m := Metrics{"f2_f1": medianActive(ratio, act), "symmetry": medianActive(sym, act), "n_cells": nCells(sym, act)}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	return &Outcome{Metrics: m, Cells: cellMetrics(act, map[string][]float64{"f2_f1": ratio, "symmetry": sym}, nil), Panels: []figures.Panel{{
 		Title: "rate; the grating appears at 0 ms and reverses every 500 ms", XLabel: "time (ms)", YLabel: "rate (Hz)",
 		Series: cellSeries(g.times(len(cells[0]), pre), cells, act, "", ""),
 	}}}, nil
@@ -152,16 +152,19 @@ func runFrequencyDoubling(r Responder, _ uint64) (*Outcome, error) {
 		}
 	}
 	m := Metrics{}
+	cols := map[string][]float64{}
 	for wi, w := range fdWidths {
 		col := make([]float64, n)
 		for c := range col {
 			col[c] = ratios[c][wi]
 		}
-		m[fmt.Sprintf("f2_f1_%gpx", w)] = medianActive(col, act)
+		k := fmt.Sprintf("f2_f1_%gpx", w)
+		m[k], cols[k] = medianActive(col, act), col
 	}
 	m["f2_f1_narrow"], m["f2_f1_wide"] = m["f2_f1_2px"], m["f2_f1_8px"]
+	cols["f2_f1_narrow"], cols["f2_f1_wide"] = cols["f2_f1_2px"], cols["f2_f1_8px"]
 	m["n_cells"] = float64(countTrue(act))
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	return &Outcome{Metrics: m, Cells: cellMetrics(act, cols, nil), Panels: []figures.Panel{{
 		Title: "F2/F1 (4 Hz / 2 Hz)", XLabel: "bar width (px)", YLabel: "F2/F1", XLog: true, YLog: true,
 		Series: withMarkers(cellSeries(fdWidths, ratios, act, "", "")),
 	}}}, nil
@@ -220,7 +223,7 @@ func runDirection(r Responder, _ uint64) (*Outcome, error) {
 		dsi[c], osi[c] = DirectionSelectivity(angles, resp[c])
 	}
 	m := Metrics{"dsi": medianActive(dsi, act), "osi": medianActive(osi, act), "dsi_max": maxActive(dsi, act), "osi_max": maxActive(osi, act), "n_cells": nCells(dsi, act)}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	return &Outcome{Metrics: m, Cells: cellMetrics(act, map[string][]float64{"dsi": dsi, "osi": osi}, nil), Panels: []figures.Panel{{
 		Title: "mean rate above grey against direction of motion", XLabel: "direction (degrees)", YLabel: "Δ mean rate (Hz)",
 		Series: withMarkers(cellSeries(angles, resp, act, "", "")),
 	}}}, nil

@@ -122,6 +122,7 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 		lead[c] = mean(leads) * g.px
 	}
 	m := Metrics{"lead_um": medianActive(lead, act), "lag_um": medianActive(lag, act), "pixel_um": g.px, "n_cells": nCells(lead, act)}
+	cm := cellMetrics(act, map[string][]float64{"lead_um": lead, "lag_um": lag}, Metrics{"pixel_um": g.px})
 	var flashS, moveS []figures.Series
 	for c := 0; c < n; c++ {
 		if !act[c] {
@@ -131,7 +132,7 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 		flashS = append(flashS, figures.Series{Name: name, Group: name, X: positions, Y: profiles[c], Mode: "lines+markers"})
 		moveS = append(moveS, figures.Series{Name: name, Group: name, X: movingX, Y: moving[c]})
 	}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{
 		{Title: "peak response to the flashed bar", XLabel: "bar position (px)", YLabel: "Δ rate (Hz)", Series: flashS},
 		{Title: "response to the bar moving right, at the bar's position", XLabel: "bar position (px)", YLabel: "rate (Hz)", Series: moveS},
 	}}, nil
@@ -240,6 +241,7 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 	}
 	m := Metrics{"reversal_peak_hz": medianActive(rp, act), "continuing_peak_hz": medianActive(cp, act),
 		"burst_ratio": medianActive(ratio, act), "n_cells": nCells(ratio, act)}
+	cm := cellMetrics(act, map[string][]float64{"reversal_peak_hz": rp, "continuing_peak_hz": cp, "burst_ratio": ratio}, nil)
 	var series []figures.Series
 	for c := 0; c < n; c++ {
 		if !act[c] || nearest[c] < 0 {
@@ -250,7 +252,7 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 		series = append(series, figures.Series{Name: name, Group: name, X: g.times(len(tr[i][c]), turnAt[i]), Y: tr[i][c]},
 			figures.Series{Name: name + " (continuing)", Group: name, X: g.times(len(ct[c]), turnAt[i]), Y: ct[c], Dash: "dot"})
 	}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{{
 		Title: "rate; the bar reverses near the cell's receptive field at 0 ms (dotted: it continues)", XLabel: "time (ms)", YLabel: "rate (Hz)", Series: series,
 	}}}, nil
 }
@@ -363,7 +365,8 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 		}
 	}
 	m := Metrics{"oms_index": medianActive(idx, act), "global_hz": medianActive(gl, act), "differential_hz": medianActive(df, act), "n_cells": nCells(idx, act)}
-	return &Outcome{Metrics: m, Panels: []figures.Panel{{
+	cm := cellMetrics(act, map[string][]float64{"oms_index": idx, "global_hz": gl, "differential_hz": df}, nil)
+	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{{
 		Title: "mean rate above grey under global and differential motion", XLabel: "cell", YLabel: "Δ mean rate (Hz)",
 		Bars: []figures.BarSeries{
 			{Name: "global", Categories: names, Values: gBars, Color: "#7f7f7f"},

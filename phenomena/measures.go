@@ -5,6 +5,8 @@ import (
 	"math/cmplx"
 	"sort"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
 )
@@ -271,15 +273,21 @@ func BinnedNonlinearity(generator, rate []float64, bins int) (x, y []float64) {
 // Convolve returns the causal convolution of s with filter: g[t] = Σ_k filter[k]·s[t−k].
 func Convolve(s, filter []float64) []float64 {
 	g := make([]float64, len(s))
-	for t := range g {
-		for k, f := range filter {
-			if t-k < 0 {
-				break
-			}
-			g[t] += f * s[t-k]
-		}
-	}
+	convolveAdd(g, s, filter)
 	return g
+}
+
+// convolveAdd adds the causal convolution of s with filter to g (len(g) = len(s)): one
+// vectorised g[k:] += f·s[:n−k] per filter tap, zero taps skipped (the surrogate's raised-cosine
+// bases are mostly zero).
+func convolveAdd(g, s, filter []float64) {
+	n := len(s)
+	for k, f := range filter {
+		if f == 0 || k >= n {
+			continue
+		}
+		floats.AddScaled(g[k:n], f, s[:n-k])
+	}
 }
 
 // Column returns column c of a rate matrix as float64.

@@ -1,7 +1,12 @@
 package phenomena
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,34 +30,61 @@ type planted struct {
 	centres []Point
 	spatial [][]float64 // [cell][H·W]
 	temp    []float64   // [lags]
+	temps   [][]float64 // [cell][lags] each cell's filter (the linear and LN kinds)
 	fast    []float64   // [lags] the faster filter of the adaptive kind
+	// omsCell is, for kind "mixed", the one cell with the object-motion circuit of kind "oms";
+	// the others are of kind "ln".
+	omsCell int
 }
 
 const plantH, plantW, plantHist = 20, 20, 40
 
+// Biphasic OFF filter: −(fast lobe − 0.6 slow lobe), peaks near 50 and 120 ms at scale 1.
+func biphasic(scale float64) []float64 {
+	f := make([]float64, plantHist)
+	for k := range f {
+		t := float64(k) / 100
+		a, b := 0.05*scale, 0.1*scale
+		f[k] = -(t/a*math.Exp(1-t/a) - 0.6*t/b*math.Exp(1-t/b))
+	}
+	return f
+}
+
+// dog is a difference-of-Gaussians spatial filter (centre SD sigma, surround 4 px, weight 0.8).
+func dog(c Point, sigma float64) []float64 {
+	f := make([]float64, plantH*plantW)
+	for y := 0; y < plantH; y++ {
+		for x := 0; x < plantW; x++ {
+			d2 := (float64(y)-c.Y)*(float64(y)-c.Y) + (float64(x)-c.X)*(float64(x)-c.X)
+			f[y*plantW+x] = math.Exp(-d2/(2*sigma*sigma))/(2*math.Pi*sigma*sigma) - 0.8*math.Exp(-d2/(2*4*4))/(2*math.Pi*4*4)
+		}
+	}
+	return f
+}
+
 func newPlanted(kind string) *planted {
-	p := &planted{kind: kind, centres: []Point{{6, 6}, {6, 13}, {13, 6}, {13, 13}, {9.5, 9.5}}}
-	for _, c := range p.centres {
-		f := make([]float64, plantH*plantW)
-		for y := 0; y < plantH; y++ {
-			for x := 0; x < plantW; x++ {
-				d2 := (float64(y)-c.Y)*(float64(y)-c.Y) + (float64(x)-c.X)*(float64(x)-c.X)
-				f[y*plantW+x] = math.Exp(-d2/(2*1.5*1.5))/(2*math.Pi*1.5*1.5) - 0.8*math.Exp(-d2/(2*4*4))/(2*math.Pi*4*4)
-			}
-		}
-		p.spatial = append(p.spatial, f)
-	}
-	// Biphasic OFF filter: −(fast lobe − 0.6 slow lobe), peaks near 50 and 120 ms.
-	biphasic := func(scale float64) []float64 {
-		f := make([]float64, plantHist)
-		for k := range f {
-			t := float64(k) / 100
-			a, b := 0.05*scale, 0.1*scale
-			f[k] = -(t/a*math.Exp(1-t/a) - 0.6*t/b*math.Exp(1-t/b))
-		}
-		return f
-	}
+	p := &planted{kind: kind, centres: []Point{{6, 6}, {6, 13}, {13, 6}, {13, 13}, {9.5, 9.5}}, omsCell: 4}
 	p.temp, p.fast = biphasic(1), biphasic(0.6)
+	for _, c := range p.centres {
+		p.spatial = append(p.spatial, dog(c, 1.5))
+		p.temps = append(p.temps, p.temp)
+	}
+	return p
+}
+
+// newPlantedPopulation is a larger trivial population for the null of the per-cell rule: n
+// cells of kind "linear" or "ln" with centres drawn uniformly over the central 14×14 pixels,
+// centre SDs 1–2 px and filters 0.7–1.4 × as slow (drawn with seed), so that the battery's
+// multiple comparison over cells meets the spread of cells a model has.
+func newPlantedPopulation(kind string, n int, seed uint64) *planted {
+	rng := rand.New(rand.NewPCG(seed, 77))
+	p := &planted{kind: kind, temp: biphasic(1), fast: biphasic(0.6), omsCell: -1}
+	for range n {
+		c := Point{3 + 14*rng.Float64(), 3 + 14*rng.Float64()}
+		p.centres = append(p.centres, c)
+		p.spatial = append(p.spatial, dog(c, 1+rng.Float64()))
+		p.temps = append(p.temps, biphasic(0.7*math.Pow(2, rng.Float64())))
+	}
 	return p
 }
 
@@ -76,7 +108,15 @@ func (p *planted) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 		}
 		return out, nil
 	}
+	kind := p.kind
+	if kind == "mixed" {
+		p.respondOMS(p.subunits(stim), p.omsCell, out)
+		kind = "ln"
+	}
 	for c, sp := range p.spatial {
+		if p.kind == "mixed" && c == p.omsCell {
+			continue
+		}
 		proj := make([]float64, stim.T) // spatial drive per frame
 		for t := range proj {
 			f := stim.Frame(t)
@@ -84,11 +124,11 @@ func (p *planted) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 				proj[t] += w * float64(f[i])
 			}
 		}
-		g, gf := Convolve(proj, p.temp), Convolve(proj, p.fast)
+		g, gf := Convolve(proj, p.temps[c]), Convolve(proj, p.fast)
 		ema := 0.0
 		for t := plantHist; t < stim.T; t++ {
 			var r float64
-			switch p.kind {
+			switch kind {
 			case "linear":
 				r = 20 + 15*g[t]
 			case "ln":
@@ -163,29 +203,93 @@ func (p *planted) respondOMS(sub [][]float64, c int, out datasets.Matrix) {
 }
 
 // TestTrivialPopulationsReproduceNothing: a linear and an LN population have no adaptation, no
-// subunits and no recurrence; the battery must judge them to reproduce none of the phenomena
-// (only the sanity check and the control may pass).
+// subunits and no recurrence; the battery must judge them to reproduce none of the phenomena.
+// Since one cell suffices (MinCells), the populations are larger and more varied than the
+// planted mechanisms' (12 cells of spread positions, sizes and speeds), and every cell is
+// judged on each of four seeds alone: no cell may pass a phenomenon on both seeds of any pair
+// (the battery judges on the pair 1, 2; the others are replicates of the null). The counts of
+// cells passing on one seed and on both seeds of a pair are logged per experiment: the
+// multiple-comparison risk of the per-cell rule, measured (docs/phenomena.md). More seeds and
+// cells for that measurement: DEEPRETINA_NULL_SEEDS, DEEPRETINA_NULL_CELLS.
 func TestTrivialPopulationsReproduceNothing(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the whole battery on two populations: about a minute")
+		t.Skip("the battery on two populations, four seeds: minutes")
 	}
+	nSeeds, nCells := envInt(t, "DEEPRETINA_NULL_SEEDS", 4), envInt(t, "DEEPRETINA_NULL_CELLS", 12)
 	for _, kind := range []string{"linear", "ln"} {
 		t.Run(kind, func(t *testing.T) {
-			results, err := Battery(Experiments(), newPlanted(kind), nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var passed []string
-			for _, r := range results {
-				t.Logf("%-26s %-10s passes %v model %v surrogate %v", r.Name, r.Role, r.ModelPasses, formatMetrics(r.Model), formatMetrics(r.ModelSurrogate))
-				if r.Counted() {
-					passed = append(passed, r.Name)
+			pop := NewSubject(newPlantedPopulation(kind, nCells, 5))
+			for _, e := range Experiments() {
+				if e.Role != RolePhenomenon {
+					continue
+				}
+				per := make([][]bool, nSeeds) // [seed][cell] passes on that seed alone
+				judged, single := 0, 0
+				for i := range per {
+					v, err := Judge(e, pop, []uint64{uint64(i + 1)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					per[i] = make([]bool, nCells)
+					for _, c := range v.Cells {
+						per[i][c] = true
+					}
+					judged += v.NCells
+					single += len(v.Cells)
+				}
+				pairs, both := 0, 0
+				var shown []string
+				for i := range per {
+					for j := i + 1; j < len(per); j++ {
+						pairs++
+						for c := range per[i] {
+							if per[i][c] && per[j][c] {
+								both++
+								shown = append(shown, fmt.Sprintf("cell %d on seeds %d, %d", c, i+1, j+1))
+							}
+						}
+					}
+				}
+				t.Logf("null %-6s %-26s cells passing on one seed: %d of %d judged (%d seeds); on both seeds of a pair: %d of %d cell-pairs",
+					kind, e.Name, single, judged, nSeeds, both, pairs*nCells)
+				if both > 0 {
+					t.Errorf("a %s population shows %s: %s", kind, e.Name, strings.Join(shown, "; "))
 				}
 			}
-			if n, _ := CountReproduced(results); n != 0 {
-				t.Errorf("a %s population is judged to reproduce %d phenomena: %s", kind, n, strings.Join(passed, ", "))
-			}
 		})
+	}
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2 {
+		t.Fatalf("%s=%q: expected an integer ≥ 2", name, v)
+	}
+	return n
+}
+
+// TestOneOMSCellAmongLNCells: a phenomenon belongs to a cell type, so a population in which
+// only one cell has the mechanism (cell 4: rectified subunits and a wide-field inhibitory pool,
+// Ölveczky et al. 2003; the other four LN) is judged to show object motion, and the verdict
+// names that cell and only that one.
+func TestOneOMSCellAmongLNCells(t *testing.T) {
+	if testing.Short() {
+		t.Skip("object motion with LN surrogates on two seeds: about a minute")
+	}
+	res, err := Compare(ObjectMotionExperiment(), newPlanted("mixed"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cells %v of %d, passes %v, medians %v, surrogate %v", res.ModelCells, res.ModelNCells, res.ModelPasses, formatMetrics(res.Model), formatMetrics(res.ModelSurrogate))
+	if !res.Reproduced || !slices.Equal(res.ModelCells, []int{4}) || res.ModelNCells != 5 {
+		t.Errorf("one OMS cell among LN cells: reproduced %v, cells %v of %d; want true, [4] of 5", res.Reproduced, res.ModelCells, res.ModelNCells)
+	}
+	if !(res.Model["oms_index"] > 0.5) {
+		t.Errorf("the median over cells (%v) should not show it: the LN cells outvote the OMS cell", res.Model["oms_index"])
 	}
 }
 

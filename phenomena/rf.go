@@ -21,6 +21,16 @@ func ReceptiveFieldCentres(r Responder) ([]Point, error) { return receptiveField
 
 // receptiveFieldCentres maps with the noise of a seed (0: the public function's noise).
 func receptiveFieldCentres(r Responder, seed uint64) ([]Point, error) {
+	if m, ok := r.(*memo); ok {
+		if p, ok := m.rfs[seed]; ok {
+			return p, nil
+		}
+		p, err := receptiveFieldCentres(m.Responder, seed)
+		if err == nil {
+			m.rfs[seed] = p
+		}
+		return p, err
+	}
 	g := geometryOf(r)
 	stim := WhiteNoise(g.h, g.w, g.frames(rfNoiseSeconds), 1, rfChecker(g), true, 401+1000*seed)
 	rates, err := Run(r, stim)

@@ -208,11 +208,28 @@ func DriftingGrating(h, w, t int, g Grating, speed float64) datasets.Movie {
 // JitteredGrating shows g shifted by offsets[t] pixels along its direction in frame t.
 func JitteredGrating(h, w int, g Grating, offsets []float64) datasets.Movie {
 	m := datasets.NewMovie(len(offsets), h, w)
-	all := func(int, int) bool { return true }
+	shifted := g.shiftedFrames(h, w)
 	for t, o := range offsets {
-		g.draw(m.Frame(t), h, w, all, o)
+		copy(m.Frame(t), shifted(o))
 	}
 	return m
+}
+
+// shiftedFrames returns the full-field frame of g at a shift, each shift drawn once: the
+// jittering stimuli revisit a few whole-pixel shifts many times, and a square grating's
+// anti-aliasing costs 16 sines a pixel.
+func (g Grating) shiftedFrames(h, w int) func(shift float64) []float32 {
+	drawn := map[float64][]float32{}
+	all := func(int, int) bool { return true }
+	return func(shift float64) []float32 {
+		f, ok := drawn[shift]
+		if !ok {
+			f = make([]float32, h*w)
+			g.draw(f, h, w, all, shift)
+			drawn[shift] = f
+		}
+		return f
+	}
 }
 
 // ReversingGrating is a square grating of bars barWidth pixels wide at ±intensity whose
@@ -297,14 +314,23 @@ func DifferentialCircleAt(h, w int, radius float64, pos Point, g Grating, centre
 	if len(centre) != len(surround) {
 		return datasets.Movie{}, fmt.Errorf("centre path has %d frames, surround path %d", len(centre), len(surround))
 	}
-	cy, cx := pos.Y, pos.X
-	inside := func(r, c int) bool { return math.Hypot(float64(r)-cy, float64(c)-cx) <= radius }
-	outside := func(r, c int) bool { return !inside(r, c) }
+	inside := make([]bool, h*w)
+	for r := 0; r < h; r++ {
+		for c := 0; c < w; c++ {
+			inside[r*w+c] = math.Hypot(float64(r)-pos.Y, float64(c)-pos.X) <= radius
+		}
+	}
+	shifted := g.shiftedFrames(h, w)
 	m := datasets.NewMovie(len(centre), h, w)
 	for t := range centre {
-		f := m.Frame(t)
-		g.draw(f, h, w, inside, centre[t])
-		g.draw(f, h, w, outside, surround[t])
+		f, in, out := m.Frame(t), shifted(centre[t]), shifted(surround[t])
+		for p, ok := range inside {
+			if ok {
+				f[p] = in[p]
+			} else {
+				f[p] = out[p]
+			}
+		}
 	}
 	return m, nil
 }

@@ -40,6 +40,7 @@ type LNSurrogate struct {
 	lags     int         // filter length in frames
 	basis    [][]float64 // [bases][lags] temporal basis
 	weights  [][]float64 // [cell][gh·gw·bases] filter in the basis
+	w        *mat.Dense  // [gh·gw·bases, cell] the same, as one matrix
 	bias     []float64   // [cell]
 	nlX      [][]float64 // [cell][bins] generator at the bin centres
 	nlY      [][]float64 // [cell][bins] mean rate in the bins
@@ -69,14 +70,27 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	nc := rates.Cols
 	split := T * 3 / 4
 	xa, xb := x.Slice(0, split, 0, P), x.Slice(split, T, 0, P)
-	meanA := colMeans(xa)
-	ca := centred(xa, meanA)
-	var xtxA mat.SymDense
-	xtxA.SymOuterK(1, ca.T())
-	var xtx mat.SymDense
-	meanAll := colMeans(x)
-	xc := centred(x, meanAll)
-	xtx.SymOuterK(1, xc.T())
+	// One pass over the design: the raw cross-products of its two parts, centred by rank-one
+	// corrections (Σ(x−m)(x−m)ᵀ = XᵀX − n·m·mᵀ), give the fitting part's and the whole's.
+	var sa, sb mat.SymDense
+	sa.SymOuterK(1, xa.T())
+	sb.SymOuterK(1, xb.T())
+	sumA, sumB := colSums(xa), colSums(xb)
+	sumAll := make([]float64, P)
+	meanA, meanAll := make([]float64, P), make([]float64, P)
+	for p := range sumAll {
+		sumAll[p] = sumA[p] + sumB[p]
+		meanA[p], meanAll[p] = sumA[p]/float64(split), sumAll[p]/float64(T)
+	}
+	xtxA := mat.NewSymDense(P, nil)
+	xtx := mat.NewSymDense(P, nil)
+	for i := 0; i < P; i++ {
+		for j := i; j < P; j++ {
+			a := sa.At(i, j)
+			xtxA.SetSym(i, j, a-float64(split)*meanA[i]*meanA[j])
+			xtx.SetSym(i, j, a+sb.At(i, j)-float64(T)*meanAll[i]*meanAll[j])
+		}
+	}
 	diag := 0.0
 	for i := 0; i < P; i++ {
 		diag += xtx.At(i, i)
@@ -87,51 +101,94 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	for c := range ys {
 		ys[c] = Column(rates, c)
 	}
+	// Xᵀ(y − ȳ) equals the centred design's cross-product with y, so the design need not be
+	// centred: [P, nc], on the fitting part and on the whole.
+	xtyA, xty := crossProduct(xa, ys, 0, split), crossProduct(x, ys, 0, T)
 	bestR := make([]float64, nc)
 	bestL := make([]float64, nc)
 	for c := range bestR {
 		bestR[c] = math.Inf(-1)
 		bestL[c] = lambdas[len(lambdas)-1]
 	}
+	var pred mat.Dense
 	for _, l := range lambdas {
-		w, err := ridgeSolve(&xtxA, ca, ys, 0, split, l*diag*float64(split)/float64(T))
+		w, err := ridgeSolve(xtxA, xtyA, l*diag*float64(split)/float64(T))
 		if err != nil {
 			return nil, fmt.Errorf("LN surrogate: %w", err)
 		}
+		pred.Mul(xb, w) // held-out prediction up to a constant, which r ignores
 		for c := range ys {
-			pred := make([]float64, T-split)
-			for t := range pred {
-				for p := 0; p < P; p++ {
-					pred[t] += (xb.At(t, p) - meanA[p]) * w[c][p]
-				}
-			}
-			if rr := pearson(pred, ys[c][split:]); rr > bestR[c] {
+			if rr := pearson(mat.Col(nil, c, &pred), ys[c][split:]); rr > bestR[c] {
 				bestR[c], bestL[c] = rr, l
 			}
 		}
 	}
 	s.Lambda, s.HeldOutR = bestL, bestR
-	s.weights, s.bias = make([][]float64, nc), make([]float64, nc)
-	s.nlX, s.nlY = make([][]float64, nc), make([][]float64, nc)
-	for c := range ys {
-		w, err := ridgeSolve(&xtx, xc, ys[c:c+1], 0, T, bestL[c]*diag)
+	// Refit on all of the noise: one factorisation per penalty chosen.
+	wAll := mat.NewDense(P, nc, nil)
+	for _, l := range lambdas {
+		var cells []int
+		for c := range ys {
+			if bestL[c] == l {
+				cells = append(cells, c)
+			}
+		}
+		if len(cells) == 0 {
+			continue
+		}
+		w, err := ridgeSolve(xtx, xty, l*diag)
 		if err != nil {
 			return nil, fmt.Errorf("LN surrogate: %w", err)
 		}
-		s.weights[c] = w[0]
-		for p := 0; p < P; p++ {
-			s.bias[c] -= meanAll[p] * w[0][p]
+		for _, c := range cells {
+			wAll.SetCol(c, mat.Col(nil, c, w))
 		}
-		gen := make([]float64, T)
-		for t := range gen {
-			gen[t] = s.bias[c]
-			for p := 0; p < P; p++ {
-				gen[t] += x.At(t, p) * w[0][p]
-			}
-		}
-		s.nlX[c], s.nlY[c] = BinnedNonlinearity(gen, ys[c], surrogateBins)
 	}
+	var gen mat.Dense
+	gen.Mul(x, wAll)
+	s.weights, s.bias = make([][]float64, nc), make([]float64, nc)
+	s.nlX, s.nlY = make([][]float64, nc), make([][]float64, nc)
+	for c := range ys {
+		s.weights[c] = mat.Col(nil, c, wAll)
+		for p := 0; p < P; p++ {
+			s.bias[c] -= meanAll[p] * s.weights[c][p]
+		}
+		g := mat.Col(nil, c, &gen)
+		for t := range g {
+			g[t] += s.bias[c]
+		}
+		s.nlX[c], s.nlY[c] = BinnedNonlinearity(g, ys[c], surrogateBins)
+	}
+	s.w = wAll
 	return s, nil
+}
+
+// crossProduct is Xᵀ(y − ȳ) for each response y over rows [from, to) (x holds those rows).
+//
+//	x: [to−from, P]; ys: [cell][T]; return: [P, cells]
+func crossProduct(x mat.Matrix, ys [][]float64, from, to int) *mat.Dense {
+	y := mat.NewDense(to-from, len(ys), nil)
+	for c, yc := range ys {
+		m := mean(yc[from:to])
+		for t := from; t < to; t++ {
+			y.Set(t-from, c, yc[t]-m)
+		}
+	}
+	_, P := x.Dims()
+	out := mat.NewDense(P, len(ys), nil)
+	out.Mul(x.T(), y)
+	return out
+}
+
+func colSums(x mat.Matrix) []float64 {
+	r, c := x.Dims()
+	out := make([]float64, c)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			out[j] += x.At(i, j)
+		}
+	}
+	return out
 }
 
 // cosineBasis is n raised-cosine bumps on a log-stretched time axis over [0, lags) frames
@@ -175,16 +232,19 @@ func (s *LNSurrogate) design(stim datasets.Movie) *mat.Dense {
 		}
 	}
 	nk := len(s.basis)
-	x := mat.NewDense(stim.T, nb*nk, nil)
+	P := nb * nk
+	data := make([]float64, stim.T*P)
+	conv := make([]float64, stim.T)
 	for b, series := range blocks {
 		for k, f := range s.basis {
-			conv := Convolve(series, f)
+			clear(conv)
+			convolveAdd(conv, series, f)
 			for t, v := range conv {
-				x.Set(t, b*nk+k, v)
+				data[t*P+b*nk+k] = v
 			}
 		}
 	}
-	return x
+	return mat.NewDense(stim.T, P, data)
 }
 
 // InputShape implements Responder.
@@ -207,16 +267,13 @@ func (s *LNSurrogate) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 		return datasets.Matrix{}, fmt.Errorf("LN surrogate: stimulus of %d frames is not longer than the history of %d frames", stim.T, hist)
 	}
 	x := s.design(stim)
-	_, P := x.Dims()
+	var gen mat.Dense
+	gen.Mul(x.Slice(hist, stim.T, 0, x.RawMatrix().Cols), s.w) // [T−hist, cells]
 	out := datasets.NewMatrix(stim.T-hist, len(s.weights))
-	for c, w := range s.weights {
-		for t := hist; t < stim.T; t++ {
-			g := s.bias[c]
-			row := x.RawRowView(t)
-			for p := 0; p < P; p++ {
-				g += row[p] * w[p]
-			}
-			out.Data[(t-hist)*out.Cols+c] = float32(nlEval(s.nlX[c], s.nlY[c], g))
+	for t := 0; t < out.Rows; t++ {
+		row := gen.RawRowView(t)
+		for c := range s.weights {
+			out.Data[t*out.Cols+c] = float32(nlEval(s.nlX[c], s.nlY[c], row[c]+s.bias[c]))
 		}
 	}
 	return out, nil
@@ -263,9 +320,11 @@ func slope(x, y []float64) float64 {
 	return s
 }
 
-// ridgeSolve solves (XᵀX + λI) w = Xᵀ(y − ȳ) for each response y (rows [from, to) of it), with
-// xtx = XᵀX and xc = X, both already centred.
-func ridgeSolve(xtx *mat.SymDense, xc mat.Matrix, ys [][]float64, from, to int, lambda float64) ([][]float64, error) {
+// ridgeSolve solves (XᵀX + λI) W = XᵀY for all responses at once, with xtx = XᵀX of the
+// centred design and xty = Xᵀ(Y − Ȳ).
+//
+//	xtx: [P, P]; xty: [P, cells]; return: [P, cells]
+func ridgeSolve(xtx *mat.SymDense, xty *mat.Dense, lambda float64) (*mat.Dense, error) {
 	P := xtx.SymmetricDim()
 	a := mat.NewSymDense(P, nil)
 	a.CopySym(xtx)
@@ -276,47 +335,11 @@ func ridgeSolve(xtx *mat.SymDense, xc mat.Matrix, ys [][]float64, from, to int, 
 	if ok := ch.Factorize(a); !ok {
 		return nil, fmt.Errorf("ridge regression: XᵀX + %g·I is not positive definite", lambda)
 	}
-	out := make([][]float64, len(ys))
-	for c, y := range ys {
-		yy := y[from:to]
-		m := mean(yy)
-		yc := make([]float64, len(yy))
-		for t, v := range yy {
-			yc[t] = v - m
-		}
-		var xty, w mat.VecDense
-		xty.MulVec(xc.T(), mat.NewVecDense(len(yc), yc))
-		if err := ch.SolveVecTo(&w, &xty); err != nil {
-			return nil, fmt.Errorf("ridge regression: %w", err)
-		}
-		out[c] = append([]float64(nil), w.RawVector().Data...)
+	var w mat.Dense
+	if err := ch.SolveTo(&w, xty); err != nil {
+		return nil, fmt.Errorf("ridge regression: %w", err)
 	}
-	return out, nil
-}
-
-func colMeans(x mat.Matrix) []float64 {
-	r, c := x.Dims()
-	out := make([]float64, c)
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			out[j] += x.At(i, j)
-		}
-	}
-	for j := range out {
-		out[j] /= float64(r)
-	}
-	return out
-}
-
-func centred(x mat.Matrix, m []float64) *mat.Dense {
-	r, c := x.Dims()
-	out := mat.NewDense(r, c, nil)
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			out.Set(i, j, x.At(i, j)-m[j])
-		}
-	}
-	return out
+	return &w, nil
 }
 
 func pearson(a, b []float64) float64 {

@@ -28,14 +28,17 @@ simulated retina; a run trained on recorded data has no truth unless --truth is 
 Every experiment runs on the model, on the truth, and on an LN surrogate of each: a ridge-
 regressed spatiotemporal filter and a binned static nonlinearity fitted to that responder's own
 responses to white noise. A phenomenon counts as reproduced only when the responder shows it
-(the literature's criterion) beyond its own LN surrogate by the stated margin, on every noise
-seed (1 and 2). The step response is a sanity check and direction/orientation a negative
-control: both are reported, neither is counted.
+(the literature's criterion) in at least phenomena.MinCells (1) cell, each judged against the
+same cell of its own LN surrogate by the stated margin, on every noise seed (1 and 2): the
+phenomena belong to cell types, some of them a minority. The step response is a sanity check
+and direction/orientation a negative control, judged on the medians over cells: both are
+reported, neither is counted.
 
 Writes OUTDIR/results.json ("kind": "deepretina.phenomena", "run", "checkpoint", the counts
 "reproduced" and "truth_reproduced", then one object per experiment keyed by its name, with
-"role", "truth", "truth_surrogate", "model", "model_surrogate" metrics (each with "n_cells",
-the cells behind the medians), "reproduced", "truth_reproduced" and the per-seed passes) and
+"role", "truth", "truth_surrogate", "model", "model_surrogate" metrics (medians, each with
+"n_cells"), "reproduced", "truth_reproduced", the per-seed passes, and "model_cells",
+"truth_cells" (the cells that show it) with "model_n_cells", "truth_n_cells" (those judged)) and
 OUTDIR/report.html (a self-contained page: the table of reproduced phenomena, then one
 interactive chart per experiment; plotly.js is inlined, so it renders offline).`,
 		Args: cobra.NoArgs,
@@ -115,19 +118,19 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if err := rep.WriteFile(htmlPath); err != nil {
 				return err
 			}
-			fmt.Printf("%-26s %-11s %-10s %-11s %s\n", "experiment", "role", "reproduced", "truth shows", "seconds")
+			fmt.Printf("%-26s %-11s %-10s %-14s %-11s %-14s %s\n", "experiment", "role", "reproduced", "model cells", "truth shows", "truth cells", "seconds")
 			for _, r := range results {
-				truthOK := "—"
+				truthOK, truthCells := "—", "—"
 				if r.TruthReproduced != nil {
-					truthOK = yesNo(*r.TruthReproduced)
+					truthOK, truthCells = yesNo(*r.TruthReproduced), cellList(r.TruthCells, *r.TruthNCells)
 				}
-				fmt.Printf("%-26s %-11s %-10s %-11s %.2f\n", r.Name, r.Role, yesNo(r.Reproduced), truthOK, r.Seconds)
+				fmt.Printf("%-26s %-11s %-10s %-14s %-11s %-14s %.2f\n", r.Name, r.Role, yesNo(r.Reproduced), cellList(r.ModelCells, r.ModelNCells), truthOK, truthCells, r.Seconds)
 			}
 			nm, nt := phenomena.CountReproduced(results)
 			if truth != nil {
-				fmt.Printf("phenomena reproduced beyond the LN surrogate on every seed: model %d, truth %d (sanity check and control not counted)\n", nm, nt)
+				fmt.Printf("phenomena shown by ≥ %d cell(s) beyond its LN surrogate cell on every seed: model %d, truth %d (sanity check and control not counted)\n", phenomena.MinCells, nm, nt)
 			} else {
-				fmt.Printf("phenomena reproduced beyond the LN surrogate on every seed: model %d (sanity check and control not counted)\n", nm)
+				fmt.Printf("phenomena shown by ≥ %d cell(s) beyond its LN surrogate cell on every seed: model %d (sanity check and control not counted)\n", phenomena.MinCells, nm)
 			}
 			fmt.Println("wrote", jsonPath)
 			fmt.Println("wrote", htmlPath)
@@ -140,6 +143,9 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 	cmd.Flags().StringVar(&truthPreset, "truth", "", "simulated retina preset to compare with (default: the run's own simulated retina, none for recorded data)")
 	return cmd
 }
+
+// cellList is "[3 5]/8": the cells that meet the criterion, of those judged.
+func cellList(cells []int, n int) string { return fmt.Sprintf("%v/%d", cells, n) }
 
 func yesNo(b bool) string {
 	if b {
