@@ -370,9 +370,8 @@ type recordingComparison struct {
 // candidate tracks one target's best unit of one layer: over the whole series (full) and on
 // the selection part (sel, with its r on the scoring part).
 type candidate struct {
-	full, sel         UnitMatch
-	selR              float64
-	nullSel, nullFull float64
+	full, sel UnitMatch
+	selR      float64
 }
 
 func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, names []string, rows int, opts CompareOptions) (recordingComparison, error) {

@@ -289,10 +289,8 @@ func convertLayout(t *tensors.Tensor, dims []int, perm []int, dtype dtypes.DType
 		return nil, convErr
 	}
 	outDims := slices.Clone(dims)
-	if perm != nil {
-		for i, a := range perm {
-			outDims[i] = dims[a]
-		}
+	for i, a := range perm {
+		outDims[i] = dims[a]
 	}
 	switch dtype {
 	case dtypes.Float32:

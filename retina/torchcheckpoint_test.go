@@ -109,7 +109,7 @@ func TestTorchCheckpointParity(t *testing.T) {
 			if err := c.Import(ctx); err != nil {
 				t.Fatal(err)
 			}
-			out, err := model.ExecOnce(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+			out, err := model.CallOnce(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 				return Forward(ctx, m, x).Rates
 			}, x)
 			if err != nil {
