@@ -1,6 +1,8 @@
-package retina
+package torchio
 
 import (
+	"github.com/deepretina/deepretina/retina"
+
 	"math"
 	"path/filepath"
 	"strings"
@@ -23,17 +25,17 @@ func TestImportRefusesWhatItCannotMap(t *testing.T) {
 		{"bad_cells_numpy.pt", ImportOptions{}, []string{"cells", "numpy array", "--cells"}},
 		{"bad_cells_string.pt", ImportOptions{}, []string{"cells", `"first eight"`, "--cells"}},
 		{"bad_cells_negative.pt", ImportOptions{}, []string{"cells", "[-1,0,1,2,3,4,5,6]", "negative", "--cells"}},
-		{"bncnn_newest_zip.pt", ImportOptions{Cells: &CellList{IDs: []int{1, 1, 2, 3, 4, 5, 6, 7}}}, []string{"cells", "cell 1 is listed twice"}},
+		{"bncnn_newest_zip.pt", ImportOptions{Cells: &retina.CellList{IDs: []int{1, 1, 2, 3, 4, 5, 6, 7}}}, []string{"cells", "cell 1 is listed twice"}},
 		{"bad_nan_weight.pt", ImportOptions{Dataset: "sim-small"}, []string{"sequential.0.weight", "NaN", "flat index 5"}},
 		{"bad_inf_weight.pt", ImportOptions{Dataset: "sim-small"}, []string{"sequential.2.running_var", "+Inf"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			c, err := LoadTorchCheckpoint(filepath.Join(torchTestdata, tc.file))
+			c, err := LoadCheckpoint(filepath.Join(torchTestdata, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
 			dir := filepath.Join(t.TempDir(), "run")
-			_, err = ImportTorchRun(c, dir, tc.opts)
+			_, err = ImportRun(c, dir, tc.opts)
 			if err == nil {
 				t.Fatalf("imported")
 			}
@@ -42,17 +44,17 @@ func TestImportRefusesWhatItCannotMap(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			if refs, _ := listCheckpoints(dir); len(refs) > 0 {
+			if refs := checkpointDirs(dir); len(refs) > 0 {
 				t.Errorf("a refused import left a checkpoint: %v", refs)
 			}
 		})
 	}
 	// The same checkpoint with the cells given explicitly imports: only the cells were wrong.
-	c, err := LoadTorchCheckpoint(filepath.Join(torchTestdata, "bad_cells_numpy.pt"))
+	c, err := LoadCheckpoint(filepath.Join(torchTestdata, "bad_cells_numpy.pt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta, err := ImportTorchRun(c, filepath.Join(t.TempDir(), "run"), ImportOptions{Cells: &CellList{IDs: []int{2, 3, 4, 5, 6, 7, 8, 9}}})
+	meta, err := ImportRun(c, filepath.Join(t.TempDir(), "run"), ImportOptions{Cells: &retina.CellList{IDs: []int{2, 3, 4, 5, 6, 7, 8, 9}}})
 	if err != nil || meta.CellIDs[0] != 2 || meta.CellIDs[7] != 9 {
 		t.Fatalf("import with --cells: %v %v", err, meta)
 	}
@@ -61,21 +63,21 @@ func TestImportRefusesWhatItCannotMap(t *testing.T) {
 // TestLoadRefusesNonFiniteWeights: a checkpoint whose weights hold NaN (its hashes intact, as
 // a diverged training would save it) is refused by LoadModel, naming the variable.
 func TestLoadRefusesNonFiniteWeights(t *testing.T) {
-	c, err := LoadTorchCheckpoint(filepath.Join(torchTestdata, "bncnn_newest_zip.pt"))
+	c, err := LoadCheckpoint(filepath.Join(torchTestdata, "bncnn_newest_zip.pt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "run")
-	meta, err := ImportTorchRun(c, dir, ImportOptions{Dataset: "sim-small"})
+	meta, err := ImportRun(c, dir, ImportOptions{Dataset: "sim-small"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadModel(dir, LoadOptions{Backend: goBackend(t)}); err != nil {
+	if _, err := retina.LoadModel(dir, retina.LoadOptions{Backend: goBackend(t)}); err != nil {
 		t.Fatalf("the finite run does not load: %v", err)
 	}
 	// Save the same run again with one weight NaN, through the checkpointer (hashes and all).
 	store := model.NewStore()
-	if err := c.Import(store.RootScope().In(ModelScope)); err != nil {
+	if err := c.Import(store.RootScope().In(retina.ModelScope)); err != nil {
 		t.Fatal(err)
 	}
 	var name string
@@ -94,14 +96,10 @@ func TestLoadRefusesNonFiniteWeights(t *testing.T) {
 		t.Fatal("no kernel variable found")
 	}
 	bad := filepath.Join(t.TempDir(), "bad")
-	ckpt, err := newCheckpointer(store, bad, 1)
-	if err != nil {
+	if err := retina.SaveRun(store, bad, meta); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ckpt.save(meta); err != nil {
-		t.Fatal(err)
-	}
-	_, err = LoadModel(bad, LoadOptions{Backend: goBackend(t)})
+	_, err = retina.LoadModel(bad, retina.LoadOptions{Backend: goBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "NaN") {
 		t.Fatalf("LoadModel of NaN weights: %v (want the variable %s named)", err, name)
 	}

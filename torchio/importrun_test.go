@@ -1,6 +1,8 @@
-package retina
+package torchio
 
 import (
+	"github.com/deepretina/deepretina/retina"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,7 +23,7 @@ import (
 func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 	g := torchGolden(t)
 	path := filepath.Join(torchTestdata, "bncnn_newest_zip.pt")
-	c, err := LoadTorchCheckpoint(path)
+	c, err := LoadCheckpoint(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,10 +31,10 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 
 	// The checkpoint's hyper-parameters say 15-10-07, whose curated cells are 5: not the
 	// model's 8 outputs.
-	if _, err := ImportTorchRun(c, dir, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "8 outputs") {
+	if _, err := ImportRun(c, dir, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "8 outputs") {
 		t.Fatalf("import with mismatched cells: %v", err)
 	}
-	meta, err := ImportTorchRun(c, dir, ImportOptions{Dataset: "sim-small", StimType: "whitenoise", DataPath: "/data"})
+	meta, err := ImportRun(c, dir, ImportOptions{Dataset: "sim-small", StimType: "whitenoise", DataPath: "/data"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 		t.Errorf("run config %+v, cells %v", cfg, meta.CellIDs)
 	}
 
-	model, err := LoadModel(dir, LoadOptions{Backend: goBackend(t)})
+	model, err := retina.LoadModel(dir, retina.LoadOptions{Backend: goBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,10 +74,10 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 	}
 
 	// A run folder is not overwritten, and training does not continue an imported run.
-	if _, err := ImportTorchRun(c, dir, ImportOptions{Dataset: "sim-small"}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+	if _, err := ImportRun(c, dir, ImportOptions{Dataset: "sim-small"}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("second import into the same folder: %v", err)
 	}
-	again, err := Train(context.Background(), meta.Config, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
+	again, err := retina.Train(context.Background(), meta.Config, dir, retina.TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
 	if err != nil || again.Stopped != "imported" || again.Epoch != 7 {
 		t.Errorf("train on an imported run: %v, %+v", err, again)
 	}
