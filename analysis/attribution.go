@@ -78,7 +78,7 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 	if opts.Layer == "" {
 		opts.Layer = layers[0].Name
 	}
-	picked, err := pickLayers(layers, []string{opts.Layer})
+	picked, err := SelectLayers(layers, []string{opts.Layer})
 	if err != nil {
 		return nil, fmt.Errorf("integrated gradients: %w", err)
 	}
@@ -91,7 +91,7 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 	}
 	n := m.Meta.Model.NCells
 	if cells == nil {
-		cells = allWindows(n)
+		cells = AllWindows(n)
 	}
 	for _, c := range cells {
 		if c < 0 || c >= n {

@@ -1,8 +1,11 @@
-package analysis
+package probe
 
 import (
 	"math"
 	"slices"
+
+	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/metrics"
 )
 
 // DuplicateThreshold is the |r| above which two recorded cells of one file are one signal
@@ -55,7 +58,7 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 		for gi, g := range groups {
 			cols[gi] = make([][]float64, n)
 			for c := 0; c < n; c++ {
-				cols[gi][c] = float64s(g.Potentials.Column(c))
+				cols[gi][c] = analysis.Float64s(g.Potentials.Column(c))
 			}
 		}
 		drop[src] = map[int]bool{}
@@ -67,7 +70,7 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 				worst := math.Inf(1)
 				signed := 0.0
 				for gi := range groups {
-					r := pearsonF64(cols[gi][i], cols[gi][j])
+					r := metrics.PearsonFloat64(cols[gi][i], cols[gi][j])
 					if math.Abs(r) < worst {
 						worst, signed = math.Abs(r), r
 					}

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/retina"
@@ -83,7 +84,7 @@ func CellTypeName(fileType string) string {
 //     which normalises raw stimuli, sees it as the reference's models do.
 //
 // label names the file in results (its base name by default).
-func PrepareInterneurons(set *datasets.InterneuronSet, label string, in Input, opts InterneuronOptions) ([]InterneuronData, error) {
+func PrepareInterneurons(set *datasets.InterneuronSet, label string, in analysis.Input, opts InterneuronOptions) ([]InterneuronData, error) {
 	if set == nil || len(set.Groups) == 0 {
 		return nil, fmt.Errorf("interneurons %s: no stimulus groups", label)
 	}
@@ -162,7 +163,7 @@ func chooseGroups(set *datasets.InterneuronSet, names []string) ([]datasets.Inte
 
 // LoadInterneurons reads interneuron files (datasets.LoadInterneuronFile) and prepares them for
 // a model (PrepareInterneurons), labelled by their base names.
-func LoadInterneurons(paths []string, in Input, opts InterneuronOptions) ([]InterneuronData, error) {
+func LoadInterneurons(paths []string, in analysis.Input, opts InterneuronOptions) ([]InterneuronData, error) {
 	var out []InterneuronData
 	for _, p := range paths {
 		set, err := datasets.LoadInterneuronFile(p)
@@ -306,14 +307,14 @@ type InterneuronComparison struct {
 // the reference's procedure) and the unit chosen on the first half and scored on the second
 // (held out, with a circular-shift null; heldout.go), and the means per cell type. Units that
 // are constant (the reference's rule, see quiet) score r = 0, as does a constant recording.
-func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptions) (*InterneuronComparison, error) {
+func CompareInterneurons(rec analysis.Recorder, data []InterneuronData, opts CompareOptions) (*InterneuronComparison, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("compare interneurons: no recordings")
 	}
 	if opts.MaxShift < 0 {
 		return nil, fmt.Errorf("compare interneurons: max shift %d: expected ≥ 0 pixels", opts.MaxShift)
 	}
-	layers, err := pickLayers(rec.Layers(), opts.Layers)
+	layers, err := analysis.SelectLayers(rec.Layers(), opts.Layers)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +375,7 @@ type candidate struct {
 	selR      float64
 }
 
-func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, names []string, rows int, opts CompareOptions) (recordingComparison, error) {
+func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.Layer, names []string, rows int, opts CompareOptions) (recordingComparison, error) {
 	in := rec.Input()
 	nc := d.Potentials.Cols
 	bounds, canSplit := heldOutSplit(rows, in.History)
@@ -400,7 +401,7 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 		for i, l := range layers {
 			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
 		}
-		if z, ok := standardize(d.Potentials.Column(c)); ok {
+		if z, ok := analysis.Standardize(d.Potentials.Column(c)); ok {
 			targets[c] = z
 			for j, s := range shifts {
 				targets[nc+c*ns+j] = rotate(z, s)
@@ -432,7 +433,7 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 			if err != nil {
 				return recordingComparison{}, fmt.Errorf("%s/%s: %w", d.Source, d.Group, err)
 			}
-			if err := checkRecorded(acts, layers, rows); err != nil {
+			if err := analysis.CheckRecorded(acts, layers, rows); err != nil {
 				return recordingComparison{}, err
 			}
 			for i, a := range acts {
@@ -584,29 +585,6 @@ func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSumm
 		out[t] = s
 	}
 	return out
-}
-
-// pickLayers returns the named layers of all (nil: all of them), in the order named.
-func pickLayers(all []retina.Layer, names []string) ([]retina.Layer, error) {
-	if len(all) == 0 {
-		return nil, fmt.Errorf("the model has no hidden layers (an LN model has none to probe)")
-	}
-	if names == nil {
-		return all, nil
-	}
-	var out []retina.Layer
-	for _, n := range names {
-		i := slices.IndexFunc(all, func(l retina.Layer) bool { return l.Name == n })
-		if i < 0 {
-			have := make([]string, len(all))
-			for j, l := range all {
-				have[j] = l.Name
-			}
-			return nil, fmt.Errorf("no hidden layer %q (the model has %s)", n, strings.Join(have, ", "))
-		}
-		out = append(out, all[i])
-	}
-	return out, nil
 }
 
 // mapMovie returns a copy of m with f applied to every value.
