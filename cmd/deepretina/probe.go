@@ -21,6 +21,7 @@ import (
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/jsonnull"
 	"github.com/deepretina/deepretina/phenomena"
+	"github.com/deepretina/deepretina/report"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -66,7 +67,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out, map[string]fileKind{probeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
+			if err := checkOutputDir("--out", out, map[string]fileKind{report.ProbeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
 				return err
 			}
 			if maxShift < 0 || maxShift > 10 {
