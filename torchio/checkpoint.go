@@ -87,24 +87,60 @@ func ParseCheckpoint(data []byte) (*Checkpoint, error) {
 	if !ok {
 		return nil, fmt.Errorf("expected the reference's checkpoint dict (model_type, model_state_dict, norm_stats, …), found %s", torchpickle.Describe(obj))
 	}
-	keys := func() string {
-		names := make([]string, 0, len(top))
-		for k := range top {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		if len(names) > 20 {
-			names = append(names[:20], "…")
-		}
-		return strings.Join(names, ", ")
-	}
 
 	// Hyper-parameters: the "hyps"/"model_hyps" dict, completed by the top-level copies.
+	if err := c.readHyps(top); err != nil {
+		return nil, err
+	}
+
+	goType, err := c.readModelType(top)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.readStateDict(top); err != nil {
+		return nil, err
+	}
+	if c.Model, c.ModuleOrder, c.NoiseParam, err = retina.InferTorchModel(c.stateDict, goType, c.ModelType, c.Hyps); err != nil {
+		return nil, fmt.Errorf("field \"model_state_dict\": %w", err)
+	}
+
+	// Normalisation of the stimulus.
+	ns, ok := top["norm_stats"]
+	if !ok {
+		return nil, fmt.Errorf("field \"norm_stats\" is missing (found %s): the training stimulus' mean and std are needed to feed the model raw stimulus", fieldList(top))
+	}
+	if c.NormStats, err = parseNormStats(ns); err != nil {
+		return nil, fmt.Errorf("field \"norm_stats\": %w", err)
+	}
+
+	// Epoch, scores, learning rate.
+	if err := c.readProgress(top); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// fieldList names the checkpoint dict's keys, for messages.
+func fieldList(top map[string]any) string {
+	names := make([]string, 0, len(top))
+	for k := range top {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) > 20 {
+		names = append(names[:20], "…")
+	}
+	return strings.Join(names, ", ")
+}
+
+// readHyps reads the hyper-parameters: the "hyps"/"model_hyps" dict, completed by the
+// top-level copies; values that are no JSON value go to unread.
+func (c *Checkpoint) readHyps(top map[string]any) error {
 	for _, name := range []string{"hyps", "model_hyps"} {
 		if v, ok := top[name]; ok {
 			d, ok := torchpickle.Dict(v)
 			if !ok {
-				return nil, fmt.Errorf("field %q: expected a dict of hyper-parameters, found %s", name, torchpickle.Describe(v))
+				return fmt.Errorf("field %q: expected a dict of hyper-parameters, found %s", name, torchpickle.Describe(v))
 			}
 			for k, hv := range d {
 				if j, ok := torchpickle.JSON(hv, 4); ok {
@@ -129,62 +165,61 @@ func ParseCheckpoint(data []byte) (*Checkpoint, error) {
 			c.unread[k] = torchpickle.Describe(v)
 		}
 	}
+	return nil
+}
 
-	// Model type.
+// readModelType reads model_type (from the dict, else the hyper-parameters) and returns the
+// Go model type it becomes.
+func (c *Checkpoint) readModelType(top map[string]any) (string, error) {
 	mt, ok := top["model_type"]
 	if !ok {
 		if h, ok := c.Hyps["model_type"].(string); ok {
 			mt = h
 		} else {
-			return nil, fmt.Errorf("field \"model_type\" is missing (found %s); supported model types: %s", keys(), supportedTorchModelTypes())
+			return "", fmt.Errorf("field \"model_type\" is missing (found %s); supported model types: %s", fieldList(top), supportedTorchModelTypes())
 		}
 	}
 	c.ModelType, ok = mt.(string)
 	if !ok {
-		return nil, fmt.Errorf("field \"model_type\": expected a string, found %s", torchpickle.Describe(mt))
+		return "", fmt.Errorf("field \"model_type\": expected a string, found %s", torchpickle.Describe(mt))
 	}
 	goType, ok := torchModelTypes[c.ModelType]
 	if !ok {
-		return nil, fmt.Errorf("field \"model_type\": %q is not supported; supported: %s", c.ModelType, supportedTorchModelTypes())
+		return "", fmt.Errorf("field \"model_type\": %q is not supported; supported: %s", c.ModelType, supportedTorchModelTypes())
 	}
+	return goType, nil
+}
 
-	// State dict.
+// readStateDict reads model_state_dict (or state_dict): tensors under PyTorch names, without
+// DataParallel's "module." prefix.
+func (c *Checkpoint) readStateDict(top map[string]any) error {
 	rawSD, ok := top["model_state_dict"]
 	if !ok {
 		if rawSD, ok = top["state_dict"]; !ok {
-			return nil, fmt.Errorf("field \"model_state_dict\" is missing (found %s)", keys())
+			return fmt.Errorf("field \"model_state_dict\" is missing (found %s)", fieldList(top))
 		}
 	}
 	sdDict, ok := torchpickle.Dict(rawSD)
 	if !ok {
-		return nil, fmt.Errorf("field \"model_state_dict\": expected a dict of tensors, found %s", torchpickle.Describe(rawSD))
+		return fmt.Errorf("field \"model_state_dict\": expected a dict of tensors, found %s", torchpickle.Describe(rawSD))
 	}
 	c.stateDict = map[string]*tensors.Tensor{}
 	for k, v := range sdDict {
 		t, ok := v.(*torchpickle.Tensor)
 		if !ok {
-			return nil, fmt.Errorf("field \"model_state_dict\", entry %q: expected a tensor, found %s", k, torchpickle.Describe(v))
+			return fmt.Errorf("field \"model_state_dict\", entry %q: expected a tensor, found %s", k, torchpickle.Describe(v))
 		}
 		c.stateDict[strings.TrimPrefix(k, "module.")] = toGoMLX(t)
 	}
-	if c.Model, c.ModuleOrder, c.NoiseParam, err = retina.InferTorchModel(c.stateDict, goType, c.ModelType, c.Hyps); err != nil {
-		return nil, fmt.Errorf("field \"model_state_dict\": %w", err)
-	}
+	return nil
+}
 
-	// Normalisation of the stimulus.
-	ns, ok := top["norm_stats"]
-	if !ok {
-		return nil, fmt.Errorf("field \"norm_stats\" is missing (found %s): the training stimulus' mean and std are needed to feed the model raw stimulus", keys())
-	}
-	if c.NormStats, err = parseNormStats(ns); err != nil {
-		return nil, fmt.Errorf("field \"norm_stats\": %w", err)
-	}
-
-	// Epoch, scores, learning rate.
+// readProgress reads the epoch, the finite scores and the optimizer's learning rate.
+func (c *Checkpoint) readProgress(top map[string]any) error {
 	if v, ok := top["epoch"]; ok && v != nil {
 		e, ok := torchpickle.Number(v)
 		if !ok || e < 0 || e != math.Trunc(e) || e > 1e9 {
-			return nil, fmt.Errorf("field \"epoch\": expected a non-negative integer, found %s", torchpickle.Describe(v))
+			return fmt.Errorf("field \"epoch\": expected a non-negative integer, found %s", torchpickle.Describe(v))
 		}
 		c.Epoch = int(e)
 	}
@@ -194,7 +229,7 @@ func ParseCheckpoint(data []byte) (*Checkpoint, error) {
 		}
 	}
 	c.LR = optimizerLR(top["optim_state_dict"])
-	return c, nil
+	return nil
 }
 
 // StateDict returns the model's weights as in the file: PyTorch names (of the file's module
