@@ -227,6 +227,46 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 	}
 
 	// Interneurons, group by group.
+	if err := compareGroups(res, model, control, data, opts, logf); err != nil {
+		return nil, err
+	}
+
+	// Receptive fields.
+	if err := receptiveFields(res, model, opts, logf); err != nil {
+		return nil, err
+	}
+
+	// Attribution.
+	if a := opts.Attribution; a != nil {
+		ar, err := attribution(res.Layers, model, in, a, opts.IGSteps, logf)
+		if err != nil {
+			return nil, err
+		}
+		res.Attribution = ar
+	}
+
+	// Similarity to the control on white noise.
+	if control != nil {
+		logf("similarity of the trained and untrained layers on white noise")
+		sim, err := similarityToControl(model, control, in, opts)
+		if err != nil {
+			return nil, err
+		}
+		res.Similarity = sim
+	}
+
+	logf("validation against the target (mean held-out r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
+	v, err := validate(res, model, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Validation = v
+	return res, nil
+}
+
+// compareGroups compares the model's (and the control's) units with the interneurons of each
+// stimulus group, and chooses the group of the headline summary.
+func compareGroups(res *ProbeResult, model, control *retina.Model, data []InterneuronData, opts ProbeOptions, logf func(string, ...any)) error {
 	var groups []string
 	for _, d := range data {
 		if !slices.Contains(groups, d.Group) {
@@ -242,7 +282,7 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 			}
 		}
 	} else if !slices.Contains(groups, res.SummaryGroup) {
-		return nil, fmt.Errorf("probe: summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
+		return fmt.Errorf("probe: summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
 	}
 	for _, g := range groups {
 		var sub []InterneuronData
@@ -255,12 +295,12 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		var err error
 		logf("correlating every unit with %d recordings of group %q (trained model)", len(sub), g)
 		if gc.Learned, err = CompareInterneurons(analysis.ModelUnits(model), sub, opts.Compare); err != nil {
-			return nil, err
+			return err
 		}
 		if control != nil {
 			logf("correlating every unit with %d recordings of group %q (untrained control)", len(sub), g)
 			if gc.Untrained, err = CompareInterneurons(analysis.ModelUnits(control), sub, opts.Compare); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		s := summarize(gc.Learned, gc.Untrained)
@@ -268,8 +308,13 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		res.SummaryByGroup[g] = s
 	}
 	res.Summary = res.SummaryByGroup[res.SummaryGroup]
+	return nil
+}
 
-	// Receptive fields.
+// receptiveFields adds the gradient receptive fields of every ganglion cell and of every
+// hidden channel's centre unit, with the recorded cells' spike-triggered averages beside them
+// when opts.Recording is set.
+func receptiveFields(res *ProbeResult, model *retina.Model, opts ProbeOptions, logf func(string, ...any)) error {
 	rfOpts := opts.RF
 	if rfOpts.Samples <= 0 {
 		rfOpts.Samples = 512
@@ -282,11 +327,11 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		}
 		w, err := model.Windows(opts.Recording.Train.Stimulus, opts.Recording.Train.Rates)
 		if err != nil {
-			return nil, fmt.Errorf("probe: recording: %w", err)
+			return fmt.Errorf("probe: recording: %w", err)
 		}
 		logf("spike-triggered averages of the %d recorded cells (%d windows)", w.NCells(), min(n, w.Len()))
 		if sta, err = analysis.FitClassicalLN(w, nil, n); err != nil {
-			return nil, fmt.Errorf("probe: recording: %w", err)
+			return fmt.Errorf("probe: recording: %w", err)
 		}
 	}
 	logf("gradient receptive fields of %d ganglion cells and every channel", model.Meta.Model.NCells)
@@ -302,51 +347,41 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 	for _, t := range targets {
 		u, err := unitRF(model, t, rfOpts, sta)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.ReceptiveFields = append(res.ReceptiveFields, u)
 	}
+	return nil
+}
 
-	// Attribution.
-	if a := opts.Attribution; a != nil {
-		ar := &AttributionResult{Stimulus: a}
-		igSteps := opts.IGSteps
-		if igSteps <= 0 {
-			igSteps = 32
-		}
-		for _, l := range res.Layers {
-			logf("integrated gradients of the responses to %s over the channels of %s", a.Name, l.Name)
-			full, err := analysis.IntegratedGradients(model, a.Stimulus, nil, analysis.IGOptions{Layer: l.Name, Steps: igSteps})
-			if err != nil {
-				return nil, err
-			}
-			ar.Layers = append(ar.Layers, shares(full, a.From-in.History, a.To-in.History))
-		}
-		res.Attribution = ar
+// attribution splits the responses to the attribution stimulus a over each layer's channels by
+// integrated gradients (igSteps steps; 0: 32), within frames [a.From, a.To).
+func attribution(layers []LayerInfo, model *retina.Model, in analysis.Input, a *AttributionStimulus, igSteps int, logf func(string, ...any)) (*AttributionResult, error) {
+	ar := &AttributionResult{Stimulus: a}
+	if igSteps <= 0 {
+		igSteps = 32
 	}
-
-	// Similarity to the control on white noise.
-	if control != nil {
-		logf("similarity of the trained and untrained layers on white noise")
-		movie := datasets.NewMovie(2000+in.History, in.H, in.W)
-		analysis.NoiseWindows(movie.Data, 1, true, rand.New(rand.NewPCG(7, 7)))
-		for i, z := range movie.Data {
-			movie.Data[i] = in.Raw(z)
-		}
-		sim, err := analysis.CompareModels(analysis.ModelUnits(model), analysis.ModelUnits(control), movie, analysis.SimilarityOptions{PreNonlinearity: !opts.Compare.AfterNonlinearity})
+	for _, l := range layers {
+		logf("integrated gradients of the responses to %s over the channels of %s", a.Name, l.Name)
+		full, err := analysis.IntegratedGradients(model, a.Stimulus, nil, analysis.IGOptions{Layer: l.Name, Steps: igSteps})
 		if err != nil {
 			return nil, err
 		}
-		res.Similarity = sim
+		ar.Layers = append(ar.Layers, shares(full, a.From-in.History, a.To-in.History))
 	}
+	return ar, nil
+}
 
-	logf("validation against the target (mean held-out r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
-	v, err := validate(res, model, data, opts)
-	if err != nil {
-		return nil, err
+// similarityToControl compares the trained and untrained layers on 2000 frames of binary white
+// noise.
+func similarityToControl(model, control *retina.Model, in analysis.Input, opts ProbeOptions) ([]analysis.LayerSimilarity, error) {
+	movie := datasets.NewMovie(2000+in.History, in.H, in.W)
+	analysis.NoiseWindows(movie.Data, 1, true, rand.New(rand.NewPCG(7, 7)))
+	for i, z := range movie.Data {
+		movie.Data[i] = in.Raw(z)
 	}
-	res.Validation = v
-	return res, nil
+	return analysis.CompareModels(analysis.ModelUnits(model), analysis.ModelUnits(control), movie,
+		analysis.SimilarityOptions{PreNonlinearity: !opts.Compare.AfterNonlinearity})
 }
 
 // LayerInfo names a hidden layer and the shape of its units [C, H, W].
