@@ -99,13 +99,13 @@ func HeatmapFigure(title, xLabel, yLabel string, h Heatmap) (*Figure, error) {
 // MaxPanels panels; fewer panels than cells leave the last cells empty.
 func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 	if rows < 1 || cols < 1 {
-		return nil, fmt.Errorf("figures: grid of %d×%d panels: rows and columns must be ≥ 1", rows, cols)
+		return nil, fmt.Errorf("grid of %d×%d panels: rows and columns must be ≥ 1", rows, cols)
 	}
 	if len(panels) > rows*cols {
-		return nil, fmt.Errorf("figures: %d panels do not fit a %d×%d grid", len(panels), rows, cols)
+		return nil, fmt.Errorf("%d panels do not fit a %d×%d grid", len(panels), rows, cols)
 	}
 	if len(panels) > MaxPanels {
-		return nil, fmt.Errorf("figures: %d panels; a figure holds at most %d", len(panels), MaxPanels)
+		return nil, fmt.Errorf("%d panels; a figure holds at most %d", len(panels), MaxPanels)
 	}
 	const gapX, gapY = 0.08, 0.22
 	w := (1 - float64(cols-1)*gapX) / float64(cols)
@@ -133,20 +133,20 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 		xName, yName := panelAxes(layout, i, p, xd, yd)
 		for _, s := range p.Series {
 			if len(s.X) != len(s.Y) {
-				return nil, fmt.Errorf("figures: panel %q series %q: %d x values for %d y values", p.Title, s.Name, len(s.X), len(s.Y))
+				return nil, fmt.Errorf("panel %q series %q: %d x values for %d y values", p.Title, s.Name, len(s.X), len(s.Y))
 			}
 			fig.AddTraces(seriesTrace(s, lg, xName, yName))
 		}
 		for _, b := range p.Bars {
 			if len(b.Categories) != len(b.Values) {
-				return nil, fmt.Errorf("figures: panel %q bars %q: %d categories for %d values", p.Title, b.Name, len(b.Categories), len(b.Values))
+				return nil, fmt.Errorf("panel %q bars %q: %d categories for %d values", p.Title, b.Name, len(b.Categories), len(b.Values))
 			}
 			fig.AddTraces(barTrace(b, lg, xName, yName))
 		}
 		if hm := p.Heatmap; hm != nil {
 			tr, err := heatmapTrace(*hm, xName, yName, xd, yd)
 			if err != nil {
-				return nil, fmt.Errorf("figures: panel %q: %w", p.Title, err)
+				return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 			}
 			fig.AddTraces(tr)
 		}

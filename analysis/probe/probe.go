@@ -209,10 +209,10 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		}
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("probe: no interneuron recordings")
+		return nil, fmt.Errorf("no interneuron recordings")
 	}
 	if control != nil && !sameArchitecture(model.Meta.Model, control.Meta.Model) {
-		return nil, fmt.Errorf("probe: the control's architecture differs from the model's")
+		return nil, fmt.Errorf("the control's architecture differs from the model's")
 	}
 	data, merged := MergeDuplicateCells(data)
 	if len(merged) > 0 {
@@ -223,7 +223,7 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		MaxShift: opts.Compare.MaxShift, InputShape: [3]int{in.History, in.H, in.W}, FrameRate: model.Meta.FrameRate,
 		SummaryByGroup: map[string]Summary{}}
 	if len(res.Layers) == 0 {
-		return nil, fmt.Errorf("probe: model %s has no hidden layers to probe", model.Meta.Model.Type)
+		return nil, fmt.Errorf("model %s has no hidden layers to probe", model.Meta.Model.Type)
 	}
 
 	// Interneurons, group by group.
@@ -282,7 +282,7 @@ func compareGroups(res *ProbeResult, model, control *retina.Model, data []Intern
 			}
 		}
 	} else if !slices.Contains(groups, res.SummaryGroup) {
-		return fmt.Errorf("probe: summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
+		return fmt.Errorf("summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
 	}
 	for _, g := range groups {
 		var sub []InterneuronData
@@ -327,11 +327,11 @@ func receptiveFields(res *ProbeResult, model *retina.Model, opts ProbeOptions, l
 		}
 		w, err := model.Windows(opts.Recording.Train.Stimulus, opts.Recording.Train.Rates)
 		if err != nil {
-			return fmt.Errorf("probe: recording: %w", err)
+			return fmt.Errorf("recording: %w", err)
 		}
 		logf("spike-triggered averages of the %d recorded cells (%d windows)", w.NCells(), min(n, w.Len()))
 		if sta, err = analysis.FitClassicalLN(w, nil, n); err != nil {
-			return fmt.Errorf("probe: recording: %w", err)
+			return fmt.Errorf("recording: %w", err)
 		}
 	}
 	logf("gradient receptive fields of %d ganglion cells and every channel", model.Meta.Model.NCells)

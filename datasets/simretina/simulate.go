@@ -85,7 +85,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config fields H, W: expected a frame of at least 5×5 pixels, got %d×%d", c.H, c.W)
 	}
 	if !(c.FrameRate > 0) || math.IsInf(c.FrameRate, 0) {
-		return fmt.Errorf("FrameRate: expected a positive number of Hz, got %v", c.FrameRate)
+		return fmt.Errorf("config field FrameRate: expected a positive number of Hz, got %v", c.FrameRate)
 	}
 	pos := []struct {
 		name string
@@ -101,16 +101,16 @@ func (c Config) Validate() error {
 		}
 	}
 	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
-		return fmt.Errorf("JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
+		return fmt.Errorf("config field JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
 	}
 	if c.Repeats < 2 {
 		return fmt.Errorf("config field Repeats: expected at least 2 repeats of the test segment, got %d", c.Repeats)
 	}
 	if c.NCells < 1 {
-		return fmt.Errorf("NCells: expected at least 1 ganglion cell, got %d", c.NCells)
+		return fmt.Errorf("config field NCells: expected at least 1 ganglion cell, got %d", c.NCells)
 	}
 	if c.CheckerPixels < 1 {
-		return fmt.Errorf("CheckerPixels: expected a check size of at least 1 pixel, got %d", c.CheckerPixels)
+		return fmt.Errorf("config field CheckerPixels: expected a check size of at least 1 pixel, got %d", c.CheckerPixels)
 	}
 	for _, f := range []struct {
 		name string
