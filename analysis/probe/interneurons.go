@@ -383,31 +383,8 @@ func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.
 	if canSplit {
 		shifts = circularNullShifts(rows, in.History)
 	}
-	ns := len(shifts)
 	// Targets: the cells, then each cell's shifted copies (cell c, copy j at nc + c·ns + j).
-	targets := make([][]float64, nc*(1+ns))
-	cells := make([]CellComparison, nc)
-	for c := range cells {
-		sub := ""
-		if d.Subtypes != nil {
-			sub = d.Subtypes[c]
-		}
-		idx := c
-		if d.CellIndex != nil {
-			idx = d.CellIndex[c]
-		}
-		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Subtype: sub, Cell: idx,
-			Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
-		for i, l := range layers {
-			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
-		}
-		if z, ok := analysis.Standardize(d.Potentials.Column(c)); ok {
-			targets[c] = z
-			for j, s := range shifts {
-				targets[nc+c*ns+j] = rotate(z, s)
-			}
-		}
-	}
+	targets, cells := comparisonTargets(d, layers, shifts)
 	K := len(targets)
 	// best[k][layer]: the candidates of target k in each layer.
 	best := make([][]candidate, K)
@@ -482,60 +459,8 @@ func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.
 			}
 		}
 	}
-	// pick is the candidate of the best selection r over layers.
-	pick := func(cs []candidate) (HeldOutMatch, float64) {
-		b := 0
-		fullBest := math.Inf(-1)
-		for i, c := range cs {
-			if c.selR > cs[b].selR {
-				b = i
-			}
-			fullBest = math.Max(fullBest, c.full.R)
-		}
-		return HeldOutMatch{UnitMatch: cs[b].sel, SelectionR: cs[b].selR}, fullBest
-	}
 	for c := range cells {
-		if targets[c] == nil {
-			// A constant recording scores 0 everywhere (r = 0 by the reference's rule).
-			for i := range cells[c].Layers {
-				cells[c].Layers[i].R = 0
-			}
-		} else {
-			for i := range layers {
-				cells[c].Layers[i] = best[c][i].full
-			}
-		}
-		cells[c].Best = cells[c].Layers[0]
-		for _, m := range cells[c].Layers[1:] {
-			if m.R > cells[c].Best.R {
-				cells[c].Best = m
-			}
-		}
-		if !canSplit {
-			continue
-		}
-		ho := &HeldOut{Null: math.NaN(), NullInSample: math.NaN(), NullShifts: shifts}
-		if targets[c] == nil {
-			ho.Best = HeldOutMatch{UnitMatch: UnitMatch{Layer: layers[0].Name}}
-			for _, l := range layers {
-				ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: UnitMatch{Layer: l.Name}})
-			}
-			ho.Null, ho.NullInSample = 0, 0
-			cells[c].HeldOut = ho
-			continue
-		}
-		for i := range layers {
-			ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: best[c][i].sel, SelectionR: best[c][i].selR})
-		}
-		ho.Best, _ = pick(best[c])
-		var nullHO, nullIS []float64
-		for j := range shifts {
-			h, f := pick(best[nc+c*ns+j])
-			nullHO, nullIS = append(nullHO, h.R), append(nullIS, f)
-		}
-		ho.NullRs = nullHO
-		ho.Null, ho.NullInSample = meanOrNaN(nullHO), meanOrNaN(nullIS)
-		cells[c].HeldOut = ho
+		finishCell(&cells[c], layers, best, targets, c, nc, shifts, canSplit)
 	}
 	out := recordingComparison{cells: cells}
 	if canSplit {
@@ -544,6 +469,98 @@ func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.
 		out.repeated = repeatedStimulus(d.Stimulus, in.History, bounds)
 	}
 	return out, nil
+}
+
+// comparisonTargets returns the standardised potentials of d's cells, then each cell's
+// circularly shifted copies (cell c, copy j at nc + c·ns + j; nil for a constant cell), and the
+// cells' comparisons, empty.
+func comparisonTargets(d InterneuronData, layers []retina.Layer, shifts []int) ([][]float64, []CellComparison) {
+	nc, ns := d.Potentials.Cols, len(shifts)
+	targets := make([][]float64, nc*(1+ns))
+	cells := make([]CellComparison, nc)
+	for c := range cells {
+		sub := ""
+		if d.Subtypes != nil {
+			sub = d.Subtypes[c]
+		}
+		idx := c
+		if d.CellIndex != nil {
+			idx = d.CellIndex[c]
+		}
+		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Subtype: sub, Cell: idx,
+			Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
+		for i, l := range layers {
+			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
+		}
+		if z, ok := analysis.Standardize(d.Potentials.Column(c)); ok {
+			targets[c] = z
+			for j, s := range shifts {
+				targets[nc+c*ns+j] = rotate(z, s)
+			}
+		}
+	}
+	return targets, cells
+}
+
+// pickHeldOut returns the candidate of the best selection r over layers, and the best
+// in-sample r.
+func pickHeldOut(cs []candidate) (HeldOutMatch, float64) {
+	b := 0
+	fullBest := math.Inf(-1)
+	for i, c := range cs {
+		if c.selR > cs[b].selR {
+			b = i
+		}
+		fullBest = math.Max(fullBest, c.full.R)
+	}
+	return HeldOutMatch{UnitMatch: cs[b].sel, SelectionR: cs[b].selR}, fullBest
+}
+
+// finishCell fills in cell c's best unit per layer and overall and, when the series could be
+// split, its held-out match and circular-shift null from the candidates.
+func finishCell(cell *CellComparison, layers []retina.Layer, best [][]candidate, targets [][]float64, c, nc int, shifts []int, canSplit bool) {
+	ns := len(shifts)
+	if targets[c] == nil {
+		// A constant recording scores 0 everywhere (r = 0 by the reference's rule).
+		for i := range cell.Layers {
+			cell.Layers[i].R = 0
+		}
+	} else {
+		for i := range layers {
+			cell.Layers[i] = best[c][i].full
+		}
+	}
+	cell.Best = cell.Layers[0]
+	for _, m := range cell.Layers[1:] {
+		if m.R > cell.Best.R {
+			cell.Best = m
+		}
+	}
+	if !canSplit {
+		return
+	}
+	ho := &HeldOut{Null: math.NaN(), NullInSample: math.NaN(), NullShifts: shifts}
+	if targets[c] == nil {
+		ho.Best = HeldOutMatch{UnitMatch: UnitMatch{Layer: layers[0].Name}}
+		for _, l := range layers {
+			ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: UnitMatch{Layer: l.Name}})
+		}
+		ho.Null, ho.NullInSample = 0, 0
+		cell.HeldOut = ho
+		return
+	}
+	for i := range layers {
+		ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: best[c][i].sel, SelectionR: best[c][i].selR})
+	}
+	ho.Best, _ = pickHeldOut(best[c])
+	var nullHO, nullIS []float64
+	for j := range shifts {
+		h, f := pickHeldOut(best[nc+c*ns+j])
+		nullHO, nullIS = append(nullHO, h.R), append(nullIS, f)
+	}
+	ho.NullRs = nullHO
+	ho.Null, ho.NullInSample = meanOrNaN(nullHO), meanOrNaN(nullIS)
+	cell.HeldOut = ho
 }
 
 func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSummary {
