@@ -128,6 +128,53 @@ func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.T
 	}
 
 	// Check keys and shapes before touching anything.
+	if problems := stateDictProblems(cfg, specs, sd, quote); len(problems) > 0 {
+		if layoutErr != nil {
+			problems = append(problems, fmt.Sprintf("(its modules were not recognised, so no older module order was mapped: %v)", layoutErr))
+		}
+		return fmt.Errorf("state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d%s): %s",
+			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, cfg.variantString(), strings.Join(problems, "; "))
+	}
+
+	dtype := modelFloatDType(ctx, specs, sd)
+
+	// Convert everything, and check existing variables, before setting any value.
+	values := make([]*tensors.Tensor, len(specs))
+	for i, s := range specs {
+		want := shapes.Make(s.variableDType(dtype), s.shape...)
+		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !v.Shape().Equal(want) {
+			return fmt.Errorf("existing variable %s%s%s has shape %s, but key %q needs %s",
+				s.scopePath(ctx), model.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
+		}
+		inv := invertPerm(s.perm)
+		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
+		if err != nil {
+			return fmt.Errorf("key %s: %w", quote(s.torchKey), err)
+		}
+		values[i] = t
+	}
+	for i, s := range specs {
+		c := ctx
+		for _, part := range s.scope {
+			c = c.At("%s", part)
+		}
+		if v := c.Store().GetVariable(model.JoinPath(c.Scope(), s.name)); v != nil {
+			if err := v.SetValue(values[i]); err != nil {
+				return fmt.Errorf("set variable %s%s%s: %w", c.Scope(), model.ScopeSeparator, s.name, err)
+			}
+			if !s.trainable {
+				v.SetTrainable(false)
+			}
+			continue
+		}
+		c.VariableWithValue(s.name, values[i]).SetTrainable(s.trainable)
+	}
+	return nil
+}
+
+// stateDictProblems lists every missing key, unexpected key, wrong shape, wrong dtype and
+// non-finite value of sd against the model's variables (quote names a key for messages).
+func stateDictProblems(cfg ModelConfig, specs []varSpec, sd map[string]*tensors.Tensor, quote func(string) string) []string {
 	known := make(map[string]bool, len(specs))
 	var problems []string
 	for _, s := range specs {
@@ -175,15 +222,12 @@ func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.T
 		}
 		problems = append(problems, fmt.Sprintf("unexpected key %s (shape %v)", quote(k), got))
 	}
-	if len(problems) > 0 {
-		if layoutErr != nil {
-			problems = append(problems, fmt.Sprintf("(its modules were not recognised, so no older module order was mapped: %v)", layoutErr))
-		}
-		return fmt.Errorf("state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d%s): %s",
-			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, cfg.variantString(), strings.Join(problems, "; "))
-	}
+	return problems
+}
 
-	// The model's float dtype.
+// modelFloatDType is the model's float dtype: that of its existing variables, else that of the
+// state dict's first float tensor (float32 or float64).
+func modelFloatDType(ctx *model.Scope, specs []varSpec, sd map[string]*tensors.Tensor) dtypes.DType {
 	dtype := dtypes.InvalidDType
 	for _, s := range specs {
 		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !s.int64 {
@@ -202,39 +246,7 @@ func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.T
 			}
 		}
 	}
-
-	// Convert everything, and check existing variables, before setting any value.
-	values := make([]*tensors.Tensor, len(specs))
-	for i, s := range specs {
-		want := shapes.Make(s.variableDType(dtype), s.shape...)
-		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !v.Shape().Equal(want) {
-			return fmt.Errorf("existing variable %s%s%s has shape %s, but key %q needs %s",
-				s.scopePath(ctx), model.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
-		}
-		inv := invertPerm(s.perm)
-		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
-		if err != nil {
-			return fmt.Errorf("key %s: %w", quote(s.torchKey), err)
-		}
-		values[i] = t
-	}
-	for i, s := range specs {
-		c := ctx
-		for _, part := range s.scope {
-			c = c.At("%s", part)
-		}
-		if v := c.Store().GetVariable(model.JoinPath(c.Scope(), s.name)); v != nil {
-			if err := v.SetValue(values[i]); err != nil {
-				return fmt.Errorf("set variable %s%s%s: %w", c.Scope(), model.ScopeSeparator, s.name, err)
-			}
-			if !s.trainable {
-				v.SetTrainable(false)
-			}
-			continue
-		}
-		c.VariableWithValue(s.name, values[i]).SetTrainable(s.trainable)
-	}
-	return nil
+	return dtype
 }
 
 func invertPerm(perm []int) []int {
