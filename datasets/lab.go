@@ -173,14 +173,39 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 	}
 
 	// Root attributes.
+	if err := readRootAttrs(h, rec, sel, nTotal, ratesName, abs); err != nil {
+		return nil, err
+	}
+
+	if rec.Train, err = loadSplit(h, "train", sel, nTotal, ""); err != nil {
+		return nil, err
+	}
+	if rec.Test, err = loadSplit(h, "test", sel, nTotal, ratesName); err != nil {
+		return nil, err
+	}
+
+	// Frame rate and the test counts' trials, which may be inferred from the splits.
+	if err := readTiming(h, rec); err != nil {
+		return nil, err
+	}
+
+	if err := rec.Validate(); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// readRootAttrs reads the file's root attributes: the ids of the selected cells sel (of nTotal
+// in ratesName), the provenance and the pixel size.
+func readRootAttrs(h *reader, rec *Recording, sel []int, nTotal int, ratesName, abs string) error {
 	ids, ok, err := h.AttrInts(h5AttrCellIDs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rec.CellIDs = make([]int, len(sel))
 	if ok {
 		if len(ids) != nTotal {
-			return nil, fmt.Errorf("attribute %q: expected %d ids (one per cell of %s), got %d",
+			return fmt.Errorf("attribute %q: expected %d ids (one per cell of %s), got %d",
 				h5AttrCellIDs, nTotal, ratesName, len(ids))
 		}
 		for j, c := range sel {
@@ -191,7 +216,7 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 	}
 	prov, ok, err := h.AttrString(h5AttrProv)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if ok && prov != "" {
 		rec.Provenance = prov + "; loaded from " + abs
@@ -199,26 +224,24 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 		rec.Provenance = abs
 	}
 	if v, ok, err := h.AttrFloat(h5AttrPixel); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if !(v > 0) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("attribute %q: expected a positive number of µm, got %v", h5AttrPixel, v)
+			return fmt.Errorf("attribute %q: expected a positive number of µm, got %v", h5AttrPixel, v)
 		}
 		rec.PixelSizeUM = v
 	}
+	return nil
+}
 
-	if rec.Train, err = loadSplit(h, "train", sel, nTotal, ""); err != nil {
-		return nil, err
-	}
-	if rec.Test, err = loadSplit(h, "test", sel, nTotal, ratesName); err != nil {
-		return nil, err
-	}
-
+// readTiming reads the frame rate (the attribute, else the splits' time axes) and the number of
+// trials the test counts sum (the attribute, else inferred).
+func readTiming(h *reader, rec *Recording) error {
 	if v, ok, err := h.AttrFloat(h5AttrFrame); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if !(v > 0) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("attribute %q: expected a positive number of Hz, got %v", h5AttrFrame, v)
+			return fmt.Errorf("attribute %q: expected a positive number of Hz, got %v", h5AttrFrame, v)
 		}
 		rec.FrameRate = v
 	} else if fr, ok := frameRateFromTime(rec.Train.Time); ok {
@@ -231,20 +254,16 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 		rec.Train.CountTrials = 1
 	}
 	if v, ok, err := h.AttrInts(h5AttrCountTrials); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if len(v) != 1 || v[0] < 0 {
-			return nil, fmt.Errorf("attribute %q: expected one integer ≥ 0 (0 = unknown), got %v", h5AttrCountTrials, v)
+			return fmt.Errorf("attribute %q: expected one integer ≥ 0 (0 = unknown), got %v", h5AttrCountTrials, v)
 		}
 		rec.Test.CountTrials = v[0]
 	} else {
 		rec.Test.CountTrials = inferCountTrials(&rec.Test, rec.FrameRate)
 	}
-
-	if err := rec.Validate(); err != nil {
-		return nil, err
-	}
-	return rec, nil
+	return nil
 }
 
 // interneuronHint explains a missing recording group when the file is an interneuron file.
