@@ -306,36 +306,46 @@ func (d *torchDecoder) decodeLegacy(data []byte) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("legacy format: storage keys: expected a list, got %s", Describe(rawKeys))
 	}
-	for _, k := range *keys {
+	if err := d.readLegacyStorages(data, pos, *keys); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// readLegacyStorages reads the storages of a legacy file, which follow its pickles from byte
+// pos on in the order keys lists them: for each, its element count (8 bytes, little-endian),
+// then its bytes. Every storage a tensor uses must be there, with the size its tensors announced.
+func (d *torchDecoder) readLegacyStorages(data []byte, pos int, keys types.List) error {
+	for _, k := range keys {
 		key, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("legacy format: storage key %s is not a string", Describe(k))
+			return fmt.Errorf("legacy format: storage key %s is not a string", Describe(k))
 		}
 		s, ok := d.storages[key]
 		if !ok {
-			return nil, fmt.Errorf("legacy format: storage %q is listed but no tensor uses it", key)
+			return fmt.Errorf("legacy format: storage %q is listed but no tensor uses it", key)
 		}
 		if len(data)-pos < 8 {
-			return nil, fmt.Errorf("legacy format: file ends before storage %q (truncated?)", key)
+			return fmt.Errorf("legacy format: file ends before storage %q (truncated?)", key)
 		}
 		numel := binary.LittleEndian.Uint64(data[pos:])
 		pos += 8
 		if numel != uint64(s.numel) {
-			return nil, fmt.Errorf("legacy format: storage %q has %d elements, its tensors announced %d", key, numel, s.numel)
+			return fmt.Errorf("legacy format: storage %q has %d elements, its tensors announced %d", key, numel, s.numel)
 		}
 		nb := s.numel * s.class.size
 		if len(data)-pos < nb {
-			return nil, fmt.Errorf("legacy format: storage %q is truncated (%d of %d bytes; file cut short?)", key, len(data)-pos, nb)
+			return fmt.Errorf("legacy format: storage %q is truncated (%d of %d bytes; file cut short?)", key, len(data)-pos, nb)
 		}
 		s.data = data[pos : pos+nb]
 		pos += nb
 	}
 	for key, s := range d.storages {
 		if s.data == nil {
-			return nil, fmt.Errorf("legacy format: storage %q is used but missing from the file", key)
+			return fmt.Errorf("legacy format: storage %q is used but missing from the file", key)
 		}
 	}
-	return obj, nil
+	return nil
 }
 
 // storage returns (creating it) the storage a persistent id names: ('storage', class, key,
