@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/deepretina/deepretina/figures"
 )
 
 // TestReadPhenomenaResults reads both layouts of deepretina phenomena's results.json in the
@@ -46,18 +44,5 @@ func TestReadPhenomenaResults(t *testing.T) {
 				t.Errorf("order %v (%d results), want %v", order, len(res), tc.order)
 			}
 		})
-	}
-}
-
-// TestAddProbeRefusesANonObject: probe.json must be a JSON object whose summary is an object.
-func TestAddProbeRefusesANonObject(t *testing.T) {
-	for name, body := range map[string]string{"array": `[1, 2]`, "summary not an object": `{"summary": 3}`} {
-		path := filepath.Join(t.TempDir(), "probe.json")
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := addProbe(figures.NewReport("x"), path); err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: error %v; want one naming %s", name, err, path)
-		}
 	}
 }

@@ -53,31 +53,9 @@ func addProbeSummary(rep *figures.Report, path string, s any) error {
 	// learned and untrained are the headline numbers (held out when "scoring" says so); the
 	// nulls and in-sample numbers stand beside them when the file has them.
 	groups := []string{"learned", "untrained", "learned_null", "untrained_null", "learned_in_sample", "untrained_in_sample"}
-	types := map[string]bool{}
-	vals := map[string]map[string]float64{}
-	for _, g := range groups {
-		m, ok := sum[g].(map[string]any)
-		if !ok {
-			if _, present := sum[g]; present {
-				return fmt.Errorf("probe results %s: summary.%s is not an object of cell type → mean r", path, g)
-			}
-			continue
-		}
-		vals[g] = map[string]float64{}
-		for typ, v := range m {
-			f, ok := v.(float64)
-			if !ok {
-				if v == nil {
-					f = math.NaN()
-				} else {
-					return fmt.Errorf("probe results %s: summary.%s.%s is %v, not a number", path, g, typ, v)
-				}
-			}
-			vals[g][typ] = f
-			if g == "learned" || g == "untrained" {
-				types[typ] = true
-			}
-		}
+	vals, types, err := readProbeSummary(path, sum, groups)
+	if err != nil {
+		return err
 	}
 	if len(types) == 0 {
 		return nil
@@ -128,6 +106,38 @@ func addProbeSummary(rep *figures.Report, path string, s any) error {
 	}
 	rep.AddFigure("", "The untrained model has the same architecture: the difference is what training taught the hidden units.", fig)
 	return nil
+}
+
+// readProbeSummary reads summary.<group> = {cell type: mean r} for each group present (null: NaN),
+// and the cell types of the learned and untrained groups.
+func readProbeSummary(path string, sum map[string]any, groups []string) (map[string]map[string]float64, map[string]bool, error) {
+	types := map[string]bool{}
+	vals := map[string]map[string]float64{}
+	for _, g := range groups {
+		m, ok := sum[g].(map[string]any)
+		if !ok {
+			if _, present := sum[g]; present {
+				return nil, nil, fmt.Errorf("probe results %s: summary.%s is not an object of cell type → mean r", path, g)
+			}
+			continue
+		}
+		vals[g] = map[string]float64{}
+		for typ, v := range m {
+			f, ok := v.(float64)
+			if !ok {
+				if v == nil {
+					f = math.NaN()
+				} else {
+					return nil, nil, fmt.Errorf("probe results %s: summary.%s.%s is %v, not a number", path, g, typ, v)
+				}
+			}
+			vals[g][typ] = f
+			if g == "learned" || g == "untrained" {
+				types[typ] = true
+			}
+		}
+	}
+	return vals, types, nil
 }
 
 func valueOr(m map[string]float64, k string) float64 {
