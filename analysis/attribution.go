@@ -78,7 +78,7 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 	if opts.Layer == "" {
 		opts.Layer = layers[0].Name
 	}
-	picked, err := pickLayers(layers, []string{opts.Layer})
+	picked, err := SelectLayers(layers, []string{opts.Layer})
 	if err != nil {
 		return nil, fmt.Errorf("integrated gradients: %w", err)
 	}
@@ -91,7 +91,7 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 	}
 	n := m.Meta.Model.NCells
 	if cells == nil {
-		cells = allWindows(n)
+		cells = AllWindows(n)
 	}
 	for _, c := range cells {
 		if c < 0 || c >= n {
@@ -105,21 +105,7 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 	in := InputOf(m)
 	nc, hw := shape[0], shape[1]*shape[2]
 	layer, pre := opts.Layer, opts.PreNonlinearity
-	// One graph for every cell and step: inputs the z-scored windows x [B, History, H, W], the
-	// step's α (scalar) and a one-hot choice of cell [N]; outputs the layer's activation
-	// h(α·x) and the gradient of the chosen cell's response with respect to it, both
-	// [B, C·H·W], and that response [B]. The path integral is summed here, on the host.
-	exec, err := newModelExec(m, func(ctx *model.Scope, x, alpha, onehot *Node) (*Node, *Node, *Node) {
-		out := forward(ctx, m, Mul(x, alpha))
-		h := out.Hidden[layer]
-		if pre {
-			h = out.PreActivation[layer]
-		}
-		f := ReduceSum(Mul(out.Rates, InsertAxes(onehot, 0)), 1) // [B]
-		g := Gradient(ReduceAllSum(f), h)[0]
-		b := x.Shape().Dimensions[0]
-		return Reshape(h, b, -1), Reshape(g, b, -1), f
-	})
+	exec, err := igExec(m, layer, pre)
 	if err != nil {
 		return nil, fmt.Errorf("integrated gradients: %w", err)
 	}
@@ -127,7 +113,6 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 		Channels: make([][][]float64, len(cells)), Output: make([][]float64, len(cells)), Baseline: make([]float64, len(cells))}
 	T := w.Len()
 	size := w.XSize()
-	units := nc * hw
 	x := make([]float32, opts.Batch*size)
 	for k, cell := range cells {
 		onehot := make([]float32, n)
@@ -140,42 +125,11 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 			for i := start; i < end; i++ {
 				w.CopyX(x[(i-start)*size:(i-start+1)*size], i)
 			}
-			attr := make([]float64, (end-start)*nc)
-			var hPrev, gPrev []float32
-			for step := 0; step <= opts.Steps; step++ {
-				alpha := float32(step) / float32(opts.Steps)
-				out, err := exec.Exec(windowsTensor(x, opts.Batch, in), scalarTensor(alpha), tensors.FromFlatDataAndDimensions(onehot, n))
-				if err != nil {
-					return nil, fmt.Errorf("integrated gradients of cell %d: %w", cell, err)
-				}
-				h, err := flat(out[0])
-				if err != nil {
-					return nil, err
-				}
-				g, err := flat(out[1])
-				if err != nil {
-					return nil, err
-				}
-				f, err := flat(out[2])
-				if err != nil {
-					return nil, err
-				}
-				if step == 0 {
-					res.Baseline[k] = float64(f[0])
-				} else {
-					for i := 0; i < end-start; i++ {
-						for u := 0; u < units; u++ {
-							j := i*units + u
-							attr[i*nc+u/hw] += 0.5 * float64(g[j]+gPrev[j]) * float64(h[j]-hPrev[j])
-						}
-					}
-				}
-				if step == opts.Steps {
-					for i := start; i < end; i++ {
-						res.Output[k][i] = float64(f[i-start])
-					}
-				}
-				hPrev, gPrev = h, g
+			attr, err := igBatch(exec, x, onehot, in, opts, end-start, nc, hw, func(i int, f float32) {
+				res.Output[k][start+i] = float64(f)
+			}, &res.Baseline[k])
+			if err != nil {
+				return nil, fmt.Errorf("integrated gradients of cell %d: %w", cell, err)
 			}
 			for i := start; i < end; i++ {
 				res.Channels[k][i] = attr[(i-start)*nc : (i-start+1)*nc]
@@ -183,4 +137,69 @@ func IntegratedGradients(m *retina.Model, stim datasets.Movie, cells []int, opts
 		}
 	}
 	return res, nil
+}
+
+// igExec builds one graph for every cell and step: inputs the z-scored windows x [B, History,
+// H, W], the step's α (scalar) and a one-hot choice of cell [N]; outputs the layer's activation
+// h(α·x) and the gradient of the chosen cell's response with respect to it, both [B, C·H·W],
+// and that response [B]. The path integral is summed on the host (igBatch).
+func igExec(m *retina.Model, layer string, pre bool) (*model.Exec, error) {
+	return newModelExec(m, func(ctx *model.Scope, x, alpha, onehot *Node) (*Node, *Node, *Node) {
+		out := forward(ctx, m, Mul(x, alpha))
+		h := out.Hidden[layer]
+		if pre {
+			h = out.PreActivation[layer]
+		}
+		f := ReduceSum(Mul(out.Rates, InsertAxes(onehot, 0)), 1) // [B]
+		g := Gradient(ReduceAllSum(f), h)[0]
+		b := x.Shape().Dimensions[0]
+		return Reshape(h, b, -1), Reshape(g, b, -1), f
+	})
+}
+
+// igBatch integrates the gradients of one cell (onehot) over the nb windows in x along the
+// straight path from a blank input, by the trapezoidal rule over opts.Steps steps: the
+// attribution of each window to each of the layer's nc channels (hw units each), [nb·nc]. It
+// sets *baseline to the response to the blank input and reports the full response of window i
+// through output.
+func igBatch(exec *model.Exec, x, onehot []float32, in Input, opts IGOptions, nb, nc, hw int, output func(i int, f float32), baseline *float64) ([]float64, error) {
+	units := nc * hw
+	attr := make([]float64, nb*nc)
+	var hPrev, gPrev []float32
+	for step := 0; step <= opts.Steps; step++ {
+		alpha := float32(step) / float32(opts.Steps)
+		out, err := exec.Exec(windowsTensor(x, opts.Batch, in), scalarTensor(alpha), tensors.FromFlatDataAndDimensions(onehot, len(onehot)))
+		if err != nil {
+			return nil, err
+		}
+		h, err := flat(out[0])
+		if err != nil {
+			return nil, err
+		}
+		g, err := flat(out[1])
+		if err != nil {
+			return nil, err
+		}
+		f, err := flat(out[2])
+		if err != nil {
+			return nil, err
+		}
+		if step == 0 {
+			*baseline = float64(f[0])
+		} else {
+			for i := 0; i < nb; i++ {
+				for u := 0; u < units; u++ {
+					j := i*units + u
+					attr[i*nc+u/hw] += 0.5 * float64(g[j]+gPrev[j]) * float64(h[j]-hPrev[j])
+				}
+			}
+		}
+		if step == opts.Steps {
+			for i := range nb {
+				output(i, f[i])
+			}
+		}
+		hPrev, gPrev = h, g
+	}
+	return attr, nil
 }

@@ -14,15 +14,15 @@ const (
 	logStdCutoff     = -12
 )
 
-// quiet reports whether a unit with this mean absolute value and standard deviation is
+// Quiet reports whether a unit with this mean absolute value and standard deviation is
 // "constant" by the reference's rule.
-func quiet(absMean, std float64) bool {
+func Quiet(absMean, std float64) bool {
 	return !(std > 0) || math.Log(absMean) < logAbsMeanCutoff || math.Log(std) < logStdCutoff
 }
 
-// standardize returns x − mean(x) divided by its population SD, so that Σ z = 0 and
+// Standardize returns x − mean(x) divided by its population SD, so that Σ z = 0 and
 // Σ z² = len(x); ok is false when x is constant.
-func standardize(x []float32) (z []float64, ok bool) {
+func Standardize(x []float32) (z []float64, ok bool) {
 	n := float64(len(x))
 	var s float64
 	for _, v := range x {
@@ -110,7 +110,7 @@ func correlateChunk(data []float32, T, U, lo, hi int, targets [][]float64, out [
 	for j := 0; j < n; j++ {
 		m := sum[j] / fT
 		std := math.Sqrt(math.Max(sq[j]/fT-m*m, 0))
-		if quiet(abs[j]/fT, std) {
+		if Quiet(abs[j]/fT, std) {
 			continue
 		}
 		for k := range targets {

@@ -2,7 +2,7 @@
 // retina's own reliability (Pearson r, fraction of explainable variance, bits per spike), the
 // classical linear–nonlinear (LN) analysis (spike-triggered average and covariance, binned and
 // parametric static nonlinearities), and the interpretability analyses of the Neuron 2023
-// paper: comparison of hidden units with recorded interneurons, receptive fields of any unit or
+// paper: receptive fields of any unit or
 // ganglion cell (mean gradient over white noise, reverse correlation, rank-1 space × time split,
 // 2-D Gaussian fit), integrated-gradients attribution of ganglion responses to hidden channels,
 // most exciting inputs by gradient ascent, and model-to-model similarity (correlation matrices,
@@ -12,11 +12,10 @@
 // Spearman–Brown corrected, and noise-corrected), ridgeln.go (the ridge LN baseline: a whitened
 // filter in a crop around each receptive field), ln.go and lnclassic.go (classical LN), units.go
 // (Recorder: hidden units on a stimulus), correlate.go (unit × cell correlations, the
-// reference's rule for constant units), interneurons.go (interneuron files and the comparison),
-// heldout.go (the held-out split and circular-shift null of the interneuron comparison),
-// duplicates.go (cells recorded twice), graphs.go (targets and graphs on a model's variables), receptivefield.go, attribution.go,
-// optimize.go, similarity.go, probe.go and probereport.go (everything together, as `deepretina
-// probe` runs it).
+// reference's rule for constant units), graphs.go (targets and graphs on a model's variables),
+// receptivefield.go, attribution.go, optimize.go, similarity.go. The comparison of hidden units
+// with recorded interneurons, and the whole probe as `deepretina probe` runs it, are package
+// analysis/probe.
 //
 //	model, err := retina.LoadModel("runs/bncnn-small", retina.LoadOptions{})
 //	// or an untrained control: retina.NewModel(mcfg, datasets.ComputeNormStats(stim), seed, retina.LoadOptions{})
@@ -25,17 +24,6 @@
 //	ln, err := analysis.FitRidgeLN(w, analysis.RidgeLNOptions{})
 //	ev, err := analysis.Evaluate(model, ln, analysis.RidgeLNName(ln.Crop), rec) // error: other cells, frame size, history
 //	ev.WriteTable(os.Stdout)                                       // json.Marshal(ev): eval.json
-//
-// Probing the hidden units with recorded interneurons, against an untrained control:
-//
-//	in := analysis.InputOf(model)
-//	cells, _ := analysis.LoadInterneurons([]string{"data/sim-small/bipolars_sim.h5"}, in, analysis.InterneuronOptions{})
-//	cells, merged := analysis.MergeDuplicateCells(cells)          // sign-flipped copies counted once
-//	cmp, _ := analysis.CompareInterneurons(analysis.ModelUnits(model), cells, analysis.CompareOptions{MaxShift: 1})
-//	s := cmp.ByType["bipolar"]
-//	fmt.Println(s.HeldOut, s.Null, s.MeanBest) // held out (chosen on one half, scored on the other), its null, in sample
-//	control, _ := retina.NewModel(model.Meta.Model, model.Meta.NormStats, 1, retina.LoadOptions{})
-//	base, _ := analysis.CompareInterneurons(analysis.ModelUnits(control), cells, analysis.CompareOptions{MaxShift: 1})
 //
 // Receptive fields and attribution:
 //

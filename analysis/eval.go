@@ -74,21 +74,21 @@ func (r RunBaseline) Predict(w *datasets.Windows) (datasets.Matrix, error) {
 // count convention (Split.CountTrials) and is NaN without it.
 func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, rec *datasets.Recording) (*Evaluation, error) {
 	if err := checkModelFits(model, rec); err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+		return nil, err
 	}
 	if rb, ok := baseline.(RunBaseline); ok {
 		if err := checkSameTask("the LN baseline", rb.Model, model); err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
+			return nil, err
 		}
 	}
 	pred, err := model.Predict(rec.Test.Stimulus)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+		return nil, err
 	}
 	h := model.Meta.InputShape[0]
 	n := rec.NCells()
 	if pred.Rows != rec.Test.Len()-h || pred.Cols != n {
-		return nil, fmt.Errorf("evaluate: the model predicts [%d, %d], the test set needs [%d, %d] ([T−history, cells])", pred.Rows, pred.Cols, rec.Test.Len()-h, n)
+		return nil, fmt.Errorf("the model predicts [%d, %d], the test set needs [%d, %d] ([T−history, cells])", pred.Rows, pred.Cols, rec.Test.Len()-h, n)
 	}
 	ev := &Evaluation{Run: model.Dir, Model: model.Meta.Config.ModelType, Baseline: baselineName,
 		Data: rec.Provenance, Cells: rec.CellIDs, CeilingMethod: CeilingSpearmanBrown, LNFEVMean: math.NaN()}
@@ -114,7 +114,7 @@ func Evaluate(model *retina.Model, baseline LNPredictor, baselineName string, re
 			return nil, fmt.Errorf("evaluate LN baseline: %w", err)
 		}
 		if lnPred.Rows != pred.Rows || lnPred.Cols != pred.Cols {
-			return nil, fmt.Errorf("evaluate: the LN baseline (%s) predicts [%d, %d], the model %s predicts [%d, %d]",
+			return nil, fmt.Errorf("the LN baseline (%s) predicts [%d, %d], the model %s predicts [%d, %d]",
 				baselineName, lnPred.Rows, lnPred.Cols, where(model), pred.Rows, pred.Cols)
 		}
 		ev.LNPearson = metrics.PearsonPerCell(lnPred.Data, target, n)

@@ -74,7 +74,7 @@ func ExampleEvaluate() {
 	// classical LN: 2 cells, filters of 10×12×12
 	// cells [0 1]: 2 model and 2 LN correlations
 	// reliability ceiling 1.000; bits per spike [NaN NaN] (the recording has no spike counts)
-	// evaluate: the model in memory predicts cells [0 1], the recording demo/whitenoise holds cells [4 7]
+	// the model in memory predicts cells [0 1], the recording demo/whitenoise holds cells [4 7]
 }
 
 // The ceiling of a cell whose 10 trials are a rate plus independent noise four times its

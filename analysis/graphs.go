@@ -119,9 +119,9 @@ func flat(t *tensors.Tensor) ([]float32, error) {
 // scalarTensor is a float32 scalar input.
 func scalarTensor(v float32) *tensors.Tensor { return tensors.FromScalar(v) }
 
-// noiseWindows fills dst ([B·History·H·W]) with white noise in z-scored units: Gaussian with SD
+// NoiseWindows fills dst ([B·History·H·W]) with white noise in z-scored units: Gaussian with SD
 // contrast, or binary ±contrast.
-func noiseWindows(dst []float32, contrast float64, binary bool, rng *rand.Rand) {
+func NoiseWindows(dst []float32, contrast float64, binary bool, rng *rand.Rand) {
 	c := float32(contrast)
 	for i := range dst {
 		if binary {

@@ -18,8 +18,8 @@ import (
 // static nonlinearity from the filter's output (generator signal) to the response, binned or
 // parametric. ClassicalLN (ln.go) puts STA and binned nonlinearity together as a predictor.
 
-// allWindows is 0 … n−1.
-func allWindows(n int) []int {
+// AllWindows is 0 … n−1.
+func AllWindows(n int) []int {
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
@@ -205,7 +205,7 @@ func SpikeTriggeredCovariance(w *datasets.Windows, y []float64, opts STCOptions)
 	vals := eig.Values(nil)
 	var vecs mat.Dense
 	eig.VectorsTo(&vecs)
-	order := allWindows(d)
+	order := AllWindows(d)
 	sort.Slice(order, func(i, j int) bool { return vals[order[i]] > vals[order[j]] })
 	res := &STC{Frames: frames, Y0: y0, X0: x0, H: h, W: wd, STA: sta}
 	for _, k := range order {
@@ -325,7 +325,7 @@ type LNAnalysis struct {
 // by reverse correlation of the centred response, normalised; the generator signal; and both
 // nonlinearity fits (bins quantile bins).
 func FitLN(w *datasets.Windows, y []float64, bins int) (*LNAnalysis, error) {
-	f, err := ReverseCorrelation(w, centred(y))
+	f, err := ReverseCorrelation(w, Centred(y))
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +363,7 @@ func ModelLN(m *retina.Model, t Target, opts RFOptions) (*LNAnalysis, error) {
 	opts = opts.withDefaults()
 	in := InputOf(m)
 	movie := datasets.NewMovie(opts.Samples+in.History, in.H, in.W)
-	noiseWindows(movie.Data, opts.Contrast, opts.Binary, rand.New(rand.NewPCG(opts.Seed, 0x11)))
+	NoiseWindows(movie.Data, opts.Contrast, opts.Binary, rand.New(rand.NewPCG(opts.Seed, 0x11)))
 	for i, z := range movie.Data {
 		movie.Data[i] = in.Raw(z)
 	}

@@ -63,7 +63,7 @@ func MaximizeTarget(m *retina.Model, t Target, opts OptimizeOptions) (*OptimalSt
 		return nil, fmt.Errorf("optimise %s: %w", t, err)
 	}
 	x := make([]float32, size)
-	noiseWindows(x, 1, false, rand.New(rand.NewPCG(opts.Seed, 0x07)))
+	NoiseWindows(x, 1, false, rand.New(rand.NewPCG(opts.Seed, 0x07)))
 	project(x, opts.Norm)
 	res := &OptimalStimulus{Target: t, History: in.History, H: in.H, W: in.W}
 	kernel := gaussianKernel(opts.SmoothFrames)
@@ -99,7 +99,7 @@ func MaximizeTarget(m *retina.Model, t Target, opts OptimizeOptions) (*OptimalSt
 		}
 		project(x, opts.Norm)
 	}
-	res.Stimulus = float64s(x)
+	res.Stimulus = Float64s(x)
 	return res, nil
 }
 

@@ -75,7 +75,7 @@ func GradientRF(m *retina.Model, t Target, opts RFOptions) (*ReceptiveField, err
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5EED))
 	batches := (opts.Samples + opts.Batch - 1) / opts.Batch
 	for b := 0; b < batches; b++ {
-		noiseWindows(x, opts.Contrast, opts.Binary, rng)
+		NoiseWindows(x, opts.Contrast, opts.Binary, rng)
 		res, err := exec.Exec(windowsTensor(x, opts.Batch, in))
 		if err != nil {
 			return nil, fmt.Errorf("gradient receptive field of %s: %w", t, err)
@@ -105,7 +105,7 @@ func ReverseCorrelationRF(m *retina.Model, t Target, opts RFOptions) (*Receptive
 	opts = opts.withDefaults()
 	in := InputOf(m)
 	movie := datasets.NewMovie(opts.Samples+in.History, in.H, in.W)
-	noiseWindows(movie.Data, opts.Contrast, opts.Binary, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
+	NoiseWindows(movie.Data, opts.Contrast, opts.Binary, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
 	for i, z := range movie.Data {
 		movie.Data[i] = in.Raw(z)
 	}
@@ -117,7 +117,7 @@ func ReverseCorrelationRF(m *retina.Model, t Target, opts RFOptions) (*Receptive
 	if err != nil {
 		return nil, err
 	}
-	sta, err := ReverseCorrelation(w, centred(resp))
+	sta, err := ReverseCorrelation(w, Centred(resp))
 	if err != nil {
 		return nil, fmt.Errorf("reverse correlation of %s: %w", t, err)
 	}
@@ -131,16 +131,16 @@ func targetResponse(m *retina.Model, t Target, movie datasets.Movie) ([]float64,
 		if err != nil {
 			return nil, err
 		}
-		return float64s(rates.Column(t.Cell)), nil
+		return Float64s(rates.Column(t.Cell)), nil
 	}
 	acts, err := m.Hidden(movie, retina.HiddenOptions{Layers: []string{t.Layer}, PreNonlinearity: t.PreNonlinearity})
 	if err != nil {
 		return nil, err
 	}
-	return float64s(acts[0].Unit(t.Channel, t.Row, t.Col)), nil
+	return Float64s(acts[0].Unit(t.Channel, t.Row, t.Col)), nil
 }
 
-func float64s(x []float32) []float64 {
+func Float64s(x []float32) []float64 {
 	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = float64(v)
@@ -148,8 +148,8 @@ func float64s(x []float32) []float64 {
 	return out
 }
 
-// centred returns x minus its mean.
-func centred(x []float64) []float64 {
+// Centred returns x minus its mean.
+func Centred(x []float64) []float64 {
 	var s float64
 	for _, v := range x {
 		s += v

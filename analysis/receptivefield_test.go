@@ -31,7 +31,7 @@ func lnModel(t *testing.T) (*retina.Model, [][]float64) {
 	size := 4 * 5 * 6
 	k := make([][]float64, 2)
 	for c := range k {
-		k[c] = float64s(flatW[c*size : (c+1)*size]) // PyTorch layout [out, in]
+		k[c] = Float64s(flatW[c*size : (c+1)*size]) // PyTorch layout [out, in]
 	}
 	return m, k
 }
@@ -133,7 +133,7 @@ func TestGradientRFMatchesFiniteDifferences(t *testing.T) {
 		for tries := 0; tries < 8; tries++ {
 			for seed := uint64(9); seed < 30; seed++ {
 				opts.Seed = seed
-				noiseWindows(x, 1, false, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
+				NoiseWindows(x, 1, false, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
 				if value(x) > 0.05 {
 					break search
 				}

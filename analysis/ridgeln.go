@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
 )
 
 // RidgeLN is a classical LN model that a careful experimenter would fit as the baseline of a
@@ -173,7 +174,7 @@ func rfCentres(w *datasets.Windows, maxWindows int) ([]int, error) {
 	}
 	rcs := make([][]float64, nc)
 	for c := range rcs {
-		ys[c] = centred(ys[c])
+		ys[c] = Centred(ys[c])
 		rcs[c] = make([]float64, w.XSize())
 	}
 	x := make([]float32, w.XSize())
@@ -276,7 +277,7 @@ func ridgeFilter(frames [][]float64, y []float64, history, nFit, valFrom int, la
 			continue
 		}
 		g := ridgeGenerator(frames[valFrom:], w, off, history, n-valFrom)
-		if r := pearsonF64(g, y[valFrom:]); r > bestR {
+		if r := metrics.PearsonFloat64(g, y[valFrom:]); r > bestR {
 			bestR, lambda = r, l
 		}
 	}

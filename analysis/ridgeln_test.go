@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
 )
 
 // correlatedMovie is Gaussian noise smoothed in space (3×3 box) and time (AR(1), coefficient
@@ -94,12 +95,12 @@ func TestRidgeLNRecoversAPlantedFilter(t *testing.T) {
 				}
 			}
 		}
-		rRidge := pearsonF64(full, filter)
+		rRidge := metrics.PearsonFloat64(full, filter)
 		sta, err := FitClassicalLN(w, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rSTA := pearsonF64(float64s(sta.Filters[0]), filter)
+		rSTA := metrics.PearsonFloat64(Float64s(sta.Filters[0]), filter)
 		if rRidge < 0.9 || rSTA > rRidge-0.3 {
 			t.Errorf("seed %d: filter r with the truth: ridge %.3f (want > 0.9), STA %.3f (want well below)", seed, rRidge, rSTA)
 		}
@@ -111,8 +112,8 @@ func TestRidgeLNRecoversAPlantedFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		truth := float64s(rates2.Column(0))[history:]
-		if r := pearsonF64(float64s(pred.Column(0)), truth); r < 0.97 {
+		truth := Float64s(rates2.Column(0))[history:]
+		if r := metrics.PearsonFloat64(Float64s(pred.Column(0)), truth); r < 0.97 {
 			t.Errorf("seed %d: ridge LN predicts the noiseless cell on new data with r %.3f, want > 0.97", seed, r)
 		}
 	}
@@ -164,4 +165,13 @@ func BenchmarkFitRidgeLN(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// noiseMovie is T frames of h×w Gaussian white noise.
+func noiseMovie(T, h, w int, rng *rand.Rand) datasets.Movie {
+	m := datasets.NewMovie(T, h, w)
+	for i := range m.Data {
+		m.Data[i] = float32(rng.NormFloat64())
+	}
+	return m
 }

@@ -24,7 +24,7 @@ func CorrelationMatrix(a, b [][]float32) ([][]float64, error) {
 		if len(s) != T {
 			return nil, fmt.Errorf("correlation matrix: series of %d and %d samples", T, len(s))
 		}
-		if z, ok := standardize(s); ok {
+		if z, ok := Standardize(s); ok {
 			targets[j] = z
 		}
 	}
@@ -216,7 +216,7 @@ func varyingColumns(x [][]float64) (*mat.Dense, error) {
 		for _, row := range x {
 			ss += (row[j] - mean) * (row[j] - mean)
 		}
-		if !quiet(sa/float64(T), math.Sqrt(ss/float64(T))) {
+		if !Quiet(sa/float64(T), math.Sqrt(ss/float64(T))) {
 			keep = append(keep, j)
 		}
 	}

@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
@@ -49,9 +51,9 @@ func (u modelUnits) Record(stim datasets.Movie, layers []string, pre bool) ([]re
 	return u.m.Hidden(stim, retina.HiddenOptions{Layers: layers, PreNonlinearity: pre})
 }
 
-// checkRecorded checks that a recorder returned what was asked: one [T, C, H, W] block per
+// CheckRecorded checks that a recorder returned what was asked: one [T, C, H, W] block per
 // layer, with T = frames − history rows.
-func checkRecorded(acts []retina.Activations, layers []retina.Layer, rows int) error {
+func CheckRecorded(acts []retina.Activations, layers []retina.Layer, rows int) error {
 	if len(acts) != len(layers) {
 		return fmt.Errorf("recorded %d layers, asked for %d", len(acts), len(layers))
 	}
@@ -63,4 +65,27 @@ func checkRecorded(acts []retina.Activations, layers []retina.Layer, rows int) e
 		}
 	}
 	return nil
+}
+
+// SelectLayers returns the named layers of all (nil: all of them), in the order named.
+func SelectLayers(all []retina.Layer, names []string) ([]retina.Layer, error) {
+	if len(all) == 0 {
+		return nil, fmt.Errorf("the model has no hidden layers (an LN model has none to probe)")
+	}
+	if names == nil {
+		return all, nil
+	}
+	var out []retina.Layer
+	for _, n := range names {
+		i := slices.IndexFunc(all, func(l retina.Layer) bool { return l.Name == n })
+		if i < 0 {
+			have := make([]string, len(all))
+			for j, l := range all {
+				have[j] = l.Name
+			}
+			return nil, fmt.Errorf("no hidden layer %q (the model has %s)", n, strings.Join(have, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
 }

@@ -173,14 +173,39 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 	}
 
 	// Root attributes.
+	if err := readRootAttrs(h, rec, sel, nTotal, ratesName, abs); err != nil {
+		return nil, err
+	}
+
+	if rec.Train, err = loadSplit(h, "train", sel, nTotal, ""); err != nil {
+		return nil, err
+	}
+	if rec.Test, err = loadSplit(h, "test", sel, nTotal, ratesName); err != nil {
+		return nil, err
+	}
+
+	// Frame rate and the test counts' trials, which may be inferred from the splits.
+	if err := readTiming(h, rec); err != nil {
+		return nil, err
+	}
+
+	if err := rec.Validate(); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// readRootAttrs reads the file's root attributes: the ids of the selected cells sel (of nTotal
+// in ratesName), the provenance and the pixel size.
+func readRootAttrs(h *reader, rec *Recording, sel []int, nTotal int, ratesName, abs string) error {
 	ids, ok, err := h.AttrInts(h5AttrCellIDs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rec.CellIDs = make([]int, len(sel))
 	if ok {
 		if len(ids) != nTotal {
-			return nil, fmt.Errorf("attribute %q: expected %d ids (one per cell of %s), got %d",
+			return fmt.Errorf("attribute %q: expected %d ids (one per cell of %s), got %d",
 				h5AttrCellIDs, nTotal, ratesName, len(ids))
 		}
 		for j, c := range sel {
@@ -191,7 +216,7 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 	}
 	prov, ok, err := h.AttrString(h5AttrProv)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if ok && prov != "" {
 		rec.Provenance = prov + "; loaded from " + abs
@@ -199,26 +224,24 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 		rec.Provenance = abs
 	}
 	if v, ok, err := h.AttrFloat(h5AttrPixel); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if !(v > 0) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("attribute %q: expected a positive number of µm, got %v", h5AttrPixel, v)
+			return fmt.Errorf("attribute %q: expected a positive number of µm, got %v", h5AttrPixel, v)
 		}
 		rec.PixelSizeUM = v
 	}
+	return nil
+}
 
-	if rec.Train, err = loadSplit(h, "train", sel, nTotal, ""); err != nil {
-		return nil, err
-	}
-	if rec.Test, err = loadSplit(h, "test", sel, nTotal, ratesName); err != nil {
-		return nil, err
-	}
-
+// readTiming reads the frame rate (the attribute, else the splits' time axes) and the number of
+// trials the test counts sum (the attribute, else inferred).
+func readTiming(h *reader, rec *Recording) error {
 	if v, ok, err := h.AttrFloat(h5AttrFrame); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if !(v > 0) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("attribute %q: expected a positive number of Hz, got %v", h5AttrFrame, v)
+			return fmt.Errorf("attribute %q: expected a positive number of Hz, got %v", h5AttrFrame, v)
 		}
 		rec.FrameRate = v
 	} else if fr, ok := frameRateFromTime(rec.Train.Time); ok {
@@ -231,20 +254,16 @@ func loadRecording(h *reader, path, stim string, cells []int) (*Recording, error
 		rec.Train.CountTrials = 1
 	}
 	if v, ok, err := h.AttrInts(h5AttrCountTrials); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if len(v) != 1 || v[0] < 0 {
-			return nil, fmt.Errorf("attribute %q: expected one integer ≥ 0 (0 = unknown), got %v", h5AttrCountTrials, v)
+			return fmt.Errorf("attribute %q: expected one integer ≥ 0 (0 = unknown), got %v", h5AttrCountTrials, v)
 		}
 		rec.Test.CountTrials = v[0]
 	} else {
 		rec.Test.CountTrials = inferCountTrials(&rec.Test, rec.FrameRate)
 	}
-
-	if err := rec.Validate(); err != nil {
-		return nil, err
-	}
-	return rec, nil
+	return nil
 }
 
 // interneuronHint explains a missing recording group when the file is an interneuron file.
@@ -307,25 +326,43 @@ func loadSplit(h *reader, split string, sel []int, nTotal int, cellAxis string) 
 		return a, err
 	}
 
-	stimName := split + "/" + h5Stimulus
-	sa, err := get(stimName)
+	d, err := openSplit(h, get, split, sel, nTotal, cellAxis)
 	if err != nil {
 		return sp, err
 	}
+	// Shapes agree: read.
+	return d.read(sel)
+}
+
+// splitDatasets are the datasets of one split, their shapes checked: stimulus [T, H, W], time
+// (optional), rates and binned counts (optional) [n_cells, T], repeats per selected cell.
+type splitDatasets struct {
+	stim, time, rates, binned *dataset
+	repeats                   []*dataset
+	t                         int
+}
+
+// openSplit opens the datasets of one split through get and checks their shapes (see loadSplit).
+func openSplit(h *reader, get func(string) (*dataset, error), split string, sel []int, nTotal int, cellAxis string) (splitDatasets, error) {
+	var d splitDatasets
+	stimName := split + "/" + h5Stimulus
+	sa, err := get(stimName)
+	if err != nil {
+		return d, err
+	}
 	if len(sa.Dims) != 3 || sa.Dims[0] == 0 || sa.Dims[1] == 0 || sa.Dims[2] == 0 {
-		return sp, fmt.Errorf("dataset %q: expected shape (T, H, W) with all sizes > 0, got %s", stimName, h5.Shape(sa.Dims))
+		return d, fmt.Errorf("dataset %q: expected shape (T, H, W) with all sizes > 0, got %s", stimName, h5.Shape(sa.Dims))
 	}
 	t := sa.Dims[0]
 	tWhy := fmt.Sprintf("T=%d from %q", t, stimName)
 	sa.axes = axesMovie
 
-	var ta *dataset
 	if name := split + "/" + h5Time; h.Exists(name) {
-		if ta, err = get(name); err != nil {
-			return sp, err
+		if d.time, err = get(name); err != nil {
+			return d, err
 		}
-		if err := ta.ExpectShape([]int{t}, "= (T,) with "+tWhy); err != nil {
-			return sp, err
+		if err := d.time.ExpectShape([]int{t}, "= (T,) with "+tWhy); err != nil {
+			return d, err
 		}
 	}
 
@@ -339,61 +376,67 @@ func loadSplit(h *reader, split string, sel []int, nTotal int, cellAxis string) 
 	ratesName := split + "/" + h5Rates
 	ra, err := get(ratesName)
 	if err != nil {
-		return sp, err
+		return d, err
 	}
 	if err := ra.ExpectShape([]int{nTotal, t}, respWhy()); err != nil {
-		return sp, err
+		return d, err
 	}
 	ra.kind, ra.axes = nonNegative, axesResponses
-	var ba *dataset
 	if name := split + "/" + h5Binned; h.Exists(name) {
-		if ba, err = get(name); err != nil {
-			return sp, err
+		if d.binned, err = get(name); err != nil {
+			return d, err
 		}
-		if err := ba.ExpectShape([]int{nTotal, t}, respWhy()); err != nil {
-			return sp, err
+		if err := d.binned.ExpectShape([]int{nTotal, t}, respWhy()); err != nil {
+			return d, err
 		}
-		ba.kind, ba.axes = nonNegative, axesResponses
+		d.binned.kind, d.binned.axes = nonNegative, axesResponses
 	}
-	var reps []*dataset
 	if h.IsGroup(split + "/" + h5Repeats) {
-		reps = make([]*dataset, len(sel))
+		d.repeats = make([]*dataset, len(sel))
 		for j, c := range sel {
 			name := fmt.Sprintf("%s/%s/cell%02d", split, h5Repeats, c+1)
 			a, err := get(name)
 			if err != nil {
-				return sp, fmt.Errorf("%w (the file has a %s/%s group, so every cell needs its repeats)", err, split, h5Repeats)
+				return d, fmt.Errorf("%w (the file has a %s/%s group, so every cell needs its repeats)", err, split, h5Repeats)
 			}
 			if len(a.Dims) != 2 || a.Dims[1] != t {
-				return sp, fmt.Errorf("dataset %q: expected shape (n_repeats, %d) = (n_repeats, T) with %s, got %s", name, t, tWhy, h5.Shape(a.Dims))
+				return d, fmt.Errorf("dataset %q: expected shape (n_repeats, %d) = (n_repeats, T) with %s, got %s", name, t, tWhy, h5.Shape(a.Dims))
 			}
 			a.kind, a.axes = nonNegative, axesRepeats
-			reps[j] = a
+			d.repeats[j] = a
 		}
 	}
 
-	// Shapes agree: read.
-	sp.Stimulus = NewMovie(t, sa.Dims[1], sa.Dims[2])
-	if err := readValues(sa, sp.Stimulus.Data, []int{0, 0, 0}, sa.Dims); err != nil {
+	d.stim, d.rates, d.t = sa, ra, t
+	return d, nil
+}
+
+// read reads the checked datasets of a split; sel are the cells to keep.
+func (d splitDatasets) read(sel []int) (Split, error) {
+	var sp Split
+	var err error
+	t := d.t
+	sp.Stimulus = NewMovie(t, d.stim.Dims[1], d.stim.Dims[2])
+	if err := readValues(d.stim, sp.Stimulus.Data, []int{0, 0, 0}, d.stim.Dims); err != nil {
 		return sp, err
 	}
-	if ta != nil {
+	if d.time != nil {
 		sp.Time = make([]float64, t)
-		if err := readValues(ta, sp.Time, []int{0}, ta.Dims); err != nil {
+		if err := readValues(d.time, sp.Time, []int{0}, d.time.Dims); err != nil {
 			return sp, err
 		}
 	}
-	if sp.Rates, err = readCells(ra, sel, t); err != nil {
+	if sp.Rates, err = readCells(d.rates, sel, t); err != nil {
 		return sp, err
 	}
-	if ba != nil {
-		if sp.Counts, err = readCells(ba, sel, t); err != nil {
+	if d.binned != nil {
+		if sp.Counts, err = readCells(d.binned, sel, t); err != nil {
 			return sp, err
 		}
 	}
-	if reps != nil {
+	if d.repeats != nil {
 		sp.Repeats = make([][][]float32, len(sel))
-		for j, a := range reps {
+		for j, a := range d.repeats {
 			r := a.Dims[0]
 			data := make([]float32, r*t)
 			if err := readValues(a, data, []int{0, 0}, a.Dims); err != nil {

@@ -99,13 +99,13 @@ func HeatmapFigure(title, xLabel, yLabel string, h Heatmap) (*Figure, error) {
 // MaxPanels panels; fewer panels than cells leave the last cells empty.
 func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 	if rows < 1 || cols < 1 {
-		return nil, fmt.Errorf("figures: grid of %d×%d panels: rows and columns must be ≥ 1", rows, cols)
+		return nil, fmt.Errorf("grid of %d×%d panels: rows and columns must be ≥ 1", rows, cols)
 	}
 	if len(panels) > rows*cols {
-		return nil, fmt.Errorf("figures: %d panels do not fit a %d×%d grid", len(panels), rows, cols)
+		return nil, fmt.Errorf("%d panels do not fit a %d×%d grid", len(panels), rows, cols)
 	}
 	if len(panels) > MaxPanels {
-		return nil, fmt.Errorf("figures: %d panels; a figure holds at most %d", len(panels), MaxPanels)
+		return nil, fmt.Errorf("%d panels; a figure holds at most %d", len(panels), MaxPanels)
 	}
 	const gapX, gapY = 0.08, 0.22
 	w := (1 - float64(cols-1)*gapX) / float64(cols)
@@ -124,112 +124,137 @@ func Grid(title string, rows, cols int, panels []Panel) (*Figure, error) {
 		layout.Title = &grob.LayoutTitle{Text: types.S(title)}
 	}
 	fig := &grob.Fig{Layout: layout, Config: &grob.Config{Responsive: types.True, Displaylogo: types.False}}
-	colours := map[string]string{}
-	shown := map[string]bool{}
-	groupOf := func(group, name string) (string, string, bool) {
-		if group == "" {
-			group = name
-		}
-		c, ok := colours[group]
-		if !ok {
-			c = paletteColour(len(colours))
-			colours[group] = c
-		}
-		first := !shown[group]
-		shown[group] = true
-		return group, c, first
-	}
+	lg := &legendGroups{colours: map[string]string{}, shown: map[string]bool{}}
 	for i, p := range panels {
 		row, col := i/cols, i%cols
 		x0 := float64(col) * (w + gapX)
 		y1 := 1 - float64(row)*(h+gapY)
 		xd, yd := []float64{x0, math.Min(1, x0+w)}, []float64{math.Max(0, y1-h), y1}
-		xName, yName := axisName("x", i), axisName("y", i)
-		xa := &grob.LayoutXaxis{Domain: xd, Anchor: grob.LayoutXaxisAnchor(yName), Automargin: types.True}
-		ya := &grob.LayoutYaxis{Domain: yd, Anchor: grob.LayoutYaxisAnchor(xName), Automargin: types.True}
-		if p.XLabel != "" {
-			xa.Title = &grob.LayoutXaxisTitle{Text: types.S(p.XLabel)}
-		}
-		if p.YLabel != "" {
-			ya.Title = &grob.LayoutYaxisTitle{Text: types.S(p.YLabel)}
-		}
-		if p.XLog {
-			xa.Type = grob.LayoutXaxisTypeLog
-		}
-		if p.YLog {
-			ya.Type = grob.LayoutYaxisTypeLog
-		}
-		if p.YFromZero {
-			ya.Rangemode = grob.LayoutYaxisRangemodeTozero
-		}
-		if p.YReversed {
-			ya.Autorange = grob.LayoutYaxisAutorangeReversed
-		}
-		if p.EqualAspect {
-			ya.Scaleanchor = xName
-			ya.Constrain = grob.LayoutYaxisConstrainDomain
-			xa.Constrain = grob.LayoutXaxisConstrainDomain
-		}
-		setAxes(layout, i, xa, ya)
-		if p.Title != "" {
-			layout.Annotations = append(layout.Annotations, grob.LayoutAnnotation{
-				Text: types.S(p.Title), Showarrow: types.False,
-				X: (xd[0] + xd[1]) / 2, Y: yd[1], Xref: grob.LayoutAnnotationXrefPaper, Yref: grob.LayoutAnnotationYrefPaper,
-				Xanchor: grob.LayoutAnnotationXanchorCenter, Yanchor: grob.LayoutAnnotationYanchorBottom,
-				Font: &grob.LayoutAnnotationFont{Size: types.N(14)},
-			})
-		}
+		xName, yName := panelAxes(layout, i, p, xd, yd)
 		for _, s := range p.Series {
 			if len(s.X) != len(s.Y) {
-				return nil, fmt.Errorf("figures: panel %q series %q: %d x values for %d y values", p.Title, s.Name, len(s.X), len(s.Y))
+				return nil, fmt.Errorf("panel %q series %q: %d x values for %d y values", p.Title, s.Name, len(s.X), len(s.Y))
 			}
-			group, colour, first := groupOf(s.Group, s.Name)
-			if s.Color != "" {
-				colour = s.Color
-			}
-			mode := grob.ScatterModeLines
-			if s.Mode != "" {
-				mode = grob.ScatterMode(s.Mode)
-			}
-			line := &grob.ScatterLine{Color: types.C(colour), Dash: types.S(s.Dash)}
-			if s.Width > 0 {
-				line.Width = types.N(s.Width)
-			}
-			marker := &grob.ScatterMarker{Color: types.ArrayOKValue(types.UseColor(types.C(colour)))}
-			if s.Size > 0 {
-				marker.Size = types.ArrayOKValue(types.N(s.Size))
-			}
-			fig.AddTraces(&grob.Scatter{
-				Name: types.S(s.Name), X: dataArray(s.X), Y: dataArray(s.Y), Mode: mode, Line: line,
-				Marker:      marker,
-				Legendgroup: types.S(group), Showlegend: types.B(first && s.Name != ""),
-				Xaxis: types.S(xName), Yaxis: types.S(yName),
-			})
+			fig.AddTraces(seriesTrace(s, lg, xName, yName))
 		}
 		for _, b := range p.Bars {
 			if len(b.Categories) != len(b.Values) {
-				return nil, fmt.Errorf("figures: panel %q bars %q: %d categories for %d values", p.Title, b.Name, len(b.Categories), len(b.Values))
+				return nil, fmt.Errorf("panel %q bars %q: %d categories for %d values", p.Title, b.Name, len(b.Categories), len(b.Values))
 			}
-			group, colour, first := groupOf(b.Group, b.Name)
-			if b.Color != "" {
-				colour = b.Color
-			}
-			fig.AddTraces(&grob.Bar{
-				Name: types.S(b.Name), X: types.DataArray(b.Categories), Y: dataArray(b.Values),
-				Marker:      &grob.BarMarker{Color: types.ArrayOKValue(types.UseColor(types.C(colour)))},
-				Legendgroup: types.S(group), Showlegend: types.B(first && b.Name != ""),
-				Xaxis: types.S(xName), Yaxis: types.S(yName),
-			})
+			fig.AddTraces(barTrace(b, lg, xName, yName))
 		}
 		if hm := p.Heatmap; hm != nil {
 			tr, err := heatmapTrace(*hm, xName, yName, xd, yd)
 			if err != nil {
-				return nil, fmt.Errorf("figures: panel %q: %w", p.Title, err)
+				return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 			}
 			fig.AddTraces(tr)
 		}
 	}
 	return fig, nil
+}
+
+// legendGroups gives each legend group of a figure its colour and shows its entry once.
+type legendGroups struct {
+	colours map[string]string
+	shown   map[string]bool
+}
+
+// of returns the group of a trace (its name when it has none), the group's colour and whether
+// this is the group's first trace (the one whose legend entry is shown).
+func (g *legendGroups) of(group, name string) (string, string, bool) {
+	if group == "" {
+		group = name
+	}
+	c, ok := g.colours[group]
+	if !ok {
+		c = paletteColour(len(g.colours))
+		g.colours[group] = c
+	}
+	first := !g.shown[group]
+	g.shown[group] = true
+	return group, c, first
+}
+
+// panelAxes sets the axes of panel i (its domain xd × yd in the paper's fractions) and its title,
+// and returns the axes' names.
+func panelAxes(layout *grob.Layout, i int, p Panel, xd, yd []float64) (xName, yName string) {
+	xName, yName = axisName("x", i), axisName("y", i)
+	xa := &grob.LayoutXaxis{Domain: xd, Anchor: grob.LayoutXaxisAnchor(yName), Automargin: types.True}
+	ya := &grob.LayoutYaxis{Domain: yd, Anchor: grob.LayoutYaxisAnchor(xName), Automargin: types.True}
+	if p.XLabel != "" {
+		xa.Title = &grob.LayoutXaxisTitle{Text: types.S(p.XLabel)}
+	}
+	if p.YLabel != "" {
+		ya.Title = &grob.LayoutYaxisTitle{Text: types.S(p.YLabel)}
+	}
+	if p.XLog {
+		xa.Type = grob.LayoutXaxisTypeLog
+	}
+	if p.YLog {
+		ya.Type = grob.LayoutYaxisTypeLog
+	}
+	if p.YFromZero {
+		ya.Rangemode = grob.LayoutYaxisRangemodeTozero
+	}
+	if p.YReversed {
+		ya.Autorange = grob.LayoutYaxisAutorangeReversed
+	}
+	if p.EqualAspect {
+		ya.Scaleanchor = xName
+		ya.Constrain = grob.LayoutYaxisConstrainDomain
+		xa.Constrain = grob.LayoutXaxisConstrainDomain
+	}
+	setAxes(layout, i, xa, ya)
+	if p.Title != "" {
+		layout.Annotations = append(layout.Annotations, grob.LayoutAnnotation{
+			Text: types.S(p.Title), Showarrow: types.False,
+			X: (xd[0] + xd[1]) / 2, Y: yd[1], Xref: grob.LayoutAnnotationXrefPaper, Yref: grob.LayoutAnnotationYrefPaper,
+			Xanchor: grob.LayoutAnnotationXanchorCenter, Yanchor: grob.LayoutAnnotationYanchorBottom,
+			Font: &grob.LayoutAnnotationFont{Size: types.N(14)},
+		})
+	}
+	return xName, yName
+}
+
+// seriesTrace draws a series on the axes xName, yName.
+func seriesTrace(s Series, lg *legendGroups, xName, yName string) *grob.Scatter {
+	group, colour, first := lg.of(s.Group, s.Name)
+	if s.Color != "" {
+		colour = s.Color
+	}
+	mode := grob.ScatterModeLines
+	if s.Mode != "" {
+		mode = grob.ScatterMode(s.Mode)
+	}
+	line := &grob.ScatterLine{Color: types.C(colour), Dash: types.S(s.Dash)}
+	if s.Width > 0 {
+		line.Width = types.N(s.Width)
+	}
+	marker := &grob.ScatterMarker{Color: types.ArrayOKValue(types.UseColor(types.C(colour)))}
+	if s.Size > 0 {
+		marker.Size = types.ArrayOKValue(types.N(s.Size))
+	}
+	return &grob.Scatter{
+		Name: types.S(s.Name), X: dataArray(s.X), Y: dataArray(s.Y), Mode: mode, Line: line,
+		Marker:      marker,
+		Legendgroup: types.S(group), Showlegend: types.B(first && s.Name != ""),
+		Xaxis: types.S(xName), Yaxis: types.S(yName),
+	}
+}
+
+// barTrace draws a bar series on the axes xName, yName.
+func barTrace(b BarSeries, lg *legendGroups, xName, yName string) *grob.Bar {
+	group, colour, first := lg.of(b.Group, b.Name)
+	if b.Color != "" {
+		colour = b.Color
+	}
+	return &grob.Bar{
+		Name: types.S(b.Name), X: types.DataArray(b.Categories), Y: dataArray(b.Values),
+		Marker:      &grob.BarMarker{Color: types.ArrayOKValue(types.UseColor(types.C(colour)))},
+		Legendgroup: types.S(group), Showlegend: types.B(first && b.Name != ""),
+		Xaxis: types.S(xName), Yaxis: types.S(yName),
+	}
 }
 
 func heatmapTrace(hm Heatmap, xName, yName string, xd, yd []float64) (*grob.Heatmap, error) {

@@ -15,7 +15,7 @@ import (
 // ([A-Za-z0-9_-]).
 func NotebookSnippet(fig *Figure, divID string) (string, error) {
 	if divID == "" || strings.Trim(divID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
-		return "", fmt.Errorf("figures: div id %q: expected letters, digits, '_' or '-'", divID)
+		return "", fmt.Errorf("div id %q: expected letters, digits, '_' or '-'", divID)
 	}
 	js, err := FigureJSON(fig)
 	if err != nil {
@@ -78,7 +78,7 @@ func NewNotebook() (*Notebook, error) {
 func (nb *Notebook) HTML(fig *Figure) (string, error) {
 	var id [6]byte
 	if _, err := rand.Read(id[:]); err != nil {
-		return "", fmt.Errorf("figures: div id: %w", err)
+		return "", fmt.Errorf("div id: %w", err)
 	}
 	s, err := NotebookSnippet(fig, "deepretina-fig-"+hex.EncodeToString(id[:]))
 	if err != nil {

@@ -77,11 +77,11 @@ func LoadPlotlyJS() ([]byte, error) {
 // builders of this package already draw them as gaps.
 func FigureJSON(fig *Figure) ([]byte, error) {
 	if fig == nil {
-		return nil, fmt.Errorf("figures: nil figure")
+		return nil, fmt.Errorf("nil figure")
 	}
 	data, err := json.Marshal(fig)
 	if err != nil {
-		return nil, fmt.Errorf("figures: encode figure: %w", err)
+		return nil, fmt.Errorf("encode figure: %w", err)
 	}
 	return bytes.ReplaceAll(data, []byte("'"), []byte(`\u0027`)), nil
 }

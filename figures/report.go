@@ -76,7 +76,7 @@ func (r *Report) WriteFile(path string) error {
 // Render writes the page to w with plotlyJS (the text of plotly.min.js) inlined.
 func (r *Report) Render(w io.Writer, plotlyJS []byte) error {
 	if len(plotlyJS) == 0 {
-		return fmt.Errorf("figures: no plotly.js to inline (see FindPlotlyJS)")
+		return fmt.Errorf("no plotly.js to inline (see FindPlotlyJS)")
 	}
 	var b bytes.Buffer
 	esc := html.EscapeString

@@ -257,3 +257,27 @@ func BitsPerSpike(predHz, counts []float32, dt float64, trials int) float64 {
 	}
 	return ll / spikes / math.Ln2
 }
+
+// PearsonFloat64 is Pearson's r of two float64 series of the same length (0 when either is
+// constant).
+func PearsonFloat64(a, b []float64) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma += a[i]
+		mb += b[i]
+	}
+	ma /= float64(max(len(a), 1))
+	mb /= float64(max(len(b), 1))
+	var ab, aa, bb float64
+	for i := range a {
+		da, db := a[i]-ma, b[i]-mb
+		ab += da * db
+		aa += da * da
+		bb += db * db
+	}
+	den := math.Sqrt(aa * bb)
+	if !(den > 0) {
+		return 0
+	}
+	return ab / den
+}

@@ -185,7 +185,7 @@ func MustWorkDir(name string) string {
 func newID(prefix string) (string, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("notebook: random id: %w", err)
+		return "", fmt.Errorf("random id: %w", err)
 	}
 	return prefix + hex.EncodeToString(b[:]), nil
 }

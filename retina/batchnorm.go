@@ -74,10 +74,10 @@ func batchNormSpecs(scope []string, torchPrefix string, nFeatures int, abs bool)
 // x's is: the models pass PyTorch's flatten of [C,H,W].
 func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *graph.Node {
 	if x.Rank() != 2 {
-		panic(fmt.Errorf("FlatBatchNorm: x must be [B, F], got shape %s", x.Shape()))
+		panic(fmt.Errorf("flat batch norm input: shape %s; expected [B, F]", x.Shape()))
 	}
 	if !x.DType().IsFloat() {
-		panic(fmt.Errorf("FlatBatchNorm: x must be a float tensor, got %s", x.DType()))
+		panic(fmt.Errorf("flat batch norm input: dtype %s; expected a float tensor", x.DType()))
 	}
 	g := x.Graph()
 	dtype := x.DType()
@@ -95,7 +95,7 @@ func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *grap
 	var mean, variance *graph.Node
 	if ctx.IsTraining(g) {
 		if batch < 2 {
-			panic(fmt.Errorf("FlatBatchNorm: training needs more than 1 value per feature, got batch size %d", batch))
+			panic(fmt.Errorf("flat batch norm: training needs more than 1 value per feature, got batch size %d", batch))
 		}
 		mean = graph.ReduceMean(x, 0) // [F]
 		centred := graph.Sub(x, graph.InsertAxes(mean, 0))

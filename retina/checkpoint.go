@@ -55,7 +55,7 @@ type RunMeta struct {
 	History []EpochRecord     `json:"history"`
 	Files   map[string]string `json:"files"` // checkpoint file → SHA-256, to detect corruption
 
-	Imported *ImportInfo `json:"imported,omitempty"` // set for runs made by ImportTorchRun: the source checkpoint
+	Imported *ImportInfo `json:"imported,omitempty"` // set for runs made by torchio.ImportRun: the source checkpoint
 }
 
 // EpochRecord is one line of the training curve.
@@ -205,6 +205,44 @@ type checkpointer struct {
 	staging string
 	handler *checkpoint.Handler
 	keep    int
+}
+
+// ImportInfo records, in the metadata of a run imported by package torchio, where its weights came from.
+type ImportInfo struct {
+	From        string             `json:"from"`                      // the checkpoint file, as given
+	SHA256      string             `json:"sha256"`                    // of the file's bytes
+	Format      string             `json:"format"`                    // "zip" or "legacy"
+	ModelType   string             `json:"model_type"`                // the reference's model_type
+	ModuleOrder string             `json:"module_order"`              // "newest", "older" or "other"
+	NoiseParam  string             `json:"noise_param,omitempty"`     // "sigma" or "cuda_param"
+	Epoch       int                `json:"epoch"`                     // the reference's epoch index (−1: absent)
+	Scores      map[string]float64 `json:"scores,omitempty"`          // the reference's scores at that epoch
+	Hyps        map[string]any     `json:"hyperparameters,omitempty"` // the checkpoint's hyper-parameters, as stored
+}
+
+// NoCorrelation is RunMeta.BestValCorr of a run whose validation correlation was never measured.
+const NoCorrelation = noCorrelation
+
+// SaveRun writes the store's variables and meta as the one checkpoint of a finished run in
+// runDir (the layout Train writes), for runs that were not trained here: imported ones. It
+// refuses a folder that holds a run already.
+func SaveRun(store *model.Store, runDir string, meta *RunMeta) error {
+	if refs, err := listCheckpoints(runDir); err != nil {
+		return err
+	} else if len(refs) > 0 {
+		return fmt.Errorf("%s already holds a run (%s); choose another output folder", runDir, filepath.Base(refs[0].Dir))
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	ckpt, err := newCheckpointer(store, runDir, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := ckpt.save(meta); err != nil {
+		return fmt.Errorf("save into %s: %w", runDir, err)
+	}
+	return nil
 }
 
 func newCheckpointer(store *model.Store, runDir string, keep int) (*checkpointer, error) {

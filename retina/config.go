@@ -43,7 +43,7 @@ type Config struct {
 	MaxTrainWindows   int     `json:"max_train_windows"` // cap on training windows per epoch (0 = all): quick runs on a CPU
 	SimSeed           uint64  `json:"sim_seed"`          // seed of the simulated retina, when datapath is empty
 
-	// More keys of the reference's hyperparams.json (see config_reference.go). Defaults are
+	// More keys of the reference's hyperparams.json (see configreference.go). Defaults are
 	// the zero values (nil for the keys whose reference default is true), so run descriptions
 	// written before these keys existed still describe the same runs.
 	NRepeats            int     `json:"n_repeats,omitempty"`            // train this many runs, with seeds seed, seed+1, …, in folders <exp_name>_<n>; 0 or 1: one run

@@ -25,7 +25,7 @@ func execN(backend compute.Backend, fn func(xs []*graph.Node) []*graph.Node, arg
 		return nil, err
 	}
 	defer e.Finalize()
-	return e.Exec(args...)
+	return e.Call(args...)
 }
 
 // naiveConv2D is the reference loop: x [B,H,W,C], k [kh,kw,C,O], bias [O] or nil.
@@ -104,7 +104,7 @@ func testConv2DForwardVsNaive(t *testing.T, backend compute.Backend) {
 				} else {
 					args = append(args, toTensor([]float64{0}, dtype, 1))
 				}
-				out, err := graph.ExecOnce(backend, func(x, k, b *graph.Node) *graph.Node {
+				out, err := graph.CallOnce(backend, func(x, k, b *graph.Node) *graph.Node {
 					if !cc.bias {
 						b = nil
 					}

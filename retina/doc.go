@@ -9,9 +9,9 @@
 // Layering: layers (conv.go, batchnorm.go) → models (structure.go, the one
 // description of layer names, variable scopes and state-dict names; models.go, model_*.go) →
 // training (run.go, train.go, resident.go, checkpoint.go) → use (model.go, hidden.go,
-// statedict.go) → PyTorch checkpoints (torchpickle.go reads torch.save files, torchlayout.go
-// recognises the reference's modules, torchcheckpoint.go the checkpoint dict, torchimport.go
-// writes it as a run). The engine is chosen in backend.go.
+// statedict.go; torchlayout.go recognises the reference's modules in any of its module orders,
+// torchmodel.go works out the Go model they describe). Reading torch-deep-retina's checkpoint
+// files and importing them as runs is package torchio. The engine is chosen in backend.go.
 //
 // From a notebook or a Go program: simulate a retina, train with a live callback (cancel the
 // context to stop; the same call resumes), then predict and read hidden units (Example runs
@@ -47,10 +47,10 @@
 // the module order of its newest classes (so their load_state_dict(strict=True) accepts them),
 // and ImportStateDict reads that order and the older ones, recognising modules by their
 // parameters' names and shapes. A checkpoint file of torch-deep-retina (torch.save, zip or
-// legacy format) becomes a run folder in two calls:
+// legacy format) becomes a run folder in two calls of package torchio:
 //
-//	ckpt, err := retina.LoadTorchCheckpoint("15-10-07_naturalscene.pt")
+//	ckpt, err := torchio.LoadCheckpoint("15-10-07_naturalscene.pt")
 //	fmt.Println(ckpt.ModelType, ckpt.Model.NCells, ckpt.NormStats, ckpt.Scores["test_pearson"])
-//	meta, err := retina.ImportTorchRun(ckpt, "runs/ref", retina.ImportOptions{DataPath: "data"})
+//	meta, err := torchio.ImportRun(ckpt, "runs/ref", torchio.ImportOptions{DataPath: "data"})
 //	model, err := retina.LoadModel("runs/ref", retina.LoadOptions{}) // as any trained run
 package retina

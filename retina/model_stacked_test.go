@@ -64,7 +64,7 @@ func TestCollapseStack(t *testing.T) {
 					args = append(args, biases[i])
 				}
 			}
-			got, err := graph.ExecOnce(backend, func(xs []*graph.Node) *graph.Node {
+			got, err := graph.CallOnce(backend, func(xs []*graph.Node) *graph.Node {
 				h, rest := xs[0], xs[1:]
 				for _, l := range c.layers {
 					k := rest[0]
@@ -139,7 +139,7 @@ func TestCollapsedKernelEquivalentBNCNN(t *testing.T) {
 	if err := ImportStateDict(ctxBN, cfgBN, sd); err != nil {
 		t.Fatal(err)
 	}
-	out, err := model.ExecOnce(testBackend(), ctxBN.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+	out, err := model.CallOnce(testBackend(), ctxBN.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		return Forward(ctx, cfgBN, x).Rates
 	}, gd.x)
 	if err != nil {

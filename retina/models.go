@@ -363,14 +363,6 @@ type varSpec struct {
 	perm []int
 }
 
-func (s varSpec) size() int {
-	n := 1
-	for _, d := range s.shape {
-		n *= d
-	}
-	return n
-}
-
 // torchShape is the shape of the variable in the PyTorch state dict.
 func (s varSpec) torchShape() []int {
 	if s.perm == nil {

@@ -193,7 +193,7 @@ func TestForwardShapesAndInit(t *testing.T) {
 			run := func(seed int64) ([]*tensors.Tensor, *model.Scope) {
 				ctx := model.NewStore().RootScope()
 				ctx.SetParam(model.ParamInitialSeed, seed)
-				outs, err := model.ExecOnceN(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) []*graph.Node {
+				outs, err := model.CallOnceN(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) []*graph.Node {
 					o := Forward(ctx, cfg, x)
 					res := []*graph.Node{o.Rates}
 					for _, name := range []string{LayerConv1, LayerConv2} {
@@ -343,7 +343,7 @@ func TestStackDropout(t *testing.T) {
 	drop := dropout(true, cfg)
 	ctx := model.NewStore().RootScope()
 	ctx.SetParam(model.ParamInitialSeed, int64(5))
-	out, err := model.ExecOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+	out, err := model.CallOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		return drop(ctx, x)
 	}, tensors.FromFlatDataAndDimensions(slices.Repeat([]float32{1}, 20000), 20000))
 	if err != nil {
@@ -370,7 +370,7 @@ func TestStackDropout(t *testing.T) {
 	for i, c := range []ModelConfig{cfg, noDrop} {
 		ctx := model.NewStore().RootScope()
 		ctx.SetParam(model.ParamInitialSeed, int64(1))
-		o, err := model.ExecOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+		o, err := model.CallOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 			return Forward(ctx, c, x).Rates
 		}, x)
 		if err != nil {

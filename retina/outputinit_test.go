@@ -20,7 +20,7 @@ func TestInitOutputToRates(t *testing.T) {
 		exec := model.MustNewExec(goBackend(t), ctx.Store(), func(ctx *model.Scope, x *Node) *Node {
 			return Forward(ctx.At(ModelScope), cfg, x).Rates
 		})
-		exec.MustExec(tensors.FromShape(shapeF32(2, 2, 6, 6)))
+		exec.MustCall(tensors.FromShape(shapeF32(2, 2, 6, 6)))
 		if err := initOutputToRates(ctx, cfg, rates); err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
@@ -54,7 +54,7 @@ func TestInitOutputToRatesExpOutput(t *testing.T) {
 	exec := model.MustNewExec(goBackend(t), ctx.Store(), func(ctx *model.Scope, x *Node) *Node {
 		return Forward(ctx.At(ModelScope), cfg, x).Rates
 	})
-	exec.MustExec(tensors.FromShape(shapeF32(2, 2, 6, 6)))
+	exec.MustCall(tensors.FromShape(shapeF32(2, 2, 6, 6)))
 	if err := initOutputToRates(ctx, cfg, rates); err != nil {
 		t.Fatal(err)
 	}

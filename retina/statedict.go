@@ -73,24 +73,24 @@ func ExportStateDict(ctx *model.Scope, cfg ModelConfig) (map[string]*tensors.Ten
 		scope := s.scopePath(ctx)
 		v := ctx.Store().GetVariable(model.JoinPath(scope, s.name))
 		if v == nil {
-			return nil, fmt.Errorf("ExportStateDict: model variable %q (scope %q) for key %q does not exist: "+
+			return nil, fmt.Errorf("model variable %q (scope %q) for key %q does not exist: "+
 				"build the model with Forward (and initialise it) or ImportStateDict first", s.name, scope, s.torchKey)
 		}
 		if !slices.Equal(v.Shape().Dimensions, s.shape) {
-			return nil, fmt.Errorf("ExportStateDict: variable %s%s%s has shape %v, but model config %s needs %v (for key %q)",
+			return nil, fmt.Errorf("variable %s%s%s has shape %v, but model config %s needs %v (for key %q)",
 				scope, model.ScopeSeparator, s.name, v.Shape().Dimensions, cfg.Type, s.shape, s.torchKey)
 		}
 		if !v.HasValue() {
-			return nil, fmt.Errorf("ExportStateDict: variable %s%s%s has no value yet (not initialised)",
+			return nil, fmt.Errorf("variable %s%s%s has no value yet (not initialised)",
 				scope, model.ScopeSeparator, s.name)
 		}
 		value, err := v.Value()
 		if err != nil {
-			return nil, fmt.Errorf("ExportStateDict: reading variable %s%s%s: %w", scope, model.ScopeSeparator, s.name, err)
+			return nil, fmt.Errorf("read variable %s%s%s: %w", scope, model.ScopeSeparator, s.name, err)
 		}
 		t, err := convertLayout(value, s.shape, s.perm, value.DType())
 		if err != nil {
-			return nil, fmt.Errorf("ExportStateDict: key %q: %w", s.torchKey, err)
+			return nil, fmt.Errorf("key %q: %w", s.torchKey, err)
 		}
 		sd[s.torchKey] = t
 	}
@@ -128,6 +128,53 @@ func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.T
 	}
 
 	// Check keys and shapes before touching anything.
+	if problems := stateDictProblems(cfg, specs, sd, quote); len(problems) > 0 {
+		if layoutErr != nil {
+			problems = append(problems, fmt.Sprintf("(its modules were not recognised, so no older module order was mapped: %v)", layoutErr))
+		}
+		return fmt.Errorf("state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d%s): %s",
+			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, cfg.variantString(), strings.Join(problems, "; "))
+	}
+
+	dtype := modelFloatDType(ctx, specs, sd)
+
+	// Convert everything, and check existing variables, before setting any value.
+	values := make([]*tensors.Tensor, len(specs))
+	for i, s := range specs {
+		want := shapes.Make(s.variableDType(dtype), s.shape...)
+		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !v.Shape().Equal(want) {
+			return fmt.Errorf("existing variable %s%s%s has shape %s, but key %q needs %s",
+				s.scopePath(ctx), model.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
+		}
+		inv := invertPerm(s.perm)
+		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
+		if err != nil {
+			return fmt.Errorf("key %s: %w", quote(s.torchKey), err)
+		}
+		values[i] = t
+	}
+	for i, s := range specs {
+		c := ctx
+		for _, part := range s.scope {
+			c = c.At("%s", part)
+		}
+		if v := c.Store().GetVariable(model.JoinPath(c.Scope(), s.name)); v != nil {
+			if err := v.SetValue(values[i]); err != nil {
+				return fmt.Errorf("set variable %s%s%s: %w", c.Scope(), model.ScopeSeparator, s.name, err)
+			}
+			if !s.trainable {
+				v.SetTrainable(false)
+			}
+			continue
+		}
+		c.VariableWithValue(s.name, values[i]).SetTrainable(s.trainable)
+	}
+	return nil
+}
+
+// stateDictProblems lists every missing key, unexpected key, wrong shape, wrong dtype and
+// non-finite value of sd against the model's variables (quote names a key for messages).
+func stateDictProblems(cfg ModelConfig, specs []varSpec, sd map[string]*tensors.Tensor, quote func(string) string) []string {
 	known := make(map[string]bool, len(specs))
 	var problems []string
 	for _, s := range specs {
@@ -175,15 +222,12 @@ func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.T
 		}
 		problems = append(problems, fmt.Sprintf("unexpected key %s (shape %v)", quote(k), got))
 	}
-	if len(problems) > 0 {
-		if layoutErr != nil {
-			problems = append(problems, fmt.Sprintf("(its modules were not recognised, so no older module order was mapped: %v)", layoutErr))
-		}
-		return fmt.Errorf("ImportStateDict: state dict does not match model %q (ImgShape %v, Chans %v, KSizes %v, NCells %d%s): %s",
-			cfg.Type, cfg.ImgShape, cfg.Chans, cfg.KSizes, cfg.NCells, cfg.variantString(), strings.Join(problems, "; "))
-	}
+	return problems
+}
 
-	// The model's float dtype.
+// modelFloatDType is the model's float dtype: that of its existing variables, else that of the
+// state dict's first float tensor (float32 or float64).
+func modelFloatDType(ctx *model.Scope, specs []varSpec, sd map[string]*tensors.Tensor) dtypes.DType {
 	dtype := dtypes.InvalidDType
 	for _, s := range specs {
 		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !s.int64 {
@@ -202,39 +246,7 @@ func ImportStateDict(ctx *model.Scope, cfg ModelConfig, sd map[string]*tensors.T
 			}
 		}
 	}
-
-	// Convert everything, and check existing variables, before setting any value.
-	values := make([]*tensors.Tensor, len(specs))
-	for i, s := range specs {
-		want := shapes.Make(s.variableDType(dtype), s.shape...)
-		if v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)); v != nil && !v.Shape().Equal(want) {
-			return fmt.Errorf("ImportStateDict: existing variable %s%s%s has shape %s, but key %q needs %s",
-				s.scopePath(ctx), model.ScopeSeparator, s.name, v.Shape(), s.torchKey, want)
-		}
-		inv := invertPerm(s.perm)
-		t, err := convertLayout(sd[s.torchKey], s.torchShape(), inv, want.DType)
-		if err != nil {
-			return fmt.Errorf("ImportStateDict: key %s: %w", quote(s.torchKey), err)
-		}
-		values[i] = t
-	}
-	for i, s := range specs {
-		c := ctx
-		for _, part := range s.scope {
-			c = c.At("%s", part)
-		}
-		if v := c.Store().GetVariable(model.JoinPath(c.Scope(), s.name)); v != nil {
-			if err := v.SetValue(values[i]); err != nil {
-				return fmt.Errorf("ImportStateDict: setting %s%s%s: %w", c.Scope(), model.ScopeSeparator, s.name, err)
-			}
-			if !s.trainable {
-				v.SetTrainable(false)
-			}
-			continue
-		}
-		c.VariableWithValue(s.name, values[i]).SetTrainable(s.trainable)
-	}
-	return nil
+	return dtype
 }
 
 func invertPerm(perm []int) []int {
@@ -289,10 +301,8 @@ func convertLayout(t *tensors.Tensor, dims []int, perm []int, dtype dtypes.DType
 		return nil, convErr
 	}
 	outDims := slices.Clone(dims)
-	if perm != nil {
-		for i, a := range perm {
-			outDims[i] = dims[a]
-		}
+	for i, a := range perm {
+		outDims[i] = dims[a]
 	}
 	switch dtype {
 	case dtypes.Float32:

@@ -140,7 +140,7 @@ func testParityEval(t *testing.T, backend compute.Backend) {
 			if err := ImportStateDict(ctx, gc.cfg, gd.sd); err != nil {
 				t.Fatal(err)
 			}
-			outs, err := model.ExecOnceN(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) []*graph.Node {
+			outs, err := model.CallOnceN(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) []*graph.Node {
 				o := Forward(ctx, gc.cfg, x)
 				res := []*graph.Node{o.Rates}
 				if gc.cfg.isCNN() {
@@ -213,7 +213,7 @@ func testParityTrainGradients(t *testing.T, backend compute.Backend) {
 						trainable = append(trainable, s)
 					}
 				}
-				outs, err := model.ExecOnceN(backend, ctx.Store(), func(ctx *model.Scope, x, y *graph.Node) []*graph.Node {
+				outs, err := model.CallOnceN(backend, ctx.Store(), func(ctx *model.Scope, x, y *graph.Node) []*graph.Node {
 					g := x.Graph()
 					ctx.Store().SetTraining(g, true)
 					rates := Forward(ctx, cfg, x).Rates
@@ -314,7 +314,7 @@ func TestStateDictRoundTrip(t *testing.T) {
 			ctx1.SetParam(model.ParamInitialSeed, int64(7))
 			evalFn := func(ctx *model.Scope, x *graph.Node) *graph.Node { return Forward(ctx, gc.cfg, x).Rates }
 			x := randomInput(gc.cfg, 2, 3)
-			out1, err := model.ExecOnce(backend, ctx1.Store(), evalFn, x)
+			out1, err := model.CallOnce(backend, ctx1.Store(), evalFn, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -326,7 +326,7 @@ func TestStateDictRoundTrip(t *testing.T) {
 			if err := ImportStateDict(ctx2, gc.cfg, sd1); err != nil {
 				t.Fatal(err)
 			}
-			out2, err := model.ExecOnce(backend, ctx2.Store(), evalFn, x)
+			out2, err := model.CallOnce(backend, ctx2.Store(), evalFn, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -459,7 +459,7 @@ func mustExport(t *testing.T, cfg ModelConfig) map[string]*tensors.Tensor {
 	t.Helper()
 	ctx := model.NewStore().RootScope()
 	ctx.SetParam(model.ParamInitialSeed, int64(3))
-	if _, err := model.ExecOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+	if _, err := model.CallOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		return Forward(ctx, cfg, x).Rates
 	}, randomInput(cfg, 2, 1)); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,26 @@ const (
 
 func torchPrefix(idx int) string { return fmt.Sprintf("sequential.%d.", idx) }
 
+// TorchIndices are the indices of the modules in the reference's nn.Sequential, in the newest
+// module order (the one ExportStateDict writes); package torchio maps older orders onto them.
+type TorchIndices struct {
+	Conv    [2]int // the two convolutions
+	BN      [2]int // their batch norms
+	Noise   [2]int // their Gaussian-noise modules
+	Dense   int    // the output dense layer
+	BNOut   int    // the output batch norm
+	LNDense int    // LN's dense layer (0 flatten, 1 dense, 2 softplus)
+}
+
+// TorchModuleIndices returns the newest module order's indices.
+func TorchModuleIndices() TorchIndices {
+	return TorchIndices{Conv: torchConvIdx, BN: torchBNIdx, Noise: torchNoiseIdx,
+		Dense: torchDenseIdx, BNOut: torchBNOutIdx, LNDense: torchLNDense}
+}
+
+// TorchPrefix is the state-dict prefix of the module at index idx ("sequential.13.").
+func TorchPrefix(idx int) string { return torchPrefix(idx) }
+
 // hiddenLayerNames lists a model's hidden layers from the input up (none for LN).
 func hiddenLayerNames(cfg ModelConfig) []string {
 	if cfg.Type == ModelLN {

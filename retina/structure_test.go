@@ -23,7 +23,7 @@ func TestStructureDescribesTheModel(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := model.NewStore().RootScope()
-			if _, err := model.ExecOnce(gobackend.GetBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+			if _, err := model.CallOnce(gobackend.GetBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 				return Forward(ctx.At(ModelScope), cfg, x).Rates
 			}, tensors.FromShape(shapeF32(2, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]))); err != nil {
 				t.Fatal(err)

@@ -258,7 +258,9 @@ func firstNonFiniteVariable(store *model.Store) string {
 func (t *trainer) setLR(lr float64) {
 	if t.store != nil {
 		v := optimizer.LearningRateVar(t.store.RootScope(), dtypes.Float32, lr)
-		v.MustSetValue(tensors.FromScalar(float32(lr)))
+		if err := v.SetValue(tensors.FromScalar(float32(lr))); err != nil {
+			panic(err) // a float32 scalar always fits the learning-rate variable
+		}
 	}
 	t.meta.LR = lr
 }

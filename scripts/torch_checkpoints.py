@@ -10,7 +10,7 @@ reference's newest code and in an older order, fills them with random weights an
 batch-norm statistics, and `torch.save`s checkpoints as the reference's training loop does (a
 dict with model_type, model_state_dict, optim_state_dict, the hyper-parameters, norm_stats,
 scores and epoch), in PyTorch's zip format and in the legacy format
-(_use_new_zipfile_serialization=False). Files go to retina/testdata/torch/:
+(_use_new_zipfile_serialization=False). Files go to torchio/testdata/torch/:
 
   <case>.pt           the checkpoint
   golden.npz          per case: <case>.x_int8 (z-scored windows [B, History, H, W] = x_int8/16),
@@ -22,7 +22,7 @@ scores and epoch), in PyTorch's zip format and in the legacy format
   bad_<what>.pt       malformed checkpoints for the error table (unknown model type, missing keys,
                       per-channel batch norm, batch norm inside a linear stack, wrong shapes)
 
-and retina/testdata/fuzz/FuzzParseTorchCheckpoint/ gets a seed corpus (the smallest files).
+and torchio/testdata/fuzz/FuzzParseCheckpoint/ gets a seed corpus (the smallest files).
 
 Newest module order (BNCNN; LinearStackedBNCNN alike with stacks and AbsBatchNorm1d):
   0 conv1, 1 flatten, 2 BatchNorm1d(C1*H1*W1), 3 reshape, 4 noise (sigma), 5 ReLU, 6 conv2,
@@ -45,8 +45,8 @@ import torch
 from torchref import GaussianNoiseCudaParam, RetinaCNN, noise_modules, randomize
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT_DIR = os.path.join(ROOT, "retina", "testdata", "torch")
-FUZZ_DIR = os.path.join(ROOT, "retina", "testdata", "fuzz", "FuzzParseTorchCheckpoint")
+OUT_DIR = os.path.join(ROOT, "torchio", "testdata", "torch")
+FUZZ_DIR = os.path.join(ROOT, "torchio", "testdata", "fuzz", "FuzzParseCheckpoint")
 
 
 def eval_rates(model, x):

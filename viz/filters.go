@@ -37,7 +37,7 @@ func (f Filter) Weights() []float64 { return f.weights }
 // collapsed into one), or each cell's dense filter [History, H, W] for an LN model.
 func Filters(model *retina.Model) ([]Filter, error) {
 	if model == nil || model.Meta == nil {
-		return nil, fmt.Errorf("viz: filters: no model")
+		return nil, fmt.Errorf("filters: no model")
 	}
 	cfg := model.Meta.Model
 	hist := cfg.ImgShape[0]
@@ -53,20 +53,20 @@ func Filters(model *retina.Model) ([]Filter, error) {
 	if cfg.Type == retina.ModelLN {
 		sd, err := retina.ExportStateDict(ctx, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("viz: filters: %w", err)
+			return nil, fmt.Errorf("filters: %w", err)
 		}
 		w, ok := sd["sequential.1.weight"]
 		if !ok {
-			return nil, fmt.Errorf("viz: filters: the LN model has no dense weight (state dict key sequential.1.weight)")
+			return nil, fmt.Errorf("filters: the LN model has no dense weight (state dict key sequential.1.weight)")
 		}
 		flat, err := floats(w)
 		if err != nil {
-			return nil, fmt.Errorf("viz: filters: %w", err)
+			return nil, fmt.Errorf("filters: %w", err)
 		}
 		h, wd := cfg.ImgShape[1], cfg.ImgShape[2]
 		size := hist * h * wd
 		if len(flat) != cfg.NCells*size {
-			return nil, fmt.Errorf("viz: filters: dense weight has %d values, want %d cells × %d", len(flat), cfg.NCells, size)
+			return nil, fmt.Errorf("filters: dense weight has %d values, want %d cells × %d", len(flat), cfg.NCells, size)
 		}
 		out := make([]Filter, cfg.NCells)
 		for c := range out {
@@ -76,15 +76,15 @@ func Filters(model *retina.Model) ([]Filter, error) {
 	}
 	kernel, _, err := retina.CollapsedKernel(ctx, cfg, retina.LayerConv1)
 	if err != nil {
-		return nil, fmt.Errorf("viz: filters: %w", err)
+		return nil, fmt.Errorf("filters: %w", err)
 	}
 	dims := kernel.Shape().Dimensions // [k, k, History, C]
 	if len(dims) != 4 || dims[2] != hist {
-		return nil, fmt.Errorf("viz: filters: conv1 kernel is %v, want [k, k, %d, channels]", dims, hist)
+		return nil, fmt.Errorf("filters: conv1 kernel is %v, want [k, k, %d, channels]", dims, hist)
 	}
 	flat, err := floats(kernel)
 	if err != nil {
-		return nil, fmt.Errorf("viz: filters: %w", err)
+		return nil, fmt.Errorf("filters: %w", err)
 	}
 	kh, kw, nc := dims[0], dims[1], dims[3]
 	out := make([]Filter, nc)
@@ -157,7 +157,7 @@ func newFilter(name string, w []float64, hist, h, wd int, lagsMS []float64) Filt
 // figure) and then one figure of their time courses.
 func FilterFigures(title string, filters []Filter) ([]*figures.Figure, error) {
 	if len(filters) == 0 {
-		return nil, fmt.Errorf("viz: no filters to draw")
+		return nil, fmt.Errorf("no filters to draw")
 	}
 	var figs []*figures.Figure
 	for start := 0; start < len(filters); start += figures.MaxPanels {

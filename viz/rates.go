@@ -23,7 +23,7 @@ type Prediction struct {
 // set (0: all of it), one panel per cell. At most figures.MaxPanels cells fit one figure.
 func PredictedRates(rec *datasets.Recording, history int, cols []int, seconds float64, preds ...Prediction) (*figures.Figure, error) {
 	if rec == nil {
-		return nil, fmt.Errorf("viz: predicted rates: no recording")
+		return nil, fmt.Errorf("predicted rates: no recording")
 	}
 	n, t := rec.NCells(), rec.Test.Len()
 	if cols == nil {
@@ -32,19 +32,19 @@ func PredictedRates(rec *datasets.Recording, history int, cols []int, seconds fl
 		}
 	}
 	if len(cols) == 0 || len(cols) > figures.MaxPanels {
-		return nil, fmt.Errorf("viz: predicted rates: %d cells; one figure shows 1 to %d", len(cols), figures.MaxPanels)
+		return nil, fmt.Errorf("predicted rates: %d cells; one figure shows 1 to %d", len(cols), figures.MaxPanels)
 	}
 	for _, c := range cols {
 		if c < 0 || c >= n {
-			return nil, fmt.Errorf("viz: predicted rates: cell column %d does not exist (the recording has %d cells)", c, n)
+			return nil, fmt.Errorf("predicted rates: cell column %d does not exist (the recording has %d cells)", c, n)
 		}
 	}
 	if history < 0 || history >= t {
-		return nil, fmt.Errorf("viz: predicted rates: history %d does not fit a test set of %d frames", history, t)
+		return nil, fmt.Errorf("predicted rates: history %d does not fit a test set of %d frames", history, t)
 	}
 	for _, p := range preds {
 		if p.Rates.Rows != t-history || p.Rates.Cols != n {
-			return nil, fmt.Errorf("viz: predicted rates: %q is [%d, %d], the test set needs [%d, %d] ([frames − history, cells])", p.Name, p.Rates.Rows, p.Rates.Cols, t-history, n)
+			return nil, fmt.Errorf("predicted rates: %q is [%d, %d], the test set needs [%d, %d] ([frames − history, cells])", p.Name, p.Rates.Rows, p.Rates.Cols, t-history, n)
 		}
 	}
 	end := t

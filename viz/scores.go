@@ -21,7 +21,7 @@ func names(ev *analysis.Evaluation) (self, base string) {
 
 func checkEval(ev *analysis.Evaluation) error {
 	if ev == nil {
-		return fmt.Errorf("viz: no evaluation")
+		return fmt.Errorf("no evaluation")
 	}
 	n := len(ev.Cells)
 	for _, col := range []struct {
@@ -29,11 +29,11 @@ func checkEval(ev *analysis.Evaluation) error {
 		v    []float64
 	}{{"model r", ev.CNNPearson}, {"ceiling", ev.Ceiling}} {
 		if len(col.v) != n {
-			return fmt.Errorf("viz: evaluation has %d cells but %d %s values", n, len(col.v), col.name)
+			return fmt.Errorf("evaluation has %d cells but %d %s values", n, len(col.v), col.name)
 		}
 	}
 	if ev.LNPearson != nil && len(ev.LNPearson) != n {
-		return fmt.Errorf("viz: evaluation has %d cells but %d LN r values", n, len(ev.LNPearson))
+		return fmt.Errorf("evaluation has %d cells but %d LN r values", n, len(ev.LNPearson))
 	}
 	return nil
 }

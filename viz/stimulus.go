@@ -11,15 +11,15 @@ import (
 // most figures.MaxPanels of them, each titled with its time.
 func Frames(title string, m datasets.Movie, frames []int, frameRate float64) (*figures.Figure, error) {
 	if len(frames) == 0 || len(frames) > figures.MaxPanels {
-		return nil, fmt.Errorf("viz: frames: %d frames; one figure shows 1 to %d", len(frames), figures.MaxPanels)
+		return nil, fmt.Errorf("frames: %d frames; one figure shows 1 to %d", len(frames), figures.MaxPanels)
 	}
 	if m.T*m.H*m.W != len(m.Data) || m.T == 0 {
-		return nil, fmt.Errorf("viz: frames: movie [%d, %d, %d] holds %d values", m.T, m.H, m.W, len(m.Data))
+		return nil, fmt.Errorf("frames: movie [%d, %d, %d] holds %d values", m.T, m.H, m.W, len(m.Data))
 	}
 	lo, hi := float32(0), float32(0)
 	for i, f := range frames {
 		if f < 0 || f >= m.T {
-			return nil, fmt.Errorf("viz: frames: frame %d does not exist (the movie has %d)", f, m.T)
+			return nil, fmt.Errorf("frames: frame %d does not exist (the movie has %d)", f, m.T)
 		}
 		for j, v := range m.Frame(f) {
 			if (i == 0 && j == 0) || v < lo {
@@ -72,22 +72,22 @@ type CellTrials struct {
 // trial; a frame with spikes is one tick) above the cell's peri-stimulus time histogram.
 func RasterPSTH(title string, cells []CellTrials, frameRate float64) (*figures.Figure, error) {
 	if len(cells) == 0 || len(cells) > 3 {
-		return nil, fmt.Errorf("viz: raster: %d cells; one figure shows 1 to 3", len(cells))
+		return nil, fmt.Errorf("raster: %d cells; one figure shows 1 to 3", len(cells))
 	}
 	if frameRate <= 0 {
-		return nil, fmt.Errorf("viz: raster: frame rate %g Hz must be positive", frameRate)
+		return nil, fmt.Errorf("raster: frame rate %g Hz must be positive", frameRate)
 	}
 	rasters := make([]figures.Panel, len(cells))
 	psths := make([]figures.Panel, len(cells))
 	for i, c := range cells {
 		if len(c.Spikes) == 0 {
-			return nil, fmt.Errorf("viz: raster: %s has no trials", c.Name)
+			return nil, fmt.Errorf("raster: %s has no trials", c.Name)
 		}
 		t := len(c.Spikes[0])
 		var xs, ys []float64
 		for r, trial := range c.Spikes {
 			if len(trial) != t {
-				return nil, fmt.Errorf("viz: raster: %s trial %d has %d frames, trial 0 has %d", c.Name, r, len(trial), t)
+				return nil, fmt.Errorf("raster: %s trial %d has %d frames, trial 0 has %d", c.Name, r, len(trial), t)
 			}
 			for f, n := range trial {
 				if n > 0 {
@@ -106,7 +106,7 @@ func RasterPSTH(title string, cells []CellTrials, frameRate float64) (*figures.F
 			}
 		}
 		if len(rate) != t {
-			return nil, fmt.Errorf("viz: raster: %s has a rate of %d frames for trials of %d", c.Name, len(rate), t)
+			return nil, fmt.Errorf("raster: %s has a rate of %d frames for trials of %d", c.Name, len(rate), t)
 		}
 		time, r := make([]float64, t), make([]float64, t)
 		for f := range time {

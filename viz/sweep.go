@@ -12,13 +12,13 @@ import (
 // that epoch.
 func SweepResults(title string, runs []*retina.RunMeta) (*figures.Figure, error) {
 	if len(runs) == 0 {
-		return nil, fmt.Errorf("viz: sweep: no runs")
+		return nil, fmt.Errorf("sweep: no runs")
 	}
 	names := make([]string, len(runs))
 	val, test := make([]float64, len(runs)), make([]float64, len(runs))
 	for i, m := range runs {
 		if m == nil {
-			return nil, fmt.Errorf("viz: sweep: run %d has no description", i)
+			return nil, fmt.Errorf("sweep: run %d has no description", i)
 		}
 		names[i], val[i], test[i] = m.Config.ExpName, m.BestValCorr, m.TestCorrAtBest
 	}

@@ -29,7 +29,7 @@ func (c *Curves) AddStep(s retina.StepInfo) {
 // epoch, and the learning rate.
 func TrainingCurves(title string, c Curves) (*figures.Figure, error) {
 	if len(c.StepX) != len(c.StepLoss) {
-		return nil, fmt.Errorf("viz: training curves: %d step positions for %d step losses", len(c.StepX), len(c.StepLoss))
+		return nil, fmt.Errorf("training curves: %d step positions for %d step losses", len(c.StepX), len(c.StepLoss))
 	}
 	n := len(c.Epochs)
 	epoch, loss, val, test, lr := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/torchio"
 )
 
 func importCmd() *cobra.Command {
@@ -47,7 +48,7 @@ names.`,
 			if err := checkNotAmongRunFiles("--out", filepath.Join(out, runDescriptor), kindRunMeta); err != nil {
 				return err
 			}
-			opts := retina.ImportOptions{DataPath: data, Dataset: dataset, StimType: stim}
+			opts := torchio.ImportOptions{DataPath: data, Dataset: dataset, StimType: stim}
 			if cells != "" {
 				l, err := parseCells(cells)
 				if err != nil {
@@ -55,9 +56,9 @@ names.`,
 				}
 				opts.Cells = l
 			}
-			var c *retina.TorchCheckpoint
+			var c *torchio.Checkpoint
 			err := untilInterrupted(cmd.Context(), "import", func() (err error) {
-				c, err = retina.LoadTorchCheckpoint(pt)
+				c, err = torchio.LoadCheckpoint(pt)
 				return err
 			})
 			if err != nil {
@@ -66,7 +67,7 @@ names.`,
 			if err := checkInterrupted(cmd.Context(), "import"); err != nil {
 				return err
 			}
-			meta, err := retina.ImportTorchRun(c, out, opts)
+			meta, err := torchio.ImportRun(c, out, opts)
 			if err != nil {
 				return err
 			}

@@ -735,11 +735,11 @@ func TestImportTorchCheckpointThenEvalPredictExport(t *testing.T) {
 	}
 	data := simulated(t)
 	work := t.TempDir()
-	pt, err := filepath.Abs("../../retina/testdata/torch/bncnn_newest_zip.pt")
+	pt, err := filepath.Abs("../../torchio/testdata/torch/bncnn_newest_zip.pt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := "../../retina/testdata/torch/golden.npz"
+	golden := "../../torchio/testdata/torch/golden.npz"
 	runDir := filepath.Join(work, "ref")
 	out, err := run(t, "import", "--pt", pt, "--out", runDir, "--data", data, "--dataset", "sim-small", "--stim", "whitenoise")
 	if err != nil || !strings.Contains(out, "BNCNN (zip format, newest module order), 8 cells") || !strings.Contains(out, "wrote run") {
@@ -842,7 +842,7 @@ print("ok")`
 	if out, err := run(t, "import", "--pt", bad, "--out", filepath.Join(work, "x")); err == nil || !strings.Contains(out, bad) || !strings.Contains(out, "not a PyTorch file") {
 		t.Fatalf("bad checkpoint: %v\n%s", err, out)
 	}
-	badType, _ := filepath.Abs("../../retina/testdata/torch/bad_unknown_model_type.pt")
+	badType, _ := filepath.Abs("../../torchio/testdata/torch/bad_unknown_model_type.pt")
 	if out, err := run(t, "import", "--pt", badType, "--out", filepath.Join(work, "y")); err == nil || !strings.Contains(out, "RetinotopicModel") || !strings.Contains(out, "supported") {
 		t.Fatalf("unsupported model type: %v\n%s", err, out)
 	}

@@ -16,10 +16,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/analysis/probe"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/jsonnull"
 	"github.com/deepretina/deepretina/phenomena"
+	"github.com/deepretina/deepretina/report"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -65,7 +67,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 			if err := checkRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out, map[string]fileKind{probeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
+			if err := checkOutputDir("--out", out, map[string]fileKind{report.ProbeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
 				return err
 			}
 			if maxShift < 0 || maxShift > 10 {
@@ -160,8 +162,8 @@ func runProbe(a probeArgs, log io.Writer) error {
 	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return fmt.Errorf("--out %s: %w", a.out, err)
 	}
-	res, err := analysis.Probe(model, control, data, analysis.ProbeOptions{
-		Compare:     analysis.CompareOptions{AfterNonlinearity: a.postReLU, MaxShift: a.maxShift},
+	res, err := probe.Probe(model, control, data, probe.ProbeOptions{
+		Compare:     probe.CompareOptions{AfterNonlinearity: a.postReLU, MaxShift: a.maxShift},
 		Attribution: omittedStimulus(in, model.Meta.FrameRate),
 		Recording:   rec,
 		RF:          analysis.RFOptions{Samples: a.rfSamples},
@@ -199,10 +201,10 @@ func runProbe(a probeArgs, log io.Writer) error {
 
 // probeInterneurons reads the interneuron recordings the probe compares with and describes
 // where they came from.
-func probeInterneurons(model *retina.Model, a probeArgs, in analysis.Input, log io.Writer) ([]analysis.InterneuronData, []string, error) {
-	opts := analysis.InterneuronOptions{Groups: a.groups}
+func probeInterneurons(model *retina.Model, a probeArgs, in analysis.Input, log io.Writer) ([]probe.InterneuronData, []string, error) {
+	opts := probe.InterneuronOptions{Groups: a.groups}
 	if len(a.files) > 0 {
-		data, err := analysis.LoadInterneurons(a.files, in, opts)
+		data, err := probe.LoadInterneurons(a.files, in, opts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--interneurons: %w", err)
 		}
@@ -243,16 +245,16 @@ func probeInterneurons(model *retina.Model, a probeArgs, in analysis.Input, log 
 	}
 	if sets == nil {
 		fmt.Fprintf(log, "probe: simulating the interneurons of the %s\n", want)
-		if sets, err = analysis.SimulateInterneurons(cfg); err != nil {
+		if sets, err = probe.SimulateInterneurons(cfg); err != nil {
 			return nil, nil, err
 		}
 		for _, s := range sets {
 			sources = append(sources, fmt.Sprintf("%s_sim (%s, simulated afresh)", s.CellType, want))
 		}
 	}
-	var data []analysis.InterneuronData
+	var data []probe.InterneuronData
 	for i, set := range sets {
-		d, err := analysis.PrepareInterneurons(set, filepath.Base(sources[i]), in, opts)
+		d, err := probe.PrepareInterneurons(set, filepath.Base(sources[i]), in, opts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--groups: %w", err)
 		}
@@ -269,7 +271,7 @@ func fileExists(path string) bool {
 // omittedStimulus is the omitted-stimulus paradigm of the phenomena battery (eight 2-frame
 // flashes of −2 every 80 ms, then grey) in the model's raw units, with the frames after the
 // omitted ninth flash as the ones to explain.
-func omittedStimulus(in analysis.Input, frameRate float64) *analysis.AttributionStimulus {
+func omittedStimulus(in analysis.Input, frameRate float64) *probe.AttributionStimulus {
 	frames := func(s float64) int { return max(1, int(math.Round(s*frameRate))) }
 	pre, post := max(in.History, frames(0.5)), frames(0.6)
 	flash, period, n := max(1, frames(0.02)), max(2, frames(0.08)), 8
@@ -278,13 +280,13 @@ func omittedStimulus(in analysis.Input, frameRate float64) *analysis.Attribution
 		movie.Data[i] = in.Raw(z)
 	}
 	omit := pre + n*period
-	return &analysis.AttributionStimulus{Name: "omitted_stimulus",
+	return &probe.AttributionStimulus{Name: "omitted_stimulus",
 		Description: fmt.Sprintf("Omitted-stimulus response: %d full-field flashes of −2 (%d frames each, one every %d frames), then grey; the frames explained are the %d after the omitted flash was due.",
 			n, flash, period, frames(0.3)),
 		Stimulus: movie, From: omit, To: omit + frames(0.3)}
 }
 
-func printProbeSummary(w io.Writer, res *analysis.ProbeResult) {
+func printProbeSummary(w io.Writer, res *probe.ProbeResult) {
 	fmt.Fprintf(w, "%-12s %-10s %5s %26s %26s\n", "group", "cell type", "cells", "learned: held out (null)", "untrained: held out (null)")
 	groups := make([]string, 0, len(res.SummaryByGroup))
 	for g := range res.SummaryByGroup {

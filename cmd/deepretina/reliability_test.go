@@ -24,7 +24,7 @@ import (
 // as a run on the simulated small retina's white noise: a run in a second, without training.
 func importedRun(t *testing.T, data, dir string) {
 	t.Helper()
-	pt, err := filepath.Abs("../../retina/testdata/torch/bncnn_newest_zip.pt")
+	pt, err := filepath.Abs("../../torchio/testdata/torch/bncnn_newest_zip.pt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestNoCommandWritesAmongAnothersFiles(t *testing.T) {
 		{"eval", "--run", r2, "--json", filepath.Join(r1, "eval.json")},
 		{"bench", "--no-torch", "--no-e2e", "--out", "", "--json", runJSON},
 		{"simulate", "--out", filepath.Join(r1, "checkpoints")},
-		{"import", "--pt", "../../retina/testdata/torch/bncnn_newest_zip.pt", "--out", filepath.Join(r1, "ln")},
+		{"import", "--pt", "../../torchio/testdata/torch/bncnn_newest_zip.pt", "--out", filepath.Join(r1, "ln")},
 		{"probe", "--run", r1, "--out", filepath.Join(r1, "checkpoints")},
 		{"phenomena", "--run", r1, "--out", filepath.Join(r1, "ln"), "--only", "step_response"},
 	} {
@@ -159,15 +159,15 @@ func TestNoCommandWritesAmongAnothersFiles(t *testing.T) {
 	}
 
 	// Item 11: messages.
-	wantError(t, []string{"--out " + stim, "is a file"}, "import", "--pt", "../../retina/testdata/torch/bncnn_newest_zip.pt", "--out", stim)
+	wantError(t, []string{"--out " + stim, "is a file"}, "import", "--pt", "../../torchio/testdata/torch/bncnn_newest_zip.pt", "--out", stim)
 	wantError(t, []string{`--only ","`, "names no experiment"}, "phenomena", "--run", r1, "--out", filepath.Join(work, "ph"), "--only", ",")
 	wantError(t, []string{`--cells "1,1,1,1,1,1,1,1"`, "cell 1 is listed twice"},
-		"import", "--pt", "../../retina/testdata/torch/bncnn_newest_zip.pt", "--out", filepath.Join(work, "dup"), "--cells", "1,1,1,1,1,1,1,1")
+		"import", "--pt", "../../torchio/testdata/torch/bncnn_newest_zip.pt", "--out", filepath.Join(work, "dup"), "--cells", "1,1,1,1,1,1,1,1")
 	// Item 3 through the command: a numpy array of cells names cells and --cells.
 	wantError(t, []string{"cells", "numpy array", "--cells"},
-		"import", "--pt", "../../retina/testdata/torch/bad_cells_numpy.pt", "--out", filepath.Join(work, "np"))
+		"import", "--pt", "../../torchio/testdata/torch/bad_cells_numpy.pt", "--out", filepath.Join(work, "np"))
 	wantError(t, []string{"NaN", "sequential.0.weight"},
-		"import", "--pt", "../../retina/testdata/torch/bad_nan_weight.pt", "--out", filepath.Join(work, "nan"), "--dataset", "sim-small")
+		"import", "--pt", "../../torchio/testdata/torch/bad_nan_weight.pt", "--out", filepath.Join(work, "nan"), "--dataset", "sim-small")
 }
 
 // TestLongCommandsStopOnASignal covers item 5: phenomena and probe (long runs: the whole

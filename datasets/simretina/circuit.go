@@ -244,27 +244,53 @@ func New(cfg Config) (*Retina, error) {
 	rng := cfg.stream("circuit", 0)
 
 	// Bipolar subunits: a square grid, centred in the field.
-	ys, xs := gridCoords(cfg.H, p.SubunitSpacing), gridCoords(cfg.W, p.SubunitSpacing)
+	r.addSubunits()
+	// Wide-field amacrines: a coarser grid, each pooling the fast ON and OFF bipolars around it.
+	r.addWideAmacrines()
+	nWide := len(r.amacs)
+	// Narrow-field amacrines: an ON and an OFF cell at each site of a finer grid, each pooling
+	// the sustained bipolars of its own polarity.
+	nNarrow := r.addNarrowAmacrines()
+	wide := r.amacs[:nWide]
+	narrowON, narrowOFF := r.amacs[nWide:nWide+nNarrow], r.amacs[nWide+nNarrow:]
+	// Ganglion cells: centres uniformly in the central 40 % of the field, so that a model's
+	// valid-convolution output region (e.g. the central 26×26 of 50×50) covers them.
+	for i := 0; i < cfg.NCells; i++ {
+		r.cells = append(r.cells, r.newGanglion(i, rng, wide, narrowON, narrowOFF, nWide))
+	}
+	r.calibrate()
+	return r, nil
+}
+
+// addSubunits places the bipolar subunits on a square grid centred in the field.
+func (r *Retina) addSubunits() {
+	ys, xs := gridCoords(r.cfg.H, r.par.SubunitSpacing), gridCoords(r.cfg.W, r.par.SubunitSpacing)
 	for _, y := range ys {
 		for _, x := range xs {
 			c := Point{y, x}
 			r.locs = append(r.locs, c)
-			idx, wt := gaussianPixels(c, p.SubunitSigma, cfg.H, cfg.W)
+			idx, wt := gaussianPixels(c, r.par.SubunitSigma, r.cfg.H, r.cfg.W)
 			r.locSpat.addRow(idx, wt)
 		}
 	}
-	// Wide-field amacrines: a coarser grid, each pooling the fast ON and OFF bipolars around it.
-	amacDecay := func(ms float64) float32 { return float32(math.Exp(-r.dt / (ms / 1000))) }
-	ays, axs := gridCoords(cfg.H, p.AmacrineSpacing), gridCoords(cfg.W, p.AmacrineSpacing)
+}
+
+// amacDecay is the per-frame decay of an amacrine cell with time constant ms.
+func (r *Retina) amacDecay(ms float64) float32 { return float32(math.Exp(-r.dt / (ms / 1000))) }
+
+// addWideAmacrines places the wide-field amacrines on a coarser grid, each pooling the fast ON
+// and OFF bipolars around it.
+func (r *Retina) addWideAmacrines() {
+	ays, axs := gridCoords(r.cfg.H, r.par.AmacrineSpacing), gridCoords(r.cfg.W, r.par.AmacrineSpacing)
 	for _, y := range ays {
 		for _, x := range axs {
 			c := Point{y, x}
 			r.amacs = append(r.amacs, c)
 			r.amacTyp = append(r.amacTyp, WideFieldAmacrine)
-			r.amacA = append(r.amacA, amacDecay(p.AmacrineTauMS))
+			r.amacA = append(r.amacA, r.amacDecay(r.par.AmacrineTauMS))
 			var idx []int32
 			var wt []float32
-			locs, lw := r.gaussianLocs(c, p.AmacrineSigma)
+			locs, lw := r.gaussianLocs(c, r.par.AmacrineSigma)
 			for i, l := range locs {
 				idx = append(idx, 4*l+0, 4*l+1) // ON-fast, OFF-fast
 				wt = append(wt, lw[i]/2, lw[i]/2)
@@ -272,18 +298,21 @@ func New(cfg Config) (*Retina, error) {
 			r.amacIn.addRow(idx, wt)
 		}
 	}
-	nWide := len(r.amacs)
-	// Narrow-field amacrines: an ON and an OFF cell at each site of a finer grid, each pooling
-	// the sustained bipolars of its own polarity.
-	nys, nxs := gridCoords(cfg.H, p.NarrowSpacing), gridCoords(cfg.W, p.NarrowSpacing)
+}
+
+// addNarrowAmacrines places an ON and an OFF narrow-field amacrine at each site of a finer
+// grid, each pooling the sustained bipolars of its own polarity, and returns the number of
+// sites (cells of each polarity).
+func (r *Retina) addNarrowAmacrines() int {
+	nys, nxs := gridCoords(r.cfg.H, r.par.NarrowSpacing), gridCoords(r.cfg.W, r.par.NarrowSpacing)
 	for k, typ := range []string{NarrowONAmacrine, NarrowOFFAmacrine} {
 		for _, y := range nys {
 			for _, x := range nxs {
 				c := Point{y, x}
 				r.amacs = append(r.amacs, c)
 				r.amacTyp = append(r.amacTyp, typ)
-				r.amacA = append(r.amacA, amacDecay(p.NarrowTauMS))
-				locs, lw := r.gaussianLocs(c, p.NarrowSigma)
+				r.amacA = append(r.amacA, r.amacDecay(r.par.NarrowTauMS))
+				locs, lw := r.gaussianLocs(c, r.par.NarrowSigma)
 				idx := make([]int32, len(locs))
 				for i, l := range locs {
 					idx[i] = 4*l + 2 + int32(k) // ON-slow or OFF-slow
@@ -292,78 +321,78 @@ func New(cfg Config) (*Retina, error) {
 			}
 		}
 	}
-	wide := r.amacs[:nWide]
-	narrowON, narrowOFF := r.amacs[nWide:nWide+len(nys)*len(nxs)], r.amacs[nWide+len(nys)*len(nxs):]
-	// Ganglion cells: centres uniformly in the central 40 % of the field, so that a model's
-	// valid-convolution output region (e.g. the central 26×26 of 50×50) covers them.
-	for i := 0; i < cfg.NCells; i++ {
-		g := ganglion{typ: simTypeCycle[i%len(simTypeCycle)]}
-		g.centre = Point{
-			Y: centralCoord(cfg.H, rng),
-			X: centralCoord(cfg.W, rng),
-		}
-		g.sigma = p.GanglionSigma * (0.8 + 0.4*rng.Float64())
-		locs, lw := r.gaussianLocs(g.centre, g.sigma)
-		// offsets[0]: the ON input's bipolar (−1: none), offsets[1]: the OFF input's.
-		var offsets [2]int32
-		var crossFrom []Point // narrow-field amacrines of the opposite polarity
-		crossBase := int32(0)
-		switch g.typ {
-		case ONFast:
-			offsets = [2]int32{0, -1}
-			crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
-		case OFFFast:
-			offsets = [2]int32{-1, 1}
-			crossFrom, crossBase = narrowON, int32(nWide)
-		case ONSlow:
-			offsets = [2]int32{2, -1}
-			crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
-		case OFFSlow:
-			offsets = [2]int32{-1, 3}
-			crossFrom, crossBase = narrowON, int32(nWide)
-		case ONOFF:
-			offsets = [2]int32{0, 1}
-		}
-		nIn := float32(0)
-		for _, o := range offsets {
-			if o >= 0 {
-				nIn++
-			}
-		}
-		for j, l := range locs {
-			for k, o := range offsets {
-				if o >= 0 {
-					g.exc[k] = append(g.exc[k], 4*l+o)
-					g.excW[k] = append(g.excW[k], lw[j]/nIn)
-				}
-			}
-		}
-		transient := g.typ == ONFast || g.typ == OFFFast || g.typ == ONOFF
-		inhSigma, inhW := p.InhibitionSigma, p.Inhibition
-		if g.typ == ONOFF {
-			inhSigma, inhW = p.OMSInhibitionSigma, p.OMSInhibition
-		}
-		g.inh, g.inhW = gaussianPoints(wide, g.centre, inhSigma)
-		for k := range g.inhW {
-			g.inhW[k] *= float32(inhW)
-		}
-		if crossFrom != nil && p.Crossover > 0 {
-			idx, wt := gaussianPoints(crossFrom, g.centre, g.sigma)
-			for k := range idx {
-				g.inh = append(g.inh, crossBase+idx[k])
-				g.inhW = append(g.inhW, float32(p.Crossover)*wt[k])
-			}
-		}
-		tau := p.FastGanglionMS
-		if !transient {
-			tau = p.SlowGanglionMS
-		}
-		g.decay = float32(math.Exp(-r.dt / (tau / 1000)))
-		g.targetHz = p.MinMeanHz + (p.MaxMeanHz-p.MinMeanHz)*rng.Float64()
-		r.cells = append(r.cells, g)
+	return len(nys) * len(nxs)
+}
+
+// newGanglion builds ganglion cell i: its type, a centre uniformly in the central 40 % of the
+// field (drawn from rng, so that a model's valid-convolution output region covers it), its
+// bipolar inputs, its inhibition from the wide-field amacrines and, across polarity, from the
+// narrow-field ones, and its time constant and target rate.
+func (r *Retina) newGanglion(i int, rng *rand.Rand, wide, narrowON, narrowOFF []Point, nWide int) ganglion {
+	g := ganglion{typ: simTypeCycle[i%len(simTypeCycle)]}
+	g.centre = Point{
+		Y: centralCoord(r.cfg.H, rng),
+		X: centralCoord(r.cfg.W, rng),
 	}
-	r.calibrate()
-	return r, nil
+	g.sigma = r.par.GanglionSigma * (0.8 + 0.4*rng.Float64())
+	locs, lw := r.gaussianLocs(g.centre, g.sigma)
+	// offsets[0]: the ON input's bipolar (−1: none), offsets[1]: the OFF input's.
+	var offsets [2]int32
+	var crossFrom []Point // narrow-field amacrines of the opposite polarity
+	crossBase := int32(0)
+	switch g.typ {
+	case ONFast:
+		offsets = [2]int32{0, -1}
+		crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
+	case OFFFast:
+		offsets = [2]int32{-1, 1}
+		crossFrom, crossBase = narrowON, int32(nWide)
+	case ONSlow:
+		offsets = [2]int32{2, -1}
+		crossFrom, crossBase = narrowOFF, int32(nWide+len(narrowON))
+	case OFFSlow:
+		offsets = [2]int32{-1, 3}
+		crossFrom, crossBase = narrowON, int32(nWide)
+	case ONOFF:
+		offsets = [2]int32{0, 1}
+	}
+	nIn := float32(0)
+	for _, o := range offsets {
+		if o >= 0 {
+			nIn++
+		}
+	}
+	for j, l := range locs {
+		for k, o := range offsets {
+			if o >= 0 {
+				g.exc[k] = append(g.exc[k], 4*l+o)
+				g.excW[k] = append(g.excW[k], lw[j]/nIn)
+			}
+		}
+	}
+	transient := g.typ == ONFast || g.typ == OFFFast || g.typ == ONOFF
+	inhSigma, inhW := r.par.InhibitionSigma, r.par.Inhibition
+	if g.typ == ONOFF {
+		inhSigma, inhW = r.par.OMSInhibitionSigma, r.par.OMSInhibition
+	}
+	g.inh, g.inhW = gaussianPoints(wide, g.centre, inhSigma)
+	for k := range g.inhW {
+		g.inhW[k] *= float32(inhW)
+	}
+	if crossFrom != nil && r.par.Crossover > 0 {
+		idx, wt := gaussianPoints(crossFrom, g.centre, g.sigma)
+		for k := range idx {
+			g.inh = append(g.inh, crossBase+idx[k])
+			g.inhW = append(g.inhW, float32(r.par.Crossover)*wt[k])
+		}
+	}
+	tau := r.par.FastGanglionMS
+	if !transient {
+		tau = r.par.SlowGanglionMS
+	}
+	g.decay = float32(math.Exp(-r.dt / (tau / 1000)))
+	g.targetHz = r.par.MinMeanHz + (r.par.MaxMeanHz-r.par.MinMeanHz)*rng.Float64()
+	return g
 }
 
 // gridCoords returns grid positions with the given spacing, centred in [0, n−1].

@@ -85,7 +85,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config fields H, W: expected a frame of at least 5×5 pixels, got %d×%d", c.H, c.W)
 	}
 	if !(c.FrameRate > 0) || math.IsInf(c.FrameRate, 0) {
-		return fmt.Errorf("FrameRate: expected a positive number of Hz, got %v", c.FrameRate)
+		return fmt.Errorf("config field FrameRate: expected a positive number of Hz, got %v", c.FrameRate)
 	}
 	pos := []struct {
 		name string
@@ -101,16 +101,16 @@ func (c Config) Validate() error {
 		}
 	}
 	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
-		return fmt.Errorf("JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
+		return fmt.Errorf("config field JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
 	}
 	if c.Repeats < 2 {
 		return fmt.Errorf("config field Repeats: expected at least 2 repeats of the test segment, got %d", c.Repeats)
 	}
 	if c.NCells < 1 {
-		return fmt.Errorf("NCells: expected at least 1 ganglion cell, got %d", c.NCells)
+		return fmt.Errorf("config field NCells: expected at least 1 ganglion cell, got %d", c.NCells)
 	}
 	if c.CheckerPixels < 1 {
-		return fmt.Errorf("CheckerPixels: expected a check size of at least 1 pixel, got %d", c.CheckerPixels)
+		return fmt.Errorf("config field CheckerPixels: expected a check size of at least 1 pixel, got %d", c.CheckerPixels)
 	}
 	for _, f := range []struct {
 		name string
@@ -182,19 +182,12 @@ func Simulate(cfg Config, stims []string, progress func(done, total int)) (*Simu
 	if len(stims) == 0 {
 		return nil, fmt.Errorf("stims: expected at least one of %q, %q", datasets.WhiteNoise, datasets.NaturalScene)
 	}
-	seen := map[string]bool{}
-	for _, s := range stims {
-		if s != datasets.WhiteNoise && s != datasets.NaturalScene {
-			return nil, fmt.Errorf("stims: unknown stimulus type %q; expected %q or %q", s, datasets.WhiteNoise, datasets.NaturalScene)
-		}
-		if seen[s] {
-			return nil, fmt.Errorf("stims: %q given twice", s)
-		}
-		seen[s] = true
+	seen, err := checkStims(stims)
+	if err != nil {
+		return nil, err
 	}
 	var photos []grayImage
 	if cfg.ImagesDir != "" && seen[datasets.NaturalScene] {
-		var err error
 		if photos, err = loadPhotos(cfg.ImagesDir, cfg.H, cfg.W); err != nil {
 			return nil, err
 		}
@@ -219,69 +212,108 @@ func Simulate(cfg Config, stims []string, progress func(done, total int)) (*Simu
 	tick(0)
 
 	sim := &Simulation{Config: cfg, Retina: ret, Recordings: map[string]*datasets.Recording{}}
-	preset := strings.TrimPrefix(cfg.Name, "sim-")
 	for _, stim := range stims {
-		rec := &datasets.Recording{
-			Expt: cfg.Name, Stim: stim, CellIDs: make([]int, cfg.NCells),
-			FrameRate: cfg.FrameRate, PixelSizeUM: cfg.PixelSizeUM,
-			Provenance: fmt.Sprintf("simulated retina preset=%s seed=%d (%dx%d px, %d cells, %s)",
-				preset, cfg.Seed, cfg.H, cfg.W, cfg.NCells, stimDescription(cfg, stim)),
+		rec, err := simulateRecording(cfg, ret, stim, photos, nTrain, nTest, warm, tick)
+		if err != nil {
+			return nil, err
 		}
-		for i := range rec.CellIDs {
-			rec.CellIDs[i] = i
-		}
-		for _, part := range []struct {
-			split *datasets.Split
-			n     int
-			tag   string
-		}{{&rec.Train, nTrain, "train"}, {&rec.Test, nTest, "test"}} {
-			var movie datasets.Movie
-			tag := stim + "/" + part.tag
-			if stim == datasets.WhiteNoise {
-				movie = whiteNoiseMovie(cfg, part.n, cfg.Binary, cfg.stream(tag, 0))
-			} else {
-				movie = naturalSceneMovie(cfg, part.n, tag, photos)
-			}
-			tick(part.n)
-			resp := ret.run(movie, nil, nil, nil, warm, tick)
-			sp := datasets.Split{Time: frameTimes(part.n, cfg.FrameRate), Stimulus: movie}
-			if part.tag == "train" {
-				sp.Counts = ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", 0))
-				sp.Rates = smoothRates(sp.Counts, cfg)
-				sp.CountTrials = 1
-			} else {
-				sp.CountTrials = cfg.Repeats
-				n := cfg.NCells
-				sp.Counts = datasets.NewMatrix(part.n, n)
-				sp.Rates = datasets.NewMatrix(part.n, n)
-				sp.Repeats = make([][][]float32, n)
-				for c := range sp.Repeats {
-					sp.Repeats[c] = make([][]float32, cfg.Repeats)
-				}
-				for k := 0; k < cfg.Repeats; k++ {
-					counts := ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", uint64(k)))
-					sm := smoothRates(counts, cfg)
-					for i := range counts.Data {
-						sp.Counts.Data[i] += counts.Data[i]
-						sp.Rates.Data[i] += sm.Data[i] / float32(cfg.Repeats)
-					}
-					for c := 0; c < n; c++ {
-						sp.Repeats[c][k] = sm.Column(c)
-					}
-				}
-			}
-			*part.split = sp
-		}
-		// The stimulus is finite by construction; check the responses (cheap) rather than
-		// reading gigabytes of stimulus again.
-		if err := rec.ValidateResponses(); err != nil {
-			return nil, fmt.Errorf("simulated %s recording: %w (circuit parameters out of range?)", stim, err)
-		}
-		rec.Source = datasets.Source{SimPreset: preset, SimSeed: cfg.Seed, SHA256: rec.ContentHash()}
 		sim.Recordings[stim] = rec
 	}
 
 	// Interneurons.
+	sim.Interneurons = simulateInterneurons(cfg, ret, nInt, nFlash, phase, warm, tick)
+	return sim, nil
+}
+
+// checkStims checks the stimulus types asked for and returns them as a set.
+func checkStims(stims []string) (map[string]bool, error) {
+	seen := map[string]bool{}
+	for _, s := range stims {
+		if s != datasets.WhiteNoise && s != datasets.NaturalScene {
+			return nil, fmt.Errorf("stims: unknown stimulus type %q; expected %q or %q", s, datasets.WhiteNoise, datasets.NaturalScene)
+		}
+		if seen[s] {
+			return nil, fmt.Errorf("stims: %q given twice", s)
+		}
+		seen[s] = true
+	}
+	return seen, nil
+}
+
+// simulateRecording records the ganglion cells' responses to the train and test movies of one
+// stimulus type (the test movie repeated cfg.Repeats times).
+func simulateRecording(cfg Config, ret *Retina, stim string, photos []grayImage, nTrain, nTest, warm int, tick func(int)) (*datasets.Recording, error) {
+	preset := strings.TrimPrefix(cfg.Name, "sim-")
+	rec := &datasets.Recording{
+		Expt: cfg.Name, Stim: stim, CellIDs: make([]int, cfg.NCells),
+		FrameRate: cfg.FrameRate, PixelSizeUM: cfg.PixelSizeUM,
+		Provenance: fmt.Sprintf("simulated retina preset=%s seed=%d (%dx%d px, %d cells, %s)",
+			preset, cfg.Seed, cfg.H, cfg.W, cfg.NCells, stimDescription(cfg, stim)),
+	}
+	for i := range rec.CellIDs {
+		rec.CellIDs[i] = i
+	}
+	for _, part := range []struct {
+		split *datasets.Split
+		n     int
+		tag   string
+	}{{&rec.Train, nTrain, "train"}, {&rec.Test, nTest, "test"}} {
+		var movie datasets.Movie
+		tag := stim + "/" + part.tag
+		if stim == datasets.WhiteNoise {
+			movie = whiteNoiseMovie(cfg, part.n, cfg.Binary, cfg.stream(tag, 0))
+		} else {
+			movie = naturalSceneMovie(cfg, part.n, tag, photos)
+		}
+		tick(part.n)
+		resp := ret.run(movie, nil, nil, nil, warm, tick)
+		sp := datasets.Split{Time: frameTimes(part.n, cfg.FrameRate), Stimulus: movie}
+		if part.tag == "train" {
+			sp.Counts = ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", 0))
+			sp.Rates = smoothRates(sp.Counts, cfg)
+			sp.CountTrials = 1
+		} else {
+			sp.Counts, sp.Rates, sp.Repeats, sp.CountTrials = repeatedTrials(cfg, ret, resp, tag, part.n)
+		}
+		*part.split = sp
+	}
+	// The stimulus is finite by construction; check the responses (cheap) rather than
+	// reading gigabytes of stimulus again.
+	if err := rec.ValidateResponses(); err != nil {
+		return nil, fmt.Errorf("simulated %s recording: %w (circuit parameters out of range?)", stim, err)
+	}
+	rec.Source = datasets.Source{SimPreset: preset, SimSeed: cfg.Seed, SHA256: rec.ContentHash()}
+	return rec, nil
+}
+
+// repeatedTrials draws cfg.Repeats spike trains from the rates of resp: their summed counts,
+// their mean smoothed rate and each trial's smoothed rate per cell ([cell][trial][T]).
+func repeatedTrials(cfg Config, ret *Retina, resp Response, tag string, T int) (counts, rates datasets.Matrix, repeats [][][]float32, trials int) {
+	n := cfg.NCells
+	counts = datasets.NewMatrix(T, n)
+	rates = datasets.NewMatrix(T, n)
+	repeats = make([][][]float32, n)
+	for c := range repeats {
+		repeats[c] = make([][]float32, cfg.Repeats)
+	}
+	for k := 0; k < cfg.Repeats; k++ {
+		trial := ret.Spikes(resp.Rates, cfg.stream(tag+"/spikes", uint64(k)))
+		sm := smoothRates(trial, cfg)
+		for i := range trial.Data {
+			counts.Data[i] += trial.Data[i]
+			rates.Data[i] += sm.Data[i] / float32(cfg.Repeats)
+		}
+		for c := 0; c < n; c++ {
+			repeats[c][k] = sm.Column(c)
+		}
+	}
+	return counts, rates, repeats, cfg.Repeats
+}
+
+// simulateInterneurons records the noiseless potentials of the central bipolar and amacrine
+// cells under white noise and full-field flashes.
+func simulateInterneurons(cfg Config, ret *Retina, nInt, nFlash, phase, warm int, tick func(int)) []*datasets.InterneuronSet {
+	preset := strings.TrimPrefix(cfg.Name, "sim-")
 	recB, recA := ret.centralInterneurons()
 	wn := whiteNoiseMovie(cfg, nInt, cfg.Binary, cfg.stream("interneurons/whitenoise", 0))
 	fl := flashesMovie(cfg.H, cfg.W, nFlash, phase, float32(cfg.Contrast))
@@ -316,8 +348,7 @@ func Simulate(cfg Config, stims []string, progress func(done, total int)) (*Simu
 	}
 	am.Provenance = fmt.Sprintf("simulated retina preset=%s seed=%d; amacrine potentials (noiseless), cells %s",
 		preset, cfg.Seed, strings.Join(desc, " "))
-	sim.Interneurons = []*datasets.InterneuronSet{bip, am}
-	return sim, nil
+	return []*datasets.InterneuronSet{bip, am}
 }
 
 func stimDescription(cfg Config, stim string) string {

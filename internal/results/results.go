@@ -86,10 +86,10 @@ func (r Row) csv() []string {
 // Both files are replaced atomically: a reader sees the old table or the new one.
 func Record(ctx stdcontext.Context, dir string, row Row) error {
 	if row.ExpName == "" {
-		return errors.New("results: a row needs an exp_name")
+		return errors.New("a results row needs an exp_name")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("results: %w", err)
+		return err
 	}
 	lock, err := runlock.Wait(ctx, filepath.Join(dir, lockFile))
 	if err != nil {
@@ -112,7 +112,7 @@ func Read(dir string) ([]Row, error) {
 	rows := make([]Row, len(raw))
 	for i, r := range raw {
 		if err := json.Unmarshal(r, &rows[i]); err != nil {
-			return nil, fmt.Errorf("results %s: row %d: %w", path, i+1, err)
+			return nil, fmt.Errorf("%s: row %d: %w", path, i+1, err)
 		}
 	}
 	return rows, nil
@@ -126,11 +126,11 @@ func readJSON(path string) ([]json.RawMessage, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
+		return nil, err
 	}
 	var rows []json.RawMessage
 	if err := json.Unmarshal(data, &rows); err != nil {
-		return nil, fmt.Errorf("results %s: expected a JSON list of rows: %w", path, err)
+		return nil, fmt.Errorf("%s: expected a JSON list of rows: %w", path, err)
 	}
 	return rows, nil
 }
@@ -142,7 +142,7 @@ func upsertJSON(path string, row Row) error {
 	}
 	enc, err := jsonnull.Marshal(row)
 	if err != nil {
-		return fmt.Errorf("results %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	i := slices.IndexFunc(rows, func(r json.RawMessage) bool {
 		var key struct {
@@ -157,7 +157,7 @@ func upsertJSON(path string, row Row) error {
 	}
 	data, err := json.MarshalIndent(rows, "", "  ")
 	if err != nil {
-		return fmt.Errorf("results %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return fsutil.WriteFileAtomic(path, append(data, '\n'))
 }
@@ -170,16 +170,16 @@ func upsertCSV(path string, row Row) error {
 		records, err = r.ReadAll()
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("results %s: %w", path, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		if len(records) == 0 {
 			records = [][]string{Columns}
 		} else if !slices.Equal(records[0], Columns) {
-			return fmt.Errorf("results %s: expected the columns %s, found %s (move the file aside to start a new one)",
+			return fmt.Errorf("%s: expected the columns %s, found %s (move the file aside to start a new one)",
 				path, strings.Join(Columns, ","), strings.Join(records[0], ","))
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("results: %w", err)
+		return err
 	}
 	i := slices.IndexFunc(records[1:], func(rec []string) bool { return len(rec) > 0 && rec[0] == row.ExpName })
 	if i >= 0 {
@@ -190,7 +190,7 @@ func upsertCSV(path string, row Row) error {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
 	if err := w.WriteAll(records); err != nil {
-		return fmt.Errorf("results %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return fsutil.WriteFileAtomic(path, []byte(b.String()))
 }

@@ -62,7 +62,7 @@ func check(path string) error {
 		return fmt.Errorf("plugin %s: GoMLX's XLA engine: %w", abs, err)
 	}
 	defer backend.Finalize()
-	out, err := graph.ExecOnce(backend, func(x *graph.Node) *graph.Node { return graph.AddScalar(x, 2) }, float32(1))
+	out, err := graph.CallOnce(backend, func(x *graph.Node) *graph.Node { return graph.AddScalar(x, 2) }, float32(1))
 	if err != nil {
 		return fmt.Errorf("plugin %s: running 1+2: %w", abs, err)
 	}

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 )
 
@@ -47,7 +48,7 @@ func (c plantedCell) plant(stim datasets.Movie, history int, rng *rand.Rand) (In
 			signal[t] *= signal[t]
 		}
 	}
-	sd := math.Sqrt(sumSquares(centred(signal)) / float64(n))
+	sd := math.Sqrt(sumSquares(analysis.Centred(signal)) / float64(n))
 	pot := datasets.NewMatrix(n, 1)
 	for t, s := range signal {
 		pot.Data[t] = float32(s + rng.NormFloat64()*sd*math.Sqrt(c.noise))

@@ -1,6 +1,9 @@
-package retina
+package torchio
 
 import (
+	"github.com/deepretina/deepretina/internal/torchpickle"
+	"github.com/deepretina/deepretina/retina"
+
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,13 +66,13 @@ func TestTorchCheckpointParity(t *testing.T) {
 	backend := testBackend()
 	for _, name := range torchCases(t, g) {
 		t.Run(name, func(t *testing.T) {
-			c, err := LoadTorchCheckpoint(filepath.Join(torchTestdata, name+".pt"))
+			c, err := LoadCheckpoint(filepath.Join(torchTestdata, name+".pt"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantFormat := torchFormatZip
+			wantFormat := torchpickle.FormatZip
 			if strings.Contains(name, "legacy") {
-				wantFormat = torchFormatLegacy
+				wantFormat = torchpickle.FormatLegacy
 			}
 			wantOrder := "newest"
 			if strings.Contains(name, "older") || strings.Contains(name, "linearstacked_gcbias") {
@@ -83,9 +86,9 @@ func TestTorchCheckpointParity(t *testing.T) {
 				t.Errorf("format %s, order %s, noise %s; want %s, %s, %s", c.Format, c.ModuleOrder, c.NoiseParam, wantFormat, wantOrder, wantNoise)
 			}
 			m := c.Model
-			wantType := ModelBNCNN
+			wantType := retina.ModelBNCNN
 			if strings.HasPrefix(name, "linearstacked") {
-				wantType = ModelLinearStacked
+				wantType = retina.ModelLinearStacked
 			}
 			if m.Type != wantType || m.DenseBias != strings.Contains(name, "gcbias") ||
 				m.ExpOutput != strings.Contains(name, "_exp") || m.NoConvBias != strings.Contains(name, "nobias") ||
@@ -109,8 +112,8 @@ func TestTorchCheckpointParity(t *testing.T) {
 			if err := c.Import(ctx); err != nil {
 				t.Fatal(err)
 			}
-			out, err := model.ExecOnce(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
-				return Forward(ctx, m, x).Rates
+			out, err := model.CallOnce(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
+				return retina.Forward(ctx, m, x).Rates
 			}, x)
 			if err != nil {
 				t.Fatal(err)
@@ -123,14 +126,14 @@ func TestTorchCheckpointParity(t *testing.T) {
 
 			// Export writes the newest module order: for a newest-order file, the file's own
 			// names, values and all.
-			exported, err := ExportStateDict(ctx, m)
+			exported, err := retina.ExportStateDict(ctx, m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if wantOrder == "newest" {
 				assertStateDictsEqual(t, exported, c.StateDict())
 			} else {
-				shapes, _ := StateDictShapes(m)
+				shapes, _ := retina.StateDictShapes(m)
 				for k, s := range shapes {
 					if e, ok := exported[k]; !ok || !slices.Equal(e.Shape().Dimensions, s) {
 						t.Errorf("export lacks %s %v", k, s)
@@ -195,7 +198,7 @@ func TestTorchCheckpointBadInputs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := LoadTorchCheckpoint(c.path)
+			_, err := LoadCheckpoint(c.path)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -212,29 +215,7 @@ func TestTorchCheckpointBadInputs(t *testing.T) {
 	}
 }
 
-// TestScanPickleRejectsOverlongLengths: a length beyond the data never reaches gopickle, which
-// would allocate it.
-func TestScanPickleRejectsOverlongLengths(t *testing.T) {
-	cases := map[string][]byte{
-		"BINBYTES8 of 2^40":   append([]byte("\x80\x04\x8e"), 0, 0, 0, 0, 0, 1, 0, 0),
-		"BINUNICODE of 2^31":  append([]byte("\x80\x02X"), 0, 0, 0, 0x80),
-		"FRAME longer":        append([]byte("\x80\x04\x95"), 0xff, 0xff, 0, 0, 0, 0, 0, 0, '.'),
-		"negative BINSTRING":  append([]byte("\x80\x02T"), 0xff, 0xff, 0xff, 0xff),
-		"no STOP":             []byte("\x80\x02K\x05"),
-		"unknown opcode":      []byte("\x80\x02\xff."),
-		"GLOBAL without line": []byte("\x80\x02ctorch"),
-	}
-	for name, data := range cases {
-		if _, err := scanPickle(data); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-	if n, err := scanPickle([]byte("\x80\x02}q\x00(X\x01\x00\x00\x00aK\x01u.trailing")); err != nil || n != 16 {
-		t.Errorf("valid pickle: length %d, err %v; want 16", n, err)
-	}
-}
-
-func FuzzParseTorchCheckpoint(f *testing.F) {
+func FuzzParseCheckpoint(f *testing.F) {
 	for _, name := range []string{"bad_missing_norm_stats.pt", "bad_not_a_dict.pt", "bad_state_dict_not_a_dict.pt"} {
 		if data, err := os.ReadFile(filepath.Join(torchTestdata, name)); err == nil {
 			f.Add(data)
@@ -242,7 +223,7 @@ func FuzzParseTorchCheckpoint(f *testing.F) {
 	}
 	f.Add([]byte("\x80\x02}q\x00(X\x01\x00\x00\x00aK\x01u."))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseTorchCheckpoint(data)
+		c, err := ParseCheckpoint(data)
 		if err != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina"
@@ -19,7 +20,7 @@ type ProbeOptions struct {
 	// SummaryGroup is the stimulus group of the headline summary (default: "boxes" when the
 	// files have it, the reference's choice, else "whitenoise", else the first group).
 	SummaryGroup string
-	RF           RFOptions // white noise of the gradient receptive fields (default 512 windows)
+	RF           analysis.RFOptions // white noise of the gradient receptive fields (default 512 windows)
 	// IGSteps is the number of α steps of the integrated gradients (default 32: the
 	// reference's 5 leave a completeness error of about a tenth of a strong response).
 	IGSteps int
@@ -121,19 +122,19 @@ func summarize(learned, untrained *InterneuronComparison) Summary {
 // peak of its temporal part, and (for ganglion cells with a recording) the correlation of the
 // model's receptive field with the recorded cell's spike-triggered average.
 type UnitRF struct {
-	Target      string     `json:"target"`
-	Layer       string     `json:"layer"` // "" for a ganglion cell
-	Index       int        `json:"index"` // channel, or ganglion cell
-	Row         int        `json:"row"`
-	Col         int        `json:"col"`
-	Explained   float64    `json:"rank1_explained"`
-	Gaussian    Gaussian2D `json:"gaussian"`
-	PeakLagMS   float64    `json:"temporal_peak_ms"` // time before the response of the temporal part's extreme
-	RecordedSTA *float64   `json:"recorded_sta_r,omitempty"`
+	Target      string              `json:"target"`
+	Layer       string              `json:"layer"` // "" for a ganglion cell
+	Index       int                 `json:"index"` // channel, or ganglion cell
+	Row         int                 `json:"row"`
+	Col         int                 `json:"col"`
+	Explained   float64             `json:"rank1_explained"`
+	Gaussian    analysis.Gaussian2D `json:"gaussian"`
+	PeakLagMS   float64             `json:"temporal_peak_ms"` // time before the response of the temporal part's extreme
+	RecordedSTA *float64            `json:"recorded_sta_r,omitempty"`
 
-	RF  *ReceptiveField `json:"-"`
-	Sep SpaceTime       `json:"-"`
-	STA []float64       `json:"-"` // the recorded cell's STA [History·H·W], when known
+	RF  *analysis.ReceptiveField `json:"-"`
+	Sep analysis.SpaceTime       `json:"-"`
+	STA []float64                `json:"-"` // the recorded cell's STA [History·H·W], when known
 }
 
 // AttributionResult explains the responses to AttributionStimulus: per layer, the share of
@@ -151,10 +152,10 @@ type LayerAttribution struct {
 	// divided by the sum of the absolute values over channels (signed, so that Σ|share| = 1).
 	Share [][]float64 `json:"share"`
 	// MeanShare: Share averaged over cells; TopChannel: the channel of largest mean share.
-	MeanShare  []float64    `json:"mean_share"`
-	TopChannel int          `json:"top_channel"`
-	Residual   float64      `json:"completeness_residual"` // Attribution.Residual
-	Full       *Attribution `json:"-"`
+	MeanShare  []float64             `json:"mean_share"`
+	TopChannel int                   `json:"top_channel"`
+	Residual   float64               `json:"completeness_residual"` // Attribution.Residual
+	Full       *analysis.Attribution `json:"-"`
 }
 
 // ProbeResult is everything Probe found; its JSON form is probe.json.
@@ -169,19 +170,19 @@ type ProbeResult struct {
 	// copies of another cell of the same file (MergeDuplicateCells), so each signal counts once.
 	MergedDuplicates []MergedCell `json:"merged_duplicates"`
 
-	Model           string             `json:"model"`
-	Layers          []LayerInfo        `json:"layers"`
-	PreNonlinearity bool               `json:"pre_nonlinearity"`
-	MaxShift        int                `json:"max_shift"`
-	InputShape      [3]int             `json:"input_shape"` // [History, H, W] of the model's input
-	FrameRate       float64            `json:"frame_rate_hz"`
-	SummaryGroup    string             `json:"summary_group"`
-	Summary         Summary            `json:"summary"`
-	SummaryByGroup  map[string]Summary `json:"summary_by_group"`
-	Comparisons     []GroupComparison  `json:"comparisons"`
-	ReceptiveFields []UnitRF           `json:"receptive_fields"`
-	Attribution     *AttributionResult `json:"attribution,omitempty"`
-	Similarity      []LayerSimilarity  `json:"similarity_to_untrained"`
+	Model           string                     `json:"model"`
+	Layers          []LayerInfo                `json:"layers"`
+	PreNonlinearity bool                       `json:"pre_nonlinearity"`
+	MaxShift        int                        `json:"max_shift"`
+	InputShape      [3]int                     `json:"input_shape"` // [History, H, W] of the model's input
+	FrameRate       float64                    `json:"frame_rate_hz"`
+	SummaryGroup    string                     `json:"summary_group"`
+	Summary         Summary                    `json:"summary"`
+	SummaryByGroup  map[string]Summary         `json:"summary_by_group"`
+	Comparisons     []GroupComparison          `json:"comparisons"`
+	ReceptiveFields []UnitRF                   `json:"receptive_fields"`
+	Attribution     *AttributionResult         `json:"attribution,omitempty"`
+	Similarity      []analysis.LayerSimilarity `json:"similarity_to_untrained"`
 	// Validation judges the headline group against the target (TargetMeanBestR) and says what
 	// the measurements point to where a cell type falls short.
 	Validation *Validation `json:"validation"`
@@ -208,24 +209,64 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		}
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("probe: no interneuron recordings")
+		return nil, fmt.Errorf("no interneuron recordings")
 	}
 	if control != nil && !sameArchitecture(model.Meta.Model, control.Meta.Model) {
-		return nil, fmt.Errorf("probe: the control's architecture differs from the model's")
+		return nil, fmt.Errorf("the control's architecture differs from the model's")
 	}
 	data, merged := MergeDuplicateCells(data)
 	if len(merged) > 0 {
 		logf("%d recorded cells are exact copies (|r| > %g) of another cell of their file: each signal is counted once", len(merged), DuplicateThreshold)
 	}
-	in := InputOf(model)
+	in := analysis.InputOf(model)
 	res := &ProbeResult{MergedDuplicates: merged, Model: model.Meta.Model.Type, Layers: layerInfos(model.Layers()), PreNonlinearity: !opts.Compare.AfterNonlinearity,
 		MaxShift: opts.Compare.MaxShift, InputShape: [3]int{in.History, in.H, in.W}, FrameRate: model.Meta.FrameRate,
 		SummaryByGroup: map[string]Summary{}}
 	if len(res.Layers) == 0 {
-		return nil, fmt.Errorf("probe: model %s has no hidden layers to probe", model.Meta.Model.Type)
+		return nil, fmt.Errorf("model %s has no hidden layers to probe", model.Meta.Model.Type)
 	}
 
 	// Interneurons, group by group.
+	if err := compareGroups(res, model, control, data, opts, logf); err != nil {
+		return nil, err
+	}
+
+	// Receptive fields.
+	if err := receptiveFields(res, model, opts, logf); err != nil {
+		return nil, err
+	}
+
+	// Attribution.
+	if a := opts.Attribution; a != nil {
+		ar, err := attribution(res.Layers, model, in, a, opts.IGSteps, logf)
+		if err != nil {
+			return nil, err
+		}
+		res.Attribution = ar
+	}
+
+	// Similarity to the control on white noise.
+	if control != nil {
+		logf("similarity of the trained and untrained layers on white noise")
+		sim, err := similarityToControl(model, control, in, opts)
+		if err != nil {
+			return nil, err
+		}
+		res.Similarity = sim
+	}
+
+	logf("validation against the target (mean held-out r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
+	v, err := validate(res, model, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Validation = v
+	return res, nil
+}
+
+// compareGroups compares the model's (and the control's) units with the interneurons of each
+// stimulus group, and chooses the group of the headline summary.
+func compareGroups(res *ProbeResult, model, control *retina.Model, data []InterneuronData, opts ProbeOptions, logf func(string, ...any)) error {
 	var groups []string
 	for _, d := range data {
 		if !slices.Contains(groups, d.Group) {
@@ -241,7 +282,7 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 			}
 		}
 	} else if !slices.Contains(groups, res.SummaryGroup) {
-		return nil, fmt.Errorf("probe: summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
+		return fmt.Errorf("summary group %q is not among the interneuron groups (%v)", res.SummaryGroup, groups)
 	}
 	for _, g := range groups {
 		var sub []InterneuronData
@@ -253,13 +294,13 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		gc := GroupComparison{Group: g}
 		var err error
 		logf("correlating every unit with %d recordings of group %q (trained model)", len(sub), g)
-		if gc.Learned, err = CompareInterneurons(ModelUnits(model), sub, opts.Compare); err != nil {
-			return nil, err
+		if gc.Learned, err = CompareInterneurons(analysis.ModelUnits(model), sub, opts.Compare); err != nil {
+			return err
 		}
 		if control != nil {
 			logf("correlating every unit with %d recordings of group %q (untrained control)", len(sub), g)
-			if gc.Untrained, err = CompareInterneurons(ModelUnits(control), sub, opts.Compare); err != nil {
-				return nil, err
+			if gc.Untrained, err = CompareInterneurons(analysis.ModelUnits(control), sub, opts.Compare); err != nil {
+				return err
 			}
 		}
 		s := summarize(gc.Learned, gc.Untrained)
@@ -267,13 +308,18 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		res.SummaryByGroup[g] = s
 	}
 	res.Summary = res.SummaryByGroup[res.SummaryGroup]
+	return nil
+}
 
-	// Receptive fields.
+// receptiveFields adds the gradient receptive fields of every ganglion cell and of every
+// hidden channel's centre unit, with the recorded cells' spike-triggered averages beside them
+// when opts.Recording is set.
+func receptiveFields(res *ProbeResult, model *retina.Model, opts ProbeOptions, logf func(string, ...any)) error {
 	rfOpts := opts.RF
 	if rfOpts.Samples <= 0 {
 		rfOpts.Samples = 512
 	}
-	var sta *ClassicalLN
+	var sta *analysis.ClassicalLN
 	if opts.Recording != nil {
 		n := opts.STAWindows
 		if n <= 0 {
@@ -281,71 +327,61 @@ func Probe(model, control *retina.Model, data []InterneuronData, opts ProbeOptio
 		}
 		w, err := model.Windows(opts.Recording.Train.Stimulus, opts.Recording.Train.Rates)
 		if err != nil {
-			return nil, fmt.Errorf("probe: recording: %w", err)
+			return fmt.Errorf("recording: %w", err)
 		}
 		logf("spike-triggered averages of the %d recorded cells (%d windows)", w.NCells(), min(n, w.Len()))
-		if sta, err = FitClassicalLN(w, nil, n); err != nil {
-			return nil, fmt.Errorf("probe: recording: %w", err)
+		if sta, err = analysis.FitClassicalLN(w, nil, n); err != nil {
+			return fmt.Errorf("recording: %w", err)
 		}
 	}
 	logf("gradient receptive fields of %d ganglion cells and every channel", model.Meta.Model.NCells)
-	var targets []Target
+	var targets []analysis.Target
 	for c := 0; c < model.Meta.Model.NCells; c++ {
-		targets = append(targets, Ganglion(c))
+		targets = append(targets, analysis.Ganglion(c))
 	}
 	for _, l := range res.Layers {
 		for ch := 0; ch < l.Shape[0]; ch++ {
-			targets = append(targets, Target{Layer: l.Name, Channel: ch, Row: l.Shape[1] / 2, Col: l.Shape[2] / 2, PreNonlinearity: true})
+			targets = append(targets, analysis.Target{Layer: l.Name, Channel: ch, Row: l.Shape[1] / 2, Col: l.Shape[2] / 2, PreNonlinearity: true})
 		}
 	}
 	for _, t := range targets {
 		u, err := unitRF(model, t, rfOpts, sta)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.ReceptiveFields = append(res.ReceptiveFields, u)
 	}
+	return nil
+}
 
-	// Attribution.
-	if a := opts.Attribution; a != nil {
-		ar := &AttributionResult{Stimulus: a}
-		igSteps := opts.IGSteps
-		if igSteps <= 0 {
-			igSteps = 32
-		}
-		for _, l := range res.Layers {
-			logf("integrated gradients of the responses to %s over the channels of %s", a.Name, l.Name)
-			full, err := IntegratedGradients(model, a.Stimulus, nil, IGOptions{Layer: l.Name, Steps: igSteps})
-			if err != nil {
-				return nil, err
-			}
-			ar.Layers = append(ar.Layers, shares(full, a.From-in.History, a.To-in.History))
-		}
-		res.Attribution = ar
+// attribution splits the responses to the attribution stimulus a over each layer's channels by
+// integrated gradients (igSteps steps; 0: 32), within frames [a.From, a.To).
+func attribution(layers []LayerInfo, model *retina.Model, in analysis.Input, a *AttributionStimulus, igSteps int, logf func(string, ...any)) (*AttributionResult, error) {
+	ar := &AttributionResult{Stimulus: a}
+	if igSteps <= 0 {
+		igSteps = 32
 	}
-
-	// Similarity to the control on white noise.
-	if control != nil {
-		logf("similarity of the trained and untrained layers on white noise")
-		movie := datasets.NewMovie(2000+in.History, in.H, in.W)
-		noiseWindows(movie.Data, 1, true, rand.New(rand.NewPCG(7, 7)))
-		for i, z := range movie.Data {
-			movie.Data[i] = in.Raw(z)
-		}
-		sim, err := CompareModels(ModelUnits(model), ModelUnits(control), movie, SimilarityOptions{PreNonlinearity: !opts.Compare.AfterNonlinearity})
+	for _, l := range layers {
+		logf("integrated gradients of the responses to %s over the channels of %s", a.Name, l.Name)
+		full, err := analysis.IntegratedGradients(model, a.Stimulus, nil, analysis.IGOptions{Layer: l.Name, Steps: igSteps})
 		if err != nil {
 			return nil, err
 		}
-		res.Similarity = sim
+		ar.Layers = append(ar.Layers, shares(full, a.From-in.History, a.To-in.History))
 	}
+	return ar, nil
+}
 
-	logf("validation against the target (mean held-out r ≥ %.1f, ≥ %.1f above the control)", TargetMeanBestR, TargetMarginOverControl)
-	v, err := validate(res, model, data, opts)
-	if err != nil {
-		return nil, err
+// similarityToControl compares the trained and untrained layers on 2000 frames of binary white
+// noise.
+func similarityToControl(model, control *retina.Model, in analysis.Input, opts ProbeOptions) ([]analysis.LayerSimilarity, error) {
+	movie := datasets.NewMovie(2000+in.History, in.H, in.W)
+	analysis.NoiseWindows(movie.Data, 1, true, rand.New(rand.NewPCG(7, 7)))
+	for i, z := range movie.Data {
+		movie.Data[i] = in.Raw(z)
 	}
-	res.Validation = v
-	return res, nil
+	return analysis.CompareModels(analysis.ModelUnits(model), analysis.ModelUnits(control), movie,
+		analysis.SimilarityOptions{PreNonlinearity: !opts.Compare.AfterNonlinearity})
 }
 
 // LayerInfo names a hidden layer and the shape of its units [C, H, W].
@@ -368,8 +404,8 @@ func sameArchitecture(a, b retina.ModelConfig) bool {
 }
 
 // unitRF maps and summarises the gradient receptive field of t.
-func unitRF(m *retina.Model, t Target, opts RFOptions, sta *ClassicalLN) (UnitRF, error) {
-	rf, err := GradientRF(m, t, opts)
+func unitRF(m *retina.Model, t analysis.Target, opts analysis.RFOptions, sta *analysis.ClassicalLN) (UnitRF, error) {
+	rf, err := analysis.GradientRF(m, t, opts)
 	if err != nil {
 		return UnitRF{}, err
 	}
@@ -380,17 +416,17 @@ func unitRF(m *retina.Model, t Target, opts RFOptions, sta *ClassicalLN) (UnitRF
 	if u.Sep, err = rf.Decompose(); err != nil {
 		// A unit whose gradient vanishes everywhere has no receptive field to fit.
 		u.Explained, u.PeakLagMS = math.NaN(), math.NaN()
-		u.Gaussian = Gaussian2D{Amplitude: math.NaN(), Offset: math.NaN(), CentreY: math.NaN(), CentreX: math.NaN(),
+		u.Gaussian = analysis.Gaussian2D{Amplitude: math.NaN(), Offset: math.NaN(), CentreY: math.NaN(), CentreX: math.NaN(),
 			SigmaU: math.NaN(), SigmaV: math.NaN(), Angle: math.NaN(), R2: math.NaN()}
 		return u, nil
 	}
 	u.Explained = u.Sep.Explained
-	if u.Gaussian, err = FitGaussian2D(u.Sep.Spatial, rf.H, rf.W); err != nil {
+	if u.Gaussian, err = analysis.FitGaussian2D(u.Sep.Spatial, rf.H, rf.W); err != nil {
 		return UnitRF{}, fmt.Errorf("receptive field of %s: %w", t, err)
 	}
 	u.PeakLagMS = float64(rf.History-peakIndex(u.Sep.Temporal)) * 1000 / m.Meta.FrameRate
 	if t.Layer == "" && sta != nil && t.Cell < len(sta.Filters) {
-		u.STA = float64s(sta.Filters[t.Cell])
+		u.STA = analysis.Float64s(sta.Filters[t.Cell])
 		r, err := metrics.Pearson(sta.Filters[t.Cell], float32s(rf.Data))
 		if err == nil {
 			u.RecordedSTA = &r
@@ -408,7 +444,7 @@ func float32s(x []float64) []float32 {
 }
 
 // shares sums each cell's channel attributions over windows [from, to) and normalises them.
-func shares(a *Attribution, from, to int) LayerAttribution {
+func shares(a *analysis.Attribution, from, to int) LayerAttribution {
 	la := LayerAttribution{Layer: a.Layer, Residual: a.Residual(), Full: a}
 	from, to = max(0, from), min(len(a.Output[0]), to)
 	nc := len(a.Channels[0][0])
@@ -432,7 +468,7 @@ func shares(a *Attribution, from, to int) LayerAttribution {
 		}
 		la.Share = append(la.Share, s)
 	}
-	order := allWindows(nc)
+	order := analysis.AllWindows(nc)
 	sort.SliceStable(order, func(i, j int) bool { return la.MeanShare[order[i]] > la.MeanShare[order[j]] })
 	la.TopChannel = order[0]
 	return la

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/figures"
 )
 
@@ -280,7 +281,7 @@ func (p *ProbeResult) addReceptiveFields(rep *figures.Report, add func(string, s
 				if u.STA == nil {
 					break
 				}
-				st, err := Rank1(u.STA, rf0.History, rf0.H*rf0.W)
+				st, err := analysis.Rank1(u.STA, rf0.History, rf0.H*rf0.W)
 				if err != nil {
 					break
 				}
@@ -350,7 +351,7 @@ func (p *ProbeResult) addAttribution(rep *figures.Report, add func(string, strin
 	}
 }
 
-func similarityTable(sims []LayerSimilarity) figures.Table {
+func similarityTable(sims []analysis.LayerSimilarity) figures.Table {
 	t := figures.Table{Columns: []string{"layer", "mean r of matched channels (Hungarian)", "null", "mean best r per unit", "null",
 		"canonical correlations", "null"}}
 	ccs := func(xs []float64) string {

@@ -1,10 +1,11 @@
-package analysis
+package probe
 
 import (
 	"math"
 	"runtime"
 	"sync"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 )
 
@@ -168,7 +169,7 @@ func (st *segStats) r(j, k int, segs ...int) float64 {
 	if va < 0 {
 		va = 0
 	}
-	if quiet(sabs/n, math.Sqrt(va)) || !(vy > 0) {
+	if analysis.Quiet(sabs/n, math.Sqrt(va)) || !(vy > 0) {
 		return 0
 	}
 	r := (sdy/n - ma*my) / math.Sqrt(va*vy)

@@ -1,36 +1,23 @@
-package retina
+package torchio
 
 import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/gomlx/gomlx/ml/model"
-)
 
-// ImportInfo records, in an imported run's metadata, where its weights came from.
-type ImportInfo struct {
-	From        string             `json:"from"`                      // the checkpoint file, as given
-	SHA256      string             `json:"sha256"`                    // of the file's bytes
-	Format      string             `json:"format"`                    // "zip" or "legacy"
-	ModelType   string             `json:"model_type"`                // the reference's model_type
-	ModuleOrder string             `json:"module_order"`              // "newest", "older" or "other"
-	NoiseParam  string             `json:"noise_param,omitempty"`     // "sigma" or "cuda_param"
-	Epoch       int                `json:"epoch"`                     // the reference's epoch index (−1: absent)
-	Scores      map[string]float64 `json:"scores,omitempty"`          // the reference's scores at that epoch
-	Hyps        map[string]any     `json:"hyperparameters,omitempty"` // the checkpoint's hyper-parameters, as stored
-}
+	"github.com/deepretina/deepretina/retina"
+)
 
 // ImportOptions adjust the run an import creates: where its data are (eval and the analyses
 // load the test set from the run's config) and which cells its outputs are.
 type ImportOptions struct {
-	DataPath string    // the run config's datapath (root holding <dataset>/<stim_type>.h5)
-	Dataset  string    // replaces the checkpoint's dataset
-	StimType string    // replaces the checkpoint's stim_type
-	Cells    *CellList // replaces the checkpoint's cells
+	DataPath string           // the run config's datapath (root holding <dataset>/<stim_type>.h5)
+	Dataset  string           // replaces the checkpoint's dataset
+	StimType string           // replaces the checkpoint's stim_type
+	Cells    *retina.CellList // replaces the checkpoint's cells
 }
 
 // configKeysFromHyps are the hyper-parameters an imported run's Config takes from the
@@ -38,17 +25,12 @@ type ImportOptions struct {
 var configKeysFromHyps = []string{"exp_name", "dataset", "cells", "stim_type", "lossfxn", "batch_size", "n_epochs",
 	"lr", "l1", "l2", "seed", "scheduler_patience", "scheduler_factor", "shuffle", "n_repeats", "save_every_epoch"}
 
-// ImportTorchRun turns a reference checkpoint into a run folder, the same layout Train writes
+// ImportRun turns a reference checkpoint into a run folder, the same layout Train writes
 // (runDir/checkpoints/epoch-NNNN/ with the model's variables and meta.json, and runDir/run.json),
 // so that LoadModel, eval, predict and the analyses accept it. The metadata record the source
 // file and its SHA-256 (RunMeta.Imported); the run counts as finished ("imported"), so Train
 // refuses to continue it. runDir must not hold a run already.
-func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*RunMeta, error) {
-	if refs, err := listCheckpoints(runDir); err != nil {
-		return nil, err
-	} else if len(refs) > 0 {
-		return nil, fmt.Errorf("import: %s already holds a run (%s); choose another output folder", runDir, filepath.Base(refs[0].Dir))
-	}
+func ImportRun(c *Checkpoint, runDir string, opts ImportOptions) (*retina.RunMeta, error) {
 	cfg, err := importedConfig(c, opts)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", c.Path, err)
@@ -66,17 +48,17 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 	}
 
 	store := model.NewStore()
-	if err := c.Import(store.RootScope().At(ModelScope)); err != nil {
+	if err := c.Import(store.RootScope().At(retina.ModelScope)); err != nil {
 		return nil, fmt.Errorf("import %s: %w", c.Path, err)
 	}
 	epochs := c.Epoch + 1 // the reference counts epochs from 0; −1 (absent) gives 0
-	meta := &RunMeta{
-		Format: MetaFormat, Config: cfg, Model: c.Model, NormStats: c.NormStats, CellIDs: ids,
+	meta := &retina.RunMeta{
+		Format: retina.MetaFormat, Config: cfg, Model: c.Model, NormStats: c.NormStats, CellIDs: ids,
 		InputShape: c.Model.ImgShape, FrameRate: 100, PixelSizeUM: 55,
 		Data:    fmt.Sprintf("imported from %s (torch-deep-retina, trained on %s/%s)", c.Path, cfg.Dataset, cfg.StimType),
-		Backend: "PyTorch (imported)", Epoch: epochs, LR: cfg.LR, BestEpoch: epochs, BestValCorr: noCorrelation,
+		Backend: "PyTorch (imported)", Epoch: epochs, LR: cfg.LR, BestEpoch: epochs, BestValCorr: retina.NoCorrelation,
 		Stopped: "imported",
-		Imported: &ImportInfo{From: c.Path, SHA256: c.SHA256, Format: c.Format, ModelType: c.ModelType,
+		Imported: &retina.ImportInfo{From: c.Path, SHA256: c.SHA256, Format: c.Format, ModelType: c.ModelType,
 			ModuleOrder: c.ModuleOrder, NoiseParam: c.NoiseParam, Epoch: c.Epoch, Scores: c.Scores, Hyps: c.Hyps},
 	}
 	if c.LR > 0 {
@@ -87,18 +69,11 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 	}
 	meta.TestCorrAtBest = c.Scores["test_pearson"]
 	if epochs > 0 {
-		meta.History = []EpochRecord{{Epoch: epochs, TrainLoss: c.Scores["loss"], ValCorr: meta.BestValCorr,
+		meta.History = []retina.EpochRecord{{Epoch: epochs, TrainLoss: c.Scores["loss"], ValCorr: meta.BestValCorr,
 			TestCorr: meta.TestCorrAtBest, LR: meta.LR}}
 	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
+	if err := retina.SaveRun(store, runDir, meta); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
-	}
-	ckpt, err := newCheckpointer(store, runDir, 1)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ckpt.save(meta); err != nil {
-		return nil, fmt.Errorf("import into %s: %w", runDir, err)
 	}
 	return meta, nil
 }
@@ -106,9 +81,9 @@ func ImportTorchRun(c *TorchCheckpoint, runDir string, opts ImportOptions) (*Run
 // importedConfig is the run config of an imported checkpoint: the model keys from the model
 // the state dict describes, the data and training keys from its hyper-parameters (those that
 // do not validate are left at their defaults), then opts.
-func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
+func importedConfig(c *Checkpoint, opts ImportOptions) (retina.Config, error) {
 	m := c.Model
-	cfg := DefaultConfig()
+	cfg := retina.DefaultConfig()
 	cfg.ExpName = "imported"
 	for name, goType := range torchModelTypes {
 		if goType == m.Type {
@@ -118,7 +93,7 @@ func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
 	cfg.ImgShape = []int{m.ImgShape[0], m.ImgShape[1], m.ImgShape[2]}
 	cfg.Chans, cfg.KSizes = append([]int(nil), m.Chans...), append([]int(nil), m.KSizes...)
 	if len(cfg.Chans) == 0 { // LN: keep the defaults, unused
-		cfg.Chans, cfg.KSizes = DefaultConfig().Chans, DefaultConfig().KSizes
+		cfg.Chans, cfg.KSizes = retina.DefaultConfig().Chans, retina.DefaultConfig().KSizes
 	}
 	cfg.Noise, cfg.BNMoment = m.Noise, m.BNMomentum
 	cfg.GCBias, cfg.DropP = m.DenseBias, m.DropP
@@ -144,7 +119,7 @@ func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
 		if err != nil {
 			continue
 		}
-		if next, err := ParseConfig(data, cfg); err == nil {
+		if next, err := retina.ParseConfig(data, cfg); err == nil {
 			cfg = next
 		}
 	}
@@ -169,7 +144,7 @@ func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
 		}
 		cfg.Cells = cells
 	}
-	cfg.canonicalize()
+	cfg.Canonicalize()
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("the run's config: %w", err)
 	}
@@ -179,22 +154,22 @@ func importedConfig(c *TorchCheckpoint, opts ImportOptions) (Config, error) {
 // checkpointCells reads the checkpoint's "cells": which recorded cells its outputs are. A value
 // that is not a list of distinct indices or "all" is an error: dropping it would map the
 // outputs to cells 0…N−1, silently the wrong cells.
-func checkpointCells(c *TorchCheckpoint) (CellList, error) {
+func checkpointCells(c *Checkpoint) (retina.CellList, error) {
 	const fix = `give the recorded cells of the model's outputs with --cells (indices separated by commas, or all)`
 	if what, ok := c.unread["cells"]; ok {
-		return CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", what, fix)
+		return retina.CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", what, fix)
 	}
 	v, ok := c.Hyps["cells"]
 	if !ok || v == nil {
-		return DefaultConfig().Cells, nil
+		return retina.DefaultConfig().Cells, nil
 	}
 	raw, _ := json.Marshal(v)
-	var l CellList
+	var l retina.CellList
 	if err := json.Unmarshal(raw, &l); err != nil {
-		return CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", raw, fix)
+		return retina.CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", raw, fix)
 	}
 	if err := checkCellIDs(l.IDs); err != nil {
-		return CellList{}, fmt.Errorf("hyper-parameter cells %s: %w: %s", raw, err, fix)
+		return retina.CellList{}, fmt.Errorf("hyper-parameter cells %s: %w: %s", raw, err, fix)
 	}
 	return l, nil
 }

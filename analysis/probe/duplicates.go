@@ -1,8 +1,11 @@
-package analysis
+package probe
 
 import (
 	"math"
 	"slices"
+
+	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/metrics"
 )
 
 // DuplicateThreshold is the |r| above which two recorded cells of one file are one signal
@@ -55,7 +58,7 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 		for gi, g := range groups {
 			cols[gi] = make([][]float64, n)
 			for c := 0; c < n; c++ {
-				cols[gi][c] = float64s(g.Potentials.Column(c))
+				cols[gi][c] = analysis.Float64s(g.Potentials.Column(c))
 			}
 		}
 		drop[src] = map[int]bool{}
@@ -67,7 +70,7 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 				worst := math.Inf(1)
 				signed := 0.0
 				for gi := range groups {
-					r := pearsonF64(cols[gi][i], cols[gi][j])
+					r := metrics.PearsonFloat64(cols[gi][i], cols[gi][j])
 					if math.Abs(r) < worst {
 						worst, signed = math.Abs(r), r
 					}
@@ -93,40 +96,46 @@ func MergeDuplicateCells(data []InterneuronData) ([]InterneuronData, []MergedCel
 		if len(dr) == 0 {
 			continue
 		}
-		var keep []int
-		for c := 0; c < d.Potentials.Cols; c++ {
-			if !dr[c] {
-				keep = append(keep, c)
-			}
-		}
-		p := d.Potentials
-		nd := d
-		nd.Potentials.Rows, nd.Potentials.Cols = p.Rows, len(keep)
-		nd.Potentials.Data = make([]float32, p.Rows*len(keep))
-		for t := 0; t < p.Rows; t++ {
-			for k2, c := range keep {
-				nd.Potentials.Data[t*len(keep)+k2] = p.Data[t*p.Cols+c]
-			}
-		}
-		nd.CellIndex, nd.Subtypes = nil, nil
-		label := map[int]string{}
-		if d.Subtypes != nil {
-			for c, st := range d.Subtypes {
-				label[c] = st
-			}
-			for _, kd := range merge[d.Source] {
-				label[kd[0]] += "/" + d.Subtypes[kd[1]]
-			}
-		}
-		for _, c := range keep {
-			nd.CellIndex = append(nd.CellIndex, fileIndex(d, c))
-			if d.Subtypes != nil {
-				nd.Subtypes = append(nd.Subtypes, label[c])
-			}
-		}
-		out[k] = nd
+		out[k] = withoutCells(d, dr, merge[d.Source])
 	}
 	return out, merged
+}
+
+// withoutCells returns d without the cells in drop; merge pairs (kept, dropped) name both
+// subtypes on the kept cell.
+func withoutCells(d InterneuronData, drop map[int]bool, merge [][2]int) InterneuronData {
+	var keep []int
+	for c := 0; c < d.Potentials.Cols; c++ {
+		if !drop[c] {
+			keep = append(keep, c)
+		}
+	}
+	p := d.Potentials
+	nd := d
+	nd.Potentials.Rows, nd.Potentials.Cols = p.Rows, len(keep)
+	nd.Potentials.Data = make([]float32, p.Rows*len(keep))
+	for t := 0; t < p.Rows; t++ {
+		for k2, c := range keep {
+			nd.Potentials.Data[t*len(keep)+k2] = p.Data[t*p.Cols+c]
+		}
+	}
+	nd.CellIndex, nd.Subtypes = nil, nil
+	label := map[int]string{}
+	if d.Subtypes != nil {
+		for c, st := range d.Subtypes {
+			label[c] = st
+		}
+		for _, kd := range merge {
+			label[kd[0]] += "/" + d.Subtypes[kd[1]]
+		}
+	}
+	for _, c := range keep {
+		nd.CellIndex = append(nd.CellIndex, fileIndex(d, c))
+		if d.Subtypes != nil {
+			nd.Subtypes = append(nd.Subtypes, label[c])
+		}
+	}
+	return nd
 }
 
 func fileIndex(d InterneuronData, c int) int {

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/metrics"
 )
 
 func noiseMovie(T, h, w int, rng *rand.Rand) datasets.Movie {
@@ -100,7 +101,7 @@ func TestSegmentCorrelationsMatchPearson(t *testing.T) {
 			segs   []int
 			lo, hi int
 		}{{[]int{segSelect}, bounds[0], bounds[1]}, {[]int{segScore}, bounds[2], bounds[3]}, {[]int{segSelect, segGap, segScore}, 0, T}} {
-			want := pearsonF64(col[tc.lo:tc.hi], y[tc.lo:tc.hi])
+			want := metrics.PearsonFloat64(col[tc.lo:tc.hi], y[tc.lo:tc.hi])
 			if got := st.r(u, 0, tc.segs...); math.Abs(got-want) > 1e-6 {
 				t.Errorf("unit %d rows [%d, %d): r %.8f, want %.8f", u, tc.lo, tc.hi, got, want)
 			}

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"fmt"
@@ -8,8 +8,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -132,9 +134,9 @@ func FitCellLinear(d InterneuronData, cell, history int) (CellLinearFit, error) 
 	if !(norm.Std > 1e-6) {
 		return CellLinearFit{}, fmt.Errorf("%s: the stimulus is constant", where)
 	}
-	y := float64s(pot.Column(cell))
+	y := analysis.Float64s(pot.Column(cell))
 	half := n / 2
-	if !(sumSquares(centred(y[:half])) > 0) {
+	if !(sumSquares(analysis.Centred(y[:half])) > 0) {
 		return CellLinearFit{}, fmt.Errorf("%s: the potential is constant over the first half", where)
 	}
 	// windows(from, to) are the windows whose responses are rows [from, to).
@@ -170,7 +172,7 @@ func FitCellLinear(d InterneuronData, cell, history int) (CellLinearFit, error) 
 				return CellLinearFit{}, fmt.Errorf("%s: %w", where, err)
 			}
 		}
-		if gs, err := FitGaussian2D(wide.Spatial, stim.H, stim.W); err == nil {
+		if gs, err := analysis.FitGaussian2D(wide.Spatial, stim.H, stim.W); err == nil {
 			fit.SigmaPX = gs.Sigma()
 		}
 	}
@@ -195,18 +197,18 @@ func bestRadius(windows func(int, int) (*datasets.Windows, error), y []float64, 
 
 // discFilterR fits the rank-1 filter of y within a disc of the given radius on rows
 // [from, mid) and returns it with the Pearson r of its output on rows [mid, to).
-func discFilterR(windows func(int, int) (*datasets.Windows, error), y []float64, from, mid, to, history, h, w int, radius float64) (SpaceTime, float64, error) {
+func discFilterR(windows func(int, int) (*datasets.Windows, error), y []float64, from, mid, to, history, h, w int, radius float64) (analysis.SpaceTime, float64, error) {
 	fitW, err := windows(from, mid)
 	if err != nil {
-		return SpaceTime{}, 0, err
+		return analysis.SpaceTime{}, 0, err
 	}
-	rc, err := ReverseCorrelation(fitW, centred(y[from:mid]))
+	rc, err := analysis.ReverseCorrelation(fitW, analysis.Centred(y[from:mid]))
 	if err != nil {
-		return SpaceTime{}, 0, err
+		return analysis.SpaceTime{}, 0, err
 	}
 	st, err := discRank1(rc, history, h, w, radius)
 	if err != nil {
-		return SpaceTime{}, 0, err
+		return analysis.SpaceTime{}, 0, err
 	}
 	filter := make([]float64, 0, len(rc))
 	for _, a := range st.Temporal {
@@ -216,20 +218,20 @@ func discFilterR(windows func(int, int) (*datasets.Windows, error), y []float64,
 	}
 	testW, err := windows(mid, to)
 	if err != nil {
-		return SpaceTime{}, 0, err
+		return analysis.SpaceTime{}, 0, err
 	}
-	g, err := Generator(testW, filter)
+	g, err := analysis.Generator(testW, filter)
 	if err != nil {
-		return SpaceTime{}, 0, err
+		return analysis.SpaceTime{}, 0, err
 	}
-	return st, pearsonF64(g, y[mid:to]), nil
+	return st, metrics.PearsonFloat64(g, y[mid:to]), nil
 }
 
 // discRank1 is the rank-1 part of a reverse-correlation filter [history, h·w] read within a
 // disc around its peak (the pixel whose 3×3 neighbourhood holds the most energy over time):
 // with a few thousand samples the filter's noise, spread over every pixel of the frame, would
 // otherwise swamp the prediction of a cell with a small receptive field.
-func discRank1(rc []float64, history, h, w int, radius float64) (SpaceTime, error) {
+func discRank1(rc []float64, history, h, w int, radius float64) (analysis.SpaceTime, error) {
 	pixels := h * w
 	energy := make([]float64, pixels)
 	for k := 0; k < history; k++ {
@@ -264,9 +266,9 @@ func discRank1(rc []float64, history, h, w int, radius float64) (SpaceTime, erro
 			block = append(block, rc[k*pixels+p])
 		}
 	}
-	st, err := Rank1(block, history, len(keep))
+	st, err := analysis.Rank1(block, history, len(keep))
 	if err != nil {
-		return SpaceTime{}, err
+		return analysis.SpaceTime{}, err
 	}
 	full := make([]float64, pixels)
 	for i, p := range keep {
@@ -291,21 +293,6 @@ func sumSquares(x []float64) float64 {
 		s += v * v
 	}
 	return s
-}
-
-// pearsonF64 is Pearson's r of two equally long series; 0 when either is constant (no linear
-// relation can be read off it).
-func pearsonF64(a, b []float64) float64 {
-	a, b = centred(a), centred(b)
-	var ab float64
-	for i := range a {
-		ab += a[i] * b[i]
-	}
-	den := math.Sqrt(sumSquares(a) * sumSquares(b))
-	if !(den > 0) {
-		return 0
-	}
-	return ab / den
 }
 
 // peakIndex is the index of the entry of largest magnitude.
@@ -376,7 +363,7 @@ func validate(res *ProbeResult, model *retina.Model, data []InterneuronData, opt
 	}
 	other := opts.Compare
 	other.AfterNonlinearity = !other.AfterNonlinearity
-	alt, err := CompareInterneurons(ModelUnits(model), headline, other)
+	alt, err := CompareInterneurons(analysis.ModelUnits(model), headline, other)
 	if err != nil {
 		return nil, fmt.Errorf("validation: the other reading of the units: %w", err)
 	}
@@ -430,7 +417,7 @@ func potentialSD(data []InterneuronData, cellType string) map[string]float64 {
 			continue
 		}
 		for c := 0; c < d.Potentials.Cols; c++ {
-			x := centred(float64s(d.Potentials.Column(c)))
+			x := analysis.Centred(analysis.Float64s(d.Potentials.Column(c)))
 			sds[d.Group] = append(sds[d.Group], math.Sqrt(sumSquares(x)/float64(len(x))))
 		}
 	}

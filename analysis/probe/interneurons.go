@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/retina"
@@ -83,7 +84,7 @@ func CellTypeName(fileType string) string {
 //     which normalises raw stimuli, sees it as the reference's models do.
 //
 // label names the file in results (its base name by default).
-func PrepareInterneurons(set *datasets.InterneuronSet, label string, in Input, opts InterneuronOptions) ([]InterneuronData, error) {
+func PrepareInterneurons(set *datasets.InterneuronSet, label string, in analysis.Input, opts InterneuronOptions) ([]InterneuronData, error) {
 	if set == nil || len(set.Groups) == 0 {
 		return nil, fmt.Errorf("interneurons %s: no stimulus groups", label)
 	}
@@ -162,7 +163,7 @@ func chooseGroups(set *datasets.InterneuronSet, names []string) ([]datasets.Inte
 
 // LoadInterneurons reads interneuron files (datasets.LoadInterneuronFile) and prepares them for
 // a model (PrepareInterneurons), labelled by their base names.
-func LoadInterneurons(paths []string, in Input, opts InterneuronOptions) ([]InterneuronData, error) {
+func LoadInterneurons(paths []string, in analysis.Input, opts InterneuronOptions) ([]InterneuronData, error) {
 	var out []InterneuronData
 	for _, p := range paths {
 		set, err := datasets.LoadInterneuronFile(p)
@@ -306,14 +307,14 @@ type InterneuronComparison struct {
 // the reference's procedure) and the unit chosen on the first half and scored on the second
 // (held out, with a circular-shift null; heldout.go), and the means per cell type. Units that
 // are constant (the reference's rule, see quiet) score r = 0, as does a constant recording.
-func CompareInterneurons(rec Recorder, data []InterneuronData, opts CompareOptions) (*InterneuronComparison, error) {
+func CompareInterneurons(rec analysis.Recorder, data []InterneuronData, opts CompareOptions) (*InterneuronComparison, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("compare interneurons: no recordings")
 	}
 	if opts.MaxShift < 0 {
 		return nil, fmt.Errorf("compare interneurons: max shift %d: expected ≥ 0 pixels", opts.MaxShift)
 	}
-	layers, err := pickLayers(rec.Layers(), opts.Layers)
+	layers, err := analysis.SelectLayers(rec.Layers(), opts.Layers)
 	if err != nil {
 		return nil, err
 	}
@@ -370,12 +371,11 @@ type recordingComparison struct {
 // candidate tracks one target's best unit of one layer: over the whole series (full) and on
 // the selection part (sel, with its r on the scoring part).
 type candidate struct {
-	full, sel         UnitMatch
-	selR              float64
-	nullSel, nullFull float64
+	full, sel UnitMatch
+	selR      float64
 }
 
-func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, names []string, rows int, opts CompareOptions) (recordingComparison, error) {
+func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.Layer, names []string, rows int, opts CompareOptions) (recordingComparison, error) {
 	in := rec.Input()
 	nc := d.Potentials.Cols
 	bounds, canSplit := heldOutSplit(rows, in.History)
@@ -383,31 +383,8 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 	if canSplit {
 		shifts = circularNullShifts(rows, in.History)
 	}
-	ns := len(shifts)
 	// Targets: the cells, then each cell's shifted copies (cell c, copy j at nc + c·ns + j).
-	targets := make([][]float64, nc*(1+ns))
-	cells := make([]CellComparison, nc)
-	for c := range cells {
-		sub := ""
-		if d.Subtypes != nil {
-			sub = d.Subtypes[c]
-		}
-		idx := c
-		if d.CellIndex != nil {
-			idx = d.CellIndex[c]
-		}
-		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Subtype: sub, Cell: idx,
-			Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
-		for i, l := range layers {
-			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
-		}
-		if z, ok := standardize(d.Potentials.Column(c)); ok {
-			targets[c] = z
-			for j, s := range shifts {
-				targets[nc+c*ns+j] = rotate(z, s)
-			}
-		}
-	}
+	targets, cells := comparisonTargets(d, layers, shifts)
 	K := len(targets)
 	// best[k][layer]: the candidates of target k in each layer.
 	best := make([][]candidate, K)
@@ -433,7 +410,7 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 			if err != nil {
 				return recordingComparison{}, fmt.Errorf("%s/%s: %w", d.Source, d.Group, err)
 			}
-			if err := checkRecorded(acts, layers, rows); err != nil {
+			if err := analysis.CheckRecorded(acts, layers, rows); err != nil {
 				return recordingComparison{}, err
 			}
 			for i, a := range acts {
@@ -482,60 +459,8 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 			}
 		}
 	}
-	// pick is the candidate of the best selection r over layers.
-	pick := func(cs []candidate) (HeldOutMatch, float64) {
-		b := 0
-		fullBest := math.Inf(-1)
-		for i, c := range cs {
-			if c.selR > cs[b].selR {
-				b = i
-			}
-			fullBest = math.Max(fullBest, c.full.R)
-		}
-		return HeldOutMatch{UnitMatch: cs[b].sel, SelectionR: cs[b].selR}, fullBest
-	}
 	for c := range cells {
-		if targets[c] == nil {
-			// A constant recording scores 0 everywhere (r = 0 by the reference's rule).
-			for i := range cells[c].Layers {
-				cells[c].Layers[i].R = 0
-			}
-		} else {
-			for i := range layers {
-				cells[c].Layers[i] = best[c][i].full
-			}
-		}
-		cells[c].Best = cells[c].Layers[0]
-		for _, m := range cells[c].Layers[1:] {
-			if m.R > cells[c].Best.R {
-				cells[c].Best = m
-			}
-		}
-		if !canSplit {
-			continue
-		}
-		ho := &HeldOut{Null: math.NaN(), NullInSample: math.NaN(), NullShifts: shifts}
-		if targets[c] == nil {
-			ho.Best = HeldOutMatch{UnitMatch: UnitMatch{Layer: layers[0].Name}}
-			for _, l := range layers {
-				ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: UnitMatch{Layer: l.Name}})
-			}
-			ho.Null, ho.NullInSample = 0, 0
-			cells[c].HeldOut = ho
-			continue
-		}
-		for i := range layers {
-			ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: best[c][i].sel, SelectionR: best[c][i].selR})
-		}
-		ho.Best, _ = pick(best[c])
-		var nullHO, nullIS []float64
-		for j := range shifts {
-			h, f := pick(best[nc+c*ns+j])
-			nullHO, nullIS = append(nullHO, h.R), append(nullIS, f)
-		}
-		ho.NullRs = nullHO
-		ho.Null, ho.NullInSample = meanOrNaN(nullHO), meanOrNaN(nullIS)
-		cells[c].HeldOut = ho
+		finishCell(&cells[c], layers, best, targets, c, nc, shifts, canSplit)
 	}
 	out := recordingComparison{cells: cells}
 	if canSplit {
@@ -544,6 +469,98 @@ func compareRecording(rec Recorder, d InterneuronData, layers []retina.Layer, na
 		out.repeated = repeatedStimulus(d.Stimulus, in.History, bounds)
 	}
 	return out, nil
+}
+
+// comparisonTargets returns the standardised potentials of d's cells, then each cell's
+// circularly shifted copies (cell c, copy j at nc + c·ns + j; nil for a constant cell), and the
+// cells' comparisons, empty.
+func comparisonTargets(d InterneuronData, layers []retina.Layer, shifts []int) ([][]float64, []CellComparison) {
+	nc, ns := d.Potentials.Cols, len(shifts)
+	targets := make([][]float64, nc*(1+ns))
+	cells := make([]CellComparison, nc)
+	for c := range cells {
+		sub := ""
+		if d.Subtypes != nil {
+			sub = d.Subtypes[c]
+		}
+		idx := c
+		if d.CellIndex != nil {
+			idx = d.CellIndex[c]
+		}
+		cells[c] = CellComparison{Source: d.Source, Group: d.Group, CellType: d.CellType, Subtype: sub, Cell: idx,
+			Layers: make([]UnitMatch, len(layers)), Maps: map[string][][]float64{}}
+		for i, l := range layers {
+			cells[c].Layers[i] = UnitMatch{Layer: l.Name, R: math.Inf(-1)}
+		}
+		if z, ok := analysis.Standardize(d.Potentials.Column(c)); ok {
+			targets[c] = z
+			for j, s := range shifts {
+				targets[nc+c*ns+j] = rotate(z, s)
+			}
+		}
+	}
+	return targets, cells
+}
+
+// pickHeldOut returns the candidate of the best selection r over layers, and the best
+// in-sample r.
+func pickHeldOut(cs []candidate) (HeldOutMatch, float64) {
+	b := 0
+	fullBest := math.Inf(-1)
+	for i, c := range cs {
+		if c.selR > cs[b].selR {
+			b = i
+		}
+		fullBest = math.Max(fullBest, c.full.R)
+	}
+	return HeldOutMatch{UnitMatch: cs[b].sel, SelectionR: cs[b].selR}, fullBest
+}
+
+// finishCell fills in cell c's best unit per layer and overall and, when the series could be
+// split, its held-out match and circular-shift null from the candidates.
+func finishCell(cell *CellComparison, layers []retina.Layer, best [][]candidate, targets [][]float64, c, nc int, shifts []int, canSplit bool) {
+	ns := len(shifts)
+	if targets[c] == nil {
+		// A constant recording scores 0 everywhere (r = 0 by the reference's rule).
+		for i := range cell.Layers {
+			cell.Layers[i].R = 0
+		}
+	} else {
+		for i := range layers {
+			cell.Layers[i] = best[c][i].full
+		}
+	}
+	cell.Best = cell.Layers[0]
+	for _, m := range cell.Layers[1:] {
+		if m.R > cell.Best.R {
+			cell.Best = m
+		}
+	}
+	if !canSplit {
+		return
+	}
+	ho := &HeldOut{Null: math.NaN(), NullInSample: math.NaN(), NullShifts: shifts}
+	if targets[c] == nil {
+		ho.Best = HeldOutMatch{UnitMatch: UnitMatch{Layer: layers[0].Name}}
+		for _, l := range layers {
+			ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: UnitMatch{Layer: l.Name}})
+		}
+		ho.Null, ho.NullInSample = 0, 0
+		cell.HeldOut = ho
+		return
+	}
+	for i := range layers {
+		ho.Layers = append(ho.Layers, HeldOutMatch{UnitMatch: best[c][i].sel, SelectionR: best[c][i].selR})
+	}
+	ho.Best, _ = pickHeldOut(best[c])
+	var nullHO, nullIS []float64
+	for j := range shifts {
+		h, f := pickHeldOut(best[nc+c*ns+j])
+		nullHO, nullIS = append(nullHO, h.R), append(nullIS, f)
+	}
+	ho.NullRs = nullHO
+	ho.Null, ho.NullInSample = meanOrNaN(nullHO), meanOrNaN(nullIS)
+	cell.HeldOut = ho
 }
 
 func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSummary {
@@ -585,29 +602,6 @@ func summarizeTypes(cells []CellComparison, layers []string) map[string]TypeSumm
 		out[t] = s
 	}
 	return out
-}
-
-// pickLayers returns the named layers of all (nil: all of them), in the order named.
-func pickLayers(all []retina.Layer, names []string) ([]retina.Layer, error) {
-	if len(all) == 0 {
-		return nil, fmt.Errorf("the model has no hidden layers (an LN model has none to probe)")
-	}
-	if names == nil {
-		return all, nil
-	}
-	var out []retina.Layer
-	for _, n := range names {
-		i := slices.IndexFunc(all, func(l retina.Layer) bool { return l.Name == n })
-		if i < 0 {
-			have := make([]string, len(all))
-			for j, l := range all {
-				have[j] = l.Name
-			}
-			return nil, fmt.Errorf("no hidden layer %q (the model has %s)", n, strings.Join(have, ", "))
-		}
-		out = append(out, all[i])
-	}
-	return out, nil
 }
 
 // mapMovie returns a copy of m with f applied to every value.

@@ -1,4 +1,4 @@
-package analysis
+package probe
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/retina"
@@ -18,8 +19,8 @@ import (
 // small to trust: the reference's rule must zero it).
 type cropUnits struct{ calls int }
 
-func (u *cropUnits) Input() Input {
-	return Input{History: 3, H: 10, W: 10, Norm: datasets.NormStats{Mean: 0, Std: 1}}
+func (u *cropUnits) Input() analysis.Input {
+	return analysis.Input{History: 3, H: 10, W: 10, Norm: datasets.NormStats{Mean: 0, Std: 1}}
 }
 
 func (u *cropUnits) Layers() []retina.Layer {
@@ -103,53 +104,8 @@ func TestCompareInterneuronsFindsAShiftedCopy(t *testing.T) {
 	}
 }
 
-func TestCorrelateRowsMatchesPearson(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	const T, U = 300, 5
-	data := make([]float32, T*U)
-	for i := range data {
-		data[i] = float32(rng.NormFloat64()) + 1000 // a large mean must not spoil the variance
-	}
-	target := make([]float32, T)
-	for t := range target {
-		target[t] = data[t*U+2] + float32(rng.NormFloat64())
-	}
-	z, _ := standardize(target)
-	got := correlateRows(data, T, U, [][]float64{z, nil})
-	for u := 0; u < U; u++ {
-		col := make([]float64, T)
-		for t := range col {
-			col[t] = float64(data[t*U+u])
-		}
-		want := pearson64(col, float64s(target))
-		if math.Abs(got[u*2]-want) > 1e-6 {
-			t.Errorf("unit %d: r %v, want %v", u, got[u*2], want)
-		}
-		if got[u*2+1] != 0 {
-			t.Errorf("unit %d with a constant target: r %v, want 0", u, got[u*2+1])
-		}
-	}
-}
-
-func pearson64(a, b []float64) float64 {
-	var ma, mb float64
-	for i := range a {
-		ma += a[i]
-		mb += b[i]
-	}
-	ma /= float64(len(a))
-	mb /= float64(len(b))
-	var sab, saa, sbb float64
-	for i := range a {
-		sab += (a[i] - ma) * (b[i] - mb)
-		saa += (a[i] - ma) * (a[i] - ma)
-		sbb += (b[i] - mb) * (b[i] - mb)
-	}
-	return sab / math.Sqrt(saa*sbb)
-}
-
 func TestPrepareInterneuronsConventions(t *testing.T) {
-	in := Input{History: 2, H: 6, W: 6, Norm: datasets.NormStats{Mean: 10, Std: 2}}
+	in := analysis.Input{History: 2, H: 6, W: 6, Norm: datasets.NormStats{Mean: 10, Std: 2}}
 	stim := datasets.NewMovie(5, 2, 4) // smaller than the model's frame: padded, centred
 	for i := range stim.Data {
 		stim.Data[i] = float32(i % 2)

@@ -96,6 +96,10 @@ func (c *Config) canonicalize() {
 	}
 }
 
+// Canonicalize writes the config in the canonical form a run's config is stored in: keys at
+// their reference default are left out (see the config keys' documentation).
+func (c *Config) Canonicalize() { c.canonicalize() }
+
 func isFalse(b *bool) bool { return b != nil && !*b }
 
 // validateReferenceKeys checks the reference's model and training keys, naming the key, its

@@ -1,4 +1,8 @@
-package retina
+// Package torchpickle decodes the files torch.save writes (PyTorch's zip format, torch ≥ 1.6,
+// and the legacy format) into gopickle values, with tensors materialised as *Tensor, and reads
+// the Python values they hold (dicts, numbers, JSON-like hyper-parameters). The bytes are
+// untrusted: every length is checked against the data before anything is allocated.
+package torchpickle
 
 import (
 	"archive/zip"
@@ -17,18 +21,18 @@ import (
 
 // This file decodes the files torch.save writes — PyTorch's zip format (torch ≥ 1.6) and the
 // legacy format (_use_new_zipfile_serialization=False) — into gopickle values, with tensors
-// materialised as *torchTensor. The bytes are untrusted: every length is checked against the
+// materialised as *Tensor. The bytes are untrusted: every length is checked against the
 // data before anything is allocated, and the pickle stream is scanned opcode by opcode before
 // gopickle runs on it (gopickle allocates whatever length a corrupt stream announces).
 
-// Formats of torch.save files.
+// Formats of torch.save files, as Decode reports them.
 const (
-	torchFormatZip    = "zip"
-	torchFormatLegacy = "legacy"
+	FormatZip    = "zip"
+	FormatLegacy = "legacy"
 )
 
-// torchTensor is a tensor read from a torch.save file, contiguous in row-major order.
-type torchTensor struct {
+// Tensor is a tensor read from a torch.save file, contiguous in row-major order.
+type Tensor struct {
 	dtype string    // "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
 	shape []int     // PyTorch's size
 	f     []float64 // values of a float tensor
@@ -40,11 +44,24 @@ type torchTensor struct {
 	stride  []int
 }
 
-func (t *torchTensor) isFloat() bool {
+// DType is the tensor's element type: "float32", "float64", "float16", "bfloat16", "int64",
+// "int32", "int16", "int8", "uint8" or "bool".
+func (t *Tensor) DType() string { return t.dtype }
+
+// Shape is the tensor's size in PyTorch's order.
+func (t *Tensor) Shape() []int { return t.shape }
+
+// Floats are the values of a float tensor in row-major order (nil for integer and bool tensors).
+func (t *Tensor) Floats() []float64 { return t.f }
+
+// Ints are the values of an integer or bool tensor in row-major order (nil for float tensors).
+func (t *Tensor) Ints() []int64 { return t.i }
+
+func (t *Tensor) isFloat() bool {
 	return t.f != nil || strings.HasPrefix(t.dtype, "float") || t.dtype == "bfloat16"
 }
 
-func (t *torchTensor) numel() int {
+func (t *Tensor) numel() int {
 	n := 1
 	for _, d := range t.shape {
 		n *= d
@@ -53,7 +70,7 @@ func (t *torchTensor) numel() int {
 }
 
 // scalar is the value of a one-element tensor.
-func (t *torchTensor) scalar() (float64, bool) {
+func (t *Tensor) scalar() (float64, bool) {
 	switch {
 	case len(t.f) == 1:
 		return t.f[0], true
@@ -95,12 +112,12 @@ type torchStorage struct {
 type torchDecoder struct {
 	size     int // bytes in the file: no storage or tensor may claim more
 	storages map[string]*torchStorage
-	tensors  []*torchTensor
+	tensors  []*Tensor
 }
 
-// decodeTorchSave decodes a torch.save file held in data. It returns the unpickled object and
+// Decode decodes a torch.save file held in data. It returns the unpickled object and
 // the format ("zip" or "legacy").
-func decodeTorchSave(data []byte) (obj any, format string, err error) {
+func Decode(data []byte) (obj any, format string, err error) {
 	defer func() {
 		// gopickle panics on some malformed streams (e.g. an odd number of items in a DICT).
 		if r := recover(); r != nil {
@@ -113,10 +130,10 @@ func decodeTorchSave(data []byte) (obj any, format string, err error) {
 		return nil, "", errors.New("empty file")
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
 		obj, err = d.decodeZip(data)
-		format = torchFormatZip
+		format = FormatZip
 	case data[0] == 0x80: // a pickle with a PROTO opcode: the legacy format starts with one
 		obj, err = d.decodeLegacy(data)
-		format = torchFormatLegacy
+		format = FormatLegacy
 	default:
 		return nil, "", fmt.Errorf("not a PyTorch file: neither a zip archive (torch ≥ 1.6) nor a pickle stream (legacy format); starts with %q",
 			data[:min(8, len(data))])
@@ -248,7 +265,7 @@ func (d *torchDecoder) decodeLegacy(data []byte) (any, error) {
 	}
 	if m, ok := magic.(*big.Int); !ok || m.Text(16) != legacyMagic {
 		return nil, fmt.Errorf("not a PyTorch file: a pickle of %s where the legacy format's magic number 0x%s belongs",
-			describePy(magic), legacyMagic)
+			Describe(magic), legacyMagic)
 	}
 	if v, err := next("protocol version"); err != nil {
 		return nil, err
@@ -287,49 +304,59 @@ func (d *torchDecoder) decodeLegacy(data []byte) (any, error) {
 	}
 	keys, ok := rawKeys.(*types.List)
 	if !ok {
-		return nil, fmt.Errorf("legacy format: storage keys: expected a list, got %s", describePy(rawKeys))
+		return nil, fmt.Errorf("legacy format: storage keys: expected a list, got %s", Describe(rawKeys))
 	}
-	for _, k := range *keys {
+	if err := d.readLegacyStorages(data, pos, *keys); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// readLegacyStorages reads the storages of a legacy file, which follow its pickles from byte
+// pos on in the order keys lists them: for each, its element count (8 bytes, little-endian),
+// then its bytes. Every storage a tensor uses must be there, with the size its tensors announced.
+func (d *torchDecoder) readLegacyStorages(data []byte, pos int, keys types.List) error {
+	for _, k := range keys {
 		key, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("legacy format: storage key %s is not a string", describePy(k))
+			return fmt.Errorf("legacy format: storage key %s is not a string", Describe(k))
 		}
 		s, ok := d.storages[key]
 		if !ok {
-			return nil, fmt.Errorf("legacy format: storage %q is listed but no tensor uses it", key)
+			return fmt.Errorf("legacy format: storage %q is listed but no tensor uses it", key)
 		}
 		if len(data)-pos < 8 {
-			return nil, fmt.Errorf("legacy format: file ends before storage %q (truncated?)", key)
+			return fmt.Errorf("legacy format: file ends before storage %q (truncated?)", key)
 		}
 		numel := binary.LittleEndian.Uint64(data[pos:])
 		pos += 8
 		if numel != uint64(s.numel) {
-			return nil, fmt.Errorf("legacy format: storage %q has %d elements, its tensors announced %d", key, numel, s.numel)
+			return fmt.Errorf("legacy format: storage %q has %d elements, its tensors announced %d", key, numel, s.numel)
 		}
 		nb := s.numel * s.class.size
 		if len(data)-pos < nb {
-			return nil, fmt.Errorf("legacy format: storage %q is truncated (%d of %d bytes; file cut short?)", key, len(data)-pos, nb)
+			return fmt.Errorf("legacy format: storage %q is truncated (%d of %d bytes; file cut short?)", key, len(data)-pos, nb)
 		}
 		s.data = data[pos : pos+nb]
 		pos += nb
 	}
 	for key, s := range d.storages {
 		if s.data == nil {
-			return nil, fmt.Errorf("legacy format: storage %q is used but missing from the file", key)
+			return fmt.Errorf("legacy format: storage %q is used but missing from the file", key)
 		}
 	}
-	return obj, nil
+	return nil
 }
 
 // storage returns (creating it) the storage a persistent id names: ('storage', class, key,
 // location, numel, …).
 func (d *torchDecoder) storage(id *types.Tuple) (*torchStorage, error) {
 	if kind, _ := id.Get(0).(string); kind != "storage" {
-		return nil, fmt.Errorf("persistent id of kind %s: only 'storage' is supported", describePy(id.Get(0)))
+		return nil, fmt.Errorf("persistent id of kind %s: only 'storage' is supported", Describe(id.Get(0)))
 	}
 	class, ok := id.Get(1).(torchStorageClass)
 	if !ok {
-		return nil, fmt.Errorf("persistent id: %s is not a supported storage type", describePy(id.Get(1)))
+		return nil, fmt.Errorf("persistent id: %s is not a supported storage type", Describe(id.Get(1)))
 	}
 	key, ok := id.Get(2).(string)
 	numel, ok2 := id.Get(4).(int)
@@ -351,7 +378,7 @@ func (d *torchDecoder) storage(id *types.Tuple) (*torchStorage, error) {
 }
 
 // materialize copies the tensor's strided view out of its storage.
-func (t *torchTensor) materialize() error {
+func (t *Tensor) materialize() error {
 	s := t.storage
 	if s == nil || s.data == nil {
 		return fmt.Errorf("tensor of shape %v: its storage was never loaded", t.shape)
@@ -471,7 +498,7 @@ func (d *torchDecoder) findClass(module, name string) (any, error) {
 				}
 				code, ok := args[0].(string)
 				if !ok {
-					return nil, fmt.Errorf("numpy.dtype(%s): expected a type code", describePy(args[0]))
+					return nil, fmt.Errorf("numpy.dtype(%s): expected a type code", Describe(args[0]))
 				}
 				return &npDtype{code: code, order: '<'}, nil
 			}}, nil
@@ -519,13 +546,13 @@ func (o *pyObject) PyDictSet(k, v any) error {
 }
 
 // rebuildTensor is torch._utils._rebuild_tensor_v2(storage, offset, size, stride, …).
-func rebuildTensor(args ...any) (*torchTensor, error) {
+func rebuildTensor(args ...any) (*Tensor, error) {
 	if len(args) < 4 {
 		return nil, fmt.Errorf("_rebuild_tensor: %d arguments, expected at least 4", len(args))
 	}
 	s, ok := args[0].(*torchStorage)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_tensor: %s is not a storage", describePy(args[0]))
+		return nil, fmt.Errorf("_rebuild_tensor: %s is not a storage", Describe(args[0]))
 	}
 	offset, ok := args[1].(int)
 	size, ok2 := intTuple(args[2])
@@ -533,7 +560,7 @@ func rebuildTensor(args ...any) (*torchTensor, error) {
 	if !ok || !ok2 || !ok3 || len(size) != len(stride) || offset < 0 {
 		return nil, fmt.Errorf("_rebuild_tensor: bad offset, size or stride (%v, %v, %v)", args[1], args[2], args[3])
 	}
-	t := &torchTensor{dtype: s.class.dtype, shape: size, storage: s, offset: offset, stride: stride}
+	t := &Tensor{dtype: s.class.dtype, shape: size, storage: s, offset: offset, stride: stride}
 	n, maxPos := 1, offset
 	for a, dim := range size {
 		if dim < 0 || stride[a] < 0 {
@@ -578,7 +605,7 @@ func codecsEncode(args ...any) (any, error) {
 	}
 	s, ok := args[0].(string)
 	if !ok {
-		return nil, fmt.Errorf("_codecs.encode(%s): expected a string", describePy(args[0]))
+		return nil, fmt.Errorf("_codecs.encode(%s): expected a string", Describe(args[0]))
 	}
 	if len(args) > 1 {
 		if enc, _ := args[1].(string); enc != "latin1" && enc != "latin-1" && enc != "iso-8859-1" {
@@ -655,11 +682,11 @@ func npScalar(args ...any) (any, error) {
 	}
 	dt, ok := args[0].(*npDtype)
 	if !ok {
-		return nil, fmt.Errorf("numpy scalar: %s is not a dtype", describePy(args[0]))
+		return nil, fmt.Errorf("numpy scalar: %s is not a dtype", Describe(args[0]))
 	}
 	b, ok := args[1].([]byte)
 	if !ok {
-		return nil, fmt.Errorf("numpy scalar: %s is not bytes", describePy(args[1]))
+		return nil, fmt.Errorf("numpy scalar: %s is not bytes", Describe(args[1]))
 	}
 	return dt.decode(b)
 }
@@ -674,7 +701,7 @@ type npArray struct {
 func (a *npArray) PySetState(state any) error {
 	tup, ok := state.(*types.Tuple)
 	if !ok || tup.Len() < 5 {
-		return fmt.Errorf("numpy array state %s: expected (version, shape, dtype, fortran, data)", describePy(state))
+		return fmt.Errorf("numpy array state %s: expected (version, shape, dtype, fortran, data)", Describe(state))
 	}
 	shape, ok := intTuple(tup.Get(1))
 	dt, ok2 := tup.Get(2).(*npDtype)
@@ -705,8 +732,8 @@ func (a *npArray) PySetState(state any) error {
 	return nil
 }
 
-// describePy names a decoded Python value for error messages: its type, and short values.
-func describePy(v any) string {
+// Describe names a decoded Python value for error messages: its type, and short values.
+func Describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "None"
@@ -729,7 +756,7 @@ func describePy(v any) string {
 		return fmt.Sprintf("a dict of %d items", len(*x))
 	case *types.OrderedDict:
 		return fmt.Sprintf("an OrderedDict of %d items", x.Len())
-	case *torchTensor:
+	case *Tensor:
 		return fmt.Sprintf("a %s tensor of shape %v", x.dtype, x.shape)
 	case *npArray:
 		return fmt.Sprintf("a numpy array of shape %v", x.shape)
