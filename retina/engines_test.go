@@ -39,6 +39,9 @@ func xlaTestBackend(t testing.TB) compute.Backend {
 			}
 			cfg = "xla:" + path
 		}
+		if !strings.Contains(cfg, "cuda") {
+			setXLACPUFlags() // the product's XLA CPU options (ChooseEngine)
+		}
 		b, err := compute.NewWithConfig(cfg)
 		if err != nil {
 			xlaFailure = "XLA engine " + cfg + ": " + err.Error()

@@ -36,7 +36,7 @@ func benchCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench [--out docs/benchmarks.md]",
-		Short: "Training speed of the reference models here and in PyTorch on the same machine, written to docs/benchmarks.md",
+		Short: "Training speed of the reference models here and in PyTorch on the same machine (--out docs/benchmarks.md records it)",
 		Long: `Measures, on the default engine, the training samples/s of the reference BNCNN and
 LinearStackedBNCNN (40×50×50 input, 5 cells) at each batch size on a batch resident on the
 device, and the end-to-end time of one training epoch on the simulated "paper" retina (the
@@ -44,13 +44,18 @@ device, and the end-to-end time of one training epoch on the simulated "paper" r
 the same command (CUDA when a GPU is present, else the CPU with all cores). PyTorch runs first,
 so that XLA claims the GPU's memory only after it has finished.
 
-The table, with the machine, versions and date, replaces the GPU or CPU section of --out.
+The reference is the PyTorch of the project's virtual environment .venv-torch/ (the newest
+torch from the Python index, pinned by scripts/torch_venv.sh), else the first of python3 and
+/usr/bin/python3 that imports torch; --python names another.
+
+Nothing is written unless asked: --out docs/benchmarks.md replaces that file's GPU or CPU
+section with the table, machine, versions, load average and date; --json writes the results.
 On a CPU the epoch is capped at 4,096 windows unless --e2e-windows says otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.out, "out", "docs/benchmarks.md", "Markdown file whose GPU or CPU section gets the results (\"\" for none)")
+	fl.StringVar(&f.out, "out", "", "Markdown file whose GPU or CPU section gets the results, e.g. docs/benchmarks.md (default: none)")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the results as JSON")
 	fl.StringVar(&f.models, "models", "bncnn,linearstacked", "models to measure: bncnn, linearstacked")
 	fl.StringVar(&f.batches, "batches", "64,512", "batch sizes of the compute measurements")
@@ -61,7 +66,7 @@ On a CPU the epoch is capped at 4,096 windows unless --e2e-windows says otherwis
 	fl.StringVar(&f.e2eModel, "e2e-model", "bncnn", "model of the end-to-end epoch")
 	fl.IntVar(&f.e2eWindows, "e2e-windows", 0, "training windows in the end-to-end epoch (0: all on a GPU, 4,096 on a CPU)")
 	fl.IntVar(&f.e2eBatch, "e2e-batch", 512, "batch size of the end-to-end epoch")
-	fl.StringVar(&f.python, "python", "", "Python with torch for the reference (default: the first of python3, /usr/bin/python3 that imports torch)")
+	fl.StringVar(&f.python, "python", "", "Python with torch for the reference (default: .venv-torch/bin/python of scripts/torch_venv.sh, else the first of python3, /usr/bin/python3 that imports torch)")
 	fl.StringVar(&f.script, "torch-script", "scripts/bench_torch.py", "the reference benchmark script")
 	return cmd
 }
@@ -108,6 +113,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	if err := untilInterrupted(cmd.Context(), "bench", func() error { return measureBench(cmd.Context(), f, &rep, models, batches, torchOK) }); err != nil {
 		return err
 	}
+	rep.Load = bench.LoadAverage()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	if err := rep.WriteTable(tw); err != nil {
 		return err
@@ -295,6 +301,13 @@ func torchSetup(python, script string) (string, string, error) {
 	candidates := []string{python}
 	if python == "" {
 		candidates = []string{"python3", "/usr/bin/python3"}
+		// The project's pinned PyTorch (scripts/torch_venv.sh), beside the script's scripts/.
+		venv := filepath.Join(filepath.Dir(filepath.Dir(script)), ".venv-torch", "bin", "python")
+		if _, err := os.Stat(venv); err == nil {
+			candidates = append([]string{venv}, candidates...)
+		} else {
+			fmt.Fprintf(os.Stderr, "bench: no %s (run scripts/torch_venv.sh for the newest PyTorch); trying %v\n", venv, candidates)
+		}
 	}
 	for _, p := range candidates {
 		if exec.Command(p, "-c", "import torch").Run() == nil {

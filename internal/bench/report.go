@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -63,6 +64,7 @@ type Report struct {
 	Machine  string       `json:"machine"`
 	Engine   string       `json:"engine"`
 	Versions string       `json:"versions"`
+	Load     string       `json:"load_average,omitempty"` // /proc/loadavg's 1, 5 and 15 minute averages when the measurements ended
 	Compute  []ComputeRow `json:"compute"`
 	E2E      *EndToEnd    `json:"end_to_end,omitempty"`
 }
@@ -78,14 +80,22 @@ func (r Report) Section() string {
 // Markdown renders the report as the body of its section.
 func (r Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s by `%s`.\n\n", r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Command)
+	fmt.Fprintf(&b, "Measured %s by `%s`.\n\n", r.Date.UTC().Format("2006-01-02 15:04 MST"), ScrubPaths(r.Command))
 	versions := r.Versions
 	if t := r.torchVersion(); t != "" {
 		versions += ", " + t
 	}
-	fmt.Fprintf(&b, "- Machine: %s\n- Engine: %s\n- Versions: %s\n\n", r.Machine, r.Engine, versions)
+	fmt.Fprintf(&b, "- Machine: %s\n- Engine: %s\n- Versions: %s\n", r.Machine, ScrubPaths(r.Engine), versions)
+	if r.Load != "" {
+		fmt.Fprintf(&b, "- Load average (1, 5, 15 min) at the end: %s\n", r.Load)
+	}
+	b.WriteString("\n")
 	b.WriteString("Training throughput, compute only (one random batch resident on the device; Adam, Poisson loss, float32, 5 cells, 40×50×50 input):\n\n")
-	b.WriteString("| model | batch | deepretina samples/s | PyTorch samples/s | ratio |\n|---|---:|---:|---:|---:|\n")
+	torchName := "PyTorch"
+	if t := r.torchVersion(); t != "" {
+		torchName = t
+	}
+	fmt.Fprintf(&b, "| model | batch | deepretina samples/s | %s samples/s | ratio |\n|---|---:|---:|---:|---:|\n", torchName)
 	for _, row := range r.Compute {
 		torch, ratio := "n/a", "n/a"
 		if row.Torch != nil {
@@ -114,6 +124,43 @@ func (r Report) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// ScrubPaths replaces every absolute path in s (a word starting with "/", possibly after a
+// "name:" prefix or an opening parenthesis) by its last element, so that a report names files
+// and versions, not the folders of the machine it ran on.
+func ScrubPaths(s string) string {
+	words := strings.Split(s, " ")
+	for i, w := range words {
+		j := strings.Index(w, "/")
+		if j < 0 || strings.Contains(w[:j], "/") {
+			continue
+		}
+		prefix := w[:j]
+		if prefix != "" && !strings.HasSuffix(prefix, ":") && !strings.HasSuffix(prefix, "(") && !strings.HasSuffix(prefix, "=") {
+			continue // a relative path such as docs/benchmarks.md stays
+		}
+		rest := w[j:]
+		trail := ""
+		if k := strings.IndexAny(rest, ")],;"); k >= 0 {
+			rest, trail = rest[:k], rest[k:]
+		}
+		words[i] = prefix + filepath.Base(rest) + trail
+	}
+	return strings.Join(words, " ")
+}
+
+// LoadAverage is /proc/loadavg's 1, 5 and 15 minute load averages, or "" where there is none.
+func LoadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 // torchVersion names the PyTorch that ran, from the first measurement that has one.
