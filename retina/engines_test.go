@@ -39,8 +39,8 @@ func xlaTestBackend(t testing.TB) compute.Backend {
 			}
 			cfg = "xla:" + path
 		}
-		if !strings.Contains(cfg, "cuda") {
-			setXLACPUFlags() // the product's XLA CPU options (ChooseEngine)
+		if os.Getenv("DEEPRETINA_XLA_ONEDNN") == "1" && !strings.Contains(cfg, "cuda") {
+			setXLACPUFlags() // the product's opt-in XLA CPU options (ChooseEngine)
 		}
 		b, err := compute.NewWithConfig(cfg)
 		if err != nil {
