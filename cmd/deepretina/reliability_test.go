@@ -64,6 +64,9 @@ func fileBytes(t *testing.T, path string) []byte {
 // training, predict does not write non-finite rates, and report checks the kind and the run of
 // the phenomena and probe results it is given.
 func TestNoCommandWritesAmongAnothersFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs /usr/bin/python3 with numpy; runs in the full tier, scripts/test.sh")
+	}
 	data := simulated(t)
 	work := t.TempDir()
 	r1, r2 := filepath.Join(work, "r1"), filepath.Join(work, "r2")
