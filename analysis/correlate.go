@@ -60,6 +60,14 @@ func correlateRows(data []float32, T, U int, targets [][]float64) []float64 {
 	if T < 2 || U == 0 || K == 0 {
 		return out
 	}
+	ForUnitChunks(U, func(lo, hi int) { correlateChunk(data, T, U, lo, hi, targets, out) })
+	return out
+}
+
+// ForUnitChunks calls work on disjoint ranges [lo, hi) that cover the units [0, U), in parallel
+// over the CPU cores (ranges of at least 64 units, so that small layers stay on one goroutine),
+// and returns when all have finished. Each call must write only its own units' results.
+func ForUnitChunks(U int, work func(lo, hi int)) {
 	workers := min(runtime.GOMAXPROCS(0), max(1, U/64))
 	chunk := (U + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -68,11 +76,10 @@ func correlateRows(data []float32, T, U int, targets [][]float64) []float64 {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
-			correlateChunk(data, T, U, lo, hi, targets, out)
+			work(lo, hi)
 		}(lo, hi)
 	}
 	wg.Wait()
-	return out
 }
 
 func correlateChunk(data []float32, T, U, lo, hi int, targets [][]float64, out []float64) {

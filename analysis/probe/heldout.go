@@ -2,8 +2,6 @@ package probe
 
 import (
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
@@ -110,41 +108,32 @@ func correlateSegments(data []float32, T, U int, targets [][]float64, bounds [nS
 	if T < 2 || U == 0 {
 		return st
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, U/64))
-	chunk := (U + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < U; lo += chunk {
-		hi := min(U, lo+chunk)
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			yt := make([]float64, K)
-			for s := 0; s < nSegments; s++ {
-				for t := bounds[s]; t < bounds[s+1]; t++ {
-					row := data[t*U : (t+1)*U]
-					for k, y := range targets {
-						if y != nil {
-							yt[k] = y[t]
-						} else {
-							yt[k] = 0
-						}
+	analysis.ForUnitChunks(U, func(lo, hi int) {
+		yt := make([]float64, K)
+		for s := 0; s < nSegments; s++ {
+			for t := bounds[s]; t < bounds[s+1]; t++ {
+				row := data[t*U : (t+1)*U]
+				for k, y := range targets {
+					if y != nil {
+						yt[k] = y[t]
+					} else {
+						yt[k] = 0
 					}
-					for j := lo; j < hi; j++ {
-						a := float64(row[j])
-						d := a - float64(data[j])
-						st.sd[j][s] += d
-						st.sdd[j][s] += d * d
-						st.sabs[j][s] += math.Abs(a)
-						c := st.sdy[j*K : (j+1)*K]
-						for k, y := range yt {
-							c[k][s] += d * y
-						}
+				}
+				for j := lo; j < hi; j++ {
+					a := float64(row[j])
+					d := a - float64(data[j])
+					st.sd[j][s] += d
+					st.sdd[j][s] += d * d
+					st.sabs[j][s] += math.Abs(a)
+					c := st.sdy[j*K : (j+1)*K]
+					for k, y := range yt {
+						c[k][s] += d * y
 					}
 				}
 			}
-		}(lo, hi)
-	}
-	wg.Wait()
+		}
+	})
 	return st
 }
 
