@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // TestIntegratedGradientsCompleteness: the attributions of a layer's channels add up to
 // F(x) − F(0) (the response minus the response to mean grey), up to the path integral's
 // discretisation error, which shrinks as the steps grow; F(x) is the model's own prediction.
 func TestIntegratedGradientsCompleteness(t *testing.T) {
-	for _, typ := range []string{retina.ModelBNCNN, retina.ModelLinearStacked} {
+	for _, typ := range []string{nn.ModelBNCNN, nn.ModelLinearStacked} {
 		m := tinyCNN(t, typ)
 		in := InputOf(m)
 		rng := rand.New(rand.NewPCG(4, 4))

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Target is what a gradient analysis (receptive field, optimisation) follows: a ganglion cell
@@ -43,7 +44,7 @@ func (t Target) String() string {
 }
 
 // check validates t against model configuration mcfg.
-func (t Target) check(mcfg retina.ModelConfig) error {
+func (t Target) check(mcfg nn.ModelConfig) error {
 	if t.Layer == "" {
 		if t.Cell < 0 || t.Cell >= mcfg.NCells {
 			return fmt.Errorf("%s: the model has cells 0…%d", t, mcfg.NCells-1)
@@ -68,7 +69,7 @@ func (t Target) check(mcfg retina.ModelConfig) error {
 
 // node picks the target's value [B] out of a forward pass: a masked sum rather than a Slice,
 // whose gradient needs an op (Pad) the pure-Go backend lacks.
-func (t Target) node(out retina.Outputs) *Node {
+func (t Target) node(out nn.Outputs) *Node {
 	src, idx := out.Rates, t.Cell
 	if t.Layer != "" {
 		src = out.Hidden[t.Layer]
@@ -91,8 +92,8 @@ func newModelExec[F model.ExecGraphFn](m *retina.Model, fn F) (*model.Exec, erro
 }
 
 // forward runs the model on z-scored windows x [B, History, H, W] inside a graph.
-func forward(ctx *model.Scope, m *retina.Model, x *Node) retina.Outputs {
-	return retina.Forward(ctx.At(retina.ModelScope), m.Meta.Model, x)
+func forward(ctx *model.Scope, m *retina.Model, x *Node) nn.Outputs {
+	return nn.Forward(ctx.At(retina.ModelScope), m.Meta.Model, x)
 }
 
 // windowsTensor is a [B, History, H, W] float32 input.

@@ -7,18 +7,20 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/torchio"
 )
 
 // lnModel is an untrained LN model (dense → softplus) with 2 cells on a [4, 5, 6] input, and
 // its dense kernel per cell in window layout [History·H·W].
 func lnModel(t *testing.T) (*retina.Model, [][]float64) {
 	t.Helper()
-	mcfg := retina.ModelConfig{Type: retina.ModelLN, NCells: 2, ImgShape: [3]int{4, 5, 6}}
+	mcfg := nn.ModelConfig{Type: nn.ModelLN, NCells: 2, ImgShape: [3]int{4, 5, 6}}
 	m, err := retina.NewModel(mcfg, datasets.NormStats{Mean: 0.5, Std: 2}, 3, retina.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := retina.ExportStateDict(m.Scope().At(retina.ModelScope), mcfg)
+	sd, err := torchio.ExportStateDict(m.Scope().At(retina.ModelScope), mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +99,8 @@ func TestGradientRFOfLinearModelIsItsKernel(t *testing.T) {
 // tinyCNN is an untrained BNCNN with small shapes.
 func tinyCNN(t *testing.T, typ string) *retina.Model {
 	t.Helper()
-	mcfg := retina.ModelConfig{Type: typ, NCells: 2, ImgShape: [3]int{5, 9, 9}, Chans: []int{3, 4},
-		KSizes: []int{3, 5}, BNMomentum: retina.DefaultBNMomentum, BNEps: retina.DefaultBNEps}
+	mcfg := nn.ModelConfig{Type: typ, NCells: 2, ImgShape: [3]int{5, 9, 9}, Chans: []int{3, 4},
+		KSizes: []int{3, 5}, BNMomentum: nn.DefaultBNMomentum, BNEps: nn.DefaultBNEps}
 	m, err := retina.NewModel(mcfg, datasets.NormStats{Mean: 0, Std: 1}, 11, retina.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func tinyCNN(t *testing.T, typ string) *retina.Model {
 // cell of a CNN at one noise window against central finite differences of the model's own
 // forward pass (model.Hidden / model.Predict).
 func TestGradientRFMatchesFiniteDifferences(t *testing.T) {
-	m := tinyCNN(t, retina.ModelBNCNN)
+	m := tinyCNN(t, nn.ModelBNCNN)
 	in := InputOf(m)
 	size := in.History * in.H * in.W
 	for _, tgt := range []Target{Ganglion(1), {Layer: "conv1", Channel: 2, Row: 3, Col: 4, PreNonlinearity: true}, Unit("conv2", 1, 1, 0)} {

@@ -9,6 +9,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 	"github.com/deepretina/deepretina/viz"
 )
 
@@ -67,7 +68,7 @@ func Run(run string, model *retina.Model, rec *datasets.Recording, opts Options)
 		return nil, err
 	}
 	what := "Each first-layer channel's kernel"
-	if meta.Model.Type == retina.ModelLN {
+	if meta.Model.Type == nn.ModelLN {
 		what = "Each cell's linear filter"
 	}
 	figs, err := viz.FilterFigures("First-layer filters", filters)
@@ -104,7 +105,7 @@ func runTable(run string, model *retina.Model) figures.Table {
 	m := model.Meta
 	mc := m.Model
 	arch := fmt.Sprintf("%s, %d cells, input %d×%d×%d (history × H × W)", m.Config.ModelType, mc.NCells, mc.ImgShape[0], mc.ImgShape[1], mc.ImgShape[2])
-	if mc.Type != retina.ModelLN {
+	if mc.Type != nn.ModelLN {
 		arch += fmt.Sprintf(", channels %v, kernels %v", mc.Chans, mc.KSizes)
 	}
 	stopped := m.Stopped
@@ -136,7 +137,7 @@ func addRates(rep *figures.Report, model *retina.Model, baseline analysis.LNPred
 		return err
 	}
 	self := "CNN"
-	if model.Meta.Model.Type == retina.ModelLN {
+	if model.Meta.Model.Type == nn.ModelLN {
 		self = "LN"
 	}
 	preds := []viz.Prediction{{Name: self, Rates: pred}}

@@ -5,23 +5,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend" // the pure-Go engine, always available
 	"github.com/gomlx/go-xla/compute/xla"
+
+	"github.com/deepretina/deepretina/internal/xlaplugin"
 )
 
-// The project's own XLA CPU plugin, installed by scripts/setup.sh from the Python package
-// lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU PJRT plugin built from jaxlib 0.11.2: PJRT C API 0.115,
-// newer than the 0.104 go-xla v0.4.5 is compiled against), pinned by version and SHA-256.
+// The project's own XLA CPU plugin, installed by scripts/setup.sh (see internal/xlaplugin).
 const (
 	// PluginDir is where the set-up puts the plugin, relative to the repository root.
-	PluginDir = "deps/pjrt"
+	PluginDir = xlaplugin.Dir
 	// PluginFile is the plugin's file name inside PluginDir.
-	PluginFile = "pjrt_c_api_cpu_plugin.so"
+	PluginFile = xlaplugin.File
 )
 
 // Engine describes the backend a process runs its models on and why it was chosen.
@@ -82,7 +81,7 @@ func NewBackend(notice io.Writer) (compute.Backend, error) {
 //     $PJRT_PLUGIN_LIBRARY_PATH, the system library paths), without downloading anything;
 //  4. the pure-Go backend, which is much slower.
 func ChooseEngine() (Engine, error) {
-	return chooseEngine(os.Getenv(compute.ConfigEnvVar), pluginSearchRoots())
+	return chooseEngine(os.Getenv(compute.ConfigEnvVar), xlaplugin.SearchRoots())
 }
 
 // chooseEngine is ChooseEngine with its inputs explicit: the value of $GOMLX_BACKEND and the
@@ -91,7 +90,7 @@ func chooseEngine(envConfig string, roots []string) (Engine, error) {
 	// oneDNN convolutions are opt-in (DEEPRETINA_XLA_ONEDNN=1) until the whole suite, the
 	// same-seed determinism tests and the notebooks have run with them (docs/engines.md).
 	if os.Getenv("DEEPRETINA_XLA_ONEDNN") == "1" && !strings.Contains(strings.ToLower(envConfig), "cuda") {
-		setXLACPUFlags()
+		xlaplugin.SetCPUFlags()
 	}
 	if cfg := envConfig; cfg != "" {
 		b, err := compute.NewWithConfig(cfg)
@@ -101,7 +100,7 @@ func chooseEngine(envConfig string, roots []string) (Engine, error) {
 		return Engine{b, cfg, fmt.Sprintf("engine %s from %s=%s", b.Name(), compute.ConfigEnvVar, cfg)}, nil
 	}
 	var tried []string
-	if path, found := findPlugin(roots); found {
+	if path, found := xlaplugin.FindIn(roots); found {
 		cfg := "xla:" + path
 		b, err := compute.NewWithConfig(cfg)
 		if err == nil {
@@ -123,29 +122,6 @@ func chooseEngine(envConfig string, roots []string) (Engine, error) {
 		reason = "engine pure Go (slow): no XLA plugin found (" + filepath.Join(PluginDir, PluginFile) + " or gopjrt's standard locations); run scripts/setup.sh to install XLA's CPU plugin, or set " + compute.ConfigEnvVar
 	}
 	return Engine{b, "go", reason}, nil
-}
-
-// xlaCPUFlags returns the XLA CPU options the engine runs with when DEEPRETINA_XLA_ONEDNN=1,
-// added to $XLA_FLAGS unless it already sets them: oneDNN's convolutions (the library PyTorch's CPU convolutions use) in
-// place of XLA's own Eigen ones for the convolutions its rewriter accepts, which are the
-// forward and input-gradient convolutions (the kernel-gradient ones, a window as large as the
-// image with the batch as input features, stay on Eigen). LinearStackedBNCNN trained 1.24×
-// faster with them at batch 64 on 2 cores, BNCNN as fast (docs/benchmarks.md).
-func xlaCPUFlags() []string {
-	return []string{"--xla_cpu_use_onednn=true", "--xla_cpu_experimental_onednn_custom_call=true"}
-}
-
-// setXLACPUFlags adds xlaCPUFlags() to $XLA_FLAGS, which XLA's plugin reads when its first client
-// is created, leaving any flag the user set there as it is.
-func setXLACPUFlags() {
-	flags := os.Getenv("XLA_FLAGS")
-	for _, f := range xlaCPUFlags() {
-		name, _, _ := strings.Cut(f, "=")
-		if !strings.Contains(flags, name+"=") && !strings.Contains(flags, name+" ") && !strings.HasSuffix(flags, name) {
-			flags = strings.TrimSpace(flags + " " + f)
-		}
-	}
-	_ = os.Setenv("XLA_FLAGS", flags)
 }
 
 func joinReasons(rs []string) string {
@@ -175,45 +151,4 @@ func standardXLA() (b compute.Backend, err error) {
 // PluginDir beside the executable (bin/deepretina → ../deps/pjrt), in the working folder and
 // its parents, and in the repository this package was compiled from (which is where tests and
 // notebooks that import the module from a local checkout find it).
-func FindProjectPlugin() (string, bool) { return findPlugin(pluginSearchRoots()) }
-
-func findPlugin(roots []string) (string, bool) {
-	for _, root := range roots {
-		p := filepath.Join(root, PluginDir, PluginFile)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			if abs, err := filepath.Abs(p); err == nil {
-				return abs, true
-			}
-		}
-	}
-	return "", false
-}
-
-func pluginSearchRoots() []string {
-	var roots []string
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			roots = append(roots, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
-		}
-	}
-	if wd, err := os.Getwd(); err == nil {
-		roots = append(roots, ancestors(wd)...)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		roots = append(roots, filepath.Dir(filepath.Dir(file))) // <repo>/retina/backend.go → <repo>
-	}
-	return roots
-}
-
-// ancestors lists dir and every folder above it.
-func ancestors(dir string) []string {
-	var out []string
-	for {
-		out = append(out, dir)
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return out
-		}
-		dir = parent
-	}
-}
+func FindProjectPlugin() (string, bool) { return xlaplugin.Find() }

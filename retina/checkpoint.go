@@ -20,6 +20,8 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
+	"github.com/deepretina/deepretina/internal/tensorconv"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // MetaFormat is the version of RunMeta's layout; bumped when a field changes meaning.
@@ -30,7 +32,7 @@ const MetaFormat = 1
 type RunMeta struct {
 	Format      int                `json:"format"`
 	Config      Config             `json:"config"`
-	Model       ModelConfig        `json:"model"`
+	Model       nn.ModelConfig     `json:"model"`
 	NormStats   datasets.NormStats `json:"norm_stats"`
 	CellIDs     []int              `json:"cell_ids"`
 	InputShape  [3]int             `json:"input_shape"` // [history, H, W]
@@ -405,7 +407,7 @@ func loadVariables(store *model.Store, dir string, immediate bool) error {
 			if !strings.HasPrefix(v.Path(), model.ScopeSeparator+ModelScope+model.ScopeSeparator) {
 				continue
 			}
-			if msg := nonFinite(v.MustValue()); msg != "" {
+			if msg := tensorconv.NonFinite(v.MustValue()); msg != "" {
 				return fmt.Errorf("load checkpoint %s: variable %s: %s (the training that wrote it diverged, or the file was altered)", dir, v.Path(), msg)
 			}
 		}

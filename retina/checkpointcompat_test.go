@@ -9,6 +9,9 @@ import (
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
+	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/nn/nntest"
 )
 
 // gomlx026Fixture is a checkpoint written by GoMLX v0.26.0 (testdata/gomlx026-checkpoint/gen):
@@ -77,8 +80,8 @@ func TestCheckpointHeaderShim(t *testing.T) {
 // TestCheckVariableShapes: a checkpoint whose weights do not fit its model description is
 // refused by name before any graph is built.
 func TestCheckVariableShapes(t *testing.T) {
-	mcfg := smallConfig(ModelBNCNN)
-	m, err := NewModel(mcfg, datasets.NormStats{Mean: 0, Std: 1}, 1, LoadOptions{Backend: goBackend(t)})
+	mcfg := nntest.SmallConfig(nn.ModelBNCNN)
+	m, err := NewModel(mcfg, datasets.NormStats{Mean: 0, Std: 1}, 1, LoadOptions{Backend: testutil.GoBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Config holds the hyper-parameters of one training run, with the reference's JSON key names
@@ -218,7 +220,7 @@ func validFolderName(s string) bool {
 }
 
 // referenceModelType is the reference's model_type name of each ModelConfig.Type.
-var referenceModelType = map[string]string{ModelBNCNN: "BNCNN", ModelLinearStacked: "LinearStackedBNCNN", ModelLN: "LN"}
+var referenceModelType = map[string]string{nn.ModelBNCNN: "BNCNN", nn.ModelLinearStacked: "LinearStackedBNCNN", nn.ModelLN: "LN"}
 
 // modelTypes maps the reference's model_type names (case-insensitive) to ModelConfig.Type.
 var modelTypes = map[string]string{"bncnn": "bncnn", "linearstackedbncnn": "linearstacked", "linearstacked": "linearstacked", "ln": "ln"}
@@ -248,7 +250,7 @@ func (c Config) Validate() error {
 	}{
 		{c.BatchSize > 0, "batch_size", "a positive integer"},
 		// Batch norm estimates a variance over the batch (models other than LN).
-		{c.BatchSize >= 2 || mtype == ModelLN, "batch_size", "at least 2: the batch norm layers of " + c.ModelType + " estimate a variance from each batch"},
+		{c.BatchSize >= 2 || mtype == nn.ModelLN, "batch_size", "at least 2: the batch norm layers of " + c.ModelType + " estimate a variance from each batch"},
 		{c.NEpochs > 0, "n_epochs", "a positive integer"},
 		{c.LR > 0, "lr", "a positive number"},
 		{c.L1 >= 0, "l1", "≥ 0"},
@@ -274,7 +276,7 @@ func (c Config) Validate() error {
 			return keyErr("cells", "index %d is negative", id)
 		}
 	}
-	if mtype != ModelLN {
+	if mtype != nn.ModelLN {
 		if err := c.checkKernels(mtype); err != nil {
 			return err
 		}
@@ -291,7 +293,7 @@ func (c Config) checkKernels(mtype string) error {
 	h, w := c.ImgShape[1], c.ImgShape[2]
 	for i, k := range c.KSizes {
 		layer := []string{"first", "second"}[i]
-		if mtype == ModelLinearStacked && (k < 3 || k%2 == 0) {
+		if mtype == nn.ModelLinearStacked && (k < 3 || k%2 == 0) {
 			return keyErr("ksizes", "%d (%s layer): LinearStackedBNCNN stacks 3×3 convolutions, so kernel sizes must be odd and ≥ 3", k, layer)
 		}
 		if k > h || k > w {
@@ -306,8 +308,8 @@ func (c Config) checkKernels(mtype string) error {
 }
 
 // ModelConfig is the architecture this run trains, for nCells output cells.
-func (c Config) ModelConfig(nCells int) ModelConfig {
-	m := ModelConfig{
+func (c Config) ModelConfig(nCells int) nn.ModelConfig {
+	m := nn.ModelConfig{
 		Type:       modelTypes[strings.ToLower(c.ModelType)],
 		NCells:     nCells,
 		ImgShape:   [3]int{c.ImgShape[0], c.ImgShape[1], c.ImgShape[2]},
@@ -317,11 +319,11 @@ func (c Config) ModelConfig(nCells int) ModelConfig {
 		BNMomentum: c.BNMoment,
 		BNEps:      1e-3,
 	}
-	if m.isCNN() {
+	if m.IsCNN() {
 		m.DenseBias = c.GCBias
 		m.NoConvBias = c.Bias != nil && !*c.Bias
 		m.ExpOutput = c.Softplus != nil && !*c.Softplus
-		if m.Type == ModelLinearStacked {
+		if m.Type == nn.ModelLinearStacked {
 			m.DropP = c.DropP
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // This file gives the keys of the reference's hyperparams.json beyond the basic ones their
@@ -105,7 +106,7 @@ func isFalse(b *bool) bool { return b != nil && !*b }
 // validateReferenceKeys checks the reference's model and training keys, naming the key, its
 // value and what is supported.
 func (c Config) validateReferenceKeys() error {
-	cnn := modelTypes[strings.ToLower(c.ModelType)] != ModelLN
+	cnn := modelTypes[strings.ToLower(c.ModelType)] != nn.ModelLN
 	switch {
 	case c.NRepeats < 0:
 		return fmt.Errorf("n_repeats: %d: expected a positive number of runs", c.NRepeats)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // referenceHyperparams is a BNCNN hyperparams.json written with every key of the reference's
@@ -119,18 +121,18 @@ func TestReferenceKeysChangeTheModel(t *testing.T) {
 	ref := base.ModelConfig(8)
 	cases := []struct {
 		json  string
-		check func(m ModelConfig) bool
+		check func(m nn.ModelConfig) bool
 	}{
-		{`{"softplus": false, "log_poisson": true}`, func(m ModelConfig) bool { return m.ExpOutput }},
-		{`{"bias": false}`, func(m ModelConfig) bool {
+		{`{"softplus": false, "log_poisson": true}`, func(m nn.ModelConfig) bool { return m.ExpOutput }},
+		{`{"bias": false}`, func(m nn.ModelConfig) bool {
 			return m.NoConvBias && m.ParamCount() == ref.ParamCount()-base.Chans[0]-base.Chans[1]
 		}},
-		{`{"gc_bias": true}`, func(m ModelConfig) bool { return m.DenseBias && m.ParamCount() == ref.ParamCount()+8 }},
-		{`{"model_type": "LinearStackedBNCNN", "drop_p": 0.1, "stackconvs": true}`, func(m ModelConfig) bool {
-			return m.Type == ModelLinearStacked && m.DropP == 0.1
+		{`{"gc_bias": true}`, func(m nn.ModelConfig) bool { return m.DenseBias && m.ParamCount() == ref.ParamCount()+8 }},
+		{`{"model_type": "LinearStackedBNCNN", "drop_p": 0.1, "stackconvs": true}`, func(m nn.ModelConfig) bool {
+			return m.Type == nn.ModelLinearStacked && m.DropP == 0.1
 		}},
-		{`{"drop_p": 0.1}`, func(m ModelConfig) bool { return m.DropP == 0 }}, // BNCNN: no stacks, as in the reference
-		{`{"n_layers": 3, "bnorm": true, "bnorm_d": 1, "stackconvs": false}`, func(m ModelConfig) bool { return reflect.DeepEqual(m, ref) }},
+		{`{"drop_p": 0.1}`, func(m nn.ModelConfig) bool { return m.DropP == 0 }}, // BNCNN: no stacks, as in the reference
+		{`{"n_layers": 3, "bnorm": true, "bnorm_d": 1, "stackconvs": false}`, func(m nn.ModelConfig) bool { return reflect.DeepEqual(m, ref) }},
 	}
 	for _, c := range cases {
 		cfg, err := ParseConfig([]byte(c.json), base)
@@ -176,7 +178,7 @@ func TestMultiStepLRAndSaveEveryEpochInTraining(t *testing.T) {
 	cfg.NEpochs, cfg.Scheduler, cfg.SchedulerMilestones, cfg.SchedulerFactor = 3, "MultiStepLR", []int{1, 2}, 0.5
 	cfg.SaveEveryEpoch, cfg.MaxTrainWindows = true, 64
 	dir := t.TempDir()
-	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t), Keep: 1})
+	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: testutil.Synthetic(t), Backend: testutil.GoBackend(t), Keep: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func TestTrainWithReferenceModelKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
+	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: testutil.Synthetic(t), Backend: testutil.GoBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,11 +254,11 @@ func TestTrainWithReferenceModelKeys(t *testing.T) {
 	if m.DropP != 0.2 || !m.ExpOutput || !m.DenseBias || !m.NoConvBias {
 		t.Fatalf("trained model %+v", m)
 	}
-	model, err := LoadModel(dir, LoadOptions{Backend: goBackend(t)})
+	model, err := LoadModel(dir, LoadOptions{Backend: testutil.GoBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := model.Predict(synthetic(t).Test.Stimulus); err != nil {
+	if _, err := model.Predict(testutil.Synthetic(t).Test.Stimulus); err != nil {
 		t.Fatal(err)
 	}
 }

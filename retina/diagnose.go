@@ -8,6 +8,8 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // diagnoseNonFinite explains a NaN/Inf loss: it reruns the offending batch through the model
@@ -21,9 +23,9 @@ func (t *trainer) diagnoseNonFinite(starts *tensors.Tensor) string {
 	}
 	mcfg := t.meta.Model
 	history, norm := t.meta.InputShape[0], t.meta.NormStats
-	layers := append(hiddenLayerNames(mcfg), "rates")
+	layers := append(nn.HiddenLayerNames(mcfg), "rates")
 	exec, err := model.NewExec(t.backend, t.store, func(ctx *model.Scope, stim, starts *Node) []*Node {
-		out := Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
+		out := nn.Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
 		var res []*Node
 		for _, name := range layers {
 			h := out.Rates

@@ -1,17 +1,13 @@
-// Package retina holds deepretina's models of retinal ganglion cells and everything needed to
-// train and use them on GoMLX: the reference architectures (BNCNN of McIntosh et al. 2016,
-// LinearStackedBNCNN of Maheswaranathan et al. 2023, and the dense LN model), layers that train
-// on every GoMLX backend (a gather-based convolution, faster on the pure-Go backend than its
-// own, and a PyTorch-semantics batch norm, which GoMLX's batchnorm package is not), the training loop (Poisson loss, Adam, plateau schedule on the validation correlation,
-// early stopping), atomic self-describing checkpoints with resumption, prediction from raw
-// stimulus, hidden-unit read-out by layer name, and import/export of PyTorch state dicts.
+// Package retina trains and uses deepretina's models of retinal ganglion cells on GoMLX: the
+// training loop (Poisson loss, Adam, plateau schedule on the validation correlation, early
+// stopping), atomic self-describing checkpoints with resumption, prediction from raw stimulus,
+// and hidden-unit read-out by layer name. The models themselves (BNCNN of McIntosh et al.
+// 2016, LinearStackedBNCNN of Maheswaranathan et al. 2023, the dense LN model) and their
+// layers are package retina/nn; PyTorch state dicts and torch-deep-retina's checkpoint files
+// are package torchio.
 //
-// Layering: layers (conv.go, batchnorm.go) → models (structure.go, the one
-// description of layer names, variable scopes and state-dict names; models.go, model_*.go) →
-// training (run.go, train.go, resident.go, checkpoint.go) → use (model.go, hidden.go,
-// statedict.go; torchlayout.go recognises the reference's modules in any of its module orders,
-// torchmodel.go works out the Go model they describe). Reading torch-deep-retina's checkpoint
-// files and importing them as runs is package torchio. The engine is chosen in backend.go.
+// Layering: retina/nn (layers → models) → training (config.go, run.go, train.go,
+// resident.go, checkpoint.go) → use (model.go, hidden.go). The engine is chosen in backend.go.
 //
 // From a notebook or a Go program: simulate a retina, train with a live callback (cancel the
 // context to stop; the same call resumes), then predict and read hidden units (Example runs
@@ -43,11 +39,9 @@
 // Models read their input as [B, History, H, W] z-scored windows (oldest frame first) and
 // output firing rates [B, NCells]; every variable lives under the context scope ModelScope.
 //
-// PyTorch interchange is symmetric: ExportStateDict writes the reference's state-dict names in
-// the module order of its newest classes (so their load_state_dict(strict=True) accepts them),
-// and ImportStateDict reads that order and the older ones, recognising modules by their
-// parameters' names and shapes. A checkpoint file of torch-deep-retina (torch.save, zip or
-// legacy format) becomes a run folder in two calls of package torchio:
+// PyTorch interchange is package torchio: a model's state dict in the reference's names
+// (torchio.ExportStateDict, ImportStateDict), and a checkpoint file of torch-deep-retina
+// (torch.save, zip or legacy format) made a run folder in two calls:
 //
 //	ckpt, err := torchio.LoadCheckpoint("15-10-07_naturalscene.pt")
 //	fmt.Println(ckpt.ModelType, ckpt.Model.NCells, ckpt.NormStats, ckpt.Scores["test_pearson"])

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Layer describes a hidden layer of a model: its stable name and the shape of its units.
@@ -22,10 +23,10 @@ func (m *Model) Layers() []Layer {
 	return modelLayers(m.Meta.Model)
 }
 
-func modelLayers(mcfg ModelConfig) []Layer {
+func modelLayers(mcfg nn.ModelConfig) []Layer {
 	shapes := mcfg.LayerShapes()
 	var out []Layer
-	for _, name := range hiddenLayerNames(mcfg) {
+	for _, name := range nn.HiddenLayerNames(mcfg) {
 		out = append(out, Layer{Name: name, Shape: shapes[name]})
 	}
 	return out
@@ -147,7 +148,7 @@ func (m *Model) hiddenExec(layers []Layer, pre bool) (*model.Exec, error) {
 	mcfg, history, norm := m.Meta.Model, m.Meta.InputShape[0], m.Meta.NormStats
 	exec, err := model.NewExec(m.backend, m.store, func(ctx *model.Scope, stim, starts *Node) *Node {
 		c.builds.Add(1)
-		out := Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
+		out := nn.Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
 		src := out.Hidden
 		if pre {
 			src = out.PreActivation

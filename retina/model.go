@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Model is a model ready to predict from raw stimulus and to expose its hidden units: a trained
@@ -104,7 +105,7 @@ func LoadCheckpoint(dir string, opts LoadOptions) (*Model, error) {
 // than to the architecture. norm is the stimulus normalisation it applies (a trained model's
 // Meta.NormStats, or datasets.ComputeNormStats of the stimulus it will see). It models cells
 // 0…N−1 (Meta.CellIDs; set them to score it against a recording of other cells).
-func NewModel(mcfg ModelConfig, norm datasets.NormStats, seed uint64, opts LoadOptions) (*Model, error) {
+func NewModel(mcfg nn.ModelConfig, norm datasets.NormStats, seed uint64, opts LoadOptions) (*Model, error) {
 	if err := mcfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new model: %w", err)
 	}
@@ -197,13 +198,13 @@ func (m *Model) run(exec *model.Exec, w *datasets.Windows, width int) (datasets.
 // checkVariableShapes compares the shapes of the model variables a checkpoint holds with those
 // its description (meta.json's model) needs, so that a mismatch is reported as the
 // checkpoint's fault, by name, rather than by GoMLX while it builds the first graph.
-func checkVariableShapes(store *model.Store, mcfg ModelConfig) error {
+func checkVariableShapes(store *model.Store, mcfg nn.ModelConfig) error {
 	scope := store.RootScope().At(ModelScope)
-	for _, s := range modelSpecs(mcfg) {
-		path := model.JoinPath(s.scopePath(scope), s.name)
-		if v := store.GetVariable(path); v != nil && !slices.Equal(v.Shape().Dimensions, s.shape) {
+	for _, s := range nn.Vars(mcfg) {
+		path := s.Path(scope)
+		if v := store.GetVariable(path); v != nil && !slices.Equal(v.Shape().Dimensions, s.Shape) {
 			return fmt.Errorf("variable %s has shape %v, but the model described in %s (%s, chans %v, ksizes %v) needs %v",
-				path, v.Shape().Dimensions, metaFile, mcfg.Type, mcfg.Chans, mcfg.KSizes, s.shape)
+				path, v.Shape().Dimensions, metaFile, mcfg.Type, mcfg.Chans, mcfg.KSizes, s.Shape)
 		}
 	}
 	return nil

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
+	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/nn/nntest"
 )
 
 // An untrained control describes itself like a run does: cells 0…N−1 (so that it can be scored
@@ -25,7 +28,7 @@ func TestNewModelDescribesItself(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		mcfg ModelConfig
+		mcfg nn.ModelConfig
 		norm datasets.NormStats
 		want string
 	}{
@@ -40,9 +43,9 @@ func TestNewModelDescribesItself(t *testing.T) {
 
 // An untrained control is labelled with its own architecture, in the reference's terms.
 func TestNewModelNamesItsArchitecture(t *testing.T) {
-	for typ, want := range map[string]string{ModelBNCNN: "BNCNN", ModelLinearStacked: "LinearStackedBNCNN", ModelLN: "LN"} {
-		mcfg := smallConfig(typ)
-		m, err := NewModel(mcfg, datasets.NormStats{Std: 1}, 1, LoadOptions{Backend: goBackend(t)})
+	for typ, want := range map[string]string{nn.ModelBNCNN: "BNCNN", nn.ModelLinearStacked: "LinearStackedBNCNN", nn.ModelLN: "LN"} {
+		mcfg := nntest.SmallConfig(typ)
+		m, err := NewModel(mcfg, datasets.NormStats{Std: 1}, 1, LoadOptions{Backend: testutil.GoBackend(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
 )
 
 // CheckStart finds what would make training fail — before anything is created on disk.
 func TestCheckStartRejectsBeforeCreatingAnything(t *testing.T) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	for _, c := range []struct {
 		name string
 		edit func(*Config)
@@ -50,12 +51,12 @@ func TestCheckStartRejectsBeforeCreatingAnything(t *testing.T) {
 // An existing run: another config names only the keys that differ (n_epochs may grow), and
 // data that changed since it was trained are refused, saying what changed.
 func TestCheckStartOnAnExistingRun(t *testing.T) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	rec.Source = datasets.Source{Path: "/data/x/whitenoise.h5", Size: 100, SHA256: strings.Repeat("a", 64)}
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
-	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)})
+	meta, err := Train(context.Background(), cfg, dir, TrainOptions{Data: rec, Backend: testutil.GoBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestKeptNote(t *testing.T) {
 
 // A test set with fewer than two repeats is announced when the data load, before any training.
 func TestLoadDataAnnouncesMissingRepeats(t *testing.T) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	rec.Test.Repeats = [][][]float32{{rec.Test.Rates.Column(0)}, {rec.Test.Rates.Column(1)}}
 	rec.PixelSizeUM = 50
 	root := t.TempDir()

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // residentWindows keeps a Windows' stimulus (and targets) on the engine's device, so that a
@@ -122,10 +123,10 @@ func bucketFrames(t int) int {
 
 // newResidentPredictor compiles (lazily, once per stimulus shape and batch size) the model's
 // rates on windows gathered on the device: inputs stim [T, H, W] and starts [B] int32.
-func newResidentPredictor(backend compute.Backend, store *model.Store, mcfg ModelConfig, norm datasets.NormStats) (*model.Exec, error) {
+func newResidentPredictor(backend compute.Backend, store *model.Store, mcfg nn.ModelConfig, norm datasets.NormStats) (*model.Exec, error) {
 	history := mcfg.ImgShape[0]
 	return model.NewExec(backend, store, func(ctx *model.Scope, stim, starts *Node) *Node {
-		return Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm)).Rates
+		return nn.Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm)).Rates
 	})
 }
 

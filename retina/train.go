@@ -18,10 +18,11 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/metrics"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // ModelScope is the scope (of a GoMLX model.Store) under which every model variable lives.
-const ModelScope = "model"
+const ModelScope = nn.ModelScope
 
 // noCorrelation is the best validation score before any epoch: below every Pearson r, and
 // (unlike −Inf) representable in JSON.
@@ -158,7 +159,7 @@ func (t *trainer) initOutput() error {
 	if _, err := predictResident(t.predict, t.trainDev, t.trainIdx[:1], t.cfg.BatchSize, t.meta.Model.NCells); err != nil {
 		return err
 	}
-	return initOutputToRates(t.store.RootScope(), t.meta.Model, t.trainW.Targets)
+	return nn.InitOutputToRates(t.store.RootScope(), t.meta.Model, t.trainW.Targets)
 }
 
 // newTrainStep compiles one optimiser step on store's variables: objective builds the model in
@@ -199,8 +200,8 @@ func newAdam(lr float64) optimizer.Interface {
 // for the weight decay, train.AddRegularizationLoss): the Poisson loss, the
 // activity penalty l1·Σ|pred| and ½·l2·Σw², whose gradient l2·w is the weight decay of the
 // reference's Adam. It returns the rates [B, N].
-func addTrainingLoss(ctx *model.Scope, mcfg ModelConfig, x, y *Node, l1, l2 float64) *Node {
-	out := Forward(ctx.At(ModelScope), mcfg, x)
+func addTrainingLoss(ctx *model.Scope, mcfg nn.ModelConfig, x, y *Node, l1, l2 float64) *Node {
+	out := nn.Forward(ctx.At(ModelScope), mcfg, x)
 	train.AddMainLoss(PoissonLoss(out.Rates, y, l1))
 	if l2 > 0 {
 		train.AddRegularizationLoss(weightDecay(ctx.At(ModelScope), x.Graph(), l2))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,33 +16,9 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/metrics"
 )
-
-// synthetic is a tiny recording whose two cells are rectified linear functions of a white-noise
-// stimulus, so a model can learn them quickly.
-func synthetic(t *testing.T) *datasets.Recording {
-	t.Helper()
-	const T, H, W, hist = 700, 8, 8, 6
-	rng := rand.New(rand.NewPCG(9, 9))
-	mk := func(n int) datasets.Split {
-		stim := datasets.NewMovie(n, H, W)
-		for i := range stim.Data {
-			stim.Data[i] = float32(rng.NormFloat64())*2 + 5
-		}
-		rates := datasets.NewMatrix(n, 2)
-		for t := hist; t < n; t++ {
-			on := stim.Frame(t - 1)[3*W+3] + stim.Frame(t - 2)[3*W+3]
-			off := -stim.Frame(t - 1)[4*W+5]
-			rates.Set(t, 0, float32(math.Max(0, float64(on-10)))*3+1)
-			rates.Set(t, 1, float32(math.Max(0, float64(off+5)))*3+1)
-		}
-		return datasets.Split{Stimulus: stim, Rates: rates}
-	}
-	rec := &datasets.Recording{Expt: "synthetic", Stim: datasets.WhiteNoise, CellIDs: []int{0, 1}, FrameRate: 100,
-		Train: mk(T), Test: mk(200)}
-	return rec
-}
 
 func tinyTrainConfig() Config {
 	c := SmallConfig()
@@ -53,24 +28,15 @@ func tinyTrainConfig() Config {
 	return c
 }
 
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestTrainSaveLoadPredictsIdentically(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
-	forEachEngine(t, testTrainSaveLoadPredictsIdentically)
+	testutil.ForEachEngine(t, testTrainSaveLoadPredictsIdentically)
 }
 
 func testTrainSaveLoadPredictsIdentically(t *testing.T, backend compute.Backend) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	dir := t.TempDir()
 	meta, err := Train(stdcontext.Background(), tinyTrainConfig(), dir, TrainOptions{Data: rec, Backend: backend})
 	if err != nil {
@@ -154,11 +120,11 @@ func TestTrainSameSeedSameCurve(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
-	forEachEngine(t, testTrainSameSeedSameCurve)
+	testutil.ForEachEngine(t, testTrainSameSeedSameCurve)
 }
 
 func testTrainSameSeedSameCurve(t *testing.T, backend compute.Backend) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
 	a, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: backend})
@@ -186,11 +152,11 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	// 694 windows, 5% validation → 659 train / 32 = 20 steps per epoch; stop after 25.
-	ctx, opts := stopAfterSteps(25, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	ctx, opts := stopAfterSteps(25, TrainOptions{Data: rec, Backend: testutil.XLABackend(t)})
 	_, err := Train(ctx, cfg, dir, opts)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("expected ErrInterrupted, got %v", err)
@@ -202,7 +168,7 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	if meta.Epoch != 1 || meta.StepInEpoch != 5 || filepath.Base(ref.Dir) != "epoch-0001-step-000005" {
 		t.Fatalf("interrupted at epoch %d step %d (%s)", meta.Epoch, meta.StepInEpoch, ref.Dir)
 	}
-	done, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	done, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: testutil.XLABackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +179,7 @@ func TestTrainInterruptedResumesEpochCount(t *testing.T) {
 	cancelled, cancel := stdcontext.WithCancel(stdcontext.Background())
 	cancel()
 	cfg.NEpochs = 3
-	if _, err := Train(cancelled, cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)}); !errors.Is(err, ErrInterrupted) {
+	if _, err := Train(cancelled, cfg, dir, TrainOptions{Data: rec, Backend: testutil.XLABackend(t)}); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
@@ -222,15 +188,15 @@ func TestTrainRejectsAnotherRunsFolder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 1
-	if _, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)}); err != nil {
+	if _, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: testutil.XLABackend(t)}); err != nil {
 		t.Fatal(err)
 	}
 	cfg.LR = 0.1
-	_, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: testutil.XLABackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "holds another run") {
 		t.Fatalf("training a different config into the same folder: %v", err)
 	}
@@ -240,10 +206,10 @@ func TestTrainEarlyStoppingStops(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs, cfg.EarlyStopping, cfg.LR, cfg.BNMoment = 10, 1, 1e-12, 1e-9
-	meta, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	meta, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: testutil.XLABackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,11 +241,11 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
 	// A learning rate of 1e30 blows the weights up within a step or two.
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
 	cfg.LR = 1e30
-	_, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: testutil.XLABackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "epoch 1 step") || !strings.Contains(err.Error(), "loss is") {
 		t.Fatalf("NaN loss: %v", err)
 	}
@@ -299,9 +265,9 @@ func TestTrainNaNLossStopsWithPosition(t *testing.T) {
 }
 
 func TestTrainRejectsInvalidData(t *testing.T) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	rec.Train.Rates.Data[10] = float32(math.NaN())
-	_, err := Train(stdcontext.Background(), tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: xlaTestBackend(t)})
+	_, err := Train(stdcontext.Background(), tinyTrainConfig(), t.TempDir(), TrainOptions{Data: rec, Backend: testutil.XLABackend(t)})
 	if err == nil || !strings.Contains(err.Error(), "firing_rate_10ms") {
 		t.Fatalf("NaN in the data: %v", err)
 	}
@@ -329,17 +295,17 @@ func TestEnginesAgreeOnTestCorrelation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains whole runs end to end; runs in the full tier, scripts/test.sh")
 	}
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	cfg := tinyTrainConfig()
 	cfg.NEpochs = 3
 	var scores []float64
-	for _, e := range testEngines(t) {
-		meta, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: e.backend})
+	for _, e := range testutil.Engines(t) {
+		meta, err := Train(stdcontext.Background(), cfg, t.TempDir(), TrainOptions{Data: rec, Backend: e.Backend})
 		if err != nil {
-			t.Fatalf("%s: %v", e.name, err)
+			t.Fatalf("%s: %v", e.Name, err)
 		}
 		scores = append(scores, meta.History[len(meta.History)-1].TestCorr)
-		t.Logf("%s: test r %.4f, loss %.5f", e.name, scores[len(scores)-1], meta.History[len(meta.History)-1].TrainLoss)
+		t.Logf("%s: test r %.4f, loss %.5f", e.Name, scores[len(scores)-1], meta.History[len(meta.History)-1].TrainLoss)
 	}
 	if d := math.Abs(scores[0] - scores[1]); d > 0.03 {
 		t.Errorf("test r on XLA %.4f vs pure Go %.4f: differ by %.4f > 0.03", scores[0], scores[1], d)
@@ -362,10 +328,10 @@ func stopAfterSteps(n int, opts TrainOptions) (stdcontext.Context, TrainOptions)
 // TestLoadModelSaysWhenTheBestCheckpointIsMissing: LoadModel falls back to the newest good
 // checkpoint when the best one is gone, and says so on the caller's writer (never on stderr).
 func TestLoadModelSaysWhenTheBestCheckpointIsMissing(t *testing.T) {
-	rec := synthetic(t)
+	rec := testutil.Synthetic(t)
 	dir := t.TempDir()
 	cfg := tinyTrainConfig()
-	if _, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: goBackend(t)}); err != nil {
+	if _, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: rec, Backend: testutil.GoBackend(t)}); err != nil {
 		t.Fatal(err)
 	}
 	latest := filepath.Join(dir, checkpointsDir, checkpointDirName(2, 0))
@@ -386,7 +352,7 @@ func TestLoadModelSaysWhenTheBestCheckpointIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	model, err := LoadModel(dir, LoadOptions{Backend: goBackend(t), Log: &log})
+	model, err := LoadModel(dir, LoadOptions{Backend: testutil.GoBackend(t), Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}

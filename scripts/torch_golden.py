@@ -8,7 +8,7 @@ Run with Debian's Python (PyTorch 1.13, CPU):
 It rebuilds the reference torch-deep-retina models (BNCNN, LinearStackedBNCNN, and an LN
 baseline) with the reference's module layout, so the state-dict names are the reference's, sets
 random weights and random non-trivial batch-norm running statistics, and writes, per model and
-shape, retina/testdata/golden_<model>_<size>.npz holding:
+shape, torchio/testdata/golden_<model>_<size>.npz holding:
 
   sd.<key>        the state dict (float32; num_batches_tracked int64)
   x_int8, x_scale the input batch x = x_int8 * x_scale  [B, History, H, W] (exact in float32)
@@ -32,7 +32,7 @@ import torch
 # The reference's modules, shared with the other golden scripts.
 from torchref import LN, BNCNN, LinearStackedBNCNN, noise_modules, poisson_loss, randomize
 
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "retina", "testdata")
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torchio", "testdata")
 
 
 def make_golden(name, model, img_shape, batch, n_cells, rng, small):

@@ -31,9 +31,8 @@ import numpy as np
 import torch
 
 import torchref as ref  # the reference's modules, shared with the other golden scripts
-from torch_golden import OUT_DIR
 
-OUT = os.path.join(OUT_DIR, "golden_adam_bncnn_small.npz")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "retina", "testdata", "golden_adam_bncnn_small.npz")
 
 
 def main():

@@ -16,7 +16,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/torchpickle"
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Checkpoint is a checkpoint of the reference torch-deep-retina, as its training loop writes
@@ -34,7 +34,7 @@ type Checkpoint struct {
 	Format string // "zip" or "legacy"
 
 	ModelType string             // the reference's model_type, e.g. "BNCNN"
-	Model     retina.ModelConfig // the equivalent Go model
+	Model     nn.ModelConfig     // the equivalent Go model
 	NormStats datasets.NormStats // z-scoring of the stimulus the model was trained on
 	Epoch     int                // the reference's epoch index (0-based; the number of epochs trained is Epoch+1); −1 if absent
 	Scores    map[string]float64 // the finite scores among loss, val_loss, val_acc, exp_val_acc, test_pearson, test_acc
@@ -49,7 +49,7 @@ type Checkpoint struct {
 }
 
 // Supported model types of the reference, and the Go model they become.
-var torchModelTypes = map[string]string{"BNCNN": retina.ModelBNCNN, "LinearStackedBNCNN": retina.ModelLinearStacked, "LN": retina.ModelLN}
+var torchModelTypes = map[string]string{"BNCNN": nn.ModelBNCNN, "LinearStackedBNCNN": nn.ModelLinearStacked, "LN": nn.ModelLN}
 
 func supportedTorchModelTypes() string {
 	names := make([]string, 0, len(torchModelTypes))
@@ -100,7 +100,7 @@ func ParseCheckpoint(data []byte) (*Checkpoint, error) {
 	if err := c.readStateDict(top); err != nil {
 		return nil, err
 	}
-	if c.Model, c.ModuleOrder, c.NoiseParam, err = retina.InferTorchModel(c.stateDict, goType, c.ModelType, c.Hyps); err != nil {
+	if c.Model, c.ModuleOrder, c.NoiseParam, err = InferTorchModel(c.stateDict, goType, c.ModelType, c.Hyps); err != nil {
 		return nil, fmt.Errorf("field \"model_state_dict\": %w", err)
 	}
 
@@ -238,7 +238,7 @@ func (c *Checkpoint) StateDict() map[string]*tensors.Tensor { return c.stateDict
 
 // Import sets the model's variables in ctx (as ImportStateDict does for c.Model).
 func (c *Checkpoint) Import(ctx *model.Scope) error {
-	return retina.ImportStateDict(ctx, c.Model, c.stateDict)
+	return ImportStateDict(ctx, c.Model, c.stateDict)
 }
 
 // toGoMLX converts a decoded tensor: float types to float32 (float64 stays float64), integer

@@ -1,9 +1,6 @@
 package torchio
 
 import (
-	"github.com/deepretina/deepretina/internal/torchpickle"
-	"github.com/deepretina/deepretina/retina"
-
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +12,10 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/core/tensors/numpy"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/deepretina/deepretina/internal/testutil"
+	"github.com/deepretina/deepretina/internal/torchpickle"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Checkpoints and golden outputs written by scripts/torch_checkpoints.py (PyTorch 1.13).
@@ -86,9 +87,9 @@ func TestTorchCheckpointParity(t *testing.T) {
 				t.Errorf("format %s, order %s, noise %s; want %s, %s, %s", c.Format, c.ModuleOrder, c.NoiseParam, wantFormat, wantOrder, wantNoise)
 			}
 			m := c.Model
-			wantType := retina.ModelBNCNN
+			wantType := nn.ModelBNCNN
 			if strings.HasPrefix(name, "linearstacked") {
-				wantType = retina.ModelLinearStacked
+				wantType = nn.ModelLinearStacked
 			}
 			if m.Type != wantType || m.DenseBias != strings.Contains(name, "gcbias") ||
 				m.ExpOutput != strings.Contains(name, "_exp") || m.NoConvBias != strings.Contains(name, "nobias") ||
@@ -99,8 +100,8 @@ func TestTorchCheckpointParity(t *testing.T) {
 			if want := x.Shape().Dimensions[1:]; !slices.Equal(m.ImgShape[:], want) {
 				t.Errorf("model input %v, golden input %v", m.ImgShape, want)
 			}
-			meta := mustFloat64s(t, g[name+".meta"])
-			if relErr([]float64{c.NormStats.Mean, c.NormStats.Std}, meta[:2]) > 1e-12 || c.Epoch != int(meta[2]) ||
+			meta := testutil.Float64s(t, g[name+".meta"])
+			if testutil.RelErr([]float64{c.NormStats.Mean, c.NormStats.Std}, meta[:2]) > 1e-12 || c.Epoch != int(meta[2]) ||
 				c.Scores["val_acc"] != meta[3] || c.Scores["test_pearson"] != meta[4] || c.LR != meta[5] {
 				t.Errorf("norm stats %+v, epoch %d, scores %v, lr %g; want %v", c.NormStats, c.Epoch, c.Scores, c.LR, meta)
 			}
@@ -113,27 +114,27 @@ func TestTorchCheckpointParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, err := model.CallOnce(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
-				return retina.Forward(ctx, m, x).Rates
+				return nn.Forward(ctx, m, x).Rates
 			}, x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, want := mustFloat64s(t, out), mustFloat64s(t, g[name+".rates"])
-			t.Logf("%s: rel err %.3g", name, relErr(got, want))
+			got, want := testutil.Float64s(t, out), testutil.Float64s(t, g[name+".rates"])
+			t.Logf("%s: rel err %.3g", name, testutil.RelErr(got, want))
 			if e := parityErr(got, want, parityAtol); e > parityTol {
 				t.Errorf("eval rates: rel err %g > %g\ngot  %v\nwant %v", e, parityTol, got, want)
 			}
 
 			// Export writes the newest module order: for a newest-order file, the file's own
 			// names, values and all.
-			exported, err := retina.ExportStateDict(ctx, m)
+			exported, err := ExportStateDict(ctx, m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if wantOrder == "newest" {
 				assertStateDictsEqual(t, exported, c.StateDict())
 			} else {
-				shapes, _ := retina.StateDictShapes(m)
+				shapes, _ := StateDictShapes(m)
 				for k, s := range shapes {
 					if e, ok := exported[k]; !ok || !slices.Equal(e.Shape().Dimensions, s) {
 						t.Errorf("export lacks %s %v", k, s)

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -50,7 +51,7 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 		t.Errorf("run config %+v, cells %v", cfg, meta.CellIDs)
 	}
 
-	model, err := retina.LoadModel(dir, retina.LoadOptions{Backend: goBackend(t)})
+	model, err := retina.LoadModel(dir, retina.LoadOptions{Backend: testutil.GoBackend(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +65,12 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := mustFloat64s(t, g["cli.pred"])
+	want := testutil.Float64s(t, g["cli.pred"])
 	got := make([]float64, len(pred.Data))
 	for i, v := range pred.Data {
 		got[i] = float64(v)
 	}
-	t.Logf("predict: rel err %.3g", relErr(got, want))
+	t.Logf("predict: rel err %.3g", testutil.RelErr(got, want))
 	if e := parityErr(got, want, parityAtol); e > parityTol {
 		t.Errorf("predictions of the imported run: rel err %g", e)
 	}
@@ -78,7 +79,7 @@ func TestImportTorchRunPredictsLikePyTorch(t *testing.T) {
 	if _, err := ImportRun(c, dir, ImportOptions{Dataset: "sim-small"}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("second import into the same folder: %v", err)
 	}
-	again, err := retina.Train(context.Background(), meta.Config, dir, retina.TrainOptions{Data: synthetic(t), Backend: goBackend(t)})
+	again, err := retina.Train(context.Background(), meta.Config, dir, retina.TrainOptions{Data: testutil.Synthetic(t), Backend: testutil.GoBackend(t)})
 	if err != nil || again.Stopped != "imported" || again.Epoch != 7 {
 		t.Errorf("train on an imported run: %v, %+v", err, again)
 	}
@@ -144,7 +145,7 @@ func TestLoadRefusesNonFiniteWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := retina.LoadModel(dir, retina.LoadOptions{Backend: goBackend(t)}); err != nil {
+	if _, err := retina.LoadModel(dir, retina.LoadOptions{Backend: testutil.GoBackend(t)}); err != nil {
 		t.Fatalf("the finite run does not load: %v", err)
 	}
 	// Save the same run again with one weight NaN, through the checkpointer (hashes and all).
@@ -171,7 +172,7 @@ func TestLoadRefusesNonFiniteWeights(t *testing.T) {
 	if err := retina.SaveRun(store, bad, meta); err != nil {
 		t.Fatal(err)
 	}
-	_, err = retina.LoadModel(bad, retina.LoadOptions{Backend: goBackend(t)})
+	_, err = retina.LoadModel(bad, retina.LoadOptions{Backend: testutil.GoBackend(t)})
 	if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "NaN") {
 		t.Fatalf("LoadModel of NaN weights: %v (want the variable %s named)", err, name)
 	}

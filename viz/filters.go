@@ -9,6 +9,8 @@ import (
 
 	"github.com/deepretina/deepretina/figures"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/torchio"
 )
 
 // Filter is the spatio-temporal filter of one first-layer unit (a conv1 channel of a CNN) or of
@@ -50,8 +52,8 @@ func Filters(model *retina.Model) ([]Filter, error) {
 		lagsMS[i] = -float64(hist-i) * frameMS
 	}
 	ctx := model.Scope().At(retina.ModelScope)
-	if cfg.Type == retina.ModelLN {
-		sd, err := retina.ExportStateDict(ctx, cfg)
+	if cfg.Type == nn.ModelLN {
+		sd, err := torchio.ExportStateDict(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("filters: %w", err)
 		}
@@ -74,7 +76,7 @@ func Filters(model *retina.Model) ([]Filter, error) {
 		}
 		return out, nil
 	}
-	kernel, _, err := retina.CollapsedKernel(ctx, cfg, retina.LayerConv1)
+	kernel, _, err := nn.CollapsedKernel(ctx, cfg, nn.LayerConv1)
 	if err != nil {
 		return nil, fmt.Errorf("filters: %w", err)
 	}

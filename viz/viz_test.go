@@ -16,6 +16,8 @@ import (
 	"github.com/deepretina/deepretina/figures"
 	"github.com/deepretina/deepretina/internal/browser"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/torchio"
 )
 
 // trace is a decoded plotly trace.
@@ -224,13 +226,13 @@ func TestNewFilterSplit(t *testing.T) {
 func TestFilters(t *testing.T) {
 	norm := datasets.NormStats{Mean: 0, Std: 1}
 	for _, tc := range []struct {
-		cfg   retina.ModelConfig
+		cfg   nn.ModelConfig
 		key   string
 		name0 string
 	}{
-		{retina.ModelConfig{Type: retina.ModelBNCNN, NCells: 2, ImgShape: [3]int{5, 10, 10}, Chans: []int{3, 2}, KSizes: []int{5, 3},
-			BNMomentum: retina.DefaultBNMomentum, BNEps: retina.DefaultBNEps}, "sequential.0.weight", "channel 0"},
-		{retina.ModelConfig{Type: retina.ModelLN, NCells: 2, ImgShape: [3]int{5, 4, 3}}, "sequential.1.weight", "cell 0"},
+		{nn.ModelConfig{Type: nn.ModelBNCNN, NCells: 2, ImgShape: [3]int{5, 10, 10}, Chans: []int{3, 2}, KSizes: []int{5, 3},
+			BNMomentum: nn.DefaultBNMomentum, BNEps: nn.DefaultBNEps}, "sequential.0.weight", "channel 0"},
+		{nn.ModelConfig{Type: nn.ModelLN, NCells: 2, ImgShape: [3]int{5, 4, 3}}, "sequential.1.weight", "cell 0"},
 	} {
 		t.Run(tc.cfg.Type, func(t *testing.T) {
 			model, err := retina.NewModel(tc.cfg, norm, 7, retina.LoadOptions{})
@@ -241,7 +243,7 @@ func TestFilters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sd, err := retina.ExportStateDict(model.Scope().At(retina.ModelScope), tc.cfg)
+			sd, err := torchio.ExportStateDict(model.Scope().At(retina.ModelScope), tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // ProbeOptions configure Probe.
@@ -398,7 +399,7 @@ func layerInfos(ls []retina.Layer) []LayerInfo {
 	return out
 }
 
-func sameArchitecture(a, b retina.ModelConfig) bool {
+func sameArchitecture(a, b nn.ModelConfig) bool {
 	return a.Type == b.Type && a.NCells == b.NCells && a.ImgShape == b.ImgShape &&
 		slices.Equal(a.Chans, b.Chans) && slices.Equal(a.KSizes, b.KSizes)
 }

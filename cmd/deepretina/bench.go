@@ -20,6 +20,7 @@ import (
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // benchFlags are the settings of one `deepretina bench`.
@@ -189,7 +190,7 @@ func measureBench(ctx context.Context, f benchFlags, rep *bench.Report, models [
 	rep.Engine = fmt.Sprintf("%s (%s)", engine.Backend.Name(), engine.Config)
 	for i, row := range rep.Compute {
 		fmt.Fprintf(os.Stderr, "bench: deepretina %s, batch %d on %s…\n", row.Model, row.Batch, engine.Backend.Name())
-		mcfg := retina.DefaultModelConfig(5)
+		mcfg := nn.DefaultModelConfig(5)
 		mcfg.Type = row.Model
 		if rep.Compute[i].Go, err = bench.TrainingThroughput(engine.Backend, mcfg, row.Batch, f.minSeconds); err != nil {
 			return fmt.Errorf("bench %s batch %d: %w", row.Model, row.Batch, err)
@@ -210,7 +211,7 @@ func measureBench(ctx context.Context, f benchFlags, rep *bench.Report, models [
 func benchEpoch(ctx context.Context, engine retina.Engine, rec *datasets.Recording, model string, batch, windows int) (bench.EpochRun, error) {
 	cfg := retina.DefaultConfig()
 	cfg.ExpName, cfg.NEpochs, cfg.BatchSize, cfg.MaxTrainWindows = "bench-epoch", 1, batch, windows
-	cfg.ModelType = map[string]string{retina.ModelBNCNN: "BNCNN", retina.ModelLinearStacked: "LinearStackedBNCNN"}[model]
+	cfg.ModelType = map[string]string{nn.ModelBNCNN: "BNCNN", nn.ModelLinearStacked: "LinearStackedBNCNN"}[model]
 	cfg.Dataset, cfg.StimType = rec.Expt, rec.Stim
 	dir, err := os.MkdirTemp("", "deepretina-bench-")
 	if err != nil {
@@ -264,7 +265,7 @@ func benchModels(list string) ([]string, error) {
 	var out []string
 	for _, m := range strings.Split(list, ",") {
 		switch m = strings.TrimSpace(strings.ToLower(m)); m {
-		case retina.ModelBNCNN, retina.ModelLinearStacked:
+		case nn.ModelBNCNN, nn.ModelLinearStacked:
 			out = append(out, m)
 		default:
 			return nil, fmt.Errorf("--models: %q is not bncnn or linearstacked", m)

@@ -14,6 +14,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 func evalCmd() *cobra.Command {
@@ -112,7 +113,7 @@ func runBaseline(model *retina.Model, run, lnRun string, rec *datasets.Recording
 		if err != nil {
 			return nil, "", fmt.Errorf("LN baseline: %w", err)
 		}
-		if ln.Meta.Model.Type != retina.ModelLN {
+		if ln.Meta.Model.Type != nn.ModelLN {
 			return nil, "", fmt.Errorf("LN baseline %s: is a %s run, not an LN run (model_type LN)", lnRun, ln.Meta.Config.ModelType)
 		}
 		return analysis.RunBaseline{Model: ln}, "LN model trained in " + lnRun, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/torchio"
 )
 
 func exportCmd() *cobra.Command {
@@ -44,7 +45,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if err != nil {
 				return err
 			}
-			sd, err := retina.ExportStateDict(model.Scope().At(retina.ModelScope), model.Meta.Model)
+			sd, err := torchio.ExportStateDict(model.Scope().At(retina.ModelScope), model.Meta.Model)
 			if err != nil {
 				return fmt.Errorf("export %s: %w", run, err)
 			}

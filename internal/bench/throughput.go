@@ -2,7 +2,7 @@
 // the compute rate of a model on a batch that stays on the device, the end-to-end rate of a
 // real training epoch, and the Markdown table `deepretina bench` writes to docs/benchmarks.md.
 //
-//	rate, err := bench.TrainingThroughput(backend, retina.DefaultModelConfig(5), 64, 3)
+//	rate, err := bench.TrainingThroughput(backend, nn.DefaultModelConfig(5), 64, 3)
 //	fmt.Printf("%.0f samples/s\n", rate.SamplesPerSec)
 package bench
 
@@ -19,6 +19,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // Rate is a measured training rate.
@@ -32,7 +33,7 @@ type Rate struct {
 // first compiles), then Adam steps of the Poisson loss on one random batch [batch, History, H, W]
 // that stays on the device, for at least minSeconds and 3 steps. It is the model's cost alone,
 // as PyTorch's compute mode measures it.
-func TrainingThroughput(backend compute.Backend, mcfg retina.ModelConfig, batch int, minSeconds float64) (Rate, error) {
+func TrainingThroughput(backend compute.Backend, mcfg nn.ModelConfig, batch int, minSeconds float64) (Rate, error) {
 	if err := mcfg.Validate(); err != nil {
 		return Rate{}, err
 	}
@@ -46,7 +47,7 @@ func TrainingThroughput(backend compute.Backend, mcfg retina.ModelConfig, batch 
 	tr, err := model.NewExec(backend, store, func(scope *model.Scope, x, y *Node) *Node {
 		g := x.Graph()
 		store.SetTraining(g, true)
-		loss := retina.PoissonLoss(retina.Forward(scope.At(retina.ModelScope), mcfg, x).Rates, y, 0)
+		loss := retina.PoissonLoss(nn.Forward(scope.At(retina.ModelScope), mcfg, x).Rates, y, 0)
 		opt.UpdateGraph(scope, g, loss)
 		train.ExecPerStepUpdateGraphFn(g)
 		return loss
@@ -81,7 +82,7 @@ func TrainingThroughput(backend compute.Backend, mcfg retina.ModelConfig, batch 
 }
 
 // randomBatch is a standard-normal stimulus batch and Poisson-like counts in {0, 1, 2}.
-func randomBatch(mcfg retina.ModelConfig, batch int) (x, y *tensors.Tensor) {
+func randomBatch(mcfg nn.ModelConfig, batch int) (x, y *tensors.Tensor) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	hist, h, w := mcfg.ImgShape[0], mcfg.ImgShape[1], mcfg.ImgShape[2]
 	xs := make([]float32, batch*hist*h*w)

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -11,6 +11,8 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/deepretina/deepretina/internal/testutil"
 )
 
 // bnHand is the hand computation of PyTorch's BatchNorm1d on x [B, F] (row-major).
@@ -121,7 +123,7 @@ func TestFlatBatchNorm(t *testing.T) {
 				}
 				check := func(name string, got *tensors.Tensor, want []float64) {
 					t.Helper()
-					if e := maxRelErr(mustFloat64s(t, got), want, 1); e > 1e-12 {
+					if e := testutil.MaxRelErr(testutil.Float64s(t, got), want, 1); e > 1e-12 {
 						t.Errorf("%s: rel err %g vs hand computation", name, e)
 					}
 				}
@@ -179,10 +181,10 @@ func TestFlatBatchNormRunningStatsAccumulate(t *testing.T) {
 		want := handBatchNorm(x, b, f, []float64{1, 1}, []float64{0, 0}, rm, rv, make([]float64, b*f), opts, true)
 		rm, rv = want.newMean, want.newVar
 		bnCtx := ctx.At("bn")
-		if e := maxRelErr(mustFloat64s(t, bnCtx.GetVariable(bnRunningMean).MustValue()), rm, 1); e > 1e-6 {
+		if e := testutil.MaxRelErr(testutil.Float64s(t, bnCtx.GetVariable(bnRunningMean).MustValue()), rm, 1); e > 1e-6 {
 			t.Errorf("step %d: running_mean rel err %g", step, e)
 		}
-		if e := maxRelErr(mustFloat64s(t, bnCtx.GetVariable(bnRunningVar).MustValue()), rv, 1); e > 1e-6 {
+		if e := testutil.MaxRelErr(testutil.Float64s(t, bnCtx.GetVariable(bnRunningVar).MustValue()), rv, 1); e > 1e-6 {
 			t.Errorf("step %d: running_var rel err %g", step, e)
 		}
 		if got := bnCtx.GetVariable(bnNumBatches).MustValue().Value().(int64); got != int64(step+1) {

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/deepretina/deepretina/internal/testutil"
 )
 
 // testBackend is the pure-Go backend, the only one the tests rely on.
@@ -63,10 +65,6 @@ func randomSlice(rng *rand.Rand, n int) []float64 {
 	return s
 }
 
-func toTensor(data []float64, dtype dtypes.DType, dims ...int) *tensors.Tensor {
-	return float64sToTensor(slices.Clone(data), dtype, dims...)
-}
-
 type convCase struct {
 	b, h, w, c, kh, kw, o int
 	bias                  bool
@@ -84,7 +82,7 @@ var convCases = []convCase{
 	{b: 1, h: 9, w: 9, c: 5, kh: 1, kw: 1, o: 2, bias: false},
 }
 
-func TestConv2DForwardVsNaive(t *testing.T) { forEachEngine(t, testConv2DForwardVsNaive) }
+func TestConv2DForwardVsNaive(t *testing.T) { testutil.ForEachEngine(t, testConv2DForwardVsNaive) }
 
 func testConv2DForwardVsNaive(t *testing.T, backend compute.Backend) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -98,11 +96,11 @@ func testConv2DForwardVsNaive(t *testing.T, backend compute.Backend) {
 					bias = randomSlice(rng, cc.o)
 				}
 				want := naiveConv2D(x, cc.b, cc.h, cc.w, cc.c, k, cc.kh, cc.kw, cc.o, bias)
-				args := []any{toTensor(x, dtype, cc.b, cc.h, cc.w, cc.c), toTensor(k, dtype, cc.kh, cc.kw, cc.c, cc.o)}
+				args := []any{testutil.ToTensor(x, dtype, cc.b, cc.h, cc.w, cc.c), testutil.ToTensor(k, dtype, cc.kh, cc.kw, cc.c, cc.o)}
 				if cc.bias {
-					args = append(args, toTensor(bias, dtype, cc.o))
+					args = append(args, testutil.ToTensor(bias, dtype, cc.o))
 				} else {
-					args = append(args, toTensor([]float64{0}, dtype, 1))
+					args = append(args, testutil.ToTensor([]float64{0}, dtype, 1))
 				}
 				out, err := graph.CallOnce(backend, func(x, k, b *graph.Node) *graph.Node {
 					if !cc.bias {
@@ -121,7 +119,7 @@ func testConv2DForwardVsNaive(t *testing.T, backend compute.Backend) {
 				if dtype == dtypes.Float32 {
 					tol = 1e-5
 				}
-				if e := maxRelErr(mustFloat64s(t, out), want, 1); e > tol {
+				if e := testutil.MaxRelErr(testutil.Float64s(t, out), want, 1); e > tol {
 					t.Errorf("max rel error vs naive loop %g > %g", e, tol)
 				}
 			})
@@ -131,7 +129,7 @@ func testConv2DForwardVsNaive(t *testing.T, backend compute.Backend) {
 
 // TestConv2DGradients checks the gradients wrt input, kernel and bias against central finite
 // differences (float64) of loss = Σ r·y + ½ Σ y², y = Conv2D(x, k, b).
-func TestConv2DGradients(t *testing.T) { forEachEngine(t, testConv2DGradients) }
+func TestConv2DGradients(t *testing.T) { testutil.ForEachEngine(t, testConv2DGradients) }
 
 func testConv2DGradients(t *testing.T, backend compute.Backend) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -155,17 +153,17 @@ func testConv2DGradients(t *testing.T, backend compute.Backend) {
 				y := Conv2D(x, k, b)
 				loss := graph.Add(graph.ReduceAllSum(graph.Mul(r, y)), graph.MulScalar(graph.ReduceAllSum(graph.Square(y)), 0.5))
 				return append([]*graph.Node{loss}, graph.Gradient(loss, x, k, b)...)
-			}, toTensor(x, dtypes.Float64, cc.b, cc.h, cc.w, cc.c), toTensor(k, dtypes.Float64, cc.kh, cc.kw, cc.c, cc.o),
-				toTensor(bias, dtypes.Float64, cc.o), toTensor(r, dtypes.Float64, cc.b, ho, wo, cc.o))
+			}, testutil.ToTensor(x, dtypes.Float64, cc.b, cc.h, cc.w, cc.c), testutil.ToTensor(k, dtypes.Float64, cc.kh, cc.kw, cc.c, cc.o),
+				testutil.ToTensor(bias, dtypes.Float64, cc.o), testutil.ToTensor(r, dtypes.Float64, cc.b, ho, wo, cc.o))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := mustFloat64s(t, outs[0])[0], lossOf(x, k, bias); math.Abs(got-want) > 1e-9*math.Abs(want) {
+			if got, want := testutil.Float64s(t, outs[0])[0], lossOf(x, k, bias); math.Abs(got-want) > 1e-9*math.Abs(want) {
 				t.Fatalf("loss %g, naive %g", got, want)
 			}
 			params := [][]float64{x, k, bias}
 			for p, name := range []string{"input", "kernel", "bias"} {
-				grad := mustFloat64s(t, outs[1+p])
+				grad := testutil.Float64s(t, outs[1+p])
 				if len(grad) != len(params[p]) {
 					t.Fatalf("gradient wrt %s has %d elements, want %d", name, len(grad), len(params[p]))
 				}
@@ -218,7 +216,7 @@ func TestConv2DRejectsBadShapes(t *testing.T) {
 // kernel size, and a right one for an odd size (the control). When GoMLX fixes the even case
 // this test fails, and the padding in conv2DNative should be deleted together with it.
 func TestStockConvolveEvenKernelInputGradient(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend compute.Backend) {
+	testutil.ForEachEngine(t, func(t *testing.T, backend compute.Backend) {
 		for _, tc := range []struct {
 			kh, kw    int
 			wantWrong bool
@@ -231,8 +229,8 @@ func TestStockConvolveEvenKernelInputGradient(t *testing.T) {
 			outs, err := execN(backend, func(xs []*graph.Node) []*graph.Node {
 				y := graph.Convolve(xs[0], xs[1]).Strides(1).NoPadding().Done()
 				return graph.Gradient(graph.ReduceAllSum(graph.Mul(xs[2], y)), xs[0])
-			}, toTensor(x, dtypes.Float64, b, h, w, c), toTensor(k, dtypes.Float64, tc.kh, tc.kw, c, o),
-				toTensor(r, dtypes.Float64, b, ho, wo, o))
+			}, testutil.ToTensor(x, dtypes.Float64, b, h, w, c), testutil.ToTensor(k, dtypes.Float64, tc.kh, tc.kw, c, o),
+				testutil.ToTensor(r, dtypes.Float64, b, ho, wo, o))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,7 +253,7 @@ func TestStockConvolveEvenKernelInputGradient(t *testing.T) {
 					}
 				}
 			}
-			e := maxRelErr(mustFloat64s(t, outs[0]), want, 1)
+			e := testutil.MaxRelErr(testutil.Float64s(t, outs[0]), want, 1)
 			switch {
 			case tc.wantWrong && e < 1e-6:
 				t.Errorf("kernel %dx%d: GoMLX's convolution input gradient is now right (error %g): delete the even-kernel padding in conv2DNative and this test", tc.kh, tc.kw, e)

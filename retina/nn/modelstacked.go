@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/deepretina/deepretina/internal/tensorconv"
 )
 
 // CollapseStack combines a linear stack of valid convolutions, applied in order with no
@@ -36,7 +38,7 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 			return nil, nil, fmt.Errorf("CollapseStack: kernel %d must be [kh,kw,Cin,Cout], got %v", i, shapeOf(kt))
 		}
 		d := kt.Shape().Dimensions
-		k, err := tensorFloat64s(kt)
+		k, err := tensorconv.Float64s(kt)
 		if err != nil {
 			return nil, nil, fmt.Errorf("CollapseStack: kernel %d: %w", i, err)
 		}
@@ -45,7 +47,7 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 			if biases[i].Rank() != 1 || biases[i].Shape().Dimensions[0] != d[3] {
 				return nil, nil, fmt.Errorf("CollapseStack: bias %d must be [%d], got %v", i, d[3], biases[i].Shape().Dimensions)
 			}
-			if b, err = tensorFloat64s(biases[i]); err != nil {
+			if b, err = tensorconv.Float64s(biases[i]); err != nil {
 				return nil, nil, fmt.Errorf("CollapseStack: bias %d: %w", i, err)
 			}
 		}
@@ -97,7 +99,7 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 		}
 		acc, accBias, kh, kw, cout = next, nextBias, nh, nw, bout
 	}
-	return float64sToTensor(acc, dtype, kh, kw, cin, cout), float64sToTensor(accBias, dtype, cout), nil
+	return tensorconv.FromFloat64s(acc, dtype, kh, kw, cin, cout), tensorconv.FromFloat64s(accBias, dtype, cout), nil
 }
 
 // CollapsedKernel returns the effective kernel [k, k, Cin, Cout] (channels-last, see
@@ -108,7 +110,7 @@ func CollapsedKernel(ctx *model.Scope, cfg ModelConfig, layer string) (kernel, b
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	if !cfg.isCNN() {
+	if !cfg.IsCNN() {
 		return nil, nil, fmt.Errorf("CollapsedKernel: model %q has no conv layers", cfg.Type)
 	}
 	var subs []convSub
@@ -149,7 +151,7 @@ func ConvKernelToTorch(kernel *tensors.Tensor) (*tensors.Tensor, error) {
 	if kernel == nil || kernel.Rank() != 4 {
 		return nil, fmt.Errorf("ConvKernelToTorch: kernel must be [kh,kw,Cin,Cout], got %v", shapeOf(kernel))
 	}
-	return convertLayout(kernel, kernel.Shape().Dimensions, []int{3, 2, 0, 1}, kernel.DType())
+	return tensorconv.Layout(kernel, kernel.Shape().Dimensions, []int{3, 2, 0, 1}, kernel.DType())
 }
 
 func shapeOf(t *tensors.Tensor) any {
@@ -157,24 +159,4 @@ func shapeOf(t *tensors.Tensor) any {
 		return "nil"
 	}
 	return t.Shape()
-}
-
-// tensorFloat64s copies a float tensor's values as float64.
-func tensorFloat64s(t *tensors.Tensor) ([]float64, error) {
-	out, err := convertLayout(t, t.Shape().Dimensions, nil, dtypes.Float64)
-	if err != nil {
-		return nil, err
-	}
-	return tensors.CopyFlatData[float64](out)
-}
-
-func float64sToTensor(data []float64, dtype dtypes.DType, dims ...int) *tensors.Tensor {
-	if dtype == dtypes.Float64 {
-		return tensors.FromFlatDataAndDimensions(data, dims...)
-	}
-	f := make([]float32, len(data))
-	for i, v := range data {
-		f[i] = float32(v)
-	}
-	return tensors.FromFlatDataAndDimensions(f, dims...)
 }

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -66,8 +66,8 @@ func TorchModuleIndices() TorchIndices {
 // TorchPrefix is the state-dict prefix of the module at index idx ("sequential.13.").
 func TorchPrefix(idx int) string { return torchPrefix(idx) }
 
-// hiddenLayerNames lists a model's hidden layers from the input up (none for LN).
-func hiddenLayerNames(cfg ModelConfig) []string {
+// HiddenLayerNames lists a model's hidden layers from the input up (none for LN).
+func HiddenLayerNames(cfg ModelConfig) []string {
 	if cfg.Type == ModelLN {
 		return nil
 	}

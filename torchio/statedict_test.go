@@ -1,8 +1,7 @@
-package retina
+package torchio
 
 import (
 	"fmt"
-	"github.com/gomlx/compute"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,28 +9,35 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
+
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/core/tensors/numpy"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/deepretina/deepretina/internal/tensorconv"
+	"github.com/deepretina/deepretina/internal/testutil"
+	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/nn/nntest"
 )
 
 // Golden files written by scripts/torch_golden.py (PyTorch 1.13, reference computed in float64).
 type goldenCase struct {
 	name  string
-	cfg   ModelConfig
+	cfg   nn.ModelConfig
 	small bool
 }
 
 func goldenCases() []goldenCase {
-	stackedRef := DefaultModelConfig(5)
-	stackedRef.Type = ModelLinearStacked
+	stackedRef := nn.DefaultModelConfig(5)
+	stackedRef.Type = nn.ModelLinearStacked
 	return []goldenCase{
-		{"bncnn_small", smallConfig(ModelBNCNN), true},
-		{"linearstacked_small", smallConfig(ModelLinearStacked), true},
-		{"ln_small", smallConfig(ModelLN), true},
-		{"bncnn_ref", DefaultModelConfig(5), false},
+		{"bncnn_small", nntest.SmallConfig(nn.ModelBNCNN), true},
+		{"linearstacked_small", nntest.SmallConfig(nn.ModelLinearStacked), true},
+		{"ln_small", nntest.SmallConfig(nn.ModelLN), true},
+		{"bncnn_ref", nn.DefaultModelConfig(5), false},
 		{"linearstacked_ref", stackedRef, false},
 	}
 }
@@ -55,7 +61,7 @@ func loadGolden(t *testing.T, name string) golden {
 		}
 	}
 	q := all["x_int8"]
-	scale := float32(mustFloat64s(t, all["x_scale"])[0])
+	scale := float32(testutil.Float64s(t, all["x_scale"])[0])
 	var x []float32
 	tensors.MustConstFlatData[int8](q, func(flat []int8) {
 		x = make([]float32, len(flat))
@@ -69,7 +75,7 @@ func loadGolden(t *testing.T, name string) golden {
 
 // aligned returns the golden state dict (written in the reference's older module order) under
 // the names of the newest order, and for each new name the golden file's name.
-func (g golden) aligned(t *testing.T, cfg ModelConfig) (sd map[string]*tensors.Tensor, from map[string]string) {
+func (g golden) aligned(t *testing.T, cfg nn.ModelConfig) (sd map[string]*tensors.Tensor, from map[string]string) {
 	t.Helper()
 	lay, err := analyseSequential(g.sd)
 	if err != nil {
@@ -84,7 +90,7 @@ func (g golden) get(t *testing.T, key string) []float64 {
 	if !ok {
 		t.Fatalf("golden file has no %q", key)
 	}
-	return mustFloat64s(t, v)
+	return testutil.Float64s(t, v)
 }
 
 // parityErr compares got with want as numpy.allclose does, per tensor: it passes iff
@@ -121,15 +127,12 @@ func onGPU(backend compute.Backend) bool {
 	return backend.Name() == "xla" && strings.Contains(desc, "cuda")
 }
 
-// relErr is max|got−want| / max|want|, for the logs.
-func relErr(got, want []float64) float64 { return maxRelErr(got, want, 1e-300) }
-
 const (
 	parityTol  = 1e-4 // rtol
 	parityAtol = 1e-6 // atol for rates and other O(1) values
 )
 
-func TestParityEval(t *testing.T) { forEachEngine(t, testParityEval) }
+func TestParityEval(t *testing.T) { testutil.ForEachEngine(t, testParityEval) }
 
 func testParityEval(t *testing.T, backend compute.Backend) {
 	tol := parityTolerance(backend, dtypes.Float32)
@@ -141,23 +144,23 @@ func testParityEval(t *testing.T, backend compute.Backend) {
 				t.Fatal(err)
 			}
 			outs, err := model.CallOnceN(backend, ctx.Store(), func(ctx *model.Scope, x *graph.Node) []*graph.Node {
-				o := Forward(ctx, gc.cfg, x)
+				o := nn.Forward(ctx, gc.cfg, x)
 				res := []*graph.Node{o.Rates}
-				if gc.cfg.isCNN() {
-					res = append(res, o.Hidden[LayerConv1], o.Hidden[LayerConv2])
+				if gc.cfg.IsCNN() {
+					res = append(res, o.Hidden[nn.LayerConv1], o.Hidden[nn.LayerConv2])
 				}
 				return res
 			}, gd.x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s eval rates: rel err %.3g", gc.name, relErr(mustFloat64s(t, outs[0]), gd.get(t, "eval_rates")))
-			if e := parityErr(mustFloat64s(t, outs[0]), gd.get(t, "eval_rates"), parityAtol); e > tol {
+			t.Logf("%s eval rates: rel err %.3g", gc.name, testutil.RelErr(testutil.Float64s(t, outs[0]), gd.get(t, "eval_rates")))
+			if e := parityErr(testutil.Float64s(t, outs[0]), gd.get(t, "eval_rates"), parityAtol); e > tol {
 				t.Errorf("eval rates: rel err %g > %g\ngot  %v\nwant %v", e, tol, outs[0], gd.all["eval_rates"])
 			}
-			if gc.small && gc.cfg.isCNN() {
-				for i, name := range []string{LayerConv1, LayerConv2} {
-					e := parityErr(mustFloat64s(t, outs[1+i]), gd.get(t, "eval_"+name), parityAtol)
+			if gc.small && gc.cfg.IsCNN() {
+				for i, name := range []string{nn.LayerConv1, nn.LayerConv2} {
+					e := parityErr(testutil.Float64s(t, outs[1+i]), gd.get(t, "eval_"+name), parityAtol)
 					if e > tol {
 						t.Errorf("eval hidden %s: rel err %g", name, e)
 					}
@@ -176,7 +179,7 @@ func testParityEval(t *testing.T, backend compute.Backend) {
 // The conv biases right before a training-mode batch norm have an exactly zero gradient (the batch
 // mean cancels them): their float32 values are round-off of sums over B·H·W terms, hence the
 // absolute tolerance (1e-5 in float32, far below the other gradients' scale of 1e-3…1).
-func TestParityTrainGradients(t *testing.T) { forEachEngine(t, testParityTrainGradients) }
+func TestParityTrainGradients(t *testing.T) { testutil.ForEachEngine(t, testParityTrainGradients) }
 
 func testParityTrainGradients(t *testing.T, backend compute.Backend) {
 	for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
@@ -197,30 +200,30 @@ func testParityTrainGradients(t *testing.T, backend compute.Backend) {
 					for k, v := range gd.sd {
 						sd[k] = v
 						if v.DType().IsFloat() {
-							sd[k] = toTensor(mustFloat64s(t, v), dtypes.Float64, v.Shape().Dimensions...)
+							sd[k] = testutil.ToTensor(testutil.Float64s(t, v), dtypes.Float64, v.Shape().Dimensions...)
 						}
 					}
-					x = toTensor(mustFloat64s(t, x), dtypes.Float64, x.Shape().Dimensions...)
-					y = toTensor(mustFloat64s(t, y), dtypes.Float64, y.Shape().Dimensions...)
+					x = testutil.ToTensor(testutil.Float64s(t, x), dtypes.Float64, x.Shape().Dimensions...)
+					y = testutil.ToTensor(testutil.Float64s(t, y), dtypes.Float64, y.Shape().Dimensions...)
 				}
 				if err := ImportStateDict(ctx, cfg, sd); err != nil {
 					t.Fatal(err)
 				}
 				_, goldenKey := gd.aligned(t, cfg)
-				var trainable []varSpec
-				for _, s := range modelSpecs(cfg) {
-					if s.trainable {
+				var trainable []nn.Var
+				for _, s := range nn.Vars(cfg) {
+					if s.Trainable {
 						trainable = append(trainable, s)
 					}
 				}
 				outs, err := model.CallOnceN(backend, ctx.Store(), func(ctx *model.Scope, x, y *graph.Node) []*graph.Node {
 					g := x.Graph()
 					ctx.Store().SetTraining(g, true)
-					rates := Forward(ctx, cfg, x).Rates
+					rates := nn.Forward(ctx, cfg, x).Rates
 					loss := graph.ReduceAllMean(graph.Sub(rates, graph.Mul(y, graph.Log(graph.AddScalar(rates, 1e-8)))))
 					vars := make([]*graph.Node, len(trainable))
 					for i, s := range trainable {
-						vars[i] = ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)).NodeValue(g)
+						vars[i] = ctx.Store().GetVariable(model.JoinPath(s.ScopePath(ctx), s.Name)).NodeValue(g)
 					}
 					return append([]*graph.Node{rates, loss}, graph.Gradient(loss, vars...)...)
 				}, x, y)
@@ -230,48 +233,48 @@ func testParityTrainGradients(t *testing.T, backend compute.Backend) {
 				if outs[0].DType() != dtype {
 					t.Fatalf("rates dtype %s, want %s", outs[0].DType(), dtype)
 				}
-				if e := parityErr(mustFloat64s(t, outs[0]), gd.get(t, "train_rates"), parityAtol); e > tol {
+				if e := parityErr(testutil.Float64s(t, outs[0]), gd.get(t, "train_rates"), parityAtol); e > tol {
 					t.Errorf("train rates: rel err %g", e)
 				}
-				if e := parityErr(mustFloat64s(t, outs[1]), gd.get(t, "train_loss"), parityAtol); e > tol {
+				if e := parityErr(testutil.Float64s(t, outs[1]), gd.get(t, "train_loss"), parityAtol); e > tol {
 					t.Errorf("train loss: rel err %g", e)
 				}
 				worst, worstKey, worstZero := 0.0, "", 0.0
 				for i, s := range trainable {
-					got, err := convertLayout(outs[2+i], s.shape, s.perm, dtypes.Float64)
+					got, err := tensorconv.Layout(outs[2+i], s.Shape, s.Perm, dtypes.Float64)
 					if err != nil {
 						t.Fatal(err)
 					}
-					gotV, wantV := mustFloat64s(t, got), gd.get(t, "grad."+goldenKey[s.torchKey])
+					gotV, wantV := testutil.Float64s(t, got), gd.get(t, "grad."+goldenKey[s.TorchKey])
 					if e := parityErr(gotV, wantV, atol); e > tol {
 						t.Errorf("gradient wrt %s: max|diff| %g > atol %g + rtol %g·max|want| (max|want| %g)",
-							s.torchKey, e*(atol/parityTol+maxAbs(wantV)), atol, tol, maxAbs(wantV))
+							s.TorchKey, e*(atol/parityTol+maxAbs(wantV)), atol, tol, maxAbs(wantV))
 					}
 					if maxAbs(wantV) < 1e-12 { // exactly-zero gradients (biases before a batch norm)
 						worstZero = math.Max(worstZero, maxAbs(gotV))
-					} else if e := relErr(gotV, wantV); e > worst {
-						worst, worstKey = e, s.torchKey
+					} else if e := testutil.RelErr(gotV, wantV); e > worst {
+						worst, worstKey = e, s.TorchKey
 					}
 				}
 				t.Logf("%s %s: %d parameter gradients, worst rel err %.3g (%s); max |grad| where PyTorch's is 0: %.3g",
 					dtype, gc.name, len(trainable), worst, worstKey, worstZero)
-				if !gc.small || !cfg.isCNN() {
+				if !gc.small || !cfg.IsCNN() {
 					return
 				}
-				for _, s := range modelSpecs(cfg) {
-					if s.trainable {
+				for _, s := range nn.Vars(cfg) {
+					if s.Trainable {
 						continue
 					}
-					v := ctx.Store().GetVariable(model.JoinPath(s.scopePath(ctx), s.name)).MustValue()
-					if s.int64 {
-						if got, want := v.Value().(int64), gd.all["after."+goldenKey[s.torchKey]].Value().(int64); got != want {
-							t.Errorf("%s after one training step: %d, want %d", s.torchKey, got, want)
+					v := ctx.Store().GetVariable(model.JoinPath(s.ScopePath(ctx), s.Name)).MustValue()
+					if s.Int64 {
+						if got, want := v.Value().(int64), gd.all["after."+goldenKey[s.TorchKey]].Value().(int64); got != want {
+							t.Errorf("%s after one training step: %d, want %d", s.TorchKey, got, want)
 						}
 						continue
 					}
-					want := gd.get(t, "after."+goldenKey[s.torchKey])
-					if e := parityErr(mustFloat64s(t, v), want, parityAtol); e > tol {
-						t.Errorf("%s after one training step: rel err %g", s.torchKey, e)
+					want := gd.get(t, "after."+goldenKey[s.TorchKey])
+					if e := parityErr(testutil.Float64s(t, v), want, parityAtol); e > tol {
+						t.Errorf("%s after one training step: rel err %g", s.TorchKey, e)
 					}
 				}
 			})
@@ -312,8 +315,8 @@ func TestStateDictRoundTrip(t *testing.T) {
 			// the same export.
 			ctx1 := model.NewStore().RootScope()
 			ctx1.SetParam(model.ParamInitialSeed, int64(7))
-			evalFn := func(ctx *model.Scope, x *graph.Node) *graph.Node { return Forward(ctx, gc.cfg, x).Rates }
-			x := randomInput(gc.cfg, 2, 3)
+			evalFn := func(ctx *model.Scope, x *graph.Node) *graph.Node { return nn.Forward(ctx, gc.cfg, x).Rates }
+			x := nntest.RandomInput(gc.cfg, 2, 3)
 			out1, err := model.CallOnce(backend, ctx1.Store(), evalFn, x)
 			if err != nil {
 				t.Fatal(err)
@@ -330,7 +333,7 @@ func TestStateDictRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(mustFloat64s(t, out1), mustFloat64s(t, out2)) {
+			if !slices.Equal(testutil.Float64s(t, out1), testutil.Float64s(t, out2)) {
 				t.Errorf("outputs differ after export → import:\n%v\n%v", out1, out2)
 			}
 			sd2, err := ExportStateDict(ctx2, gc.cfg)
@@ -367,7 +370,7 @@ func assertStateDictsEqual(t *testing.T, got, want map[string]*tensors.Tensor) {
 		if w.DType().IsInt() {
 			gv, wv = []float64{float64(g.Value().(int64))}, []float64{float64(w.Value().(int64))}
 		} else {
-			gv, wv = mustFloat64s(t, g), mustFloat64s(t, w)
+			gv, wv = testutil.Float64s(t, g), testutil.Float64s(t, w)
 		}
 		if !slices.Equal(gv, wv) {
 			t.Errorf("key %q: values differ", k)
@@ -383,9 +386,9 @@ func assertStateDictsEqual(t *testing.T, got, want map[string]*tensors.Tensor) {
 func TestImportStateDictMismatch(t *testing.T) {
 	bncnnSmall := loadGolden(t, "bncnn_small").sd
 	stackedSmall := loadGolden(t, "linearstacked_small").sd
-	otherChans := smallConfig(ModelBNCNN)
+	otherChans := nntest.SmallConfig(nn.ModelBNCNN)
 	otherChans.Chans = []int{3, 5}
-	otherCells := smallConfig(ModelBNCNN)
+	otherCells := nntest.SmallConfig(nn.ModelBNCNN)
 	otherCells.NCells = 4
 	withExtra := map[string]*tensors.Tensor{"sequential.99.weight": tensors.FromValue([]float32{1, 2})}
 	withoutKey := map[string]*tensors.Tensor{}
@@ -397,21 +400,21 @@ func TestImportStateDictMismatch(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		cfg   ModelConfig
+		cfg   nn.ModelConfig
 		sd    map[string]*tensors.Tensor
 		wants []string
 	}{
-		{"bncnn-into-linearstacked", smallConfig(ModelLinearStacked), bncnnSmall,
+		{"bncnn-into-linearstacked", nntest.SmallConfig(nn.ModelLinearStacked), bncnnSmall,
 			[]string{`missing key "sequential.0.convs.0.weight" (expected shape [3 6 3 3])`, `unexpected key "sequential.0.weight"`}},
-		{"linearstacked-into-bncnn", smallConfig(ModelBNCNN), stackedSmall,
+		{"linearstacked-into-bncnn", nntest.SmallConfig(nn.ModelBNCNN), stackedSmall,
 			[]string{`missing key "sequential.2.weight"`, `unexpected key "sequential.2.scale"`}},
 		{"other-chans", otherChans, bncnnSmall,
 			[]string{`key "sequential.6.weight": expected shape [5 3 3 3], got [4 3 3 3]`}},
 		{"other-cells", otherCells, bncnnSmall,
 			[]string{`key "sequential.13.weight" (sequential.11.weight in the state dict): expected shape [4 256], got [3 256]`}},
-		{"extra-key", smallConfig(ModelBNCNN), withExtra, []string{`unexpected key "sequential.99.weight"`}},
-		{"missing-key", smallConfig(ModelBNCNN), withoutKey, []string{`missing key "sequential.8.running_var"`}},
-		{"ln-from-bncnn", smallConfig(ModelLN), bncnnSmall, []string{`missing key "sequential.1.weight"`}},
+		{"extra-key", nntest.SmallConfig(nn.ModelBNCNN), withExtra, []string{`unexpected key "sequential.99.weight"`}},
+		{"missing-key", nntest.SmallConfig(nn.ModelBNCNN), withoutKey, []string{`missing key "sequential.8.running_var"`}},
+		{"ln-from-bncnn", nntest.SmallConfig(nn.ModelLN), bncnnSmall, []string{`missing key "sequential.1.weight"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -436,12 +439,12 @@ func TestImportStateDictMismatch(t *testing.T) {
 	if err := ImportStateDict(ctx, otherChans, mustExport(t, otherChans)); err != nil {
 		t.Fatal(err)
 	}
-	before := mustFloat64s(t, ctx.Store().GetVariable(model.JoinPath("/conv1", "kernel")).MustValue())
-	bad := smallConfig(ModelBNCNN)
+	before := testutil.Float64s(t, ctx.Store().GetVariable(model.JoinPath("/conv1", "kernel")).MustValue())
+	bad := nntest.SmallConfig(nn.ModelBNCNN)
 	if err := ImportStateDict(ctx, bad, bncnnSmall); err == nil || !strings.Contains(err.Error(), "existing variable") {
 		t.Errorf("import over a model of another shape: got %v, want an 'existing variable' error", err)
 	}
-	if after := mustFloat64s(t, ctx.Store().GetVariable(model.JoinPath("/conv1", "kernel")).MustValue()); !slices.Equal(before, after) {
+	if after := testutil.Float64s(t, ctx.Store().GetVariable(model.JoinPath("/conv1", "kernel")).MustValue()); !slices.Equal(before, after) {
 		t.Error("failed import changed an existing variable")
 	}
 }
@@ -455,13 +458,13 @@ func maxAbs(v []float64) float64 {
 }
 
 // mustExport initialises a model of cfg in a fresh context and exports it.
-func mustExport(t *testing.T, cfg ModelConfig) map[string]*tensors.Tensor {
+func mustExport(t *testing.T, cfg nn.ModelConfig) map[string]*tensors.Tensor {
 	t.Helper()
 	ctx := model.NewStore().RootScope()
 	ctx.SetParam(model.ParamInitialSeed, int64(3))
 	if _, err := model.CallOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
-		return Forward(ctx, cfg, x).Rates
-	}, randomInput(cfg, 2, 1)); err != nil {
+		return nn.Forward(ctx, cfg, x).Rates
+	}, nntest.RandomInput(cfg, 2, 1)); err != nil {
 		t.Fatal(err)
 	}
 	sd, err := ExportStateDict(ctx, cfg)
@@ -472,7 +475,7 @@ func mustExport(t *testing.T, cfg ModelConfig) map[string]*tensors.Tensor {
 }
 
 func TestExportStateDictErrors(t *testing.T) {
-	cfg := smallConfig(ModelBNCNN)
+	cfg := nntest.SmallConfig(nn.ModelBNCNN)
 	if _, err := ExportStateDict(model.NewStore().RootScope(), cfg); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("export of an empty context: got %v", err)
 	}

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 )
 
-// initOutputToRates starts the output layer at each cell's firing-rate statistics. The
+// InitOutputToRates starts the output layer at each cell's firing-rate statistics. The
 // reference begins every cell at softplus(N(0,1)) ≈ 1 Hz, and Adam then spends most of a short
 // CPU run just scaling the output up to rates of tens of Hz; starting at the data's scale leaves
 // the training to the shape of the response. For BN-output models the final batch norm's shift
@@ -19,7 +19,7 @@ import (
 // softplus⁻¹(mean rate).
 //
 // rates: [T, N] training targets. The model's variables must exist (build a graph first).
-func initOutputToRates(ctx *model.Scope, cfg ModelConfig, rates datasets.Matrix) error {
+func InitOutputToRates(ctx *model.Scope, cfg ModelConfig, rates datasets.Matrix) error {
 	n := cfg.NCells
 	means, stds := make([]float32, n), make([]float32, n)
 	for c := 0; c < n; c++ {

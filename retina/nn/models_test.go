@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -14,6 +14,8 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/deepretina/deepretina/internal/testutil"
 )
 
 func shapeF32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
@@ -33,6 +35,8 @@ func catchPanic(fn func()) (err error) {
 	return nil
 }
 
+// smallConfig and randomInput are nntest.SmallConfig and nntest.RandomInput, which this
+// package's tests cannot import (nntest imports nn).
 func smallConfig(modelType string) ModelConfig {
 	cfg := DefaultModelConfig(3)
 	cfg.Type = modelType
@@ -159,7 +163,7 @@ func TestParamCount(t *testing.T) {
 			}
 			// Running statistics: 2 per BN feature (+1 counter per standard BN).
 			wantOther := 0
-			if c.cfg.isCNN() {
+			if c.cfg.IsCNN() {
 				ls := c.cfg.LayerShapes()
 				for _, s := range ls {
 					wantOther += 2 * s[0] * s[1] * s[2]
@@ -212,12 +216,12 @@ func TestForwardShapesAndInit(t *testing.T) {
 			if want := []int{batch, cfg.NCells}; !slices.Equal(outs[0].Shape().Dimensions, want) {
 				t.Errorf("rates shape %v, want %v", outs[0].Shape().Dimensions, want)
 			}
-			for _, r := range mustFloat64s(t, outs[0]) {
+			for _, r := range testutil.Float64s(t, outs[0]) {
 				if !(r > 0) {
 					t.Fatalf("softplus rates must be > 0, got %g", r)
 				}
 			}
-			if cfg.isCNN() {
+			if cfg.IsCNN() {
 				if len(outs) != 3 {
 					t.Fatalf("want 2 hidden layers, got %d", len(outs)-1)
 				}
@@ -226,7 +230,7 @@ func TestForwardShapesAndInit(t *testing.T) {
 					if want := []int{batch, s[0], s[1], s[2]}; !slices.Equal(outs[1+i].Shape().Dimensions, want) {
 						t.Errorf("hidden %s shape %v, want %v", name, outs[1+i].Shape().Dimensions, want)
 					}
-					for _, v := range mustFloat64s(t, outs[1+i]) {
+					for _, v := range testutil.Float64s(t, outs[1+i]) {
 						if v < 0 {
 							t.Fatalf("hidden %s has negative value %g after ReLU", name, v)
 						}
@@ -243,9 +247,9 @@ func TestForwardShapesAndInit(t *testing.T) {
 				if s.init != initUniform {
 					continue
 				}
-				v1 := mustFloat64s(t, ctx1.Store().GetVariable(model.JoinPath(s.scopePath(ctx1), s.name)).MustValue())
-				v2 := mustFloat64s(t, ctx2.Store().GetVariable(model.JoinPath(s.scopePath(ctx2), s.name)).MustValue())
-				v3 := mustFloat64s(t, ctx3.Store().GetVariable(model.JoinPath(s.scopePath(ctx3), s.name)).MustValue())
+				v1 := testutil.Float64s(t, ctx1.Store().GetVariable(model.JoinPath(s.scopePath(ctx1), s.name)).MustValue())
+				v2 := testutil.Float64s(t, ctx2.Store().GetVariable(model.JoinPath(s.scopePath(ctx2), s.name)).MustValue())
+				v3 := testutil.Float64s(t, ctx3.Store().GetVariable(model.JoinPath(s.scopePath(ctx3), s.name)).MustValue())
 				same = same && slices.Equal(v1, v2)
 				differ = differ || !slices.Equal(v1, v3)
 				for _, v := range v1 {
@@ -303,7 +307,7 @@ func TestForwardNoiseOnlyInTraining(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				differ := !slices.Equal(mustFloat64s(t, o1[0]), mustFloat64s(t, o2[0]))
+				differ := !slices.Equal(testutil.Float64s(t, o1[0]), testutil.Float64s(t, o2[0]))
 				if want := training && noise > 0; differ != want {
 					t.Errorf("two runs differ = %v, want %v", differ, want)
 				}
@@ -350,7 +354,7 @@ func TestStackDropout(t *testing.T) {
 		t.Fatal(err)
 	}
 	zeros := 0
-	for _, v := range mustFloat64s(t, out) {
+	for _, v := range testutil.Float64s(t, out) {
 		switch {
 		case v == 0:
 			zeros++
@@ -376,7 +380,7 @@ func TestStackDropout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs[i] = mustFloat64s(t, o)
+		outs[i] = testutil.Float64s(t, o)
 	}
 	if !slices.Equal(outs[0], outs[1]) {
 		t.Error("drop_p changed evaluation outputs")
@@ -429,7 +433,7 @@ func TestGoMLXRandomNormalFloorIsDenormal(t *testing.T) {
 // denormal, is flushed to zero by XLA's CPU code, so its RandomNormal then gives +Inf (logged
 // here for the record), which is why the models draw their own noise.
 func TestNoiseFiniteAtZeroUniform(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend compute.Backend) {
+	testutil.ForEachEngine(t, func(t *testing.T, backend compute.Backend) {
 		outs, err := execN(backend, func(xs []*graph.Node) []*graph.Node {
 			u1, u2 := xs[0], xs[1]
 			g := u1.Graph()

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"math"
@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/testutil"
 )
 
 func TestInitOutputToRates(t *testing.T) {
@@ -17,11 +18,11 @@ func TestInitOutputToRates(t *testing.T) {
 		cfg := ModelConfig{Type: typ, NCells: 2, ImgShape: [3]int{2, 6, 6}, Chans: []int{2, 2}, KSizes: []int{3, 3},
 			Noise: 0, BNMomentum: 0.01, BNEps: 1e-3}
 		ctx := model.NewStore().RootScope()
-		exec := model.MustNewExec(goBackend(t), ctx.Store(), func(ctx *model.Scope, x *Node) *Node {
+		exec := model.MustNewExec(testutil.GoBackend(t), ctx.Store(), func(ctx *model.Scope, x *Node) *Node {
 			return Forward(ctx.At(ModelScope), cfg, x).Rates
 		})
 		exec.MustCall(tensors.FromShape(shapeF32(2, 2, 6, 6)))
-		if err := initOutputToRates(ctx, cfg, rates); err != nil {
+		if err := InitOutputToRates(ctx, cfg, rates); err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
 		scope, shift, scale := "/model/bn_out", "bias", "weight"
@@ -51,11 +52,11 @@ func TestInitOutputToRatesExpOutput(t *testing.T) {
 	cfg := ModelConfig{Type: ModelBNCNN, NCells: 2, ImgShape: [3]int{2, 6, 6}, Chans: []int{2, 2}, KSizes: []int{3, 3},
 		BNMomentum: 0.01, BNEps: 1e-3, ExpOutput: true}
 	ctx := model.NewStore().RootScope()
-	exec := model.MustNewExec(goBackend(t), ctx.Store(), func(ctx *model.Scope, x *Node) *Node {
+	exec := model.MustNewExec(testutil.GoBackend(t), ctx.Store(), func(ctx *model.Scope, x *Node) *Node {
 		return Forward(ctx.At(ModelScope), cfg, x).Rates
 	})
 	exec.MustCall(tensors.FromShape(shapeF32(2, 2, 6, 6)))
-	if err := initOutputToRates(ctx, cfg, rates); err != nil {
+	if err := InitOutputToRates(ctx, cfg, rates); err != nil {
 		t.Fatal(err)
 	}
 	mu := tensors.MustCopyFlatData[float32](ctx.Store().GetVariable(model.JoinPath("/model/bn_out", "bias")).MustValue())

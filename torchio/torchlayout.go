@@ -1,4 +1,4 @@
-package retina
+package torchio
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // The reference's state-dict names follow its nn.Sequential, whose module order changed over
@@ -74,7 +76,7 @@ func parseSequential(sd map[string]*tensors.Tensor) ([]*seqModule, error) {
 		}
 		m := byIndex[idx]
 		if m == nil {
-			m = &seqModule{index: idx, prefix: torchPrefix(idx), params: map[string]*tensors.Tensor{}}
+			m = &seqModule{index: idx, prefix: nn.TorchPrefix(idx), params: map[string]*tensors.Tensor{}}
 			byIndex[idx] = m
 		}
 		m.params[param] = t
@@ -248,7 +250,7 @@ func analyseSequential(sd map[string]*tensors.Tensor) (*torchLayout, error) {
 	switch {
 	case slices.Equal(kinds, []string{"dense"}) && len(lay.noises) == 0:
 		lay.order = "newest"
-		if lay.dense.index != torchLNDense {
+		if lay.dense.index != nn.TorchModuleIndices().LNDense {
 			lay.order = "other"
 		}
 		return lay, nil
@@ -292,11 +294,26 @@ func (l *torchLayout) noiseParam() string {
 	return ""
 }
 
+// AlignStateDict maps a state dict in any of the reference's module orders onto the names of
+// the newest one (those ExportStateDict writes) for the model cfg, as ImportStateDict does
+// before it checks anything. from maps each new key to the key in sd ("" for a
+// num_batches_tracked that sd lacked and that was set to 0). An error says which modules were
+// not recognised.
+func AlignStateDict(sd map[string]*tensors.Tensor, cfg nn.ModelConfig) (aligned map[string]*tensors.Tensor, from map[string]string, err error) {
+	lay, err := analyseSequential(sd)
+	if err != nil {
+		return nil, nil, err
+	}
+	aligned, from = lay.rename(cfg)
+	return aligned, from, nil
+}
+
 // rename maps the state dict onto the names the model cfg has in the newest module order: each
 // recognised module takes its place's prefix, a stack's convolutions their indices, the noise
 // parameter the name "sigma"; a batch norm without num_batches_tracked (PyTorch < 0.4.1) gets
 // 0. from maps each new key to the key in the file.
-func (l *torchLayout) rename(cfg ModelConfig) (sd map[string]*tensors.Tensor, from map[string]string) {
+func (l *torchLayout) rename(cfg nn.ModelConfig) (sd map[string]*tensors.Tensor, from map[string]string) {
+	ti := nn.TorchModuleIndices()
 	sd, from = map[string]*tensors.Tensor{}, map[string]string{}
 	put := func(key, orig string, t *tensors.Tensor) {
 		sd[key] = t
@@ -307,21 +324,21 @@ func (l *torchLayout) rename(cfg ModelConfig) (sd map[string]*tensors.Tensor, fr
 			return
 		}
 		for param, t := range m.params {
-			put(torchPrefix(idx)+param, m.prefix+param, t)
+			put(nn.TorchPrefix(idx)+param, m.prefix+param, t)
 		}
 		if m.kind == modBatchNorm {
 			if _, ok := m.params["num_batches_tracked"]; !ok {
-				put(torchPrefix(idx)+"num_batches_tracked", "", tensors.FromScalar(int64(0)))
+				put(nn.TorchPrefix(idx)+"num_batches_tracked", "", tensors.FromScalar(int64(0)))
 			}
 		}
 	}
 	if len(l.convs) == 0 { // the LN model
-		move(l.dense, torchLNDense)
+		move(l.dense, ti.LNDense)
 		return sd, from
 	}
 	for i, m := range l.convs {
 		if m.kind != modStack {
-			move(m, torchConvIdx[i])
+			move(m, ti.Conv[i])
 			continue
 		}
 		step := 1
@@ -332,18 +349,18 @@ func (l *torchLayout) rename(cfg ModelConfig) (sd map[string]*tensors.Tensor, fr
 			for _, param := range []string{"weight", "bias"} {
 				old := fmt.Sprintf("convs.%d.%s", j, param)
 				if t, ok := m.params[old]; ok {
-					put(fmt.Sprintf("%sconvs.%d.%s", torchPrefix(torchConvIdx[i]), step*n, param), m.prefix+old, t)
+					put(fmt.Sprintf("%sconvs.%d.%s", nn.TorchPrefix(ti.Conv[i]), step*n, param), m.prefix+old, t)
 				}
 			}
 		}
 	}
 	for i, m := range l.bns {
-		move(m, append(torchBNIdx[:], torchBNOutIdx)[i])
+		move(m, append(ti.BN[:], ti.BNOut)[i])
 	}
-	move(l.dense, torchDenseIdx)
+	move(l.dense, ti.Dense)
 	for i, m := range l.noises {
 		for param, t := range m.params {
-			put(torchPrefix(torchNoiseIdx[i])+"sigma", m.prefix+param, t)
+			put(nn.TorchPrefix(ti.Noise[i])+"sigma", m.prefix+param, t)
 		}
 	}
 	return sd, from

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"

@@ -1,10 +1,13 @@
-package retina
+package torchio
 
 import (
 	"fmt"
 	"math"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/deepretina/deepretina/internal/tensorconv"
+	"github.com/deepretina/deepretina/retina/nn"
 )
 
 // InferTorchModel recognises the modules of a reference state dict (PyTorch names and layouts,
@@ -12,10 +15,10 @@ import (
 // (torchType is the reference's model_type, for messages). hyps are the checkpoint's
 // hyper-parameters as JSON values. It returns the model, the module order ("newest", "older"
 // or "other") and the noise modules' parameter name ("sigma", "cuda_param" or "").
-func InferTorchModel(sd map[string]*tensors.Tensor, goType, torchType string, hyps map[string]any) (cfg ModelConfig, moduleOrder, noiseParam string, err error) {
+func InferTorchModel(sd map[string]*tensors.Tensor, goType, torchType string, hyps map[string]any) (cfg nn.ModelConfig, moduleOrder, noiseParam string, err error) {
 	lay, err := analyseSequential(sd)
 	if err != nil {
-		return ModelConfig{}, "", "", err
+		return nn.ModelConfig{}, "", "", err
 	}
 	cfg, err = inferModelConfig(goType, torchType, lay, hyps)
 	return cfg, lay.order, lay.noiseParam(), err
@@ -24,13 +27,13 @@ func InferTorchModel(sd map[string]*tensors.Tensor, goType, torchType string, hy
 // inferModelConfig works out the Go model from the recognised modules' shapes, using the
 // hyper-parameters for what shapes cannot tell (image size of a non-square field, noise std,
 // batch-norm momentum, output nonlinearity, dropout) and checking them against the shapes.
-func inferModelConfig(goType, torchType string, lay *torchLayout, hyps map[string]any) (ModelConfig, error) {
-	cfg := ModelConfig{Type: goType, Noise: 0.05, BNMomentum: DefaultBNMomentum, BNEps: DefaultBNEps}
+func inferModelConfig(goType, torchType string, lay *torchLayout, hyps map[string]any) (nn.ModelConfig, error) {
+	cfg := nn.ModelConfig{Type: goType, Noise: 0.05, BNMomentum: nn.DefaultBNMomentum, BNEps: nn.DefaultBNEps}
 	imgHyp, hasImg := hypInts(hyps, "img_shape")
 	if hasImg && len(imgHyp) != 3 {
 		return cfg, fmt.Errorf("hyper-parameter img_shape %v: expected [history, H, W]", imgHyp)
 	}
-	if goType == ModelLN {
+	if goType == nn.ModelLN {
 		return inferLNConfig(cfg, torchType, lay, imgHyp, hasImg)
 	}
 	if len(lay.convs) != 2 {
@@ -73,7 +76,7 @@ func inferModelConfig(goType, torchType string, lay *torchLayout, hyps map[strin
 }
 
 // inferLNConfig is inferModelConfig for the LN model: one dense layer over img_shape's pixels.
-func inferLNConfig(cfg ModelConfig, torchType string, lay *torchLayout, imgHyp []int, hasImg bool) (ModelConfig, error) {
+func inferLNConfig(cfg nn.ModelConfig, torchType string, lay *torchLayout, imgHyp []int, hasImg bool) (nn.ModelConfig, error) {
 	if len(lay.convs) != 0 {
 		return cfg, fmt.Errorf("model_type %s, but the state dict holds a CNN (%d convolutions)", torchType, len(lay.convs))
 	}
@@ -96,7 +99,7 @@ func inferLNConfig(cfg ModelConfig, torchType string, lay *torchLayout, imgHyp [
 // convolutions and batch norms (BNCNN), or linear stacks and abs batch norms (LinearStackedBNCNN).
 func checkModuleKinds(goType, torchType string, lay *torchLayout) error {
 	wantConv, wantBN := modConv, modBatchNorm
-	if goType == ModelLinearStacked {
+	if goType == nn.ModelLinearStacked {
 		wantConv, wantBN = modStack, modAbsBatchNorm
 	}
 	for _, m := range lay.convs {
@@ -114,7 +117,7 @@ func checkModuleKinds(goType, torchType string, lay *torchLayout) error {
 
 // inferConvs sets the model's channels, kernel sizes, input history and conv bias from the
 // convolutions' weights.
-func inferConvs(cfg *ModelConfig, lay *torchLayout) error {
+func inferConvs(cfg *nn.ModelConfig, lay *torchLayout) error {
 	var convBias []bool
 	cin := -1
 	for i, m := range lay.convs {
@@ -166,7 +169,7 @@ func inferConvs(cfg *ModelConfig, lay *torchLayout) error {
 
 // applyTorchHyps takes from the hyper-parameters (else the noise modules) what shapes cannot
 // tell: noise std, batch-norm momentum, output nonlinearity, dropout.
-func applyTorchHyps(cfg *ModelConfig, lay *torchLayout, hyps map[string]any) error {
+func applyTorchHyps(cfg *nn.ModelConfig, lay *torchLayout, hyps map[string]any) error {
 	if v, ok := hyps["noise"].(float64); ok && v >= 0 && !math.IsInf(v, 0) {
 		cfg.Noise = v
 	} else if len(lay.noises) > 0 {
@@ -185,7 +188,7 @@ func applyTorchHyps(cfg *ModelConfig, lay *torchLayout, hyps map[string]any) err
 	if v, ok := hyps["inference_exp"].(bool); ok && v {
 		return fmt.Errorf("hyper-parameter inference_exp: true (an extra exp of the output in evaluation) is not supported")
 	}
-	if v, ok := hyps["drop_p"].(float64); ok && cfg.Type == ModelLinearStacked && v > 0 && v < 1 {
+	if v, ok := hyps["drop_p"].(float64); ok && cfg.Type == nn.ModelLinearStacked && v > 0 && v < 1 {
 		cfg.DropP = v
 	}
 	return nil
@@ -193,10 +196,10 @@ func applyTorchHyps(cfg *ModelConfig, lay *torchLayout, hyps map[string]any) err
 
 // checkTorchSizes checks every batch norm's and the dense layer's size against the model cfg
 // describes; f1 is the first batch norm's size.
-func checkTorchSizes(cfg ModelConfig, lay *torchLayout, f1 int, imgHyp []int, hasImg bool) error {
+func checkTorchSizes(cfg nn.ModelConfig, lay *torchLayout, f1 int, imgHyp []int, hasImg bool) error {
 	dense := dims(lay.dense.params["weight"])
 	ls := cfg.LayerShapes()
-	s1, s2 := ls[LayerConv1], ls[LayerConv2]
+	s1, s2 := ls[nn.LayerConv1], ls[nn.LayerConv2]
 	if f1 == cfg.Chans[0] && s1[1]*s1[2] > 1 {
 		return fmt.Errorf("%s: a per-channel batch norm (BatchNorm2d, the reference's bnorm_d=2) is not supported: deepretina's models normalise every unit (bnorm_d=1, BatchNorm1d over C·H·W)",
 			lay.bns[0].describe())
@@ -242,7 +245,7 @@ func hypInts(hyps map[string]any, key string) ([]int, bool) {
 }
 
 func tensorScalar(t *tensors.Tensor) float64 {
-	v, err := tensorFloat64s(t)
+	v, err := tensorconv.Float64s(t)
 	if err != nil || len(v) == 0 {
 		return math.NaN()
 	}

@@ -1,4 +1,4 @@
-package retina
+package nn
 
 import (
 	"fmt"
@@ -55,7 +55,8 @@ func DefaultModelConfig(nCells int) ModelConfig {
 	}
 }
 
-func (c ModelConfig) isCNN() bool { return c.Type == ModelBNCNN || c.Type == ModelLinearStacked }
+// IsCNN reports whether the model is one of the CNNs (BNCNN, LinearStacked), which have hidden layers.
+func (c ModelConfig) IsCNN() bool { return c.Type == ModelBNCNN || c.Type == ModelLinearStacked }
 
 // Validate checks the configuration, returning an error naming the offending field.
 func (c ModelConfig) Validate() error {
@@ -79,7 +80,7 @@ func (c ModelConfig) Validate() error {
 	if !(c.DropP >= 0 && c.DropP < 1) {
 		return fmt.Errorf("ModelConfig.DropP must be in [0, 1), got %g", c.DropP)
 	}
-	if !c.isCNN() {
+	if !c.IsCNN() {
 		return nil
 	}
 	if len(c.Chans) != 2 {
@@ -124,7 +125,7 @@ func (c ModelConfig) Validate() error {
 // of a CNN model; empty for the LN model. The configuration must be valid.
 func (c ModelConfig) LayerShapes() map[string][3]int {
 	out := make(map[string][3]int)
-	if !c.isCNN() || len(c.Chans) < 2 || len(c.KSizes) < 2 {
+	if !c.IsCNN() || len(c.Chans) < 2 || len(c.KSizes) < 2 {
 		return out
 	}
 	h, w := c.ImgShape[1], c.ImgShape[2]
@@ -212,11 +213,11 @@ func Forward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 	}
 	want := []int{x.Shape().Dimensions[0], cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]}
 	if x.Rank() != 4 || !slices.Equal(x.Shape().Dimensions, want) {
-		panic(fmt.Errorf("retina.Forward: x must be [B, %d, %d, %d] (ModelConfig.ImgShape), got shape %s",
+		panic(fmt.Errorf("nn.Forward: x must be [B, %d, %d, %d] (ModelConfig.ImgShape), got shape %s",
 			cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2], x.Shape()))
 	}
 	if !x.DType().IsFloat() {
-		panic(fmt.Errorf("retina.Forward: x must be a float tensor, got %s", x.DType()))
+		panic(fmt.Errorf("nn.Forward: x must be a float tensor, got %s", x.DType()))
 	}
 	if cfg.Type == ModelLN {
 		return lnForward(ctx, cfg, x)
@@ -361,18 +362,6 @@ type varSpec struct {
 	torchKey string
 	// perm converts the Go layout to PyTorch's: PyTorch axis i is Go axis perm[i]. nil: same layout.
 	perm []int
-}
-
-// torchShape is the shape of the variable in the PyTorch state dict.
-func (s varSpec) torchShape() []int {
-	if s.perm == nil {
-		return slices.Clone(s.shape)
-	}
-	out := make([]int, len(s.perm))
-	for i, a := range s.perm {
-		out[i] = s.shape[a]
-	}
-	return out
 }
 
 // scopePath is the absolute scope of the variable, given the model's model.

@@ -1,4 +1,4 @@
-package retina
+package xlaplugin
 
 import (
 	"os"
@@ -15,7 +15,7 @@ func TestSetXLACPUFlags(t *testing.T) {
 		{"--xla_cpu_use_onednn=true --xla_cpu_experimental_onednn_custom_call=false", "--xla_cpu_use_onednn=true --xla_cpu_experimental_onednn_custom_call=false"},
 	} {
 		t.Setenv("XLA_FLAGS", tc.in)
-		setXLACPUFlags()
+		SetCPUFlags()
 		if got := os.Getenv("XLA_FLAGS"); got != tc.want {
 			t.Errorf("XLA_FLAGS=%q: got %q, want %q", tc.in, got, tc.want)
 		}
