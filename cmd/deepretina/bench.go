@@ -14,9 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/bench"
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
-	"github.com/deepretina/deepretina/internal/bench"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/retina"
@@ -96,7 +97,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	rep.GPU = gpu != "" && strings.Contains(strings.ToLower(os.Getenv("GOMLX_BACKEND")), "cuda")
 	// Where the results go is checked before anything is measured.
 	if f.out != "" {
-		if err := checkNotAmongRunFiles("--out", f.out, kindMarkdown); err != nil {
+		if err := outputs.CheckNotAmongRunFiles("--out", f.out, outputs.KindMarkdown); err != nil {
 			return err
 		}
 		if err := bench.CheckSection(f.out, rep.Section()); err != nil {
@@ -104,7 +105,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 		}
 	}
 	if f.jsonOut != "" {
-		if err := checkOutputFile("--json", f.jsonOut, kindBenchJSON, nil); err != nil {
+		if err := outputs.CheckOutputFile("--json", f.jsonOut, outputs.KindBenchJSON, nil); err != nil {
 			return err
 		}
 		if st, err := os.Stat(filepath.Dir(f.jsonOut)); err != nil || !st.IsDir() {

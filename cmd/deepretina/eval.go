@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
@@ -32,21 +33,21 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 			if run == "" {
 				return fmt.Errorf("--run is required")
 			}
-			if err := checkRunFolder("--run", run); err != nil {
+			if err := outputs.CheckRunFolder("--run", run); err != nil {
 				return err
 			}
 			if lnRun != "" {
-				if err := checkRunFolder("--ln", lnRun); err != nil {
+				if err := outputs.CheckRunFolder("--ln", lnRun); err != nil {
 					return err
 				}
 			}
 			if jsonOut == "" {
 				jsonOut = filepath.Join(run, "eval.json")
 			}
-			if err := checkOutputFile("--json", jsonOut, kindEval, nil); err != nil {
+			if err := outputs.CheckOutputFile("--json", jsonOut, outputs.KindEval, nil); err != nil {
 				return err
 			}
-			if dir := filepath.Dir(jsonOut); filepath.Base(jsonOut) == evalFile && isRunFolder(dir) && !sameRun(dir, run) {
+			if dir := filepath.Dir(jsonOut); filepath.Base(jsonOut) == outputs.EvalFile && outputs.IsRunFolder(dir) && !sameRun(dir, run) {
 				return fmt.Errorf("--json %s is among the files of the run %s (its scores), and this evaluates %s: choose another --json", jsonOut, dir, run)
 			}
 			var ev *analysis.Evaluation

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors/numpy"
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/torchio"
@@ -35,10 +36,10 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
-			if err := checkRunFolder("--run", run); err != nil {
+			if err := outputs.CheckRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputFile("--out", out, kindNpz, nil); err != nil {
+			if err := outputs.CheckOutputFile("--out", out, outputs.KindNpz, nil); err != nil {
 				return err
 			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/torchio"
 )
@@ -42,10 +43,10 @@ names.`,
 			if st, err := os.Stat(out); err == nil && !st.IsDir() {
 				return fmt.Errorf("--out %s: is a file; expected the folder to create the run in", out)
 			}
-			if isRunFolder(out) {
+			if outputs.IsRunFolder(out) {
 				return fmt.Errorf("import: %s already holds a run; choose another --out (an existing run is never overwritten)", out)
 			}
-			if err := checkNotAmongRunFiles("--out", filepath.Join(out, runDescriptor), kindRunMeta); err != nil {
+			if err := outputs.CheckNotAmongRunFiles("--out", filepath.Join(out, outputs.RunDescriptor), outputs.KindRunMeta); err != nil {
 				return err
 			}
 			opts := torchio.ImportOptions{DataPath: data, Dataset: dataset, StimType: stim}

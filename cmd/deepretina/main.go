@@ -18,12 +18,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/sweep"
 	"github.com/deepretina/deepretina/internal/runlock"
 )
-
-// exitHeld is the exit status of a command that stopped because another process holds the run
-// it was to train (a sweep's worker counts that combination as running elsewhere, not failed).
-const exitHeld = 75
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,7 +32,7 @@ func main() {
 		case errors.Is(err, errInterrupted) || errors.Is(err, errSignal):
 			os.Exit(130)
 		case errors.As(err, &held):
-			os.Exit(exitHeld)
+			os.Exit(sweep.ExitHeld)
 		}
 		os.Exit(1)
 	}

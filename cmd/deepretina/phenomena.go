@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/phenomena"
 	"github.com/deepretina/deepretina/retina"
@@ -60,14 +61,14 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if err != nil {
 				return fmt.Errorf("--only: %w", err)
 			}
-			if err := checkRunFolder("--run", run); err != nil {
+			if err := outputs.CheckRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out, map[string]fileKind{"results.json": kindPhenomena, "report.html": kindPhenHTML}); err != nil {
+			if err := outputs.CheckOutputDir("--out", out, map[string]outputs.FileKind{"results.json": outputs.KindPhenomena, "report.html": outputs.KindPhenHTML}); err != nil {
 				return err
 			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
-				defer removeIfEmpty(out) // created by this command: not left behind empty
+				defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
 			}
 			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
@@ -101,7 +102,7 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if err != nil {
 				return err
 			}
-			if data, err = withIdentity(data, phenomenaKindID, run, model.Dir); err != nil {
+			if data, err = outputs.WithIdentity(data, outputs.PhenomenaKindID, run, model.Dir); err != nil {
 				return err
 			}
 			if err := checkInterrupted(cmd.Context(), "phenomena"); err != nil {

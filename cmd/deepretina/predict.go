@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
@@ -27,10 +28,10 @@ so there is no recording to check against the run's (see eval).`,
 			if run == "" || in == "" || out == "" {
 				return fmt.Errorf("--run, --stimulus and --out are required")
 			}
-			if err := checkRunFolder("--run", run); err != nil {
+			if err := outputs.CheckRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputFile("--out", out, kindNpy, map[string]string{"--stimulus": in}); err != nil {
+			if err := outputs.CheckOutputFile("--out", out, outputs.KindNpy, map[string]string{"--stimulus": in}); err != nil {
 				return err
 			}
 			stim, err := datasets.ReadMovieNpy(in)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/analysis/probe"
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/jsonnull"
@@ -64,10 +65,10 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
-			if err := checkRunFolder("--run", run); err != nil {
+			if err := outputs.CheckRunFolder("--run", run); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out, map[string]fileKind{report.ProbeFile: kindProbe, "report.html": kindProbeHTML}); err != nil {
+			if err := outputs.CheckOutputDir("--out", out, map[string]outputs.FileKind{report.ProbeFile: outputs.KindProbe, "report.html": outputs.KindProbeHTML}); err != nil {
 				return err
 			}
 			if maxShift < 0 || maxShift > 10 {
@@ -96,7 +97,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 				return err
 			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
-				defer removeIfEmpty(out) // created by this command: not left behind empty
+				defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
 			}
 			return untilInterrupted(cmd.Context(), "probe", func() error {
 				return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,

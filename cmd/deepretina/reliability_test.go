@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/sweep"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/runlock"
 )
@@ -267,7 +269,7 @@ func TestSweepGridsAndPlans(t *testing.T) {
 	if lines := strings.Count(text, "\n"); lines > 40 {
 		t.Errorf("the dry run printed %d lines for 2000 combinations", lines)
 	}
-	st, err := os.Stat(filepath.Join(out2, planFile))
+	st, err := os.Stat(filepath.Join(out2, outputs.PlanFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +312,7 @@ func TestSweepCountsARunHeldElsewhereAsRunning(t *testing.T) {
 	if text, err := run(t, "sweep", "--ranges", ranges, "--config", cfg, "--out", out, "--dry-run"); err != nil {
 		t.Fatalf("plan: %v\n%s", err, text)
 	}
-	plan, err := readPlan(out)
+	plan, err := sweep.ReadPlan(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,8 +324,8 @@ func TestSweepCountsARunHeldElsewhereAsRunning(t *testing.T) {
 	}
 	text, err := run(t, "train", "--ranges", ranges, "--config", cfg, "--index", "0", "--out", out)
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != exitHeld || !strings.Contains(text, fmt.Sprintf("pid %d", os.Getpid())) {
-		t.Errorf("train on a held run: %v (want exit status %d naming pid %d)\n%s", err, exitHeld, os.Getpid(), text)
+	if !errors.As(err, &exit) || exit.ExitCode() != sweep.ExitHeld || !strings.Contains(text, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("train on a held run: %v (want exit status %d naming pid %d)\n%s", err, sweep.ExitHeld, os.Getpid(), text)
 	}
 	lock.Release()
 
@@ -332,11 +334,11 @@ func TestSweepCountsARunHeldElsewhereAsRunning(t *testing.T) {
 	worker := filepath.Join(work, "worker")
 	writeFile(t, worker, "#!/bin/sh\necho \"deepretina: run $5: in use by pid 4242 on host elsewhere\"\nexit 75\n")
 	_ = os.Chmod(worker, 0o755)
-	sw := &sweep{out: out, plan: plan, train: []string{"train"}, exe: worker}
+	sw := &sweep.Sweep{Out: out, Plan: plan, Train: []string{"train"}, Exe: worker}
 	stdout := os.Stdout
 	r, w, _ := os.Pipe()
 	os.Stdout = w
-	runErr := sw.runLocal(stdcontext.Background(), 1)
+	runErr := sw.RunLocal(stdcontext.Background(), 1)
 	w.Close()
 	os.Stdout = stdout
 	var printed bytes.Buffer
@@ -345,7 +347,7 @@ func TestSweepCountsARunHeldElsewhereAsRunning(t *testing.T) {
 		t.Errorf("sweep with its runs held elsewhere: %v\n%s", runErr, printed.String())
 	}
 	for _, r := range plan.Runs {
-		if _, err := os.Stat(failedPath(out, r.ExpName)); err == nil {
+		if _, err := os.Stat(sweep.FailedPath(out, r.ExpName)); err == nil {
 			t.Errorf("%s noted as failed", r.ExpName)
 		}
 	}

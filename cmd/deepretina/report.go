@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/figures"
 	"github.com/deepretina/deepretina/report"
 	"github.com/deepretina/deepretina/retina"
@@ -32,15 +33,15 @@ The recording must be the one the run was trained on, as for eval.`,
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
-			if err := checkRunFolder("--run", run); err != nil {
+			if err := outputs.CheckRunFolder("--run", run); err != nil {
 				return err
 			}
 			if lnRun != "" {
-				if err := checkRunFolder("--ln", lnRun); err != nil {
+				if err := outputs.CheckRunFolder("--ln", lnRun); err != nil {
 					return err
 				}
 			}
-			if err := checkOutputFile("--out", out, kindReportHTML, nil); err != nil {
+			if err := outputs.CheckOutputFile("--out", out, outputs.KindReportHTML, nil); err != nil {
 				return err
 			}
 			if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
@@ -54,11 +55,11 @@ The recording must be the one the run was trained on, as for eval.`,
 			if err != nil {
 				return err
 			}
-			phenSrc, err := checkResultFile("--phenomena", phen, kindPhenomena, run, os.Stderr)
+			phenSrc, err := checkResultFile("--phenomena", phen, outputs.KindPhenomena, run, os.Stderr)
 			if err != nil {
 				return err
 			}
-			probeSrc, err := checkResultFile("--probe", probe, kindProbe, run, os.Stderr)
+			probeSrc, err := checkResultFile("--probe", probe, outputs.KindProbe, run, os.Stderr)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -23,21 +24,21 @@ type resultSource struct {
 // checkResultFile checks that path (found for flag) holds want and describes run: a file of
 // another known kind, or one that names another run, is refused; one that names no run is
 // accepted with a note on log.
-func checkResultFile(flag, path string, want fileKind, run string, log io.Writer) (*resultSource, error) {
+func checkResultFile(flag, path string, want outputs.FileKind, run string, log io.Writer) (*resultSource, error) {
 	if path == "" {
 		return nil, nil
 	}
-	if kind := sniffKind(path); kind != kindUnknown && kind != want {
+	if kind := outputs.SniffKind(path); kind != outputs.KindUnknown && kind != want {
 		hint := ""
 		switch kind {
-		case kindPhenomena:
+		case outputs.KindPhenomena:
 			hint = " (give it with --phenomena)"
-		case kindProbe:
+		case outputs.KindProbe:
 			hint = " (give it with --probe)"
 		}
 		return nil, fmt.Errorf("%s %s holds %s, not %s%s", flag, path, kind, want, hint)
 	}
-	data, err := readLimited(path, 256<<20)
+	data, err := outputs.ReadLimited(path, 256<<20)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
 	}
@@ -78,5 +79,5 @@ func sameRun(recorded, run string) bool {
 	if errA == nil && errB == nil {
 		return os.SameFile(a, b)
 	}
-	return filepath.Base(filepath.Clean(recorded)) == filepath.Base(resolve(run))
+	return filepath.Base(filepath.Clean(recorded)) == filepath.Base(outputs.Resolve(run))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/internal/progress"
@@ -43,7 +44,7 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			if st, err := os.Stat(out); err == nil && !st.IsDir() {
 				return fmt.Errorf("--out %s: is a file; expected a folder to write %s/ in", out, cfg.Name)
 			}
-			if err := checkNotAmongRunFiles("--out", filepath.Join(out, cfg.Name, "x.h5"), kindHDF5); err != nil {
+			if err := outputs.CheckNotAmongRunFiles("--out", filepath.Join(out, cfg.Name, "x.h5"), outputs.KindHDF5); err != nil {
 				return err
 			}
 			bar := progress.New(os.Stderr, fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed), 1, 0)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	stdcontext "context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/sweep"
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/internal/runlock"
 )
@@ -360,90 +360,17 @@ func TestSweepPlansAndChecksItsInput(t *testing.T) {
 	}
 }
 
-func readPlanFile(t *testing.T, out string) sweepPlan {
+func readPlanFile(t *testing.T, out string) sweep.SweepPlan {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(out, "sweep.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p sweepPlan
+	var p sweep.SweepPlan
 	if err := json.Unmarshal(data, &p); err != nil {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestWorkersGetTheirOwnGPU(t *testing.T) {
-	fake := t.TempDir()
-	smi := "#!/bin/sh\nprintf '0\\n1\\n'\n"
-	if err := os.WriteFile(filepath.Join(fake, "nvidia-smi"), []byte(smi), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name, visible string
-		set           bool
-		path          string
-		want          []string
-	}{
-		{"CUDA_VISIBLE_DEVICES decides", "2,3", true, fake, []string{"2", "3"}},
-		{"none visible", "", true, fake, nil},
-		{"nvidia-smi lists them", "", false, fake, []string{"0", "1"}},
-		{"no GPU machine", "", false, t.TempDir(), nil},
-	}
-	for _, c := range cases {
-		t.Setenv("PATH", c.path)
-		t.Setenv("CUDA_VISIBLE_DEVICES", c.visible)
-		if !c.set {
-			os.Unsetenv("CUDA_VISIBLE_DEVICES")
-		}
-		if got := visibleGPUs(); !slices.Equal(got, c.want) {
-			t.Errorf("%s: GPUs %v, want %v", c.name, got, c.want)
-		}
-	}
-	gpus := []string{"2", "3"}
-	for slot, want := range []string{"2", "3", "2"} {
-		if got := gpuFor(slot, gpus); got != want {
-			t.Errorf("worker %d gets GPU %q, want %q", slot+1, got, want)
-		}
-	}
-	if got := gpuFor(0, nil); got != "" {
-		t.Errorf("without GPUs a worker gets %q", got)
-	}
-
-	// The worker process itself sees its device: a stand-in for deepretina prints its
-	// environment and arguments into the combination's log.
-	out := t.TempDir()
-	_ = os.Mkdir(filepath.Join(out, logsDir), 0o755)
-	worker := filepath.Join(fake, "worker")
-	_ = os.WriteFile(worker, []byte("#!/bin/sh\necho \"device=$CUDA_VISIBLE_DEVICES args=$*\"\n"), 0o755)
-	sw := &sweep{out: out, train: []string{"train", "--no-ln"}, plan: &sweepPlan{Runs: []plannedRun{{Index: 0, ExpName: "a"}, {Index: 1, ExpName: "b"}}}}
-	for slot, name := range []string{"a", "b"} {
-		if err := sw.runWorker(stdcontext.Background(), worker, slot, slot, gpus); err != nil {
-			t.Fatal(err)
-		}
-		log, _ := os.ReadFile(sw.logPath(name))
-		want := fmt.Sprintf("device=%s args=train --no-ln --index %d --out %s", gpus[slot], slot, out)
-		if !strings.Contains(string(log), want) || !strings.Contains(string(log), "CUDA_VISIBLE_DEVICES="+gpus[slot]) {
-			t.Errorf("worker %d's log lacks %q:\n%s", slot+1, want, log)
-		}
-	}
-}
-
-func TestArraySpecAndShellQuoting(t *testing.T) {
-	for _, c := range []struct {
-		idx  []int
-		want string
-	}{{[]int{0, 1, 2, 3}, "0-3"}, {[]int{5, 0, 2, 3, 7, 8, 9}, "0,2-3,5,7-9"}, {[]int{4}, "4"}} {
-		if got := arraySpec(c.idx); got != c.want {
-			t.Errorf("arraySpec(%v) = %q, want %q", c.idx, got, c.want)
-		}
-	}
-	for _, s := range []string{"/plain/path.json", "/with space/x", "it's", "$HOME", "a\"b", ""} {
-		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(s)).Output()
-		if err != nil || string(out) != s {
-			t.Errorf("shellQuote(%q) = %s: the shell reads %q (%v)", s, shellQuote(s), out, err)
-		}
-	}
 }
 
 // sweep status reads each combination's state from its run folder, the failure notes and
@@ -457,13 +384,13 @@ func TestSweepStatusStates(t *testing.T) {
 	if text, err := run(t, "sweep", "--ranges", ranges, "--config", cfg, "--out", out, "--dry-run"); err != nil {
 		t.Fatalf("plan: %v\n%s", err, text)
 	}
-	plan, err := readPlan(out)
+	plan, err := sweep.ReadPlan(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := func(i int) string { return filepath.Join(out, plan.Runs[i].ExpName) }
 	// 0: not started. 1: failed, as its worker noted. 2: interrupted, with a checkpoint.
-	recordFailure(out, plan.Runs[1].ExpName, errors.New("data /nowhere: no such file"))
+	sweep.RecordFailure(out, plan.Runs[1].ExpName, errors.New("data /nowhere: no such file"))
 	_ = os.MkdirAll(filepath.Join(dir(2), "checkpoints", "epoch-0001"), 0o755)
 	// 3: held by a live process (this one).
 	_ = os.MkdirAll(dir(3), 0o755)
@@ -475,22 +402,22 @@ func TestSweepStatusStates(t *testing.T) {
 	// 4, 5, 6: what Slurm says: queued again with a checkpoint, timed out with one, running.
 	_ = os.MkdirAll(filepath.Join(dir(5), "checkpoints", "epoch-0002-step-000004"), 0o755)
 	_ = os.MkdirAll(filepath.Join(dir(4), "checkpoints", "epoch-0001"), 0o755)
-	tasks := map[int]slurmTask{}
-	parseSacct(tasks, "77_[4-6]|PENDING|0:0\n77_4|REQUEUED|0:0\n77_5|TIMEOUT|0:15\n77_6|CANCELLED by 0|0:15\nnot a line\n")
-	parseSqueue(tasks, "77_4|4|PENDING|BeginTime|\n77_6|6|RUNNING|None|node7\n77_[8-9]|N/A|PENDING|Resources|\n")
+	tasks := map[int]sweep.SlurmTask{}
+	sweep.ParseSacct(tasks, "77_[4-6]|PENDING|0:0\n77_4|REQUEUED|0:0\n77_5|TIMEOUT|0:15\n77_6|CANCELLED by 0|0:15\nnot a line\n")
+	sweep.ParseSqueue(tasks, "77_4|4|PENDING|BeginTime|\n77_6|6|RUNNING|None|node7\n77_[8-9]|N/A|PENDING|Resources|\n")
 	if tasks[5].State != "TIMEOUT" || tasks[6].State != "RUNNING" || tasks[6].Reason != "on node7" || tasks[4].State != "PENDING" || len(tasks) != 3 {
 		t.Fatalf("Slurm answers read as %+v", tasks)
 	}
 	want := []struct{ state, note string }{
-		{stateNotStarted, ""},
-		{stateFailed, "data /nowhere: no such file"},
-		{stateInterrupted, "resumes from its checkpoint"},
-		{stateRunning, fmt.Sprintf("pid %d on host", os.Getpid())},
-		{statePending, "Slurm task 77_4 (BeginTime)"},
-		{stateFailed, "Slurm task 77_5 TIMEOUT"},
-		{stateRunning, "Slurm task 77_6 on node7"},
+		{sweep.StateNotStarted, ""},
+		{sweep.StateFailed, "data /nowhere: no such file"},
+		{sweep.StateInterrupted, "resumes from its checkpoint"},
+		{sweep.StateRunning, fmt.Sprintf("pid %d on host", os.Getpid())},
+		{sweep.StatePending, "Slurm task 77_4 (BeginTime)"},
+		{sweep.StateFailed, "Slurm task 77_5 TIMEOUT"},
+		{sweep.StateRunning, "Slurm task 77_6 on node7"},
 	}
-	states := inspectSweep(out, plan, tasks)
+	states := sweep.InspectSweep(out, plan, tasks)
 	for i, w := range want {
 		if states[i].State != w.state || !strings.Contains(states[i].Note, w.note) {
 			t.Errorf("combination %d: %s (%s), want %s (%s)", i, states[i].State, states[i].Note, w.state, w.note)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/analysis"
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/sweep"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/internal/runlock"
@@ -22,7 +23,7 @@ import (
 var errInterrupted = retina.ErrInterrupted
 
 func trainCmd() *cobra.Command {
-	var plan planFlags
+	var plan sweep.PlanFlags
 	var out string
 	var noLN, checkNaN bool
 	var keep, stopAfter, index int
@@ -45,17 +46,17 @@ one stops, naming the first. Nothing is created until the configuration has been
 against the data; a run that fails before its first checkpoint leaves nothing behind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := plan.check(cmd); err != nil {
+			if err := plan.Check(cmd); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("index") {
 				// As the sweep planned it: a data folder named by its absolute path.
 				var err error
-				if plan, err = plan.absolute(); err != nil {
+				if plan, err = plan.Absolute(); err != nil {
 					return err
 				}
 			}
-			configs, err := plan.configs()
+			configs, err := plan.Configs()
 			if err != nil {
 				return err
 			}
@@ -63,16 +64,16 @@ against the data; a run that fails before its first checkpoint leaves nothing be
 				if index < 0 || index >= len(configs) {
 					return fmt.Errorf("--index %d: expected 0 to %d (the number of combinations less one)", index, len(configs)-1)
 				}
-				if err := checkAgainstPlan(out, index, configs); err != nil {
+				if err := sweep.CheckAgainstPlan(out, index, configs); err != nil {
 					return err
 				}
 				configs = configs[index : index+1]
 			}
-			if err := checkRunsFolder("--out", out); err != nil {
+			if err := outputs.CheckRunsFolder("--out", out); err != nil {
 				return err
 			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
-				defer removeIfEmpty(out) // created by this command: not left behind empty
+				defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
 			}
 			ctx, opts := stopAfterSteps(cmd.Context(), stopAfter,
 				retina.TrainOptions{Log: os.Stderr, Keep: keep, CheckNaN: checkNaN})
@@ -81,13 +82,13 @@ against the data; a run that fails before its first checkpoint leaves nothing be
 					fmt.Fprintf(os.Stderr, "=== run %d/%d: %s\n", i+1, len(configs), cfg.ExpName)
 				}
 				if err := trainRun(ctx, cfg, out, opts, !noLN); err != nil {
-					return plan.origin().explain(err)
+					return plan.Origin().Explain(err)
 				}
 			}
 			return nil
 		},
 	}
-	plan.register(cmd)
+	plan.Register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "runs", "output folder")
 	f.IntVar(&index, "index", 0, "train only combination I of --ranges (0-based; a Slurm array task passes $SLURM_ARRAY_TASK_ID)")
@@ -115,8 +116,8 @@ func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.Tr
 	if s := lock.Stale(); s != nil {
 		fmt.Fprintf(opts.Log, "%s: taking over from %s, which stopped without releasing the run\n", runDir, s)
 	}
-	_ = os.Remove(failedPath(out, cfg.ExpName))
-	if ev, ok := finished(runDir, cfg, withLN); ok {
+	_ = os.Remove(sweep.FailedPath(out, cfg.ExpName))
+	if ev, ok := sweep.Finished(runDir, cfg, withLN); ok {
 		fmt.Fprintf(opts.Log, "%s: already trained and evaluated (CNN r %.3f)\n", runDir, ev.CNNPearsonMean)
 		return recordResults(out, cfg, ev)
 	}
@@ -124,7 +125,7 @@ func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.Tr
 	if err != nil {
 		err = fmt.Errorf("run %s: %w", cfg.ExpName, err)
 		if !errors.Is(err, errInterrupted) {
-			recordFailure(out, cfg.ExpName, err)
+			sweep.RecordFailure(out, cfg.ExpName, err)
 		}
 		return err
 	}
@@ -174,10 +175,10 @@ func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opt
 // appendResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
 // the run's earlier row if it has one.
 func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error {
-	return recordResults(out, cfg, &evalSummary{ev.CNNPearsonMean, ev.LNPearsonMean, ev.CeilingMean, ev.FEVMean})
+	return recordResults(out, cfg, &sweep.EvalSummary{CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean, CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean})
 }
 
-func recordResults(out string, cfg retina.Config, ev *evalSummary) error {
+func recordResults(out string, cfg retina.Config, ev *sweep.EvalSummary) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: cfg.Dataset,
@@ -216,45 +217,4 @@ func checkStart(cfg retina.Config, runDir string, rec *datasets.Recording) error
 func trainOnly(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions) error {
 	_, err := retina.Train(ctx, cfg, runDir, opts)
 	return err
-}
-
-// configOrigin says where a configuration's values came from, so that an error about a key
-// the user never wrote can say that the value is a default, and which one.
-type configOrigin struct {
-	file     string          // the --config file ("" when none)
-	keys     map[string]bool // keys the --config file sets
-	ranges   map[string]bool // keys the --ranges file sets
-	dataFlag bool            // --data sets datapath
-}
-
-// explain adds the origin of the value to an error about a key that a --config file omitted.
-func (o configOrigin) explain(err error) error {
-	var ce *retina.ConfigError
-	if o.file == "" || !errors.As(err, &ce) || o.keys[ce.Key] || o.ranges[ce.Key] || (ce.Key == "datapath" && o.dataFlag) {
-		return err
-	}
-	def, _ := json.Marshal(retina.DefaultConfig())
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(def, &m)
-	return fmt.Errorf("%w (%s is not set in %s, so it has the default %s: a --config file starts from the published setting, retina.DefaultConfig; set %s in the file)",
-		err, ce.Key, o.file, m[ce.Key], ce.Key)
-}
-
-// jsonKeys lists the keys of the JSON object in path (none if path is "" or unreadable).
-func jsonKeys(path string) map[string]bool {
-	keys := map[string]bool{}
-	if path == "" {
-		return keys
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return keys
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(data, &m) == nil {
-		for k := range m {
-			keys[k] = true
-		}
-	}
-	return keys
 }

@@ -1,7 +1,6 @@
-package main
+package sweep
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,45 +9,17 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/spf13/cobra"
-
 	"github.com/deepretina/deepretina/internal/runlock"
 )
-
-func sweepStatusCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status DIR",
-		Short: "List each combination of the sweep in DIR as done, running, failed or not started, with its scores",
-		Long: `Reads the sweep planned in DIR/sweep.json and, for each combination, its run folder (finished
-and evaluated, held by a live process, checkpoints of an interrupted run), the failure noted in
-DIR/logs/, and what squeue and sacct say of its Slurm task where they exist. Ends with the best
-combination so far, by the mean CNN Pearson r on the test set.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			out, err := filepath.Abs(args[0])
-			if err != nil {
-				return err
-			}
-			plan, err := readPlan(out)
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("%s: no sweep planned there (deepretina sweep writes %s)", out, planFile)
-			}
-			if err != nil {
-				return err
-			}
-			return printStatus(os.Stdout, out, plan, inspectSweep(out, plan, querySlurm(out, plan)))
-		},
-	}
-}
 
 // The states of a combination.
 const (
 	stateDone        = "done"
-	stateRunning     = "running"
-	statePending     = "pending"     // queued in Slurm
-	stateInterrupted = "interrupted" // stopped with a checkpoint; resumes when run again
-	stateFailed      = "failed"
-	stateNotStarted  = "not started"
+	StateRunning     = "running"
+	StatePending     = "pending"     // queued in Slurm
+	StateInterrupted = "interrupted" // stopped with a checkpoint; resumes when run again
+	StateFailed      = "failed"
+	StateNotStarted  = "not started"
 )
 
 // comboState is where one combination stands.
@@ -59,51 +30,51 @@ type comboState struct {
 	Note    string
 	Epoch   int          // complete epochs trained
 	NEpochs int          // epochs planned
-	Scores  *evalSummary // when done
+	Scores  *EvalSummary // when done
 }
 
-// inspectSweep reads each combination's state from its run folder, its failure note and what
+// InspectSweep reads each combination's state from its run folder, its failure note and what
 // Slurm says of its task (slurm may be nil).
-func inspectSweep(out string, plan *sweepPlan, slurm map[int]slurmTask) []comboState {
+func InspectSweep(out string, plan *SweepPlan, slurm map[int]SlurmTask) []comboState {
 	states := make([]comboState, len(plan.Runs))
 	for i, r := range plan.Runs {
 		runDir := filepath.Join(out, r.ExpName)
 		cfg, cfgErr := plan.config(i)
-		st := comboState{Index: i, ExpName: r.ExpName, NEpochs: cfg.NEpochs, State: stateNotStarted}
+		st := comboState{Index: i, ExpName: r.ExpName, NEpochs: cfg.NEpochs, State: StateNotStarted}
 		if meta, _, err := readRunMeta(runDir); err == nil {
 			st.Epoch = meta.Epoch
 		}
 		task, inSlurm := slurm[i]
-		failure, _ := os.ReadFile(failedPath(out, r.ExpName))
+		failure, _ := os.ReadFile(FailedPath(out, r.ExpName))
 		holder, _ := runlock.Holding(filepath.Join(runDir, runlock.FileName))
-		ev, done := finished(runDir, cfg, !plan.NoLN)
+		ev, done := Finished(runDir, cfg, !plan.NoLN)
 		if cfgErr != nil {
 			done = false
 		}
 		switch {
 		case holder != nil:
-			st.State, st.Note = stateRunning, holder.String()
+			st.State, st.Note = StateRunning, holder.String()
 			if inSlurm && task.State == "RUNNING" {
 				st.Note = "Slurm task " + task.JobID + ", " + st.Note
 			}
 		case done:
 			st.State, st.Scores = stateDone, ev
 		case inSlurm && task.State == "RUNNING":
-			st.State, st.Note = stateRunning, "Slurm task "+task.JobID+" "+task.Reason
+			st.State, st.Note = StateRunning, "Slurm task "+task.JobID+" "+task.Reason
 		case inSlurm && (task.State == "PENDING" || task.State == "REQUEUED" || task.State == "CONFIGURING"):
-			st.State, st.Note = statePending, "Slurm task "+task.JobID+" ("+task.Reason+")"
+			st.State, st.Note = StatePending, "Slurm task "+task.JobID+" ("+task.Reason+")"
 			if st.Epoch > 0 {
 				st.Note += fmt.Sprintf(", resumes from epoch %d", st.Epoch)
 			}
 		case len(failure) > 0:
-			st.State, st.Note = stateFailed, strings.TrimSpace(string(failure))
+			st.State, st.Note = StateFailed, strings.TrimSpace(string(failure))
 		case inSlurm && slurmFailed(task.State):
-			st.State, st.Note = stateFailed, "Slurm task "+task.JobID+" "+task.State+" ("+task.Reason+")"
+			st.State, st.Note = StateFailed, "Slurm task "+task.JobID+" "+task.State+" ("+task.Reason+")"
 			if st.Epoch > 0 {
 				st.Note += fmt.Sprintf("; resumes from epoch %d when the sweep runs again", st.Epoch)
 			}
 		case hasCheckpoints(runDir):
-			st.State, st.Note = stateInterrupted, "resumes from its checkpoint when the sweep runs again"
+			st.State, st.Note = StateInterrupted, "resumes from its checkpoint when the sweep runs again"
 		}
 		states[i] = st
 	}
@@ -131,8 +102,8 @@ func hasCheckpoints(runDir string) bool {
 	return false
 }
 
-// printStatus writes one line per combination, the counts per state and the best so far.
-func printStatus(w io.Writer, out string, plan *sweepPlan, states []comboState) error {
+// PrintStatus writes one line per combination, the counts per state and the best so far.
+func PrintStatus(w io.Writer, out string, plan *SweepPlan, states []comboState) error {
 	fmt.Fprintf(w, "sweep in %s: %d combinations (planned %s)\n", out, len(states), plan.Created.Local().Format("2006-01-02 15:04"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "index\tstate\texp_name\tepoch\tCNN r\tLN r\tceiling\tFEV\tnote")
@@ -153,8 +124,8 @@ func printStatus(w io.Writer, out string, plan *sweepPlan, states []comboState) 
 		return err
 	}
 	var parts []string
-	for _, s := range []string{stateDone, stateRunning, statePending, stateInterrupted, stateFailed, stateNotStarted} {
-		if counts[s] > 0 || s == stateDone || s == stateFailed || s == stateRunning || s == stateNotStarted {
+	for _, s := range []string{stateDone, StateRunning, StatePending, StateInterrupted, StateFailed, StateNotStarted} {
+		if counts[s] > 0 || s == stateDone || s == StateFailed || s == StateRunning || s == StateNotStarted {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package sweep
 
 import (
 	"encoding/json"
@@ -15,35 +15,36 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
 
-// planFlags choose the combinations of a sweep. train and sweep share them, and every worker
+// PlanFlags choose the combinations of a sweep. train and sweep share them, and every worker
 // and Slurm task gets them back on its command line, so all agree on what index i means.
-type planFlags struct {
-	config, ranges, data string
+type PlanFlags struct {
+	config, Ranges, data string
 	sample               int
 	seed                 uint64
 	maxCombos            int
 }
 
-func (p *planFlags) register(cmd *cobra.Command) {
+func (p *PlanFlags) Register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&p.config, "config", "", "hyper-parameter JSON (reference key names); keys it omits take the published defaults (retina.DefaultConfig), not the CPU default")
-	f.StringVar(&p.ranges, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
+	f.StringVar(&p.Ranges, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
 	f.StringVar(&p.data, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
 	f.IntVar(&p.sample, "sample", 0, "train N combinations drawn at random from the --ranges product instead of all")
 	f.Uint64Var(&p.seed, "seed", 0, "with --sample: seed of the random draw (the models' own seed is the config key seed)")
 	f.IntVar(&p.maxCombos, "max-combinations", defaultMaxCombinations, "refuse to plan more runs than this from --ranges (raise it to confirm a larger grid, or use --sample)")
 }
 
-// check rejects flag combinations that would be silently ignored.
-func (p planFlags) check(cmd *cobra.Command) error {
+// Check rejects flag combinations that would be silently ignored.
+func (p PlanFlags) Check(cmd *cobra.Command) error {
 	if p.sample < 0 {
 		return fmt.Errorf("--sample %d: expected a positive number of combinations", p.sample)
 	}
-	if p.sample > 0 && p.ranges == "" {
+	if p.sample > 0 && p.Ranges == "" {
 		return errors.New("--sample draws from the combinations of --ranges; give --ranges")
 	}
 	if cmd.Flags().Changed("seed") && p.sample == 0 {
@@ -55,10 +56,10 @@ func (p planFlags) check(cmd *cobra.Command) error {
 	return nil
 }
 
-// configs returns the runs the flags describe, in index order: the base config (the --config
+// Configs returns the runs the flags describe, in index order: the base config (the --config
 // file, or the CPU default), each --ranges combination over it, each repeated n_repeats times,
 // or --sample of them.
-func (p planFlags) configs() ([]retina.Config, error) {
+func (p PlanFlags) Configs() ([]retina.Config, error) {
 	runs, _, err := p.runs()
 	if err != nil {
 		return nil, err
@@ -72,13 +73,13 @@ func (p planFlags) configs() ([]retina.Config, error) {
 
 // runs is configs with what makes each run (the ranges' values, the repeat) and the base config.
 // A grid of more than --max-combinations runs is refused before it is built.
-func (p planFlags) runs() ([]gridRun, retina.Config, error) {
-	origin := p.origin()
+func (p PlanFlags) runs() ([]gridRun, retina.Config, error) {
+	origin := p.Origin()
 	base := retina.SmallConfig()
 	if p.config != "" {
 		var err error
 		if base, err = retina.LoadConfig(p.config, retina.DefaultConfig()); err != nil {
-			return nil, base, origin.explain(err)
+			return nil, base, origin.Explain(err)
 		}
 	}
 	if p.data != "" {
@@ -88,18 +89,18 @@ func (p planFlags) runs() ([]gridRun, retina.Config, error) {
 	if limit == 0 {
 		limit = defaultMaxCombinations
 	}
-	if p.ranges == "" {
+	if p.Ranges == "" {
 		var runs []gridRun
 		for i, c := range retina.ExpandRepeats([]retina.Config{base}) {
 			runs = append(runs, gridRun{cfg: c, repeat: map[bool]int{true: i, false: -1}[base.NRepeats > 1]})
 		}
 		return runs, base, nil
 	}
-	r, err := retina.LoadRanges(p.ranges)
+	r, err := retina.LoadRanges(p.Ranges)
 	if err != nil {
 		return nil, base, err
 	}
-	g, err := newGrid(base, r, p.ranges)
+	g, err := newGrid(base, r, p.Ranges)
 	if err != nil {
 		return nil, base, err
 	}
@@ -107,7 +108,7 @@ func (p planFlags) runs() ([]gridRun, retina.Config, error) {
 	var runs []gridRun
 	switch {
 	case p.sample > total:
-		return nil, base, fmt.Errorf("--sample %d: %s has only %d combinations", p.sample, p.ranges, total)
+		return nil, base, fmt.Errorf("--sample %d: %s has only %d combinations", p.sample, p.Ranges, total)
 	case p.sample > limit:
 		return nil, base, fmt.Errorf("--sample %d: more runs than --max-combinations %d; raise --max-combinations to plan them", p.sample, limit)
 	case p.sample > 0:
@@ -118,25 +119,25 @@ func (p planFlags) runs() ([]gridRun, retina.Config, error) {
 		runs, err = g.all()
 	}
 	if err != nil {
-		return nil, base, origin.explain(err)
+		return nil, base, origin.Explain(err)
 	}
 	return runs, base, nil
 }
 
-// origin says which keys the user's files set, for errors about the ones they did not.
-func (p planFlags) origin() configOrigin {
-	return configOrigin{file: p.config, keys: jsonKeys(p.config), ranges: jsonKeys(p.ranges), dataFlag: p.data != ""}
+// Origin says which keys the user's files set, for errors about the ones they did not.
+func (p PlanFlags) Origin() configOrigin {
+	return configOrigin{file: p.config, keys: jsonKeys(p.config), ranges: jsonKeys(p.Ranges), dataFlag: p.data != ""}
 }
 
 // args writes the flags back as command-line arguments with absolute paths, for workers and
 // Slurm tasks that may start in another folder.
-func (p planFlags) args() ([]string, error) {
-	p, err := p.absolute()
+func (p PlanFlags) args() ([]string, error) {
+	p, err := p.Absolute()
 	if err != nil {
 		return nil, err
 	}
 	var args []string
-	for _, f := range []struct{ name, path string }{{"--config", p.config}, {"--ranges", p.ranges}, {"--data", p.data}} {
+	for _, f := range []struct{ name, path string }{{"--config", p.config}, {"--ranges", p.Ranges}, {"--data", p.data}} {
 		if f.path != "" {
 			args = append(args, f.name, f.path)
 		}
@@ -150,12 +151,12 @@ func (p planFlags) args() ([]string, error) {
 	return args, nil
 }
 
-// sweepPlan is RUNS/sweep.json: what `deepretina sweep` planned, so tasks can check that the
+// SweepPlan is RUNS/sweep.json: what `deepretina sweep` planned, so tasks can check that the
 // files they read still give the same combinations, and `sweep status` knows what to list.
 //
 // The base config is stored once; each run stores only the ranges' values that make it (and its
 // repeat), so that the plan stays small whatever the grid (format 1 stored a full config per run).
-type sweepPlan struct {
+type SweepPlan struct {
 	Format  int            `json:"format"`
 	Created time.Time      `json:"created"`
 	Train   []string       `json:"train_args"` // train's arguments for every combination, before --index
@@ -185,7 +186,7 @@ func newPlannedRun(i int, r gridRun) plannedRun {
 
 // config rebuilds the config of run i: the base config with the run's ranges values (as
 // retina.Ranges.Expand applies them), its repeat's seed (retina.ExpandRepeats), its folder name.
-func (p *sweepPlan) config(i int) (retina.Config, error) {
+func (p *SweepPlan) config(i int) (retina.Config, error) {
 	r := p.Runs[i]
 	if r.Config != nil {
 		return *r.Config, nil
@@ -218,22 +219,16 @@ type slurmJob struct {
 	Submitted time.Time `json:"submitted"`
 }
 
-const (
-	planFile      = "sweep.json"
-	planFormat    = 2
-	logsDir       = "logs"
-	failedSuffix  = ".failed"
-	evalFile      = "eval.json"
-	runDescriptor = "run.json"
-)
+// planFormat is the version of sweep.json this build writes (it reads 1 too).
+const planFormat = 2
 
-func readPlan(out string) (*sweepPlan, error) {
-	path := filepath.Join(out, planFile)
+func ReadPlan(out string) (*SweepPlan, error) {
+	path := filepath.Join(out, outputs.PlanFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var p sweepPlan
+	var p SweepPlan
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("sweep plan %s: %w", path, err)
 	}
@@ -254,25 +249,25 @@ func readPlan(out string) (*sweepPlan, error) {
 	return &p, nil
 }
 
-func writePlan(out string, p *sweepPlan) error {
+func writePlan(out string, p *SweepPlan) error {
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(out, planFile), append(data, '\n'))
+	return fsutil.WriteFileAtomic(filepath.Join(out, outputs.PlanFile), append(data, '\n'))
 }
 
-// checkAgainstPlan makes sure combination index of the files a task reads is the one the sweep
+// CheckAgainstPlan makes sure combination index of the files a task reads is the one the sweep
 // planned: if --ranges or --config changed since, index i would silently train another run.
-func checkAgainstPlan(out string, index int, configs []retina.Config) error {
-	plan, err := readPlan(out)
+func CheckAgainstPlan(out string, index int, configs []retina.Config) error {
+	plan, err := ReadPlan(out)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(out, planFile)
+	path := filepath.Join(out, outputs.PlanFile)
 	if len(plan.Runs) != len(configs) {
 		return fmt.Errorf("the sweep planned in %s has %d combinations, but these --config/--ranges/--sample give %d: the files changed since; plan the sweep again with deepretina sweep",
 			path, len(plan.Runs), len(configs))
@@ -310,9 +305,9 @@ func configDiff(planned, now retina.Config) string {
 	return strings.Join(diffs, "; ")
 }
 
-// absolute returns the flags with absolute file paths, as every worker and task receives them.
-func (p planFlags) absolute() (planFlags, error) {
-	for _, f := range []*string{&p.config, &p.ranges, &p.data} {
+// Absolute returns the flags with absolute file paths, as every worker and task receives them.
+func (p PlanFlags) Absolute() (PlanFlags, error) {
+	for _, f := range []*string{&p.config, &p.Ranges, &p.data} {
 		if *f == "" {
 			continue
 		}

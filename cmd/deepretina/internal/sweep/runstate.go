@@ -1,4 +1,4 @@
-package main
+package sweep
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
 )
@@ -17,14 +18,14 @@ import (
 // What a run folder and the sweep's notes say about one combination: finished and evaluated,
 // or failed and why.
 
-// failedPath is where a sweep records why a combination failed (beside its log).
-func failedPath(out, expName string) string {
-	return filepath.Join(out, logsDir, expName+failedSuffix)
+// FailedPath is where a sweep records why a combination failed (beside its log).
+func FailedPath(out, expName string) string {
+	return filepath.Join(out, outputs.LogsDir, expName+outputs.FailedSuffix)
 }
 
-// recordFailure notes a combination's failure for `sweep status`, when out holds a sweep.
-func recordFailure(out, expName string, runErr error) {
-	if _, err := os.Stat(filepath.Join(out, planFile)); err != nil {
+// RecordFailure notes a combination's failure for `sweep status`, when out holds a sweep.
+func RecordFailure(out, expName string, runErr error) {
+	if _, err := os.Stat(filepath.Join(out, outputs.PlanFile)); err != nil {
 		return
 	}
 	host, _ := os.Hostname()
@@ -32,12 +33,12 @@ func recordFailure(out, expName string, runErr error) {
 	if id := os.Getenv("SLURM_JOB_ID"); id != "" {
 		msg = "Slurm job " + id + ", " + msg
 	}
-	_ = fsutil.WriteFileAtomic(failedPath(out, expName), []byte(msg))
+	_ = fsutil.WriteFileAtomic(FailedPath(out, expName), []byte(msg))
 }
 
-// finished reports whether the run in runDir is complete for cfg — trained to its end (with
+// Finished reports whether the run in runDir is complete for cfg — trained to its end (with
 // its LN baseline when withLN) and evaluated since — and returns the scores of its eval.json.
-func finished(runDir string, cfg retina.Config, withLN bool) (*evalSummary, bool) {
+func Finished(runDir string, cfg retina.Config, withLN bool) (*EvalSummary, bool) {
 	stamp, ok := finishedAt(runDir, cfg)
 	if !ok {
 		return nil, false
@@ -51,7 +52,7 @@ func finished(runDir string, cfg retina.Config, withLN bool) (*evalSummary, bool
 		}
 		stamp = max(stamp, lnStamp)
 	}
-	path := filepath.Join(runDir, evalFile)
+	path := filepath.Join(runDir, outputs.EvalFile)
 	fi, err := os.Stat(path)
 	if err != nil || fi.ModTime().UnixNano() < stamp {
 		return nil, false
@@ -78,7 +79,7 @@ func finishedAt(runDir string, cfg retina.Config) (int64, bool) {
 }
 
 func readRunMeta(runDir string) (*retina.RunMeta, os.FileInfo, error) {
-	path := filepath.Join(runDir, runDescriptor)
+	path := filepath.Join(runDir, outputs.RunDescriptor)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -94,12 +95,12 @@ func readRunMeta(runDir string) (*retina.RunMeta, os.FileInfo, error) {
 	return meta, fi, nil
 }
 
-// evalSummary is the part of eval.json a results row needs; null scores read as NaN.
-type evalSummary struct {
+// EvalSummary is the part of eval.json a results row needs; null scores read as NaN.
+type EvalSummary struct {
 	CNNPearsonMean, LNPearsonMean, CeilingMean, FEVMean float64
 }
 
-func readEvalSummary(path string) (*evalSummary, error) {
+func readEvalSummary(path string) (*EvalSummary, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func readEvalSummary(path string) (*evalSummary, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &evalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV)}, nil
+	return &EvalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV)}, nil
 }
 
 func orNaN(p *float64) float64 {

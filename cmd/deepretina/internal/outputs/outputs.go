@@ -1,4 +1,4 @@
-package main
+package outputs
 
 import (
 	"archive/zip"
@@ -21,28 +21,38 @@ import (
 // from its content, not its name, so that `phenomena --out RUNS` cannot replace train's
 // RUNS/results.json and `export --out RUN/run.json` cannot replace a run's description.
 
-// fileKind names what a file holds and which command writes it.
-type fileKind string
+// Names of the files and folders that train and sweep write in a runs folder and its run
+// folders.
+const (
+	PlanFile      = "sweep.json"
+	LogsDir       = "logs"
+	FailedSuffix  = ".failed"
+	EvalFile      = "eval.json"
+	RunDescriptor = "run.json"
+)
+
+// FileKind names what a file holds and which command writes it.
+type FileKind string
 
 const (
-	kindUnknown     fileKind = ""
-	kindRunMeta     fileKind = "a run's description (run.json or a checkpoint's meta.json, written by deepretina train or import)"
-	kindResults     fileKind = "the results table of deepretina train and sweep"
-	kindSweepPlan   fileKind = "the plan of deepretina sweep"
-	kindEval        fileKind = "the scores of deepretina eval"
-	kindPhenomena   fileKind = "the results of deepretina phenomena"
-	kindProbe       fileKind = "the results of deepretina probe"
-	kindBenchJSON   fileKind = "the results of deepretina bench --json"
-	kindNpz         fileKind = "weights exported by deepretina export (.npz)"
-	kindNpy         fileKind = "a NumPy array (.npy)"
-	kindReportHTML  fileKind = "the page of deepretina report"
-	kindPhenHTML    fileKind = "the report.html of deepretina phenomena"
-	kindProbeHTML   fileKind = "the report.html of deepretina probe"
-	kindMarkdown    fileKind = "a Markdown file"
-	kindHDF5        fileKind = "an HDF5 file (a recording or interneuron file)"
-	kindTorch       fileKind = "a PyTorch checkpoint"
-	kindLock        fileKind = "a lock file"
-	phenomenaKindID          = "deepretina.phenomena" // the "kind" field of phenomena's results.json
+	KindUnknown     FileKind = ""
+	KindRunMeta     FileKind = "a run's description (run.json or a checkpoint's meta.json, written by deepretina train or import)"
+	kindResults     FileKind = "the results table of deepretina train and sweep"
+	kindSweepPlan   FileKind = "the plan of deepretina sweep"
+	KindEval        FileKind = "the scores of deepretina eval"
+	KindPhenomena   FileKind = "the results of deepretina phenomena"
+	KindProbe       FileKind = "the results of deepretina probe"
+	KindBenchJSON   FileKind = "the results of deepretina bench --json"
+	KindNpz         FileKind = "weights exported by deepretina export (.npz)"
+	KindNpy         FileKind = "a NumPy array (.npy)"
+	KindReportHTML  FileKind = "the page of deepretina report"
+	KindPhenHTML    FileKind = "the report.html of deepretina phenomena"
+	KindProbeHTML   FileKind = "the report.html of deepretina probe"
+	KindMarkdown    FileKind = "a Markdown file"
+	KindHDF5        FileKind = "an HDF5 file (a recording or interneuron file)"
+	kindTorch       FileKind = "a PyTorch checkpoint"
+	kindLock        FileKind = "a lock file"
+	PhenomenaKindID          = "deepretina.phenomena" // the "kind" field of phenomena's results.json
 )
 
 // runOwnFiles are the entries of a run folder that belong to the run: no other command
@@ -57,19 +67,19 @@ var runOwnFiles = map[string]string{
 
 // runsFolderFiles are the entries of a runs folder (train's or sweep's --out) that belong to
 // train and sweep.
-var runsFolderFiles = map[string]fileKind{
+var runsFolderFiles = map[string]FileKind{
 	"results.json":  kindResults,
 	"results.csv":   kindResults,
 	".results.lock": kindLock,
-	planFile:        kindSweepPlan,
+	PlanFile:        kindSweepPlan,
 	"sweep.sbatch":  kindSweepPlan,
 	".sweep.lock":   kindLock,
-	logsDir:         kindSweepPlan,
+	LogsDir:         kindSweepPlan,
 }
 
-// isRunFolder reports whether dir holds a run (train's or import's): run.json or checkpoints/.
-func isRunFolder(dir string) bool {
-	if st, err := os.Stat(filepath.Join(dir, runDescriptor)); err == nil && st.Mode().IsRegular() {
+// IsRunFolder reports whether dir holds a run (train's or import's): run.json or checkpoints/.
+func IsRunFolder(dir string) bool {
+	if st, err := os.Stat(filepath.Join(dir, RunDescriptor)); err == nil && st.Mode().IsRegular() {
 		return true
 	}
 	st, err := os.Stat(filepath.Join(dir, "checkpoints"))
@@ -78,17 +88,17 @@ func isRunFolder(dir string) bool {
 
 // isRunsFolder reports whether dir holds train's results table or a sweep's plan.
 func isRunsFolder(dir string) bool {
-	for _, name := range []string{"results.csv", planFile, ".results.lock"} {
+	for _, name := range []string{"results.csv", PlanFile, ".results.lock"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			return true
 		}
 	}
-	return sniffKind(filepath.Join(dir, "results.json")) == kindResults
+	return SniffKind(filepath.Join(dir, "results.json")) == kindResults
 }
 
-// resolve returns path made absolute with the symbolic links of its existing part resolved, so
+// Resolve returns path made absolute with the symbolic links of its existing part resolved, so
 // that another spelling of a run's file is recognised.
-func resolve(path string) string {
+func Resolve(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return filepath.Clean(path)
@@ -105,21 +115,21 @@ func resolve(path string) string {
 	}
 }
 
-// checkNotAmongRunFiles refuses a path (given with flag) that lies among a run's or a runs
+// CheckNotAmongRunFiles refuses a path (given with flag) that lies among a run's or a runs
 // folder's own files. own is the kind the command writes (a runs-folder file of that kind is
 // its own).
-func checkNotAmongRunFiles(flag, path string, own fileKind) error {
-	abs := resolve(path)
+func CheckNotAmongRunFiles(flag, path string, own FileKind) error {
+	abs := Resolve(path)
 	child := abs
 	for dir := filepath.Dir(abs); ; child, dir = dir, filepath.Dir(dir) {
 		entry := filepath.Base(child)
-		if what, ok := runOwnFiles[entry]; ok && isRunFolder(dir) && !(entry == "eval.json" && own == kindEval) {
+		if what, ok := runOwnFiles[entry]; ok && IsRunFolder(dir) && !(entry == "eval.json" && own == KindEval) {
 			return fmt.Errorf("%s %s is among the files of the run %s (%s): writing there would damage the run; choose another %s, outside the run's own files (run.json, checkpoints/, ln/, eval.json)",
 				flag, path, dir, what, flag)
 		}
 		if kind, ok := runsFolderFiles[entry]; ok && kind != own && isRunsFolder(dir) {
 			return fmt.Errorf("%s %s is among the files of the runs folder %s (%s %s is %s): choose another %s",
-				flag, path, dir, entry, map[bool]string{true: "folder", false: "file"}[entry == logsDir], kind, flag)
+				flag, path, dir, entry, map[bool]string{true: "folder", false: "file"}[entry == LogsDir], kind, flag)
 		}
 		if filepath.Dir(dir) == dir {
 			return nil
@@ -127,12 +137,12 @@ func checkNotAmongRunFiles(flag, path string, own fileKind) error {
 	}
 }
 
-// checkOutputFile checks that path (given with flag) can be written as a file of kind own: it
+// CheckOutputFile checks that path (given with flag) can be written as a file of kind own: it
 // is not a folder, not among a run's own files, not a file of another kind (another command's
 // output), and not one of the inputs (whatever the spelling: relative paths, symbolic links,
 // hard links).
-func checkOutputFile(flag, path string, own fileKind, inputs map[string]string) error {
-	if err := checkNotAmongRunFiles(flag, path, own); err != nil {
+func CheckOutputFile(flag, path string, own FileKind, inputs map[string]string) error {
+	if err := CheckNotAmongRunFiles(flag, path, own); err != nil {
 		return err
 	}
 	st, err := os.Stat(path)
@@ -150,18 +160,18 @@ func checkOutputFile(flag, path string, own fileKind, inputs map[string]string) 
 			return fmt.Errorf("%s %s is the file given to %s (%s): writing it would replace the input; choose another %s", flag, path, inFlag, in, flag)
 		}
 	}
-	if kind := sniffKind(path); kind != kindUnknown && kind != own {
+	if kind := SniffKind(path); kind != KindUnknown && kind != own {
 		return fmt.Errorf("%s %s already holds %s; this command writes %s and does not replace another's file: choose another %s",
 			flag, path, kind, own, flag)
 	}
 	return nil
 }
 
-// checkOutputDir checks an output folder (given with flag) and the files the command writes in
+// CheckOutputDir checks an output folder (given with flag) and the files the command writes in
 // it, name → kind: the folder is not among a run's files and is not a file, and each file
 // passes checkOutputFile.
-func checkOutputDir(flag, dir string, files map[string]fileKind) error {
-	if err := checkNotAmongRunFiles(flag, filepath.Join(dir, "x"), kindUnknown); err != nil {
+func CheckOutputDir(flag, dir string, files map[string]FileKind) error {
+	if err := CheckNotAmongRunFiles(flag, filepath.Join(dir, "x"), KindUnknown); err != nil {
 		return err
 	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
@@ -169,7 +179,7 @@ func checkOutputDir(flag, dir string, files map[string]fileKind) error {
 	}
 	for _, name := range sortedKeys(files) {
 		path := filepath.Join(dir, name)
-		if err := checkOutputFile(flag, path, files[name], nil); err != nil {
+		if err := CheckOutputFile(flag, path, files[name], nil); err != nil {
 			if isRunsFolder(dir) && runsFolderFiles[name] != "" {
 				return fmt.Errorf("%s %s: %s there is %s, which this command would replace; write into another folder (report looks in RUN/phenomena/ and RUN/probe/)",
 					flag, dir, name, runsFolderFiles[name])
@@ -182,12 +192,12 @@ func checkOutputDir(flag, dir string, files map[string]fileKind) error {
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-// sniffKind reads what an existing file holds; kindUnknown for a missing file or one no
+// SniffKind reads what an existing file holds; kindUnknown for a missing file or one no
 // deepretina command writes.
-func sniffKind(path string) fileKind {
+func SniffKind(path string) FileKind {
 	f, err := os.Open(path)
 	if err != nil {
-		return kindUnknown
+		return KindUnknown
 	}
 	defer f.Close()
 	head := make([]byte, 2048)
@@ -196,9 +206,9 @@ func sniffKind(path string) fileKind {
 	trimmed := bytes.TrimLeft(head, " \t\r\n\ufeff")
 	switch {
 	case bytes.HasPrefix(head, []byte("\x93NUMPY")):
-		return kindNpy
+		return KindNpy
 	case bytes.HasPrefix(head, []byte("\x89HDF\r\n\x1a\n")):
-		return kindHDF5
+		return KindHDF5
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return sniffZip(path)
 	case len(head) > 1 && head[0] == 0x80 && head[1] <= 5: // a pickle: PyTorch's legacy format
@@ -208,31 +218,31 @@ func sniffKind(path string) fileKind {
 	case bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<html")):
 		return htmlKind(head)
 	case bytes.Contains(head, []byte("<!-- bench:")):
-		return kindMarkdown
+		return KindMarkdown
 	}
-	return kindUnknown
+	return KindUnknown
 }
 
 // htmlKind tells the pages of report, phenomena and probe apart by their titles (the
 // commands' own prefixes); any other page is kindUnknown, which any command may replace.
-func htmlKind(head []byte) fileKind {
+func htmlKind(head []byte) FileKind {
 	_, title, ok := bytes.Cut(head, []byte("<title>"))
 	if !ok {
-		return kindUnknown
+		return KindUnknown
 	}
-	for prefix, kind := range map[string]fileKind{"deepretina run ": kindReportHTML, "Retinal phenomena": kindPhenHTML, "Interneuron probe": kindProbeHTML} {
+	for prefix, kind := range map[string]FileKind{"deepretina run ": KindReportHTML, "Retinal phenomena": KindPhenHTML, "Interneuron probe": KindProbeHTML} {
 		if bytes.HasPrefix(title, []byte(prefix)) {
 			return kind
 		}
 	}
-	return kindUnknown
+	return KindUnknown
 }
 
 // sniffZip tells numpy's .npz (only .npy entries) from other zip files (a PyTorch checkpoint).
-func sniffZip(path string) fileKind {
+func sniffZip(path string) FileKind {
 	r, err := zip.OpenReader(path)
 	if err != nil {
-		return kindUnknown
+		return KindUnknown
 	}
 	defer r.Close()
 	for _, f := range r.File {
@@ -240,19 +250,19 @@ func sniffZip(path string) fileKind {
 			return kindTorch
 		}
 	}
-	return kindNpz
+	return KindNpz
 }
 
 // sniffJSON reads the kind of a JSON file from its keys.
-func sniffJSON(path string) fileKind {
-	data, err := readLimited(path, 256<<20)
+func sniffJSON(path string) FileKind {
+	data, err := ReadLimited(path, 256<<20)
 	if err != nil {
-		return kindUnknown
+		return KindUnknown
 	}
 	return jsonKind(data)
 }
 
-func readLimited(path string, limit int64) ([]byte, error) {
+func ReadLimited(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -262,17 +272,17 @@ func readLimited(path string, limit int64) ([]byte, error) {
 }
 
 // jsonKind reads the kind of a deepretina JSON document from its keys.
-func jsonKind(data []byte) fileKind {
+func jsonKind(data []byte) FileKind {
 	var list []map[string]json.RawMessage
 	if json.Unmarshal(data, &list) == nil {
 		if len(list) == 0 || list[0]["exp_name"] != nil {
 			return kindResults
 		}
-		return kindUnknown
+		return KindUnknown
 	}
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(data, &obj) != nil {
-		return kindUnknown
+		return KindUnknown
 	}
 	has := func(keys ...string) bool {
 		for _, k := range keys {
@@ -285,42 +295,42 @@ func jsonKind(data []byte) fileKind {
 	var kind string
 	if raw, ok := obj["kind"]; ok && json.Unmarshal(raw, &kind) == nil {
 		switch kind {
-		case phenomenaKindID:
-			return kindPhenomena
+		case PhenomenaKindID:
+			return KindPhenomena
 		case "deepretina.probe":
-			return kindProbe
+			return KindProbe
 		}
 	}
 	switch {
 	case has("train_args", "runs"):
 		return kindSweepPlan
 	case has("format", "config", "model", "cell_ids"):
-		return kindRunMeta
+		return KindRunMeta
 	case has("cnn_pearson_mean"):
-		return kindEval
+		return KindEval
 	case has("summary"):
-		return kindProbe
+		return KindProbe
 	case has("compute", "machine"):
-		return kindBenchJSON
+		return KindBenchJSON
 	}
 	// Phenomena results of older versions: an object of experiments, each with "reproduced".
 	n := 0
 	for _, v := range obj {
 		var exp map[string]json.RawMessage
 		if json.Unmarshal(v, &exp) != nil || exp["reproduced"] == nil {
-			return kindUnknown
+			return KindUnknown
 		}
 		n++
 	}
 	if n > 0 {
-		return kindPhenomena
+		return KindPhenomena
 	}
-	return kindUnknown
+	return KindUnknown
 }
 
-// withIdentity puts "kind", "run" and "checkpoint" first in a JSON object (a command's
+// WithIdentity puts "kind", "run" and "checkpoint" first in a JSON object (a command's
 // results), so that a reader can tell what the file is and which run it describes.
-func withIdentity(obj []byte, kind, run, checkpoint string) ([]byte, error) {
+func WithIdentity(obj []byte, kind, run, checkpoint string) ([]byte, error) {
 	body := bytes.TrimSpace(obj)
 	if len(body) < 2 || body[0] != '{' {
 		return nil, fmt.Errorf("results: expected a JSON object")
@@ -344,18 +354,18 @@ func withIdentity(obj []byte, kind, run, checkpoint string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// checkRunsFolder checks, before training, that train can record its scores in the runs
+// CheckRunsFolder checks, before training, that train can record its scores in the runs
 // folder out (given with flag): out is not a file, and its results.json, if any, is train's
 // results table, not another command's file that recording would fail on after the training.
-func checkRunsFolder(flag, out string) error {
+func CheckRunsFolder(flag, out string) error {
 	if st, err := os.Stat(out); err == nil && !st.IsDir() {
 		return fmt.Errorf("%s %s: is a file; expected the folder to train the runs in", flag, out)
 	}
-	if err := checkNotAmongRunFiles(flag, filepath.Join(out, "results.json"), kindResults); err != nil {
+	if err := CheckNotAmongRunFiles(flag, filepath.Join(out, "results.json"), kindResults); err != nil {
 		return err
 	}
 	path := filepath.Join(out, "results.json")
-	if kind := sniffKind(path); kind != kindUnknown && kind != kindResults {
+	if kind := SniffKind(path); kind != KindUnknown && kind != kindResults {
 		return fmt.Errorf("%s %s: %s holds %s, not the results table train records its scores in; move it aside or train into another %s",
 			flag, out, path, kind, flag)
 	}

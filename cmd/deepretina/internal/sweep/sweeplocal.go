@@ -1,4 +1,4 @@
-package main
+package sweep
 
 import (
 	stdcontext "context"
@@ -12,23 +12,30 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
+	"github.com/deepretina/deepretina/retina"
 )
 
-// runLocal trains the sweep's unfinished combinations with n worker processes, each a
+// ExitHeld is the exit status of a command that stopped because another process holds the run
+// it was to train (a sweep's worker counts that combination as running elsewhere, not failed).
+const ExitHeld = 75
+
+// RunLocal trains the sweep's unfinished combinations with n worker processes, each a
 // `deepretina train --index I`, and prints the sweep's status at the end.
-func (s *sweep) runLocal(ctx stdcontext.Context, n int) error {
-	exe := s.exe
+func (s *Sweep) RunLocal(ctx stdcontext.Context, n int) error {
+	exe := s.Exe
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
 			return fmt.Errorf("find the deepretina binary for the workers: %w", err)
 		}
 	}
-	states := inspectSweep(s.out, s.plan, nil)
+	states := InspectSweep(s.Out, s.Plan, nil)
 	todo, done, elsewhere := s.todo(states)
 	gpus := visibleGPUs()
 	fmt.Printf("sweep of %d combinations in %s: %d done, %d running elsewhere, %d to train with %d worker(s)%s\n",
-		len(states), s.out, done, elsewhere, len(todo), n, gpuNote(n, gpus))
+		len(states), s.Out, done, elsewhere, len(todo), n, gpuNote(n, gpus))
 	jobs := make(chan int)
 	var mu sync.Mutex // one line at a time on stdout
 	var failed []string
@@ -37,7 +44,7 @@ func (s *sweep) runLocal(ctx stdcontext.Context, n int) error {
 	for slot := range min(n, max(1, len(todo))) {
 		wg.Go(func() {
 			for i := range jobs {
-				name := s.plan.Runs[i].ExpName
+				name := s.Plan.Runs[i].ExpName
 				start := time.Now()
 				mu.Lock()
 				fmt.Printf("[worker %d] %d %s: training (log %s)\n", slot+1, i, name, s.logPath(name))
@@ -49,21 +56,21 @@ func (s *sweep) runLocal(ctx stdcontext.Context, n int) error {
 				switch {
 				case runErr == nil:
 					msg := "done"
-					if ev, err := readEvalSummary(filepath.Join(s.out, name, evalFile)); err == nil {
+					if ev, err := readEvalSummary(filepath.Join(s.Out, name, outputs.EvalFile)); err == nil {
 						msg += fmt.Sprintf(": CNN r %.3f", ev.CNNPearsonMean)
 					}
 					fmt.Printf("[worker %d] %d %s: %s (%s)\n", slot+1, i, name, msg, secs)
 				case errors.As(runErr, &exit) && exit.ExitCode() == 130 || ctx.Err() != nil:
 					interrupted = true
 					fmt.Printf("[worker %d] %d %s: interrupted, checkpoint saved (%s)\n", slot+1, i, name, secs)
-				case errors.As(runErr, &exit) && exit.ExitCode() == exitHeld:
+				case errors.As(runErr, &exit) && exit.ExitCode() == ExitHeld:
 					// Another process (another sweep into this folder) trains it: not a failure.
 					fmt.Printf("[worker %d] %d %s: running elsewhere: %s\n", slot+1, i, name, lastLine(s.logPath(name)))
 				default:
 					failed = append(failed, name)
 					why := lastLine(s.logPath(name))
-					if _, err := os.Stat(failedPath(s.out, name)); err != nil { // it failed before it could say so
-						recordFailure(s.out, name, fmt.Errorf("%v: %s", runErr, why))
+					if _, err := os.Stat(FailedPath(s.Out, name)); err != nil { // it failed before it could say so
+						RecordFailure(s.Out, name, fmt.Errorf("%v: %s", runErr, why))
 					}
 					fmt.Printf("[worker %d] %d %s: FAILED (%v): %s\n", slot+1, i, name, runErr, why)
 				}
@@ -82,23 +89,23 @@ feed:
 	close(jobs)
 	wg.Wait()
 	fmt.Println()
-	if err := printStatus(os.Stdout, s.out, s.plan, inspectSweep(s.out, s.plan, nil)); err != nil {
+	if err := PrintStatus(os.Stdout, s.Out, s.Plan, InspectSweep(s.Out, s.Plan, nil)); err != nil {
 		return err
 	}
 	if interrupted || ctx.Err() != nil {
-		return errInterrupted
+		return retina.ErrInterrupted
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d combinations failed (%s); their logs are in %s", len(failed), len(todo),
-			strings.Join(failed, ", "), filepath.Join(s.out, logsDir))
+			strings.Join(failed, ", "), filepath.Join(s.Out, outputs.LogsDir))
 	}
 	return nil
 }
 
 // runWorker runs one combination as a child process, its output appended to its log. When ctx
 // ends the child gets SIGTERM, so it saves a checkpoint before it stops.
-func (s *sweep) runWorker(ctx stdcontext.Context, exe string, index, slot int, gpus []string) error {
-	name := s.plan.Runs[index].ExpName
+func (s *Sweep) runWorker(ctx stdcontext.Context, exe string, index, slot int, gpus []string) error {
+	name := s.Plan.Runs[index].ExpName
 	log, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -118,24 +125,26 @@ func (s *sweep) runWorker(ctx stdcontext.Context, exe string, index, slot int, g
 	return cmd.Run()
 }
 
-// describeLocal says what --local would run, for --dry-run.
-func (s *sweep) describeLocal(n int) error {
-	states := inspectSweep(s.out, s.plan, nil)
+// DescribeLocal says what --local would run, for --dry-run.
+func (s *Sweep) DescribeLocal(n int) error {
+	states := InspectSweep(s.Out, s.Plan, nil)
 	todo, done, elsewhere := s.todo(states)
 	exe, _ := os.Executable()
 	fmt.Printf("wrote %s: %d combinations, %d done, %d running elsewhere; %d worker(s)%s would run:\n",
-		filepath.Join(s.out, planFile), len(states), done, elsewhere, n, gpuNote(n, visibleGPUs()))
+		filepath.Join(s.Out, outputs.PlanFile), len(states), done, elsewhere, n, gpuNote(n, visibleGPUs()))
 	const shown = 20 // a large grid is not listed line by line
 	for _, i := range todo[:min(len(todo), shown)] {
 		fmt.Printf("  %s %s\n", exe, strings.Join(s.taskArgs(strconv.Itoa(i)), " "))
 	}
 	if len(todo) > shown {
-		fmt.Printf("  … and %d more (every combination is in %s)\n", len(todo)-shown, filepath.Join(s.out, planFile))
+		fmt.Printf("  … and %d more (every combination is in %s)\n", len(todo)-shown, filepath.Join(s.Out, outputs.PlanFile))
 	}
 	return nil
 }
 
-func (s *sweep) logPath(name string) string { return filepath.Join(s.out, logsDir, name+".log") }
+func (s *Sweep) logPath(name string) string {
+	return filepath.Join(s.Out, outputs.LogsDir, name+".log")
+}
 
 // visibleGPUs lists the GPUs the workers may use: those CUDA_VISIBLE_DEVICES names when it is
 // set, else those nvidia-smi finds, else none.

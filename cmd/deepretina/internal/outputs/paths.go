@@ -1,4 +1,4 @@
-package main
+package outputs
 
 import (
 	"errors"
@@ -10,8 +10,8 @@ import (
 // Checks of the paths given on the command line, made before any work so that a mistake costs
 // nothing and names the flag.
 
-// checkRunFolder checks that path (given with flag) is a folder, as `deepretina train` writes.
-func checkRunFolder(flag, path string) error {
+// CheckRunFolder checks that path (given with flag) is a folder, as `deepretina train` writes.
+func CheckRunFolder(flag, path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -24,8 +24,8 @@ func checkRunFolder(flag, path string) error {
 	return nil
 }
 
-// removeIfEmpty removes dir when it is an empty folder (one a failed command created).
-func removeIfEmpty(dir string) {
+// RemoveIfEmpty removes dir when it is an empty folder (one a failed command created).
+func RemoveIfEmpty(dir string) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 {
 		_ = os.Remove(dir)
 	}

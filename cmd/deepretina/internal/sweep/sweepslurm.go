@@ -1,4 +1,4 @@
-package main
+package sweep
 
 import (
 	"bytes"
@@ -15,15 +15,17 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 )
 
-// slurmOptions are passed through to sbatch.
-type slurmOptions struct {
+// SlurmOptions are passed through to sbatch.
+type SlurmOptions struct {
 	partition, time, mem     string
 	gpusPerTask, cpusPerTask int
 }
 
-func (o *slurmOptions) register(cmd *cobra.Command) {
+func (o *SlurmOptions) Register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.partition, "partition", "", "with --slurm: the partition (queue) to run in")
 	f.StringVar(&o.time, "time", "", "with --slurm: time limit of each task, as sbatch takes it (e.g. 4:00:00)")
@@ -32,8 +34,8 @@ func (o *slurmOptions) register(cmd *cobra.Command) {
 	f.StringVar(&o.mem, "mem", "", "with --slurm: memory per task, as sbatch takes it (e.g. 16G)")
 }
 
-// changed names the first Slurm option given on the command line, if any.
-func (o *slurmOptions) changed(cmd *cobra.Command) string {
+// Changed names the first Slurm option given on the command line, if any.
+func (o *SlurmOptions) Changed(cmd *cobra.Command) string {
 	for _, name := range []string{"partition", "time", "gpus-per-task", "cpus-per-task", "mem"} {
 		if cmd.Flags().Changed(name) {
 			return "--" + name
@@ -42,7 +44,7 @@ func (o *slurmOptions) changed(cmd *cobra.Command) string {
 	return ""
 }
 
-func (o *slurmOptions) check() error {
+func (o *SlurmOptions) Check() error {
 	for _, f := range []struct{ name, v string }{{"--partition", o.partition}, {"--time", o.time}, {"--mem", o.mem}} {
 		if strings.ContainsAny(f.v, " \t\n\r'\"\\$`;") {
 			return fmt.Errorf("%s %q: expected a single word, as sbatch takes it", f.name, f.v)
@@ -71,18 +73,18 @@ func jobName(out string) string {
 }
 
 // sbatchScript is the array job: task I trains combination I, appending to one log per task.
-func (s *sweep) sbatchScript(exe, tasks string, o slurmOptions) string {
+func (s *Sweep) sbatchScript(exe, tasks string, o SlurmOptions) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/bash\n")
 	fmt.Fprintf(&b, "# Written by deepretina sweep: task I of this array job trains combination I of the sweep\n")
-	fmt.Fprintf(&b, "# planned in %s. Submit it with sbatch (deepretina sweep --slurm does).\n", filepath.Join(s.out, planFile))
-	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n", jobName(s.out))
+	fmt.Fprintf(&b, "# planned in %s. Submit it with sbatch (deepretina sweep --slurm does).\n", filepath.Join(s.Out, outputs.PlanFile))
+	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n", jobName(s.Out))
 	fmt.Fprintf(&b, "#SBATCH --array=%s\n", tasks)
 	fmt.Fprintf(&b, "#SBATCH --ntasks=1\n")
 	if wd, err := os.Getwd(); err == nil { // where relative paths inside the config resolve
 		fmt.Fprintf(&b, "#SBATCH --chdir=%s\n", wd)
 	}
-	fmt.Fprintf(&b, "#SBATCH --output=%s\n", filepath.Join(s.out, logsDir, "slurm-%A_%a.out"))
+	fmt.Fprintf(&b, "#SBATCH --output=%s\n", filepath.Join(s.Out, outputs.LogsDir, "slurm-%A_%a.out"))
 	fmt.Fprintf(&b, "#SBATCH --open-mode=append\n")
 	fmt.Fprintf(&b, "#SBATCH --requeue\n")
 	if o.partition != "" {
@@ -140,21 +142,21 @@ func arraySpec(idx []int) string {
 	return strings.Join(parts, ",")
 }
 
-// submitSlurm writes DIR/sweep.sbatch for the combinations not yet done nor queued, and submits
+// SubmitSlurm writes DIR/sweep.sbatch for the combinations not yet done nor queued, and submits
 // it unless dryRun.
-func (s *sweep) submitSlurm(o slurmOptions, dryRun bool) error {
+func (s *Sweep) SubmitSlurm(o SlurmOptions, dryRun bool) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the deepretina binary for the tasks: %w", err)
 	}
-	states := inspectSweep(s.out, s.plan, querySlurm(s.out, s.plan))
+	states := InspectSweep(s.Out, s.Plan, QuerySlurm(s.Out, s.Plan))
 	todo, done, elsewhere := s.todo(states)
 	if len(todo) == 0 {
 		fmt.Printf("nothing to submit: of %d combinations, %d are done and %d running or queued\n", len(states), done, elsewhere)
 		return nil
 	}
 	tasks := arraySpec(todo)
-	path := filepath.Join(s.out, sbatchFile)
+	path := filepath.Join(s.Out, sbatchFile)
 	if err := os.WriteFile(path, []byte(s.sbatchScript(exe, tasks, o)), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -177,32 +179,32 @@ func (s *sweep) submitSlurm(o slurmOptions, dryRun bool) error {
 	if _, err := strconv.Atoi(id); err != nil {
 		return fmt.Errorf("sbatch %s: unexpected answer %q", path, outb)
 	}
-	err = withPlanLock(s.out, func() error {
-		p, err := readPlan(s.out)
+	err = withPlanLock(s.Out, func() error {
+		p, err := ReadPlan(s.Out)
 		if err != nil {
 			return err
 		}
 		p.Slurm = append(p.Slurm, slurmJob{JobID: id, Tasks: tasks, Submitted: time.Now().UTC().Truncate(time.Second)})
-		return writePlan(s.out, p)
+		return writePlan(s.Out, p)
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("submitted Slurm job %s: %d tasks (%s) of %d combinations (%d done, %d running or queued)\n", id, len(todo), tasks, len(states), done, elsewhere)
-	fmt.Printf("follow it with: deepretina sweep status %s\n", s.out)
+	fmt.Printf("follow it with: deepretina sweep status %s\n", s.Out)
 	return nil
 }
 
-// slurmTask is what Slurm says about one combination's latest task.
-type slurmTask struct {
+// SlurmTask is what Slurm says about one combination's latest task.
+type SlurmTask struct {
 	JobID  string // e.g. 1234_5
 	State  string // RUNNING, PENDING, FAILED, TIMEOUT, CANCELLED, COMPLETED, …
 	Reason string // why it is pending, or the node it runs on
 }
 
-// querySlurm asks squeue (and sacct, where accounting is on) about the sweep's tasks, found by
+// QuerySlurm asks squeue (and sacct, where accounting is on) about the sweep's tasks, found by
 // their job name; it returns nil where Slurm's commands are absent.
-func querySlurm(out string, plan *sweepPlan) map[int]slurmTask {
+func QuerySlurm(out string, plan *SweepPlan) map[int]SlurmTask {
 	name := jobName(out)
 	since := plan.Created.Add(-time.Hour).Local().Format("2006-01-02T15:04:05")
 	acct, acctErr := exec.Command("sacct", "--noheader", "--parsable2", "--allocations", "--name="+name,
@@ -211,19 +213,19 @@ func querySlurm(out string, plan *sweepPlan) map[int]slurmTask {
 	if acctErr != nil && queueErr != nil {
 		return nil
 	}
-	tasks := map[int]slurmTask{}
+	tasks := map[int]SlurmTask{}
 	if acctErr == nil {
-		parseSacct(tasks, string(acct))
+		ParseSacct(tasks, string(acct))
 	}
 	if queueErr == nil {
-		parseSqueue(tasks, string(queue)) // newer than accounting: it overrides
+		ParseSqueue(tasks, string(queue)) // newer than accounting: it overrides
 	}
 	return tasks
 }
 
-// parseSacct reads `sacct --parsable2 --format=JobID,State,ExitCode` lines; a task's last line
+// ParseSacct reads `sacct --parsable2 --format=JobID,State,ExitCode` lines; a task's last line
 // is its latest attempt.
-func parseSacct(tasks map[int]slurmTask, text string) {
+func ParseSacct(tasks map[int]SlurmTask, text string) {
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Split(strings.TrimSpace(line), "|")
 		if len(f) < 3 {
@@ -231,13 +233,13 @@ func parseSacct(tasks map[int]slurmTask, text string) {
 		}
 		if i, ok := arrayIndex(f[0]); ok {
 			state, _, _ := strings.Cut(f[1], " ") // "CANCELLED by 0"
-			tasks[i] = slurmTask{JobID: f[0], State: state, Reason: "exit code " + f[2]}
+			tasks[i] = SlurmTask{JobID: f[0], State: state, Reason: "exit code " + f[2]}
 		}
 	}
 }
 
-// parseSqueue reads `squeue --array --format=%i|%K|%T|%r|%N` lines.
-func parseSqueue(tasks map[int]slurmTask, text string) {
+// ParseSqueue reads `squeue --array --format=%i|%K|%T|%r|%N` lines.
+func ParseSqueue(tasks map[int]SlurmTask, text string) {
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Split(strings.TrimSpace(line), "|")
 		if len(f) < 5 {
@@ -251,7 +253,7 @@ func parseSqueue(tasks map[int]slurmTask, text string) {
 		if f[2] == "RUNNING" {
 			reason = "on " + f[4]
 		}
-		tasks[i] = slurmTask{JobID: f[0], State: f[2], Reason: reason}
+		tasks[i] = SlurmTask{JobID: f[0], State: f[2], Reason: reason}
 	}
 }
 
