@@ -26,12 +26,14 @@
 //
 // Stimuli are in z-scored intensity units (0 = mean grey, 1 = one SD of the training stimulus),
 // at the responder's frame rate; durations follow the reference at 100 Hz; sizes that span its
-// 50×50 field are scaled to the input, bar widths and grating periods stay in pixels. The builders (Step, PairedFlash, FlashTrain, Bar,
-// DriftingBar, MotionReversal, Grating, DriftingGrating, ReversingGrating,
-// ContrastReversingGrating, JitteredGrating, DifferentialCircle, JitteredCircle,
-// MovingCircle, WhiteNoise, JumpPath, FitToInput, Concat) and the measures (Latency, HarmonicRatio,
-// OMSIndex, ReverseCorrelate, PeakTime, PeakTimeSigned, CentreFrequency, PowerCentreFrequency, DirectionSelectivity,
-// AnticipationLead, BinnedNonlinearity) are public, so users compose their own experiments.
+// 50×50 field are scaled to the input, bar widths and grating periods stay in pixels. The
+// stimulus builders (package phenomena/stimuli: Step, PairedFlash, FlashTrain, Bar, DriftingBar,
+// MotionReversal, Grating, DriftingGrating, ReversingGrating, ContrastReversingGrating,
+// JitteredGrating, DifferentialCircle, JitteredCircle, MovingCircle, WhiteNoise, JumpPath,
+// FitToInput, Concat) and the measures (package phenomena/measures: Latency, HarmonicRatio,
+// OMSIndex, ReverseCorrelate, PeakTime, PeakTimeSigned, CentreFrequency, PowerCentreFrequency,
+// DirectionSelectivity, AnticipationLead, BinnedNonlinearity) are public, so users compose their
+// own experiments.
 //
 // A failing experiment returns its error; nothing is swallowed (the reference hid failures
 // behind try/except).

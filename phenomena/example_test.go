@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/phenomena"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -51,7 +52,7 @@ func ExampleCompare() {
 
 // The stimulus builders work in z-scored units (0 = mean grey) at the responder's frame rate.
 func ExampleStep() {
-	stim := phenomena.Step(20, 20, 50, 100, 50, -1) // grey 0.5 s, −1 for 1 s, grey 0.5 s at 100 Hz
+	stim := stimuli.Step(20, 20, 50, 100, 50, -1) // grey 0.5 s, −1 for 1 s, grey 0.5 s at 100 Hz
 	fmt.Printf("[%d, %d, %d]: frame 49 at %v, frame 50 at %v, frame 150 at %v\n",
 		stim.T, stim.H, stim.W, stim.Frame(49)[0], stim.Frame(50)[0], stim.Frame(150)[0])
 	// Output:

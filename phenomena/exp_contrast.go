@@ -6,6 +6,8 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // Contrasts (SD of full-field Gaussian flicker) of the slow contrast-adaptation experiment:
@@ -65,11 +67,11 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 	var starts []int
 	t := 0
 	for _, s := range seg {
-		movies = append(movies, WhiteNoise(g.h, g.w, g.frames(s.sec), s.c, max(g.h, g.w), false, 1000*seed+101+s.noise))
+		movies = append(movies, stimuli.WhiteNoise(g.h, g.w, g.frames(s.sec), s.c, max(g.h, g.w), false, 1000*seed+101+s.noise))
 		starts = append(starts, t)
 		t += g.frames(s.sec)
 	}
-	stim, err := Concat(movies...)
+	stim, err := stimuli.Concat(movies...)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +81,7 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 	}
 	cells := tr[0]
 	act := active(cells)
-	s := Column(datasets.Matrix{Rows: stim.T, Cols: stim.H * stim.W, Data: stim.Data}, 0)
+	s := measures.Column(datasets.Matrix{Rows: stim.T, Cols: stim.H * stim.W, Data: stim.Data}, 0)
 	lags := g.filterLags()
 	skip := g.frames(1)
 	hi := [2]int{starts[0] + skip, starts[1]}
@@ -90,23 +92,23 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 	pHi, pLo, speed := make([]float64, n), make([]float64, n), make([]float64, n)
 	nlX, nlY := make([][]float64, 2*n), make([][]float64, 2*n)
 	for c, y := range cells {
-		fHi[c] = ReverseCorrelate(span(y, hi[0], hi[1]), span(s, hi[0], hi[1]), lags)
-		fLo[c] = ReverseCorrelate(span(y, lo[0], lo[1]), span(s, lo[0], lo[1]), lags)
-		gHi[c], gLo[c] = PeakGain(fHi[c]), PeakGain(fLo[c])
+		fHi[c] = measures.ReverseCorrelate(measures.Span(y, hi[0], hi[1]), measures.Span(s, hi[0], hi[1]), lags)
+		fLo[c] = measures.ReverseCorrelate(measures.Span(y, lo[0], lo[1]), measures.Span(s, lo[0], lo[1]), lags)
+		gHi[c], gLo[c] = measures.PeakGain(fHi[c]), measures.PeakGain(fLo[c])
 		ratio[c] = gHi[c] / gLo[c]
 		sign := 1.0
-		if k := argmaxAbs(fHi[c]); k >= 0 && fHi[c][k] < 0 {
+		if k := measures.ArgmaxAbs(fHi[c]); k >= 0 && fHi[c][k] < 0 {
 			sign = -1
 		}
-		pHi[c], pLo[c] = PeakTimeSigned(fHi[c], sign, g.rate), PeakTimeSigned(fLo[c], sign, g.rate)
+		pHi[c], pLo[c] = measures.PeakTimeSigned(fHi[c], sign, g.rate), measures.PeakTimeSigned(fLo[c], sign, g.rate)
 		speed[c] = pLo[c] - pHi[c]
 		for k, part := range [][2]int{hi, lo} {
 			f := fHi[c]
 			if k == 1 {
 				f = fLo[c]
 			}
-			gen := Convolve(span(s, part[0]-lags, part[1]), unitNorm(f))[lags:]
-			nlX[2*c+k], nlY[2*c+k] = BinnedNonlinearity(gen, span(y, part[0], part[1]), 20)
+			gen := measures.Convolve(measures.Span(s, part[0]-lags, part[1]), unitNorm(f))[lags:]
+			nlX[2*c+k], nlY[2*c+k] = measures.BinnedNonlinearity(gen, measures.Span(y, part[0], part[1]), 20)
 		}
 	}
 	m := Metrics{
@@ -137,7 +139,7 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 		k := 0
 		for c, y := range cells {
 			if act[c] {
-				acc += mean(y[b : b+bin])
+				acc += measures.Mean(y[b : b+bin])
 				k++
 			}
 		}
@@ -201,7 +203,7 @@ func runFastContrast(r Responder, seed uint64) (*Outcome, error) {
 	contrasts := []float64{0.5, 1, 2}
 	var stims []datasets.Movie
 	for _, c := range contrasts {
-		stims = append(stims, WhiteNoise(g.h, g.w, g.frames(7), c, max(g.h, g.w), false, 1000*seed+201))
+		stims = append(stims, stimuli.WhiteNoise(g.h, g.w, g.frames(7), c, max(g.h, g.w), false, 1000*seed+201))
 	}
 	tr, err := runTrials(r, stims...)
 	if err != nil {
@@ -215,9 +217,9 @@ func runFastContrast(r Responder, seed uint64) (*Outcome, error) {
 	for c := 0; c < n; c++ {
 		freq[c] = make([]float64, len(contrasts))
 		for i := range contrasts {
-			s := Column(datasets.Matrix{Rows: stims[i].T, Cols: g.h * g.w, Data: stims[i].Data}, 0)
-			f := ReverseCorrelate(span(tr[i][c], skip, len(s)), span(s, skip, len(s)), lags)
-			freq[c][i] = PowerCentreFrequency(f, g.rate, 15)
+			s := measures.Column(datasets.Matrix{Rows: stims[i].T, Cols: g.h * g.w, Data: stims[i].Data}, 0)
+			f := measures.ReverseCorrelate(measures.Span(tr[i][c], skip, len(s)), measures.Span(s, skip, len(s)), lags)
+			freq[c][i] = measures.PowerCentreFrequency(f, g.rate, 15)
 		}
 		ratio[c] = freq[c][len(contrasts)-1] / freq[c][0]
 	}

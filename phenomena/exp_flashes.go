@@ -6,6 +6,8 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // StepResponseExperiment is the response to a full-field step: grey for 0.5 s, −1 for 1 s, grey for
@@ -35,7 +37,7 @@ func StepResponseExperiment() Experiment {
 func runStep(r Responder, _ uint64) (*Outcome, error) {
 	g := geometryOf(r)
 	pre, dur, post := g.frames(0.5), g.frames(1), g.frames(0.5)
-	tr, err := runTrials(r, Step(g.h, g.w, pre, dur, post, -1))
+	tr, err := runTrials(r, stimuli.Step(g.h, g.w, pre, dur, post, -1))
 	if err != nil {
 		return nil, err
 	}
@@ -45,15 +47,15 @@ func runStep(r Responder, _ uint64) (*Outcome, error) {
 	n := len(cells)
 	peak, lat, trans, off := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for c, y := range cells {
-		base := mean(span(y, pre-g.frames(0.1), pre))
-		p, at := peakExcess(y, pre, pre+win, base)
-		s := mean(span(y, pre+dur-sus, pre+dur)) - base
+		base := measures.Mean(measures.Span(y, pre-g.frames(0.1), pre))
+		p, at := measures.PeakExcess(y, pre, pre+win, base)
+		s := measures.Mean(measures.Span(y, pre+dur-sus, pre+dur)) - base
 		peak[c], lat[c] = math.Abs(p), g.ms(float64(at-pre))
 		trans[c] = math.NaN()
 		if p != 0 {
 			trans[c] = math.Max(0, 1-math.Abs(s)/math.Abs(p))
 		}
-		o, _ := peakExcess(y, pre+dur, pre+dur+win, base)
+		o, _ := measures.PeakExcess(y, pre+dur, pre+dur+win, base)
 		off[c] = math.Abs(o)
 	}
 	m := Metrics{
@@ -108,9 +110,9 @@ func runPairedFlash(r Responder, _ uint64) (*Outcome, error) {
 	for k := 3; k <= 20; k++ {
 		gaps = append(gaps, max(1, int(math.Round(float64(k)*g.rate/100))))
 	}
-	stims := []datasets.Movie{Flash(g.h, g.w, pre, 1, gaps[len(gaps)-1]+1+post, -2)}
+	stims := []datasets.Movie{stimuli.Flash(g.h, g.w, pre, 1, gaps[len(gaps)-1]+1+post, -2)}
 	for _, gap := range gaps {
-		stims = append(stims, PairedFlash(g.h, g.w, pre, 1, gap-1, gaps[len(gaps)-1]-gap+1+post, -2))
+		stims = append(stims, stimuli.PairedFlash(g.h, g.w, pre, 1, gap-1, gaps[len(gaps)-1]-gap+1+post, -2))
 	}
 	tr, err := runTrials(r, stims...)
 	if err != nil {
@@ -127,8 +129,8 @@ func runPairedFlash(r Responder, _ uint64) (*Outcome, error) {
 		intervals[i] = g.ms(float64(gap))
 	}
 	for c := 0; c < n; c++ {
-		base := mean(span(single[c], pre-g.frames(0.1), pre))
-		first, _ := peakExcess(single[c], pre, pre+win, base)
+		base := measures.Mean(measures.Span(single[c], pre-g.frames(0.1), pre))
+		first, _ := measures.PeakExcess(single[c], pre, pre+win, base)
 		sign := 1.0
 		if first < 0 {
 			sign = -1
@@ -140,7 +142,7 @@ func runPairedFlash(r Responder, _ uint64) (*Outcome, error) {
 			for t := range diff {
 				diff[t] = sign * (tr[i+1][c][t] - single[c][t])
 			}
-			second, _ := maxExcess(diff, pre+gap, pre+gap+win, 0)
+			second, _ := measures.MaxExcess(diff, pre+gap, pre+gap+win, 0)
 			ratios[c][i] = second / math.Abs(first)
 			if first == 0 {
 				ratios[c][i] = math.NaN()
@@ -152,7 +154,7 @@ func runPairedFlash(r Responder, _ uint64) (*Outcome, error) {
 				ls = append(ls, ratios[c][i])
 			}
 		}
-		short[c], long[c] = mean(ss), mean(ls)
+		short[c], long[c] = measures.Mean(ss), measures.Mean(ls)
 	}
 	m := Metrics{"ratio_short": medianActive(short, act), "ratio_long": medianActive(long, act), "n_cells": nCells(short, act)}
 	m["recovery"] = m["ratio_long"] - m["ratio_short"]
@@ -209,7 +211,7 @@ func runOmitted(r Responder, _ uint64) (*Outcome, error) {
 	for _, p := range []int{6, 8, 10, 12, 16, 20} { // flash periods in frames at 100 Hz
 		period := max(flash+1, int(math.Round(float64(p)*g.rate/100)))
 		periods = append(periods, period)
-		stims = append(stims, FlashTrain(g.h, g.w, pre, flash, period, n, post, -2))
+		stims = append(stims, stimuli.FlashTrain(g.h, g.w, pre, flash, period, n, post, -2))
 	}
 	tr, err := runTrials(r, stims...)
 	if err != nil {
@@ -229,23 +231,23 @@ func runOmitted(r Responder, _ uint64) (*Outcome, error) {
 		afterLast[c] = make([]float64, len(periods))
 		for i, period := range periods {
 			y := tr[i][c]
-			base := mean(span(y, pre-g.frames(0.1), pre))
+			base := measures.Mean(measures.Span(y, pre-g.frames(0.1), pre))
 			last, omit := pre+(n-1)*period, pre+n*period
 			var peaks []float64
 			for k := n - 4; k < n; k++ {
-				p, _ := maxExcess(y, pre+k*period, pre+(k+1)*period, base)
+				p, _ := measures.MaxExcess(y, pre+k*period, pre+(k+1)*period, base)
 				peaks = append(peaks, p)
 			}
-			osr, _ := maxExcess(y, omit, omit+win, base)
-			_, at := maxExcess(y, last+flash, omit+win, base)
+			osr, _ := measures.MaxExcess(y, omit, omit+win, base)
+			_, at := measures.MaxExcess(y, last+flash, omit+win, base)
 			afterLast[c][i] = g.ms(float64(at - last))
 			ls = append(ls, g.ms(float64(at-omit)))
-			if mean(peaks) > 0 {
-				rs = append(rs, osr/mean(peaks))
+			if measures.Mean(peaks) > 0 {
+				rs = append(rs, osr/measures.Mean(peaks))
 			}
 		}
-		ratio[c] = median(rs)
-		lat[c] = mean(ls)
+		ratio[c] = measures.Median(rs)
+		lat[c] = measures.Mean(ls)
 		latSD[c] = math.Sqrt(variance(ls))
 		lock[c] = fitSlope(periodMS, afterLast[c])
 	}
@@ -300,7 +302,7 @@ func runLatency(r Responder, _ uint64) (*Outcome, error) {
 	for k := 0; k <= 20; k++ {
 		v := -3 * float64(k) / 20
 		levels = append(levels, v)
-		stims = append(stims, Flash(g.h, g.w, pre, flash, post, float32(v)))
+		stims = append(stims, stimuli.Flash(g.h, g.w, pre, flash, post, float32(v)))
 	}
 	tr, err := runTrials(r, stims...)
 	if err != nil {
@@ -319,8 +321,8 @@ func runLatency(r Responder, _ uint64) (*Outcome, error) {
 		lat[c] = make([]float64, len(levels))
 		for i := range levels {
 			y := tr[i][c]
-			base := mean(span(y, pre-g.frames(0.1), pre))
-			lat[c][i] = Latency(y, pre, win, base, 3, g.rate)
+			base := measures.Mean(measures.Span(y, pre-g.frames(0.1), pre))
+			lat[c][i] = measures.Latency(y, pre, win, base, 3, g.rate)
 		}
 		weak[c], strong[c] = lat[c][len(levels)/3], lat[c][len(levels)-1]
 		slope[c] = fitSlope(strength, lat[c])
@@ -355,7 +357,7 @@ func fitSlope(x, y []float64) float64 {
 	if len(xs) < 3 {
 		return math.NaN()
 	}
-	mx, my := mean(xs), mean(ys)
+	mx, my := measures.Mean(xs), measures.Mean(ys)
 	var sxy, sxx float64
 	for i := range xs {
 		sxy += (xs[i] - mx) * (ys[i] - my)

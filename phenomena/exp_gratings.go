@@ -6,6 +6,8 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // ReversingGratingExperiment is the response to a square grating at ±1 whose bars are the
@@ -41,7 +43,7 @@ func ReversingGratingExperiment() Experiment {
 func runReversingGrating(r Responder, _ uint64) (*Outcome, error) {
 	g := geometryOf(r)
 	pre, half := g.frames(0.5), g.frames(0.5)
-	stim, err := Concat(Grey(pre, g.h, g.w), ReversingGrating(g.h, g.w, 6*half, half, 5, 1))
+	stim, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), stimuli.ReversingGrating(g.h, g.w, 6*half, half, 5, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -56,18 +58,18 @@ func runReversingGrating(r Responder, _ uint64) (*Outcome, error) {
 	n := len(cells)
 	ratio, sym := make([]float64, n), make([]float64, n)
 	for c, y := range cells {
-		base := mean(span(y, pre-g.frames(0.1), pre))
-		ratio[c] = HarmonicRatio(span(y, pre+2*half, pre+6*half), f1, g.rate)
+		base := measures.Mean(measures.Span(y, pre-g.frames(0.1), pre))
+		ratio[c] = measures.HarmonicRatio(measures.Span(y, pre+2*half, pre+6*half), f1, g.rate)
 		var a, b []float64
 		for k := 2; k < 6; k++ {
-			p, _ := maxExcess(y, pre+k*half, pre+k*half+win, base)
+			p, _ := measures.MaxExcess(y, pre+k*half, pre+k*half+win, base)
 			if k%2 == 0 {
 				a = append(a, math.Max(p, 0))
 			} else {
 				b = append(b, math.Max(p, 0))
 			}
 		}
-		ma, mb := mean(a), mean(b)
+		ma, mb := measures.Mean(a), measures.Mean(b)
 		sym[c] = math.Min(ma, mb) / math.Max(ma, mb)
 		if math.Max(ma, mb) == 0 {
 			sym[c] = math.NaN()
@@ -126,8 +128,8 @@ func runFrequencyDoubling(r Responder, _ uint64) (*Outcome, error) {
 	var stims []datasets.Movie
 	for _, w := range fdWidths {
 		for _, ph := range phases {
-			gr := Grating{Period: 2 * w, Phase: ph * w, Contrast: 1}
-			stims = append(stims, ContrastReversingGrating(g.h, g.w, dur, gr, freq, g.rate))
+			gr := stimuli.Grating{Period: 2 * w, Phase: ph * w, Contrast: 1}
+			stims = append(stims, stimuli.ContrastReversingGrating(g.h, g.w, dur, gr, freq, g.rate))
 		}
 	}
 	tr, err := runTrials(r, stims...)
@@ -143,12 +145,12 @@ func runFrequencyDoubling(r Responder, _ uint64) (*Outcome, error) {
 			var f1, f2 float64
 			scale := 0.0
 			for pi := range phases {
-				y := span(tr[wi*len(phases)+pi][c], skip, dur)
-				f1 = math.Max(f1, Amplitude(y, freq, g.rate))
-				f2 += Amplitude(y, 2*freq, g.rate) / float64(len(phases))
-				scale = math.Max(scale, scaleOf(y))
+				y := measures.Span(tr[wi*len(phases)+pi][c], skip, dur)
+				f1 = math.Max(f1, measures.Amplitude(y, freq, g.rate))
+				f2 += measures.Amplitude(y, 2*freq, g.rate) / float64(len(phases))
+				scale = math.Max(scale, measures.ScaleOf(y))
 			}
-			ratios[c][wi] = ratio(f2, f1, scale)
+			ratios[c][wi] = measures.Ratio(f2, f1, scale)
 		}
 	}
 	m := Metrics{}
@@ -200,11 +202,11 @@ func runDirection(r Responder, _ uint64) (*Outcome, error) {
 	skip, dur := g.frames(0.5), g.frames(2)
 	speed := period * freq / g.rate
 	var angles []float64
-	stims := []datasets.Movie{Grey(dur, g.h, g.w)}
+	stims := []datasets.Movie{stimuli.Grey(dur, g.h, g.w)}
 	for k := 0; k < 8; k++ {
 		a := 45 * float64(k)
 		angles = append(angles, a)
-		stims = append(stims, DriftingGrating(g.h, g.w, dur, Grating{Period: period, AngleDeg: a, Contrast: 1}, speed))
+		stims = append(stims, stimuli.DriftingGrating(g.h, g.w, dur, stimuli.Grating{Period: period, AngleDeg: a, Contrast: 1}, speed))
 	}
 	tr, err := runTrials(r, stims...)
 	if err != nil {
@@ -215,12 +217,12 @@ func runDirection(r Responder, _ uint64) (*Outcome, error) {
 	resp := make([][]float64, n)
 	dsi, osi := make([]float64, n), make([]float64, n)
 	for c := 0; c < n; c++ {
-		base := mean(span(tr[0][c], skip, dur))
+		base := measures.Mean(measures.Span(tr[0][c], skip, dur))
 		resp[c] = make([]float64, len(angles))
 		for i := range angles {
-			resp[c][i] = math.Max(0, mean(span(tr[i+1][c], skip, dur))-base)
+			resp[c][i] = math.Max(0, measures.Mean(measures.Span(tr[i+1][c], skip, dur))-base)
 		}
-		dsi[c], osi[c] = DirectionSelectivity(angles, resp[c])
+		dsi[c], osi[c] = measures.DirectionSelectivity(angles, resp[c])
 	}
 	m := Metrics{"dsi": medianActive(dsi, act), "osi": medianActive(osi, act), "dsi_max": maxActive(dsi, act), "osi_max": maxActive(osi, act), "n_cells": nCells(dsi, act)}
 	return &Outcome{Metrics: m, Cells: cellMetrics(act, map[string][]float64{"dsi": dsi, "osi": osi}, nil), Panels: []figures.Panel{{

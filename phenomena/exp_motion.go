@@ -5,6 +5,8 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // Bars of the motion experiments: the reference's 2 pixels (at 50 pixels, never below 2).
@@ -53,7 +55,7 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 	var stims []datasets.Movie
 	for _, p := range polarities {
 		for _, x := range positions {
-			stims = append(stims, Bar(g.h, g.w, pre, flash, post, x, motionBarWidth, p))
+			stims = append(stims, stimuli.Bar(g.h, g.w, pre, flash, post, x, motionBarWidth, p))
 		}
 	}
 	lo, hi := -motionBarWidth, float64(g.w-1)+motionBarWidth
@@ -63,12 +65,12 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 	var paths [][]float64
 	for _, p := range polarities {
 		for _, d := range dirs {
-			m, err := Concat(Grey(pre, g.h, g.w), DriftingBar(g.h, g.w, d.x0, d.x1, speed, motionBarWidth, p, post))
+			m, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), stimuli.DriftingBar(g.h, g.w, d.x0, d.x1, speed, motionBarWidth, p, post))
 			if err != nil {
 				return nil, err
 			}
 			stims = append(stims, m)
-			paths = append(paths, BarPositions(d.x0, d.x1, speed))
+			paths = append(paths, stimuli.BarPositions(d.x0, d.x1, speed))
 		}
 	}
 	tr, err := runTrials(r, stims...)
@@ -91,8 +93,8 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 			prof[pi], lats[pi] = make([]float64, nPos), make([]float64, nPos)
 			for xi := range positions {
 				y := tr[pi*nPos+xi][c]
-				base := mean(span(y, pre-g.frames(0.1), pre))
-				e, at := maxExcess(y, pre, pre+win, base)
+				base := measures.Mean(measures.Span(y, pre-g.frames(0.1), pre))
+				e, at := measures.MaxExcess(y, pre, pre+win, base)
 				prof[pi][xi], lats[pi][xi] = math.Max(e, 0), g.ms(float64(at-pre))
 				if e > best {
 					best, bestP = e, pi
@@ -104,22 +106,22 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 			continue
 		}
 		profiles[c] = prof[bestP]
-		rf := PeakCentroid(positions, prof[bestP], 0)
-		k := argmaxAbs(prof[bestP])
+		rf := measures.PeakCentroid(positions, prof[bestP], 0)
+		k := measures.ArgmaxAbs(prof[bestP])
 		lag[c] = 8 * lats[bestP][k] / 1000 * g.px // speed (px/s) × latency (s) × µm/px
 		var leads []float64
 		for di, d := range dirs {
 			y := tr[len(polarities)*nPos+bestP*len(dirs)+di][c]
-			base := mean(span(y, pre-g.frames(0.1), pre))
+			base := measures.Mean(measures.Span(y, pre-g.frames(0.1), pre))
 			path := paths[bestP*len(dirs)+di]
-			resp := span(y, pre, pre+len(path))
-			leads = append(leads, AnticipationLead(rf, path, resp, base, d.sign))
+			resp := measures.Span(y, pre, pre+len(path))
+			leads = append(leads, measures.AnticipationLead(rf, path, resp, base, d.sign))
 			if di == 0 {
 				moving[c] = resp
 				movingX = path
 			}
 		}
-		lead[c] = mean(leads) * g.px
+		lead[c] = measures.Mean(leads) * g.px
 	}
 	m := Metrics{"lead_um": medianActive(lead, act), "lag_um": medianActive(lag, act), "pixel_um": g.px, "n_cells": nCells(lead, act)}
 	cm := cellMetrics(act, map[string][]float64{"lead_um": lead, "lag_um": lag}, Metrics{"pixel_um": g.px})
@@ -188,16 +190,16 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 	var turnAt []int
 	longest := 0
 	for _, xt := range turns {
-		rev, turn, _ := MotionReversal(g.h, g.w, x0, xt, speed, motionBarWidth, -1, after)
-		m, err := Concat(Grey(pre, g.h, g.w), rev)
+		rev, turn, _ := stimuli.MotionReversal(g.h, g.w, x0, xt, speed, motionBarWidth, -1, after)
+		m, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), rev)
 		if err != nil {
 			return nil, err
 		}
 		stims, turnAt = append(stims, m), append(turnAt, pre+turn)
 		longest = max(longest, pre+turn+after)
 	}
-	cont := DriftingBar(g.h, g.w, x0, x0+speed*float64(longest), speed, motionBarWidth, -1, 0)
-	contStim, err := Concat(Grey(pre, g.h, g.w), cont)
+	cont := stimuli.DriftingBar(g.h, g.w, x0, x0+speed*float64(longest), speed, motionBarWidth, -1, 0)
+	contStim, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), cont)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +220,7 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 			act[c] = false
 			continue
 		}
-		base := mean(span(ct[c], pre-g.frames(0.1), pre))
+		base := measures.Mean(measures.Span(ct[c], pre-g.frames(0.1), pre))
 		var rs, cs []float64
 		bestD := math.Inf(1)
 		for i, xt := range turns {
@@ -228,15 +230,15 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 			if math.Abs(xt-rfs[c].X) > 2 {
 				continue
 			}
-			a, _ := maxExcess(tr[i][c], turnAt[i], turnAt[i]+win, base)
-			b, _ := maxExcess(ct[c], turnAt[i], turnAt[i]+win, base)
+			a, _ := measures.MaxExcess(tr[i][c], turnAt[i], turnAt[i]+win, base)
+			b, _ := measures.MaxExcess(ct[c], turnAt[i], turnAt[i]+win, base)
 			rs, cs = append(rs, math.Max(a, 0)), append(cs, math.Max(b, 0))
 		}
 		if len(rs) == 0 {
 			act[c] = false
 			continue
 		}
-		rp[c], cp[c] = mean(rs), mean(cs)
+		rp[c], cp[c] = measures.Mean(rs), measures.Mean(cs)
 		ratio[c] = ratioOrNaN(rp[c], cp[c])
 	}
 	m := Metrics{"reversal_peak_hz": medianActive(rp, act), "continuing_peak_hz": medianActive(cp, act),
@@ -308,28 +310,28 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 	g := geometryOf(r)
 	t, skip := g.frames(6), g.frames(1)
 	radius := math.Max(5, 8*g.scale())
-	gr := Grating{Period: 2 * motionBarWidth, Contrast: 1, Square: true}
+	gr := stimuli.Grating{Period: 2 * motionBarWidth, Contrast: 1, Square: true}
 	// The reference's paths: 1-pixel jumps (at 100 Hz) with probability 0.5 per frame for the
 	// object, 0.3 for the background; global motion moves everything on the object's path, so
 	// the disc over the receptive field moves identically in both conditions.
-	centre, surround := JumpPath(t, 1, math.Min(1, 0.5*100/g.rate), 1000*seed+31), JumpPath(t, 1, math.Min(1, 0.3*100/g.rate), 1000*seed+32)
+	centre, surround := stimuli.JumpPath(t, 1, math.Min(1, 0.5*100/g.rate), 1000*seed+31), stimuli.JumpPath(t, 1, math.Min(1, 0.3*100/g.rate), 1000*seed+32)
 	rfs, err := receptiveFieldCentres(r, seed)
 	if err != nil {
 		return nil, err
 	}
 	// One differential trial per receptive-field position (rounded to half a pixel).
-	stims := []datasets.Movie{Grey(g.frames(0.5), g.h, g.w), JitteredCircle(g.h, g.w, radius, gr, centre)}
+	stims := []datasets.Movie{stimuli.Grey(g.frames(0.5), g.h, g.w), stimuli.JitteredCircle(g.h, g.w, radius, gr, centre)}
 	trialOf := make([]int, len(rfs))
-	seen := map[Point]int{}
+	seen := map[stimuli.Point]int{}
 	for c, p := range rfs {
 		trialOf[c] = -1
 		if math.IsNaN(p.X) || math.IsNaN(p.Y) {
 			continue
 		}
-		p = Point{math.Round(2*p.Y) / 2, math.Round(2*p.X) / 2}
+		p = stimuli.Point{Y: math.Round(2*p.Y) / 2, X: math.Round(2*p.X) / 2}
 		k, ok := seen[p]
 		if !ok {
-			m, err := DifferentialCircleAt(g.h, g.w, radius, p, gr, centre, surround)
+			m, err := stimuli.DifferentialCircleAt(g.h, g.w, radius, p, gr, centre, surround)
 			if err != nil {
 				return nil, err
 			}
@@ -353,9 +355,9 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 			act[c] = false
 			continue
 		}
-		base := mean(span(tr[0][c], g.frames(0.25), g.frames(0.5)))
-		glob, diff := span(tr[1][c], skip, t), span(tr[trialOf[c]][c], skip, t)
-		gl[c], df[c] = mean(glob)-base, mean(diff)-base
+		base := measures.Mean(measures.Span(tr[0][c], g.frames(0.25), g.frames(0.5)))
+		glob, diff := measures.Span(tr[1][c], skip, t), measures.Span(tr[trialOf[c]][c], skip, t)
+		gl[c], df[c] = measures.Mean(glob)-base, measures.Mean(diff)-base
 		idx[c] = math.Max(0, gl[c]) / df[c]
 		if !(df[c] > 0) {
 			idx[c] = math.NaN() // differential motion does not raise the rate: no index

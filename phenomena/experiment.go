@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/phenomena/measures"
 )
 
 // Metrics are an experiment's named numbers. NaN (nothing to measure, e.g. no cell responded)
@@ -688,7 +689,7 @@ func (g geometry) times(n, zero int) []float64 {
 func cellsOf(m datasets.Matrix) [][]float64 {
 	out := make([][]float64, m.Cols)
 	for c := range out {
-		out[c] = Column(m, c)
+		out[c] = measures.Column(m, c)
 	}
 	return out
 }
@@ -745,7 +746,7 @@ func medianActive(v []float64, act []bool) float64 {
 			sel = append(sel, x)
 		}
 	}
-	return median(sel)
+	return measures.Median(sel)
 }
 
 func cellName(c int) string { return fmt.Sprintf("cell %d", c) }

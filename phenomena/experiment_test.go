@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -55,7 +56,7 @@ func (m meanResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 
 func TestRunAlignsRowsWithFrames(t *testing.T) {
 	r := meanResponder{history: 7, h: 4, w: 5, n: 2}
-	stim := Step(4, 5, 3, 4, 2, -1)
+	stim := stimuli.Step(4, 5, 3, 4, 2, -1)
 	rates, err := Run(r, stim)
 	if err != nil {
 		t.Fatal(err)
@@ -78,10 +79,10 @@ func TestRunRejects(t *testing.T) {
 		stim datasets.Movie
 		want string
 	}{
-		{"frame size", meanResponder{history: 2, h: 20, w: 20, n: 1}, Grey(5, 10, 12), "10×12; the responder expects 20×20"},
-		{"non-finite rate", meanResponder{history: 2, h: 4, w: 4, n: 3, poison: true}, Grey(5, 4, 4), "non-finite rate"},
-		{"responder error", meanResponder{history: 2, h: 4, w: 4, n: 3, fail: errors.New("device lost")}, Grey(5, 4, 4), "device lost"},
-		{"wrong rows", shortResponder{meanResponder{history: 2, h: 4, w: 4, n: 3}}, Grey(5, 4, 4), "[4, 3] rates for 5 frames"},
+		{"frame size", meanResponder{history: 2, h: 20, w: 20, n: 1}, stimuli.Grey(5, 10, 12), "10×12; the responder expects 20×20"},
+		{"non-finite rate", meanResponder{history: 2, h: 4, w: 4, n: 3, poison: true}, stimuli.Grey(5, 4, 4), "non-finite rate"},
+		{"responder error", meanResponder{history: 2, h: 4, w: 4, n: 3, fail: errors.New("device lost")}, stimuli.Grey(5, 4, 4), "device lost"},
+		{"wrong rows", shortResponder{meanResponder{history: 2, h: 4, w: 4, n: 3}}, stimuli.Grey(5, 4, 4), "[4, 3] rates for 5 frames"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Run(tc.r, tc.stim)
@@ -168,7 +169,7 @@ func TestSimulatedRetinaRunsTheBattery(t *testing.T) {
 
 func TestSimResponderMatchesTheCircuit(t *testing.T) {
 	truth := simTruth(t)
-	stim := WhiteNoise(20, 20, 60, 1, 1, true, 5)
+	stim := stimuli.WhiteNoise(20, 20, 60, 1, 1, true, 5)
 	resp, err := truth.Retina.RunGanglion(stim, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -187,10 +188,10 @@ func TestSimResponderMatchesTheCircuit(t *testing.T) {
 			t.Fatalf("row %d differs from the circuit's frame %d", r, r+20)
 		}
 	}
-	if _, err := cut.Respond(Grey(10, 20, 20)); err == nil || !strings.Contains(err.Error(), "history") {
+	if _, err := cut.Respond(stimuli.Grey(10, 20, 20)); err == nil || !strings.Contains(err.Error(), "history") {
 		t.Errorf("too short a stimulus: %v", err)
 	}
-	if _, err := cut.Respond(Grey(30, 10, 10)); err == nil || !strings.Contains(err.Error(), "20×20") {
+	if _, err := cut.Respond(stimuli.Grey(30, 10, 10)); err == nil || !strings.Contains(err.Error(), "20×20") {
 		t.Errorf("wrong frame size: %v", err)
 	}
 	if _, err := NewSimResponder("small", 1, 20, []int{0, 99}); err == nil || !strings.Contains(err.Error(), "cell 99") {
@@ -329,4 +330,13 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// frameMean is the mean intensity of frame t (as in package stimuli's tests).
+func frameMean(m datasets.Movie, t int) float64 {
+	s := 0.0
+	for _, v := range m.Frame(t) {
+		s += float64(v)
+	}
+	return s / float64(m.H*m.W)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // Shared work and batched calls. A battery asks each responder for the same receptive-field
@@ -28,14 +29,14 @@ func (s *LNSurrogate) memoryFrames() int { return s.lags }
 // memo wraps a responder with the work it shares between experiments.
 type memo struct {
 	Responder
-	rfs map[uint64][]Point // receptive-field centres per mapping seed
+	rfs map[uint64][]stimuli.Point // receptive-field centres per mapping seed
 }
 
 func newMemo(r Responder) *memo {
 	if m, ok := r.(*memo); ok {
 		return m
 	}
-	return &memo{Responder: r, rfs: map[uint64][]Point{}}
+	return &memo{Responder: r, rfs: map[uint64][]stimuli.Point{}}
 }
 
 // memoryFrames implements windowed for what it wraps (−1: not windowed).
@@ -73,14 +74,14 @@ func runBatched(r Responder, gap int, stims []datasets.Movie) ([][][]float64, er
 	t := 0
 	for i, s := range stims {
 		if i > 0 {
-			parts = append(parts, Grey(gap+1, s.H, s.W))
+			parts = append(parts, stimuli.Grey(gap+1, s.H, s.W))
 			t += gap + 1
 		}
 		starts[i] = t
 		parts = append(parts, s)
 		t += s.T
 	}
-	all, err := Concat(parts...)
+	all, err := stimuli.Concat(parts...)
 	if err != nil {
 		return nil, err
 	}

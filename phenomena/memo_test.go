@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -34,9 +35,9 @@ func checkBatched(t *testing.T, r Responder) {
 	t.Helper()
 	h, w := r.InputShape()[1], r.InputShape()[2]
 	stims := []datasets.Movie{
-		Flash(h, w, 10, 2, 60, -2),
-		WhiteNoise(h, w, 90, 1, 1, false, 4),
-		Step(h, w, 5, 30, 20, 1),
+		stimuli.Flash(h, w, 10, 2, 60, -2),
+		stimuli.WhiteNoise(h, w, 90, 1, 1, false, 4),
+		stimuli.Step(h, w, 5, 30, 20, 1),
 	}
 	if _, ok := r.(windowed); !ok {
 		t.Fatalf("%T is not windowed", r)

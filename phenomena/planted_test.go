@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // planted is a population of trivial responders on a 20×20 field at 100 Hz (history 40): per
@@ -27,7 +29,7 @@ import (
 //     object-motion sensitivity.
 type planted struct {
 	kind    string
-	centres []Point
+	centres []stimuli.Point
 	spatial [][]float64 // [cell][H·W]
 	temp    []float64   // [lags]
 	temps   [][]float64 // [cell][lags] each cell's filter (the linear and LN kinds)
@@ -51,7 +53,7 @@ func biphasic(scale float64) []float64 {
 }
 
 // dog is a difference-of-Gaussians spatial filter (centre SD sigma, surround 4 px, weight 0.8).
-func dog(c Point, sigma float64) []float64 {
+func dog(c stimuli.Point, sigma float64) []float64 {
 	f := make([]float64, plantH*plantW)
 	for y := 0; y < plantH; y++ {
 		for x := 0; x < plantW; x++ {
@@ -63,7 +65,7 @@ func dog(c Point, sigma float64) []float64 {
 }
 
 func newPlanted(kind string) *planted {
-	p := &planted{kind: kind, centres: []Point{{6, 6}, {6, 13}, {13, 6}, {13, 13}, {9.5, 9.5}}, omsCell: 4}
+	p := &planted{kind: kind, centres: []stimuli.Point{{Y: 6, X: 6}, {Y: 6, X: 13}, {Y: 13, X: 6}, {Y: 13, X: 13}, {Y: 9.5, X: 9.5}}, omsCell: 4}
 	p.temp, p.fast = biphasic(1), biphasic(0.6)
 	for _, c := range p.centres {
 		p.spatial = append(p.spatial, dog(c, 1.5))
@@ -80,7 +82,7 @@ func newPlantedPopulation(kind string, n int, seed uint64) *planted {
 	rng := rand.New(rand.NewPCG(seed, 77))
 	p := &planted{kind: kind, temp: biphasic(1), fast: biphasic(0.6), omsCell: -1}
 	for range n {
-		c := Point{3 + 14*rng.Float64(), 3 + 14*rng.Float64()}
+		c := stimuli.Point{Y: 3 + 14*rng.Float64(), X: 3 + 14*rng.Float64()}
 		p.centres = append(p.centres, c)
 		p.spatial = append(p.spatial, dog(c, 1+rng.Float64()))
 		p.temps = append(p.temps, biphasic(0.7*math.Pow(2, rng.Float64())))
@@ -124,7 +126,7 @@ func (p *planted) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 				proj[t] += w * float64(f[i])
 			}
 		}
-		g, gf := Convolve(proj, p.temps[c]), Convolve(proj, p.fast)
+		g, gf := measures.Convolve(proj, p.temps[c]), measures.Convolve(proj, p.fast)
 		ema := 0.0
 		for t := plantHist; t < stim.T; t++ {
 			var r float64
@@ -164,7 +166,7 @@ func (p *planted) subunits(stim datasets.Movie) [][]float64 {
 				}
 			}
 		}
-		sub[b] = Convolve(s, p.temp)
+		sub[b] = measures.Convolve(s, p.temp)
 	}
 	return sub
 }
@@ -327,7 +329,7 @@ func TestLNSurrogateRecoversAnLNPopulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stim := WhiteNoise(plantH, plantW, 1500, 1, s.block, false, 99)
+	stim := stimuli.WhiteNoise(plantH, plantW, 1500, 1, s.block, false, 99)
 	want, err := Run(pop, stim)
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +339,7 @@ func TestLNSurrogateRecoversAnLNPopulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for c := 0; c < want.Cols; c++ {
-		if r := pearson(Column(want, c), Column(got, c)); !(r > 0.9) {
+		if r := pearson(measures.Column(want, c), measures.Column(got, c)); !(r > 0.9) {
 			t.Errorf("cell %d: surrogate predicts the LN population at r = %.3f (held-out r at fit %.3f, λ %g)", c, r, s.HeldOutR[c], s.Lambda[c])
 		}
 	}

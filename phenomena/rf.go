@@ -4,10 +4,9 @@ import (
 	"math"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
-
-// Point is a position in stimulus pixels (row Y, column X; pixel (0, 0) centred at (0, 0)).
-type Point struct{ Y, X float64 }
 
 // rfNoiseSeconds is the length of the white noise from which receptive fields are mapped.
 const rfNoiseSeconds = 15
@@ -17,10 +16,10 @@ const rfNoiseSeconds = 15
 // history (or 0.3 s), the lag where it varies most, and there the centroid of |average| within
 // 3 pixels of its (3×3-smoothed) peak (SpatialCentre). A cell that does not
 // respond gets NaN coordinates.
-func ReceptiveFieldCentres(r Responder) ([]Point, error) { return receptiveFieldCentres(r, 0) }
+func ReceptiveFieldCentres(r Responder) ([]stimuli.Point, error) { return receptiveFieldCentres(r, 0) }
 
 // receptiveFieldCentres maps with the noise of a seed (0: the public function's noise).
-func receptiveFieldCentres(r Responder, seed uint64) ([]Point, error) {
+func receptiveFieldCentres(r Responder, seed uint64) ([]stimuli.Point, error) {
 	if m, ok := r.(*memo); ok {
 		if p, ok := m.rfs[seed]; ok {
 			return p, nil
@@ -32,15 +31,15 @@ func receptiveFieldCentres(r Responder, seed uint64) ([]Point, error) {
 		return p, err
 	}
 	g := geometryOf(r)
-	stim := WhiteNoise(g.h, g.w, g.frames(rfNoiseSeconds), 1, rfChecker(g), true, 401+1000*seed)
+	stim := stimuli.WhiteNoise(g.h, g.w, g.frames(rfNoiseSeconds), 1, rfChecker(g), true, 401+1000*seed)
 	rates, err := Run(r, stim)
 	if err != nil {
 		return nil, err
 	}
 	lags := g.filterLags()
-	out := make([]Point, rates.Cols)
+	out := make([]stimuli.Point, rates.Cols)
 	for c := range out {
-		out[c] = SpatialCentre(stim, Column(rates, c), lags)
+		out[c] = SpatialCentre(stim, measures.Column(rates, c), lags)
 	}
 	return out, nil
 }
@@ -49,9 +48,9 @@ func receptiveFieldCentres(r Responder, seed uint64) ([]Point, error) {
 // stim): see ReceptiveFieldCentres.
 //
 //	stim: [T, H, W] white noise; rate: [T]
-func SpatialCentre(stim datasets.Movie, rate []float64, lags int) Point {
+func SpatialCentre(stim datasets.Movie, rate []float64, lags int) stimuli.Point {
 	p := stim.H * stim.W
-	rm := mean(rate)
+	rm := measures.Mean(rate)
 	best, bestVar := []float64(nil), 0.0
 	for lag := 0; lag < lags; lag++ {
 		sta := make([]float64, p)
@@ -70,7 +69,7 @@ func SpatialCentre(stim datasets.Movie, rate []float64, lags int) Point {
 		}
 	}
 	if best == nil {
-		return Point{math.NaN(), math.NaN()}
+		return stimuli.Point{Y: math.NaN(), X: math.NaN()}
 	}
 	// The peak of the smoothed |map| (3×3 box), then the centroid of |map| within 3 pixels of it:
 	// single-pixel noise neither moves the peak nor drags the centroid towards the field centre.
@@ -105,11 +104,11 @@ func SpatialCentre(stim datasets.Movie, rate []float64, lags int) Point {
 			}
 		}
 	}
-	return Point{sy / sw, sx / sw}
+	return stimuli.Point{Y: sy / sw, X: sx / sw}
 }
 
 func variance(x []float64) float64 {
-	m := mean(x)
+	m := measures.Mean(x)
 	s := 0.0
 	for _, v := range x {
 		s += (v - m) * (v - m)

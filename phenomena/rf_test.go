@@ -6,13 +6,14 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // spotResponder is a linear cell with a Gaussian receptive field at a known centre, responding
 // to the frame it predicts (one frame of delay): rate = 20 + 10·Σ w(p)·s(t−1, p).
 type spotResponder struct {
 	h, w    int
-	centres []Point
+	centres []stimuli.Point
 }
 
 func (s spotResponder) InputShape() [3]int   { return [3]int{3, s.h, s.w} }
@@ -37,7 +38,7 @@ func (s spotResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 }
 
 func TestReceptiveFieldCentres(t *testing.T) {
-	want := []Point{{5, 12.5}, {14, 4}, {9.5, 9.5}}
+	want := []stimuli.Point{{Y: 5, X: 12.5}, {Y: 14, X: 4}, {Y: 9.5, X: 9.5}}
 	got, err := ReceptiveFieldCentres(spotResponder{h: 20, w: 20, centres: want})
 	if err != nil {
 		t.Fatal(err)
@@ -65,9 +66,9 @@ func TestReceptiveFieldCentres(t *testing.T) {
 }
 
 func TestDifferentialCircleAt(t *testing.T) {
-	g := Grating{Period: 4, Contrast: 1, Square: true}
+	g := stimuli.Grating{Period: 4, Contrast: 1, Square: true}
 	still, moving := make([]float64, 3), []float64{0, 1, 2}
-	m, err := DifferentialCircleAt(16, 16, 2, Point{4, 11}, g, moving, still)
+	m, err := stimuli.DifferentialCircleAt(16, 16, 2, stimuli.Point{Y: 4, X: 11}, g, moving, still)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/phenomena/measures"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 // Surrogate fitting: each responder's verdict is judged against an LN model of the responder
@@ -60,7 +62,7 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	s.block = max(1, (max(g.h, g.w)+surrogateGrid-1)/surrogateGrid)
 	s.gh, s.gw = (g.h+s.block-1)/s.block, (g.w+s.block-1)/s.block
 	s.basis = cosineBasis(s.lags, surrogateBases)
-	stim := WhiteNoise(g.h, g.w, g.frames(surrogateSeconds), 1, s.block, false, seed)
+	stim := stimuli.WhiteNoise(g.h, g.w, g.frames(surrogateSeconds), 1, s.block, false, seed)
 	rates, err := Run(r, stim)
 	if err != nil {
 		return nil, fmt.Errorf("LN surrogate: white noise: %w", err)
@@ -99,7 +101,7 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	lambdas := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1}
 	ys := make([][]float64, nc)
 	for c := range ys {
-		ys[c] = Column(rates, c)
+		ys[c] = measures.Column(rates, c)
 	}
 	// Xᵀ(y − ȳ) equals the centred design's cross-product with y, so the design need not be
 	// centred: [P, nc], on the fitting part and on the whole.
@@ -157,7 +159,7 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 		for t := range g {
 			g[t] += s.bias[c]
 		}
-		s.nlX[c], s.nlY[c] = BinnedNonlinearity(g, ys[c], surrogateBins)
+		s.nlX[c], s.nlY[c] = measures.BinnedNonlinearity(g, ys[c], surrogateBins)
 	}
 	s.w = wAll
 	return s, nil
@@ -169,7 +171,7 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 func crossProduct(x mat.Matrix, ys [][]float64, from, to int) *mat.Dense {
 	y := mat.NewDense(to-from, len(ys), nil)
 	for c, yc := range ys {
-		m := mean(yc[from:to])
+		m := measures.Mean(yc[from:to])
 		for t := from; t < to; t++ {
 			y.Set(t-from, c, yc[t]-m)
 		}
@@ -238,7 +240,7 @@ func (s *LNSurrogate) design(stim datasets.Movie) *mat.Dense {
 	for b, series := range blocks {
 		for k, f := range s.basis {
 			clear(conv)
-			convolveAdd(conv, series, f)
+			measures.ConvolveAdd(conv, series, f)
 			for t, v := range conv {
 				data[t*P+b*nk+k] = v
 			}
@@ -343,7 +345,7 @@ func ridgeSolve(xtx *mat.SymDense, xty *mat.Dense, lambda float64) (*mat.Dense, 
 }
 
 func pearson(a, b []float64) float64 {
-	ma, mb := mean(a), mean(b)
+	ma, mb := measures.Mean(a), measures.Mean(b)
 	var sab, saa, sbb float64
 	for i := range a {
 		sab += (a[i] - ma) * (b[i] - mb)

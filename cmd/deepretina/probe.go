@@ -22,6 +22,7 @@ import (
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/jsonnull"
 	"github.com/deepretina/deepretina/phenomena"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/report"
 	"github.com/deepretina/deepretina/retina"
 )
@@ -276,7 +277,7 @@ func omittedStimulus(in analysis.Input, frameRate float64) *probe.AttributionSti
 	frames := func(s float64) int { return max(1, int(math.Round(s*frameRate))) }
 	pre, post := max(in.History, frames(0.5)), frames(0.6)
 	flash, period, n := max(1, frames(0.02)), max(2, frames(0.08)), 8
-	movie := phenomena.FlashTrain(in.H, in.W, pre, flash, period, n, post, -2)
+	movie := stimuli.FlashTrain(in.H, in.W, pre, flash, period, n, post, -2)
 	for i, z := range movie.Data {
 		movie.Data[i] = in.Raw(z)
 	}

@@ -1,4 +1,10 @@
-package phenomena
+// Package measures holds the response measures of the retinal phenomena battery (package
+// phenomena): latency, Fourier amplitudes and harmonic ratios, the object-motion index,
+// reverse correlation, peak times and centre frequencies of filters, direction selectivity,
+// motion anticipation, binned static nonlinearities, and the small statistics the experiments
+// share (Mean, Median, Span, PeakExcess, MaxExcess). A response is the rate of one cell in Hz,
+// one value per frame. They are public so that users apply them to their own stimuli.
+package measures
 
 import (
 	"math"
@@ -45,12 +51,12 @@ func Amplitude(r []float64, freqHz, frameRate float64) float64 {
 // HarmonicRatio is F2/F1: the amplitude of r at 2·freqHz over that at freqHz. A response with
 // no first harmonic (pure frequency doubling) gives +Inf, a flat one NaN.
 func HarmonicRatio(r []float64, freqHz, frameRate float64) float64 {
-	return ratio(Amplitude(r, 2*freqHz, frameRate), Amplitude(r, freqHz, frameRate), scaleOf(r))
+	return Ratio(Amplitude(r, 2*freqHz, frameRate), Amplitude(r, freqHz, frameRate), ScaleOf(r))
 }
 
-// ratio is a/b, with b counted as zero when it is below 1e-9 of scale (round-off of a zero
+// Ratio is a/b, with b counted as zero when it is below 1e-9 of scale (round-off of a zero
 // Fourier component): +Inf when only b vanishes, NaN when both do.
-func ratio(a, b, scale float64) float64 {
+func Ratio(a, b, scale float64) float64 {
 	eps := 1e-9 * math.Max(scale, 1e-300)
 	switch {
 	case b <= eps && a <= eps:
@@ -61,7 +67,9 @@ func ratio(a, b, scale float64) float64 {
 	return a / b
 }
 
-func scaleOf(r []float64) float64 {
+// ScaleOf is the largest |value| of r (0 for an empty r), the scale against which Ratio
+// counts a denominator as zero.
+func ScaleOf(r []float64) float64 {
 	s := 0.0
 	for _, v := range r {
 		s = math.Max(s, math.Abs(v))
@@ -73,7 +81,7 @@ func scaleOf(r []float64) float64 {
 // global (coherent) motion over the mean response to differential motion of the centre. Cells
 // that prefer differential motion have an index below 1.
 func OMSIndex(global, differential []float64) float64 {
-	return mean(global) / mean(differential)
+	return Mean(global) / Mean(differential)
 }
 
 // ReverseCorrelate estimates a cell's linear temporal filter from its rate r and a full-field
@@ -81,7 +89,7 @@ func OMSIndex(global, differential []float64) float64 {
 // Σ_t (s[t]−s̄)², k = 0 … lags−1. For white noise this is the linear gain of the cell at that
 // lag (Hz per unit intensity), so filters at different contrasts compare directly.
 func ReverseCorrelate(r, s []float64, lags int) []float64 {
-	rm, sm := mean(r), mean(s)
+	rm, sm := Mean(r), Mean(s)
 	var ss float64
 	for _, v := range s {
 		ss += (v - sm) * (v - sm)
@@ -106,7 +114,7 @@ func ReverseCorrelate(r, s []float64, lags int) []float64 {
 // PeakTime is the time, in ms, of the largest |filter| value, refined between frames by a
 // parabola through the peak and its neighbours.
 func PeakTime(filter []float64, frameRate float64) float64 {
-	k := argmaxAbs(filter)
+	k := ArgmaxAbs(filter)
 	if k < 0 {
 		return math.NaN()
 	}
@@ -171,14 +179,16 @@ func PowerCentreFrequency(filter []float64, frameRate, maxHz float64) float64 {
 
 // PeakGain is the largest |filter| value.
 func PeakGain(filter []float64) float64 {
-	k := argmaxAbs(filter)
+	k := ArgmaxAbs(filter)
 	if k < 0 {
 		return math.NaN()
 	}
 	return math.Abs(filter[k])
 }
 
-func argmaxAbs(x []float64) int {
+// ArgmaxAbs is the index of the largest |x[i]|, NaN skipped (the first of equals; −1 when
+// there is none).
+func ArgmaxAbs(x []float64) int {
 	best, k := -1.0, -1
 	for i, v := range x {
 		if a := math.Abs(v); a > best && !math.IsNaN(v) {
@@ -273,14 +283,14 @@ func BinnedNonlinearity(generator, rate []float64, bins int) (x, y []float64) {
 // Convolve returns the causal convolution of s with filter: g[t] = Σ_k filter[k]·s[t−k].
 func Convolve(s, filter []float64) []float64 {
 	g := make([]float64, len(s))
-	convolveAdd(g, s, filter)
+	ConvolveAdd(g, s, filter)
 	return g
 }
 
-// convolveAdd adds the causal convolution of s with filter to g (len(g) = len(s)): one
+// ConvolveAdd adds the causal convolution of s with filter to g (len(g) = len(s)): one
 // vectorised g[k:] += f·s[:n−k] per filter tap, zero taps skipped (the surrogate's raised-cosine
 // bases are mostly zero).
-func convolveAdd(g, s, filter []float64) {
+func ConvolveAdd(g, s, filter []float64) {
 	n := len(s)
 	for k, f := range filter {
 		if f == 0 || k >= n {
@@ -299,7 +309,8 @@ func Column(m datasets.Matrix, c int) []float64 {
 	return out
 }
 
-func mean(x []float64) float64 {
+// Mean is the arithmetic mean of x (NaN when x is empty).
+func Mean(x []float64) float64 {
 	if len(x) == 0 {
 		return math.NaN()
 	}
@@ -310,8 +321,8 @@ func mean(x []float64) float64 {
 	return s / float64(len(x))
 }
 
-// median of the non-NaN values (NaN when there are none).
-func median(x []float64) float64 {
+// Median of the non-NaN values (NaN when there are none).
+func Median(x []float64) float64 {
 	var v []float64
 	for _, a := range x {
 		if !math.IsNaN(a) {
@@ -334,9 +345,9 @@ func median(x []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-// peakExcess returns the largest |r − baseline| within frames [from, to) with its sign, and its
+// PeakExcess returns the largest |r − baseline| within frames [from, to) with its sign, and its
 // frame.
-func peakExcess(r []float64, from, to int, baseline float64) (float64, int) {
+func PeakExcess(r []float64, from, to int, baseline float64) (float64, int) {
 	best, at := 0.0, -1
 	for t := max(from, 0); t < min(to, len(r)); t++ {
 		if e := r[t] - baseline; math.Abs(e) > math.Abs(best) || at < 0 {
@@ -346,8 +357,8 @@ func peakExcess(r []float64, from, to int, baseline float64) (float64, int) {
 	return best, at
 }
 
-// maxExcess returns the largest r − baseline within frames [from, to) and its frame.
-func maxExcess(r []float64, from, to int, baseline float64) (float64, int) {
+// MaxExcess returns the largest r − baseline within frames [from, to) and its frame.
+func MaxExcess(r []float64, from, to int, baseline float64) (float64, int) {
 	best, at := math.Inf(-1), -1
 	for t := max(from, 0); t < min(to, len(r)); t++ {
 		if e := r[t] - baseline; e > best {
@@ -357,4 +368,5 @@ func maxExcess(r []float64, from, to int, baseline float64) (float64, int) {
 	return best, at
 }
 
-func span(x []float64, from, to int) []float64 { return x[max(from, 0):min(to, len(x))] }
+// Span is x[from:to] clipped to x's bounds.
+func Span(x []float64, from, to int) []float64 { return x[max(from, 0):min(to, len(x))] }

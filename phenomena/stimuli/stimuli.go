@@ -1,4 +1,11 @@
-package phenomena
+// Package stimuli builds the stimuli of the retinal phenomena battery (package phenomena) as
+// movies [T, H, W] float32 in z-scored intensity units (0 = mean grey, 1 = one SD of the
+// training stimulus): full-field steps and flashes (Step, PairedFlash, FlashTrain), bars
+// (Bar, DriftingBar, MotionReversal), gratings (Grating, DriftingGrating, JitteredGrating,
+// ReversingGrating, ContrastReversingGrating), circles for object motion (DifferentialCircle,
+// JitteredCircle, MovingCircle), white noise, jitter paths, and fitting to a model's input
+// (FitToInput, Concat). They are public so that users compose their own experiments.
+package stimuli
 
 import (
 	"fmt"
@@ -7,6 +14,9 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 )
+
+// Point is a position in stimulus pixels (row Y, column X; pixel (0, 0) centred at (0, 0)).
+type Point struct{ Y, X float64 }
 
 // Stimulus builders. All return movies [T, H, W] float32 in z-scored intensity units (0 = mean
 // grey). Positions are in pixels, with pixel (row y, column x) centred at (y, x), so a field

@@ -1,4 +1,4 @@
-package phenomena
+package stimuli
 
 import (
 	"math"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 )
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 // frameMean is the mean intensity of frame t.
 func frameMean(m datasets.Movie, t int) float64 {
@@ -329,5 +331,30 @@ func TestFitToInputAndConcat(t *testing.T) {
 	}
 	if _, err := Concat(src, Grey(1, 3, 3)); err == nil || !strings.Contains(err.Error(), "3×3") {
 		t.Errorf("concat of different frame sizes: %v", err)
+	}
+}
+
+// TestJumpPath: jumps of ±step with the given probability (within 4 SD over 20,000 frames),
+// deterministic given the seed.
+func TestJumpPath(t *testing.T) {
+	p := JumpPath(20000, 1, 0.3, 5)
+	jumps := 0
+	for i := 1; i < len(p); i++ {
+		switch d := p[i] - p[i-1]; d {
+		case 1, -1:
+			jumps++
+		case 0:
+		default:
+			t.Fatalf("step %v at %d", d, i)
+		}
+	}
+	if frac, sd := float64(jumps)/19999, math.Sqrt(0.3*0.7/19999); math.Abs(frac-0.3) > 4*sd {
+		t.Errorf("jump fraction %.4f, want 0.3 ± %.4f", frac, 4*sd)
+	}
+	q := JumpPath(20000, 1, 0.3, 5)
+	for i := range p {
+		if p[i] != q[i] {
+			t.Fatal("not deterministic")
+		}
 	}
 }

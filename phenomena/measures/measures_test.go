@@ -1,9 +1,11 @@
-package phenomena
+package measures
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
@@ -162,7 +164,7 @@ func TestDirectionSelectivity(t *testing.T) {
 
 func TestAnticipationLead(t *testing.T) {
 	const rf = 10.0
-	positions := func(x0, x1 float64) []float64 { return BarPositions(x0, x1, 0.1) }
+	positions := func(x0, x1 float64) []float64 { return stimuli.BarPositions(x0, x1, 0.1) }
 	resp := func(pos []float64, peakAt float64) []float64 {
 		r := make([]float64, len(pos))
 		for i, x := range pos {
@@ -215,18 +217,15 @@ func TestBinnedNonlinearity(t *testing.T) {
 	}
 }
 
-func TestMedianAndSlope(t *testing.T) {
-	if got := median([]float64{3, math.NaN(), 1, 2}); got != 2 {
+func TestMedian(t *testing.T) {
+	if got := Median([]float64{3, math.NaN(), 1, 2}); got != 2 {
 		t.Errorf("median %g, want 2", got)
 	}
-	if got := median([]float64{math.NaN()}); !math.IsNaN(got) {
+	if got := Median([]float64{math.NaN()}); !math.IsNaN(got) {
 		t.Errorf("median of NaN %g", got)
 	}
-	if got := median([]float64{1, math.Inf(1), math.Inf(1)}); !math.IsInf(got, 1) {
+	if got := Median([]float64{1, math.Inf(1), math.Inf(1)}); !math.IsInf(got, 1) {
 		t.Errorf("median with infinities %g, want +Inf", got)
-	}
-	if got := fitSlope([]float64{1, 2, 3, 4}, []float64{5, 3, math.NaN(), -1}); !near(got, -2, 1e-12) {
-		t.Errorf("slope %g, want −2", got)
 	}
 }
 
@@ -273,30 +272,5 @@ func TestPowerCentreFrequency(t *testing.T) {
 	}
 	if got := PowerCentreFrequency(two, rate, 10); math.Abs(got-5) > 1e-9 {
 		t.Errorf("the 12.5-Hz cosine above maxHz 10 must be left out: %v", got)
-	}
-}
-
-// TestJumpPath: jumps of ±step with the given probability (within 4 SD over 20,000 frames),
-// deterministic given the seed.
-func TestJumpPath(t *testing.T) {
-	p := JumpPath(20000, 1, 0.3, 5)
-	jumps := 0
-	for i := 1; i < len(p); i++ {
-		switch d := p[i] - p[i-1]; d {
-		case 1, -1:
-			jumps++
-		case 0:
-		default:
-			t.Fatalf("step %v at %d", d, i)
-		}
-	}
-	if frac, sd := float64(jumps)/19999, math.Sqrt(0.3*0.7/19999); math.Abs(frac-0.3) > 4*sd {
-		t.Errorf("jump fraction %.4f, want 0.3 ± %.4f", frac, 4*sd)
-	}
-	q := JumpPath(20000, 1, 0.3, 5)
-	for i := range p {
-		if p[i] != q[i] {
-			t.Fatal("not deterministic")
-		}
 	}
 }
