@@ -205,7 +205,6 @@ type ganglion struct {
 	excW     [2][]float32 // weights (sum 1 over both)
 	inh      []int32      // amacrine indices (wide-field and, crossover, narrow-field)
 	inhW     []float32    // weights (wide-field ones sum to the cell's inhibition weight)
-	gated    bool         // wide-field inhibition acts on the bipolar terminals (OMS cells)
 	decay    float32      // membrane low-pass factor exp(−dt/τ)
 	mu, sd   float32      // standardisation of the drive (from calibration)
 	bias     float64      // b in R·softplus(k z + b)
@@ -379,7 +378,6 @@ func (r *Retina) newGanglion(i int, rng *rand.Rand, wide, narrowON, narrowOFF []
 	inhSigma, inhW := r.par.InhibitionSigma, r.par.Inhibition
 	if g.typ == OMS {
 		inhSigma, inhW = r.par.OMSInhibitionSigma, r.par.OMSInhibition
-		g.gated = true
 	}
 	g.inh, g.inhW = gaussianPoints(wide, g.centre, inhSigma)
 	for k := range g.inhW {
@@ -693,7 +691,7 @@ func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int,
 		r.stageSpatial(f, buf.u)
 		r.stageBipolar(f.T, buf.u, buf.v, buf.b, st.bip)
 		r.stageAmacrine(f.T, buf.b, buf.a, st.am)
-		r.stageGanglion(f.T, buf.v, buf.b, buf.a, drive, st.gang)
+		r.stageGanglion(f.T, buf.b, buf.a, drive, st.gang)
 	}
 	for t := stim.T - warm; t < stim.T; t += simChunk {
 		step(t, min(t+simChunk, stim.T))
@@ -862,11 +860,9 @@ func (r *Retina) stageAmacrine(c int, b, a, state []float32) {
 }
 
 // stageGanglion: centre excitation minus amacrine inhibition (wide-field and crossover),
-// membrane low-pass; for object-motion-sensitive cells the wide-field inhibition gates the
-// bipolar terminals before their rectifying synapse (gatedExcitation). Cells are independent,
-// so they run in parallel.
-func (r *Retina) stageGanglion(c int, v, b, a, drive, state []float32) {
-	n, nAm, nB, nV := len(r.cells), len(r.amacs), 4*len(r.locs), 2*len(r.locs)
+// membrane low-pass. Cells are independent, so they run in parallel.
+func (r *Retina) stageGanglion(c int, b, a, drive, state []float32) {
+	n, nAm, nB := len(r.cells), len(r.amacs), 4*len(r.locs)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := &r.cells[i]
@@ -874,45 +870,19 @@ func (r *Retina) stageGanglion(c int, v, b, a, drive, state []float32) {
 				bt := b[t*nB : (t+1)*nB]
 				at := a[t*nAm : (t+1)*nAm]
 				e, in := float32(0), float32(0)
+				for p := range g.exc {
+					for k, j := range g.exc[p] {
+						e += g.excW[p][k] * bt[j]
+					}
+				}
 				for k, j := range g.inh {
 					in += g.inhW[k] * at[j]
-				}
-				if g.gated {
-					e, in = r.gatedExcitation(g, v[t*nV:(t+1)*nV], in), 0
-				} else {
-					for p := range g.exc {
-						for k, j := range g.exc[p] {
-							e += g.excW[p][k] * bt[j]
-						}
-					}
 				}
 				state[i] = g.decay*state[i] + (1-g.decay)*(e-in)
 				drive[t*n+i] = state[i]
 			}
 		}
 	})
-}
-
-// gatedExcitation is the excitation of an object-motion-sensitive cell: each of its fast OFF
-// bipolar terminals releases through the smooth rectifier after the wide-field amacrine
-// signal in has been subtracted from its potential (presynaptic inhibition; Baccus et al.
-// 2008: the polyaxonal amacrines suppress the OMS cell's synaptic input). vt: [nLoc·2]
-// bipolar potentials of one frame (fast, slow per location; OFF carries −v).
-func (r *Retina) gatedExcitation(g *ganglion, vt []float32, in float32) float32 {
-	eps2 := float32(r.par.RectSoftness * r.par.RectSoftness)
-	th := float32(r.par.BipolarThresh)
-	e := float32(0)
-	for p := range g.exc {
-		sign := float32(1)
-		if p == 1 {
-			sign = -1
-		}
-		for k, j := range g.exc[p] {
-			y := sign*vt[2*(j/4)+(j%4)/2] - th - in
-			e += g.excW[p][k] * 0.5 * (y + sqrt32(y*y+eps2))
-		}
-	}
-	return e
 }
 
 // rate maps a cell's drive to its firing rate in Hz: f = R·softplus(k·(x−μ)/σ + b), then
