@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,7 +33,9 @@ func truthSeeds(t *testing.T) []uint64 {
 // TestSimulatedTruthVerdicts judges the simulated truth of the "small" preset (read out like
 // the README main job's model, 40 frames of history) cell by cell on the battery's seeds, as
 // `deepretina phenomena` does, and logs each experiment's verdict, the cells that show it and
-// the counts (the measurements in docs/phenomena.md, "The simulated truth"). Which phenomena
+// the counts, and for each phenomenon it does not show every cell's metrics beside its LN
+// surrogate's on battery seed 1 (the measurements in docs/phenomena.md, "The simulated
+// truth"). Which phenomena
 // the truth shows is measured, not asserted. Asserted: the sanity check and the control pass
 // (the truth responds to steps and has no direction or orientation selectivity), and the
 // object-motion-sensitive cell meets the literature's criterion (OMS index ≤ 0.5: global
@@ -67,9 +70,46 @@ func TestSimulatedTruthVerdicts(t *testing.T) {
 			if e.Name == "object_motion" {
 				checkOMSCell(t, e, subj, seed)
 			}
+			if e.Role == RolePhenomenon && !v.Reproduced {
+				lines = append(lines, missedCells(v)...)
+			}
 		}
 		t.Logf("sim seed %d (cell types %v): %d of 10 phenomena, %d of 12 experiments\n%s", seed, truth.Retina.CellTypes(), shown, passed, strings.Join(lines, "\n"))
 	}
+}
+
+// missedCells lists, for a phenomenon the truth does not show, each responding cell's metrics
+// and its LN surrogate cell's on the first battery seed.
+func missedCells(v *Verdict) []string {
+	var out []string
+	for c, m := range v.Outcome.Cells {
+		if m == nil {
+			continue
+		}
+		var sm Metrics
+		if v.SurrogateOutcome != nil && c < len(v.SurrogateOutcome.Cells) {
+			sm = v.SurrogateOutcome.Cells[c]
+		}
+		out = append(out, fmt.Sprintf("    cell %d: %s | LN: %s", c, formatCellMetrics(m), formatCellMetrics(sm)))
+	}
+	return out
+}
+
+// formatCellMetrics writes a cell's metrics in name order ("-" for a cell that does not respond).
+func formatCellMetrics(m Metrics) string {
+	if m == nil {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %.3g  ", k, m[k])
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // checkOMSCell logs the OMS index of the truth's object-motion-sensitive cells and of their LN
