@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
-	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/phenomena/stimuli"
 )
 
@@ -48,17 +47,14 @@ func TestReceptiveFieldCentres(t *testing.T) {
 			t.Errorf("cell %d: centre %+v, want %+v (off by %.2f px)", c, got[c], want[c], d)
 		}
 	}
-	// The simulated retina: every cell but the ON-OFF ones (whose ON and OFF halves cancel in a
-	// linear average) is found within 1.5 pixels of its true centre.
+	// The simulated retina: every cell, the object-motion-sensitive one included, is found
+	// within 1.5 pixels of its true centre.
 	truth := simTruth(t)
 	rfs, err := ReceptiveFieldCentres(truth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for c, p := range truth.Retina.CellCentres() {
-		if truth.Retina.CellTypes()[c] == simretina.ONOFF {
-			continue
-		}
 		if d := math.Hypot(rfs[c].Y-p.Y, rfs[c].X-p.X); d > 1.5 {
 			t.Errorf("simulated cell %d (%s): centre %+v, true %+v", c, truth.Retina.CellTypes()[c], rfs[c], p)
 		}

@@ -45,7 +45,7 @@ type Circuit struct {
 	GanglionSigma   float64 // px, mean SD of a ganglion cell's Gaussian centre (per-cell ±20 %)
 	InhibitionSigma float64 // px, SD of the Gaussian weighting of amacrines onto a ganglion cell
 	Inhibition      float64 // weight of wide-field amacrine inhibition onto ON and OFF cells
-	// Object-motion-sensitive inhibition of the ON-OFF cells: the wide-field amacrines within a
+	// Object-motion-sensitive inhibition of the OFF-OMS cells: the wide-field amacrines within a
 	// Gaussian of SD OMSInhibitionSigma, with total weight OMSInhibition relative to the
 	// excitatory centre.
 	OMSInhibition      float64
@@ -134,7 +134,11 @@ const (
 	ONSlow  = "ON-slow"
 	OFFFast = "OFF-fast"
 	OFFSlow = "OFF-slow"
-	ONOFF   = "ON-OFF"
+	// OMS is the object-motion-sensitive type: a fast OFF cell, as the salamander's OMS cells
+	// (Ölveczky, Baccus & Meister 2007, Fig. 1A), whose rectified fast bipolar inputs are
+	// cancelled by wide-field amacrine inhibition under global motion (Ölveczky et al. 2003;
+	// Baccus, Ölveczky, Manu & Meister 2008).
+	OMS = "OFF-OMS"
 )
 
 // Amacrine types of the simulated retina (AmacrineTypes).
@@ -146,7 +150,7 @@ const (
 
 // simTypeCycle is the order in which cell types are dealt to ganglion cells 0, 1, 2, … (mostly
 // OFF cells first, as in the salamander recordings).
-var simTypeCycle = [...]string{OFFFast, ONFast, OFFSlow, ONOFF, ONSlow}
+var simTypeCycle = [...]string{OFFFast, ONFast, OFFSlow, OMS, ONSlow}
 
 // Bipolar types at each subunit location, in index order: bipolar i has location i/4 and type
 // simBipolarTypes[i%4].
@@ -353,8 +357,8 @@ func (r *Retina) newGanglion(i int, rng *rand.Rand, wide, narrowON, narrowOFF []
 	case OFFSlow:
 		offsets = [2]int32{-1, 3}
 		crossFrom, crossBase = narrowON, int32(nWide)
-	case ONOFF:
-		offsets = [2]int32{0, 1}
+	case OMS:
+		offsets = [2]int32{-1, 1}
 	}
 	nIn := float32(0)
 	for _, o := range offsets {
@@ -370,9 +374,9 @@ func (r *Retina) newGanglion(i int, rng *rand.Rand, wide, narrowON, narrowOFF []
 			}
 		}
 	}
-	transient := g.typ == ONFast || g.typ == OFFFast || g.typ == ONOFF
+	transient := g.typ == ONFast || g.typ == OFFFast || g.typ == OMS
 	inhSigma, inhW := r.par.InhibitionSigma, r.par.Inhibition
-	if g.typ == ONOFF {
+	if g.typ == OMS {
 		inhSigma, inhW = r.par.OMSInhibitionSigma, r.par.OMSInhibition
 	}
 	g.inh, g.inhW = gaussianPoints(wide, g.centre, inhSigma)
@@ -484,7 +488,7 @@ func (r *Retina) Circuit() Circuit { return r.par }
 func (r *Retina) NCells() int { return len(r.cells) }
 
 // CellTypes returns the type of each ganglion cell: "ON-fast", "ON-slow", "OFF-fast",
-// "OFF-slow" or "ON-OFF".
+// "OFF-slow" or "OFF-OMS".
 func (r *Retina) CellTypes() []string {
 	out := make([]string, len(r.cells))
 	for i, c := range r.cells {

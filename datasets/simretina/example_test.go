@@ -47,7 +47,7 @@ func Example() {
 	_, err = sim.Retina.Run(datasets.NewMovie(10, 5, 5), nil)
 	fmt.Println(err)
 	// Output:
-	// cells: [OFF-fast ON-fast OFF-slow ON-OFF ON-slow OFF-fast ON-fast OFF-slow]
+	// cells: [OFF-fast ON-fast OFF-slow OFF-OMS ON-slow OFF-fast ON-fast OFF-slow]
 	// sim-small/whitenoise: train 2000 frames, test 500 frames × 10 repeats, 8 cells
 	// sim-small/naturalscene: train 2000 frames, test 500 frames × 10 repeats, 8 cells
 	// bipolars: 16 cells, groups whitenoise and flashes

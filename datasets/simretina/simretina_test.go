@@ -391,9 +391,6 @@ func TestSTAPolarity(t *testing.T) {
 	types, centres := sim.Retina.CellTypes(), sim.Retina.CellCentres()
 	checked := map[string]int{}
 	for c, typ := range types {
-		if typ == ONOFF {
-			continue
-		}
 		s := sta(rec.Train.Stimulus, rec.Train.Counts.Column(c), centres[c], 25)
 		peak := 0
 		for i := range s {
@@ -470,14 +467,6 @@ func TestFrequencyDoubling(t *testing.T) {
 	found := map[string]bool{}
 	for c, typ := range types {
 		switch typ {
-		case ONOFF:
-			// ON-OFF cells double at any spatial phase.
-			g := reversingGrating(cfg.H, cfg.W, T, half, barW, centres[c].X, true, 1)
-			f1, f2 := harmonics(mustRun(t, ret, g, nil).Rates.Column(c), half, skip)
-			t.Logf("cell %d %s: F1 %.2f Hz, F2 %.2f Hz", c, typ, f1, f2)
-			if !(f2 > 3*f1) {
-				t.Errorf("cell %d (%s): reversing grating of %.0f px bars: F2 %.3f ≤ 3 × F1 %.3f, want frequency doubling", c, typ, barW, f2, f1)
-			}
 		case OFFFast, ONFast:
 			// Hochstein & Shapley's test: over the grating's spatial phases, the largest second
 			// harmonic exceeds the largest first harmonic (F2/F1 > 1) for cells pooling
@@ -506,8 +495,8 @@ func TestFrequencyDoubling(t *testing.T) {
 		}
 		found[typ] = true
 	}
-	if !found[ONOFF] || !found[OFFFast] || !found[ONFast] {
-		t.Fatalf("small preset lacks an ON-OFF, OFF-fast or ON-fast cell: %v", types)
+	if !found[OFFFast] || !found[ONFast] {
+		t.Fatalf("small preset lacks an OFF-fast or ON-fast cell: %v", types)
 	}
 }
 
@@ -624,11 +613,6 @@ func TestContrastAdaptation(t *testing.T) {
 		t.Errorf("bipolar filter does not speed up at high contrast: time to peak %.2f (c=%.1f) vs %.2f (c=%.1f) frames", hi.bipPeak, high, lo.bipPeak, low)
 	}
 	for i := range lo.rateGain {
-		// The gain of ON-OFF cells is not a linear quantity (full-wave rectified drive grows
-		// quadratically with contrast), so only ON and OFF cells are checked.
-		if ret.CellTypes()[i] == ONOFF {
-			continue
-		}
 		if !(hi.rateGain[i] < lo.rateGain[i]) {
 			t.Errorf("cell %d (%s): gain %.1f at contrast %.1f ≥ %.1f at contrast %.1f", i, ret.CellTypes()[i], hi.rateGain[i], high, lo.rateGain[i], low)
 		}
@@ -650,9 +634,6 @@ func TestTemporalIntegration(t *testing.T) {
 		s[i] = float64(stim.Frame(i)[0])
 	}
 	for c, typ := range ret.CellTypes() {
-		if typ == ONOFF { // no meaningful linear filter
-			continue
-		}
 		r := make([]float64, stim.T)
 		for i := range r {
 			r[i] = float64(resp.Rates.At(i, c))
@@ -694,7 +675,7 @@ func TestRetinaRun(t *testing.T) {
 			t.Errorf("cell %d centre %v is not in the central region of the %dx%d field", i, p, cfg.H, cfg.W)
 		}
 	}
-	want := []string{OFFFast, ONFast, OFFSlow, ONOFF, ONSlow}
+	want := []string{OFFFast, ONFast, OFFSlow, OMS, ONSlow}
 	if !slices.Equal(ret.CellTypes(), want) {
 		t.Errorf("cell types %v, want %v", ret.CellTypes(), want)
 	}
@@ -715,7 +696,7 @@ func TestRetinaRun(t *testing.T) {
 			resp.Rates.Rows, resp.Rates.Cols, resp.Spikes.Rows, resp.Spikes.Cols, resp.Bipolar.Rows, resp.Bipolar.Cols, resp.Amacrine.Rows, resp.Amacrine.Cols)
 	}
 	// Step response: OFF cells fire more just after the dark step than before, ON cells less
-	// (and more after the return to grey); ON-OFF cells are checked with a spot below.
+	// (and more after the return to grey); OFF-OMS cells are checked with a spot below as well.
 	for i, typ := range ret.CellTypes() {
 		before := avg(resp.Rates.Column(i)[80:100])
 		after := avg(resp.Rates.Column(i)[100:120])
@@ -723,15 +704,14 @@ func TestRetinaRun(t *testing.T) {
 		switch {
 		case strings.HasPrefix(typ, "OFF") && !(after > 2*before):
 			t.Errorf("cell %d (%s): rate %.1f → %.1f Hz at a dark step; want an OFF response", i, typ, before, after)
-		case strings.HasPrefix(typ, "ON-") && typ != ONOFF && !(back > 2*before && after < before+1):
+		case strings.HasPrefix(typ, "ON-") && !(back > 2*before && after < before+1):
 			t.Errorf("cell %d (%s): rate %.1f, dark %.1f, back to grey %.1f Hz; want an ON response", i, typ, before, after, back)
 		}
 	}
-	// ON-OFF cells, which the wide-field inhibition makes object-motion sensitive, answer a
-	// full-field step weakly (TestObjectMotion) but a dark spot on their centre, and its
-	// return to grey, strongly.
+	// OFF-OMS cells, whose wide-field inhibition grows with the stimulated area, answer a dark
+	// spot on their centre more than the full-field step of the same contrast.
 	for i, typ := range ret.CellTypes() {
-		if typ != ONOFF {
+		if typ != OMS {
 			continue
 		}
 		c := ret.CellCentres()[i]
@@ -747,9 +727,11 @@ func TestRetinaRun(t *testing.T) {
 			}
 		}
 		y := mustRun(t, ret, spot, nil).Rates.Column(i)
-		before, after, back := avg(y[80:100]), avg(y[100:120]), avg(y[200:220])
-		if !(after > 2*before && back > 2*before) {
-			t.Errorf("cell %d (%s): rate %.1f, dark spot %.1f, back to grey %.1f Hz; want responses to both", i, typ, before, after, back)
+		before, after := avg(y[80:100]), avg(y[100:120])
+		full := avg(resp.Rates.Column(i)[100:120])
+		t.Logf("cell %d (%s): rate %.1f Hz, dark spot %.1f Hz, dark full field %.1f Hz", i, typ, before, after, full)
+		if !(after > 2*before && after > full) {
+			t.Errorf("cell %d (%s): rate %.1f, dark spot %.1f, dark full field %.1f Hz; want a spot response above the full-field one", i, typ, before, after, full)
 		}
 	}
 	g, err := ret.RunGanglion(stim, nil)
