@@ -126,20 +126,9 @@ func SpikeTriggeredCovariance(w *datasets.Windows, y []float64, opts STCOptions)
 	if len(y) != w.Len() {
 		return nil, fmt.Errorf("spike-triggered covariance: %d responses for %d windows", len(y), w.Len())
 	}
-	frames := opts.Frames
-	if frames <= 0 || frames > w.History {
-		frames = w.History
-	}
-	y0, x0, h, wd := opts.Crop[0], opts.Crop[1], opts.Crop[2], opts.Crop[3]
-	if h == 0 && wd == 0 {
-		y0, x0, h, wd = 0, 0, w.Stim.H, w.Stim.W
-	}
-	if y0 < 0 || x0 < 0 || h < 1 || wd < 1 || y0+h > w.Stim.H || x0+wd > w.Stim.W {
-		return nil, fmt.Errorf("spike-triggered covariance: crop %v ([y0, x0, height, width]) is not inside the %d×%d frame", opts.Crop, w.Stim.H, w.Stim.W)
-	}
-	d := frames * h * wd
-	if d > maxSTCDim {
-		return nil, fmt.Errorf("spike-triggered covariance: %d frames × %d×%d pixels = %d dimensions; at most %d (restrict the frames or the crop)", frames, h, wd, d, maxSTCDim)
+	c, err := stcCropOf(w, opts)
+	if err != nil {
+		return nil, err
 	}
 	var total float64
 	for _, v := range y {
@@ -151,15 +140,51 @@ func SpikeTriggeredCovariance(w *datasets.Windows, y []float64, opts STCOptions)
 	if !(total > 0) {
 		return nil, fmt.Errorf("spike-triggered covariance: the responses sum to 0")
 	}
+	sta, delta := stcDelta(w, y, total, c)
+	res := &STC{Frames: c.frames, Y0: c.y0, X0: c.x0, H: c.h, W: c.w, STA: sta}
+	if res.Eigenvalues, res.Eigenvectors, err = descendingEigen(delta); err != nil {
+		return nil, fmt.Errorf("spike-triggered covariance: %w", err)
+	}
+	return res, nil
+}
+
+// stcCrop is the sub-window an STC analyses: the most recent frames of each window, within
+// rows [y0, y0+h) and columns [x0, x0+w).
+type stcCrop struct{ frames, y0, x0, h, w int }
+
+// stcCropOf reads the sub-window from opts (defaults: every frame, the whole field) and checks
+// it against w and the dimension bound.
+func stcCropOf(w *datasets.Windows, opts STCOptions) (stcCrop, error) {
+	frames := opts.Frames
+	if frames <= 0 || frames > w.History {
+		frames = w.History
+	}
+	y0, x0, h, wd := opts.Crop[0], opts.Crop[1], opts.Crop[2], opts.Crop[3]
+	if h == 0 && wd == 0 {
+		y0, x0, h, wd = 0, 0, w.Stim.H, w.Stim.W
+	}
+	if y0 < 0 || x0 < 0 || h < 1 || wd < 1 || y0+h > w.Stim.H || x0+wd > w.Stim.W {
+		return stcCrop{}, fmt.Errorf("spike-triggered covariance: crop %v ([y0, x0, height, width]) is not inside the %d×%d frame", opts.Crop, w.Stim.H, w.Stim.W)
+	}
+	if d := frames * h * wd; d > maxSTCDim {
+		return stcCrop{}, fmt.Errorf("spike-triggered covariance: %d frames × %d×%d pixels = %d dimensions; at most %d (restrict the frames or the crop)", frames, h, wd, d, maxSTCDim)
+	}
+	return stcCrop{frames, y0, x0, h, wd}, nil
+}
+
+// stcDelta returns the STA [frames·h·w] of the sub-window c and ΔC = C_spike − C_prior, with
+// y's weights summing to total.
+func stcDelta(w *datasets.Windows, y []float64, total float64, c stcCrop) (sta []float64, delta *mat.SymDense) {
+	d := c.frames * c.h * c.w
 	x := make([]float32, w.XSize())
 	sub := make([]float64, d)
 	extract := func(i int) {
 		w.CopyX(x, i)
 		k := 0
 		fs := w.Stim.H * w.Stim.W
-		for f := w.History - frames; f < w.History; f++ {
-			for yy := y0; yy < y0+h; yy++ {
-				for xx := x0; xx < x0+wd; xx++ {
+		for f := w.History - c.frames; f < w.History; f++ {
+			for yy := c.y0; yy < c.y0+c.h; yy++ {
+				for xx := c.x0; xx < c.x0+c.w; xx++ {
 					sub[k] = float64(x[f*fs+yy*w.Stim.W+xx])
 					k++
 				}
@@ -192,31 +217,36 @@ func SpikeTriggeredCovariance(w *datasets.Windows, y []float64, opts STCOptions)
 			}
 		}
 	}
-	delta := mat.NewSymDense(d, nil)
+	delta = mat.NewSymDense(d, nil)
 	for a := 0; a < d; a++ {
 		for b := a; b < d; b++ {
 			delta.SetSym(a, b, spike.At(a, b)/total-prior.At(a, b)/float64(n-1))
 		}
 	}
+	return sta, delta
+}
+
+// descendingEigen returns the eigenvalues of m, descending, and their unit eigenvectors.
+func descendingEigen(m *mat.SymDense) (vals []float64, vecs [][]float64, err error) {
 	var eig mat.EigenSym
-	if !eig.Factorize(delta, true) {
-		return nil, fmt.Errorf("spike-triggered covariance: the eigen-decomposition did not converge")
+	if !eig.Factorize(m, true) {
+		return nil, nil, fmt.Errorf("the eigen-decomposition did not converge")
 	}
-	vals := eig.Values(nil)
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
+	ev := eig.Values(nil)
+	var ve mat.Dense
+	eig.VectorsTo(&ve)
+	d := len(ev)
 	order := AllWindows(d)
-	sort.Slice(order, func(i, j int) bool { return vals[order[i]] > vals[order[j]] })
-	res := &STC{Frames: frames, Y0: y0, X0: x0, H: h, W: wd, STA: sta}
+	sort.Slice(order, func(i, j int) bool { return ev[order[i]] > ev[order[j]] })
 	for _, k := range order {
-		res.Eigenvalues = append(res.Eigenvalues, vals[k])
+		vals = append(vals, ev[k])
 		v := make([]float64, d)
 		for a := range v {
-			v[a] = vecs.At(a, k)
+			v[a] = ve.At(a, k)
 		}
-		res.Eigenvectors = append(res.Eigenvectors, v)
+		vecs = append(vecs, v)
 	}
-	return res, nil
+	return vals, vecs, nil
 }
 
 // BinnedNonlinearity is a static nonlinearity read off data: the mean response in quantile

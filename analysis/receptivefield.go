@@ -317,3 +317,30 @@ func gaussianOf(p []float64) Gaussian2D {
 	}
 	return g
 }
+
+// PeakPixel is the pixel whose 3×3 neighbourhood holds the most energy (sum of squares over
+// time) of a spatiotemporal filter rc: [history, h·w] row-major, and that energy. It is where
+// a receptive field is centred, robust to one noisy pixel.
+func PeakPixel(rc []float64, history, h, w int) (pixel int, energy float64) {
+	e := make([]float64, h*w)
+	for k := range history {
+		for p := range e {
+			v := rc[k*h*w+p]
+			e[p] += v * v
+		}
+	}
+	pixel, energy = 0, math.Inf(-1)
+	for p := range e {
+		py, px := p/w, p%w
+		var s float64
+		for yy := max(0, py-1); yy <= min(h-1, py+1); yy++ {
+			for xx := max(0, px-1); xx <= min(w-1, px+1); xx++ {
+				s += e[yy*w+xx]
+			}
+		}
+		if s > energy {
+			pixel, energy = p, s
+		}
+	}
+	return pixel, energy
+}

@@ -290,3 +290,28 @@ func rough(x []float64, frames, pixels int) float64 {
 	}
 	return d / n
 }
+
+// TestPeakPixel: the peak is where a 3×3 neighbourhood holds the most energy over time, so a
+// blob of moderate pixels beats one larger isolated pixel; energy sums the squares.
+func TestPeakPixel(t *testing.T) {
+	const history, h, w = 2, 5, 6
+	for _, c := range []struct {
+		name       string
+		set        map[[3]int]float64 // [k, y, x] → value
+		wantPixel  int
+		wantEnergy float64
+	}{
+		{"one pixel", map[[3]int]float64{{1, 2, 3}: -2}, 1*w + 2, 4},                                                                  // the first of the equal neighbourhoods holding (2, 3)
+		{"blob beats a spike", map[[3]int]float64{{0, 0, 5}: 3, {0, 3, 1}: 2, {1, 3, 1}: 1, {0, 4, 1}: 2, {1, 3, 2}: 1}, 3*w + 1, 10}, // 2²+1²+2²+1² around (3, 1) beats 3² at (0, 5)
+		{"corner", map[[3]int]float64{{0, 0, 0}: 1, {1, 0, 1}: 1, {0, 1, 0}: 1}, 0, 3},
+	} {
+		rc := make([]float64, history*h*w)
+		for k, v := range c.set {
+			rc[k[0]*h*w+k[1]*w+k[2]] = v
+		}
+		p, e := PeakPixel(rc, history, h, w)
+		if p != c.wantPixel || e != c.wantEnergy {
+			t.Errorf("%s: pixel %d (y %d x %d), energy %g; want %d, %g", c.name, p, p/w, p%w, e, c.wantPixel, c.wantEnergy)
+		}
+	}
+}

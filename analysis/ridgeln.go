@@ -194,26 +194,7 @@ func rfCentres(w *datasets.Windows, maxWindows int) ([]int, error) {
 	hh, ww := w.Stim.H, w.Stim.W
 	out := make([]int, nc)
 	for c, rc := range rcs {
-		energy := make([]float64, hh*ww)
-		for k := 0; k < w.History; k++ {
-			for p := range energy {
-				v := rc[k*hh*ww+p]
-				energy[p] += v * v
-			}
-		}
-		best, bestE := 0, math.Inf(-1)
-		for p := range energy {
-			py, px := p/ww, p%ww
-			var e float64
-			for yy := max(0, py-1); yy <= min(hh-1, py+1); yy++ {
-				for xx := max(0, px-1); xx <= min(ww-1, px+1); xx++ {
-					e += energy[yy*ww+xx]
-				}
-			}
-			if e > bestE {
-				best, bestE = p, e
-			}
-		}
+		best, bestE := PeakPixel(rc, w.History, hh, ww)
 		if !(bestE > 0) {
 			return nil, fmt.Errorf("ridge LN: cell %d does not correlate with the stimulus (its response is constant)", c)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/internal/sortedmap"
 	"github.com/deepretina/deepretina/phenomena/measures"
 )
 
@@ -642,16 +643,7 @@ func formatMetrics(m Metrics) string {
 	if m == nil {
 		return "—"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %.3g", k, m[k])
-	}
-	return strings.Join(parts, "; ")
+	return sortedmap.Join(m, "; ", func(k string, v float64) string { return fmt.Sprintf("%s %.3g", k, v) })
 }
 
 // geometry holds what the experiments need to scale their stimuli to a responder.

@@ -8,9 +8,9 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/deepretina/deepretina/figures"
+	"github.com/deepretina/deepretina/internal/sortedmap"
 )
 
 // phenomenonRecord is one entry of deepretina phenomena's results.json.
@@ -104,20 +104,12 @@ func fmtMetrics(m map[string]*float64) string {
 	if m == nil {
 		return "—"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		v := "n/a"
-		if m[k] != nil {
-			v = strconv.FormatFloat(*m[k], 'g', 3, 64)
+	return sortedmap.Join(m, ", ", func(k string, v *float64) string {
+		if v == nil {
+			return k + " n/a"
 		}
-		parts[i] = k + " " + v
-	}
-	return strings.Join(parts, ", ")
+		return k + " " + strconv.FormatFloat(*v, 'g', 3, 64)
+	})
 }
 
 // addPhenomena adds the battery's table and a chart of every metric, model against truth.

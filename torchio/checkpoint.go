@@ -270,13 +270,7 @@ func parseNormStats(v any) (datasets.NormStats, error) {
 			return datasets.NormStats{}, fmt.Errorf("expected keys mean and std, found %s", torchpickle.Describe(v))
 		}
 	} else {
-		var items []any
-		switch x := v.(type) {
-		case *types.List:
-			items = *x
-		case *types.Tuple:
-			items = *x
-		}
+		items, _ := torchpickle.List(v)
 		if len(items) != 2 {
 			return datasets.NormStats{}, fmt.Errorf("expected {mean, std} or [mean, std], found %s", torchpickle.Describe(v))
 		}

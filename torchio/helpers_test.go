@@ -8,7 +8,7 @@ import (
 	"github.com/gomlx/compute/gobackend"
 )
 
-// Helpers shared by this package's tests (the same as package retina's test helpers).
+// Helpers of this package's tests; those it shares with retina and retina/nn are internal/testutil.
 
 func testBackend() compute.Backend { return gobackend.GetBackend() }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/deepretina/deepretina/internal/sortedmap"
 	"github.com/deepretina/deepretina/retina/nn"
 )
 
@@ -49,16 +50,10 @@ type torchLayout struct {
 
 // describe lists a module's parameters with their shapes, for error messages.
 func (m *seqModule) describe() string {
-	keys := make([]string, 0, len(m.params))
-	for k := range m.params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %v", k, m.params[k].Shape().Dimensions)
-	}
-	return fmt.Sprintf("module %s (%s)", strings.TrimSuffix(m.prefix, "."), strings.Join(parts, ", "))
+	parts := sortedmap.Join(m.params, ", ", func(k string, t *tensors.Tensor) string {
+		return fmt.Sprintf("%s %v", k, t.Shape().Dimensions)
+	})
+	return fmt.Sprintf("module %s (%s)", strings.TrimSuffix(m.prefix, "."), parts)
 }
 
 // parseSequential groups a state dict's "sequential.<i>.<param>" entries by module, in index

@@ -415,47 +415,8 @@ func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.
 			}
 			for i, a := range acts {
 				l := layers[i]
-				nu := l.Shape[0] * l.Shape[1] * l.Shape[2]
-				hw := l.Shape[1] * l.Shape[2]
-				unit := func(u int, r float64) UnitMatch {
-					return UnitMatch{Layer: l.Name, R: r, Channel: u / hw, Row: (u % hw) / l.Shape[2], Col: u % l.Shape[2], ShiftY: dy, ShiftX: dx}
-				}
-				st := correlateSegments(a.Data, rows, nu, targets, bounds)
-				full := make([]float64, nu)
-				for k := 0; k < K; k++ {
-					if targets[k] == nil {
-						continue
-					}
-					bf, atF := math.Inf(-1), 0
-					bs, atS := math.Inf(-1), 0
-					for u := 0; u < nu; u++ {
-						r := st.r(u, k, segsFull...)
-						full[u] = r
-						if r > bf {
-							bf, atF = r, u
-						}
-						if canSplit {
-							if rs := st.r(u, k, segSelect); rs > bs {
-								bs, atS = rs, u
-							}
-						}
-					}
-					cd := &best[k][i]
-					if canSplit && bs > cd.selR {
-						cd.selR = bs
-						cd.sel = unit(atS, st.r(atS, k, segScore))
-					}
-					if bf > cd.full.R {
-						cd.full = unit(atF, bf)
-						if k < nc {
-							m := make([][]float64, l.Shape[0])
-							for ch := range m {
-								m[ch] = append([]float64(nil), full[ch*hw:(ch+1)*hw]...)
-							}
-							cells[k].Maps[l.Name] = m
-						}
-					}
-				}
+				st := correlateSegments(a.Data, rows, l.Shape[0]*l.Shape[1]*l.Shape[2], targets, bounds)
+				updateBest(best, cells, targets, l, i, st, segsFull, canSplit, dy, dx)
 			}
 		}
 	}
@@ -469,6 +430,54 @@ func compareRecording(rec analysis.Recorder, d InterneuronData, layers []retina.
 		out.repeated = repeatedStimulus(d.Stimulus, in.History, bounds)
 	}
 	return out, nil
+}
+
+// updateBest updates, for every target k (nil: a constant cell, skipped), its best unit of
+// layer l (best[k][i]) with the correlations st at stimulus shift (dy, dx): over the whole series
+// (segsFull) and, when the series can be split, on the selection part with its r on the scoring
+// part. A cell's best unit over the whole series also sets its map of r over the layer's units.
+func updateBest(best [][]candidate, cells []CellComparison, targets [][]float64, l retina.Layer, i int, st *segStats,
+	segsFull []int, canSplit bool, dy, dx int) {
+	nu := l.Shape[0] * l.Shape[1] * l.Shape[2]
+	hw := l.Shape[1] * l.Shape[2]
+	unit := func(u int, r float64) UnitMatch {
+		return UnitMatch{Layer: l.Name, R: r, Channel: u / hw, Row: (u % hw) / l.Shape[2], Col: u % l.Shape[2], ShiftY: dy, ShiftX: dx}
+	}
+	full := make([]float64, nu)
+	for k := range targets {
+		if targets[k] == nil {
+			continue
+		}
+		bf, atF := math.Inf(-1), 0
+		bs, atS := math.Inf(-1), 0
+		for u := 0; u < nu; u++ {
+			r := st.r(u, k, segsFull...)
+			full[u] = r
+			if r > bf {
+				bf, atF = r, u
+			}
+			if canSplit {
+				if rs := st.r(u, k, segSelect); rs > bs {
+					bs, atS = rs, u
+				}
+			}
+		}
+		cd := &best[k][i]
+		if canSplit && bs > cd.selR {
+			cd.selR = bs
+			cd.sel = unit(atS, st.r(atS, k, segScore))
+		}
+		if bf > cd.full.R {
+			cd.full = unit(atF, bf)
+			if k < len(cells) {
+				m := make([][]float64, l.Shape[0])
+				for ch := range m {
+					m[ch] = append([]float64(nil), full[ch*hw:(ch+1)*hw]...)
+				}
+				cells[k].Maps[l.Name] = m
+			}
+		}
+	}
 }
 
 // comparisonTargets returns the standardised potentials of d's cells, then each cell's

@@ -233,25 +233,7 @@ func discFilterR(windows func(int, int) (*datasets.Windows, error), y []float64,
 // otherwise swamp the prediction of a cell with a small receptive field.
 func discRank1(rc []float64, history, h, w int, radius float64) (analysis.SpaceTime, error) {
 	pixels := h * w
-	energy := make([]float64, pixels)
-	for k := 0; k < history; k++ {
-		for p := 0; p < pixels; p++ {
-			energy[p] += rc[k*pixels+p] * rc[k*pixels+p]
-		}
-	}
-	peak, peakE := 0, math.Inf(-1)
-	for p := range pixels {
-		y, x := p/w, p%w
-		var e float64
-		for yy := max(0, y-1); yy <= min(h-1, y+1); yy++ {
-			for xx := max(0, x-1); xx <= min(w-1, x+1); xx++ {
-				e += energy[yy*w+xx]
-			}
-		}
-		if e > peakE {
-			peak, peakE = p, e
-		}
-	}
+	peak, _ := analysis.PeakPixel(rc, history, h, w)
 	py, px := float64(peak/w), float64(peak%w)
 	var keep []int
 	for p := range pixels {

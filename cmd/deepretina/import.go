@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
+	"github.com/deepretina/deepretina/internal/sortedmap"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/torchio"
 )
@@ -115,14 +115,5 @@ func scores(s map[string]float64) string {
 	if len(s) == 0 {
 		return "no scores"
 	}
-	keys := make([]string, 0, len(s))
-	for k := range s {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %.4g", k, s[k])
-	}
-	return strings.Join(parts, ", ")
+	return sortedmap.Join(s, ", ", func(k string, v float64) string { return fmt.Sprintf("%s %.4g", k, v) })
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -47,95 +48,11 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if run == "" || out == "" {
 				return fmt.Errorf("--run and --out are required")
 			}
-			var names []string
-			for _, n := range strings.Split(only, ",") {
-				if n = strings.TrimSpace(n); n != "" {
-					names = append(names, n)
-				}
-			}
-			if cmd.Flags().Changed("only") && len(names) == 0 {
-				return fmt.Errorf("--only %q names no experiment; expected names separated by commas, of %s (leave --only out to run them all)",
-					only, strings.Join(phenomena.Names(), ", "))
-			}
-			exps, err := phenomena.Select(names)
-			if err != nil {
-				return fmt.Errorf("--only: %w", err)
-			}
-			if err := outputs.CheckRunFolder("--run", run); err != nil {
-				return err
-			}
-			if err := outputs.CheckOutputDir("--out", out, map[string]outputs.FileKind{"results.json": outputs.KindPhenomena, "report.html": outputs.KindPhenHTML}); err != nil {
-				return err
-			}
-			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
-				defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
-			}
-			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+			exps, err := selectExperiments(only, cmd.Flags().Changed("only"))
 			if err != nil {
 				return err
 			}
-			truth, truthDesc, err := phenomena.TruthForRun(model.Meta, truthPreset)
-			if err != nil {
-				return fmt.Errorf("--truth: %w", err)
-			}
-			if truth != nil {
-				fmt.Fprintln(os.Stderr, "phenomena: truth is the", truthDesc)
-			} else {
-				truthDesc = "none (the run was trained on recorded data; --truth PRESET compares with a simulated retina)"
-				fmt.Fprintln(os.Stderr, "phenomena: no truth:", truthDesc)
-			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			start := time.Now()
-			var results []*phenomena.Result
-			err = untilInterrupted(cmd.Context(), "phenomena", func() (err error) {
-				results, err = phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truth, func(i, n int, name string) {
-					fmt.Fprintf(os.Stderr, "phenomena: [%d/%d] %s\n", i+1, n, name)
-				})
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			data, err := phenomena.ResultsJSON(results, phenomena.ResultsHeader{Run: run, Checkpoint: filepath.Base(model.Dir)})
-			if err != nil {
-				return err
-			}
-			if data, err = outputs.WithIdentity(data, outputs.PhenomenaKindID, run, model.Dir); err != nil {
-				return err
-			}
-			if err := checkInterrupted(cmd.Context(), "phenomena"); err != nil {
-				return err
-			}
-			jsonPath := filepath.Join(out, "results.json")
-			if err := fsutil.WriteFileAtomic(jsonPath, data); err != nil {
-				return err
-			}
-			subtitle := fmt.Sprintf("Model: %s (checkpoint %s). Truth: %s. %d experiments in %.1f s.",
-				run, filepath.Base(model.Dir), truthDesc, len(results), time.Since(start).Seconds())
-			rep := phenomena.Report("Retinal phenomena: "+filepath.Base(filepath.Clean(run)), subtitle, results)
-			htmlPath := filepath.Join(out, "report.html")
-			if err := rep.WriteFile(htmlPath); err != nil {
-				return err
-			}
-			fmt.Printf("%-26s %-11s %-10s %-14s %-11s %-14s %s\n", "experiment", "role", "reproduced", "model cells", "truth shows", "truth cells", "seconds")
-			for _, r := range results {
-				truthOK, truthCells := "—", "—"
-				if r.TruthReproduced != nil {
-					truthOK, truthCells = yesNo(*r.TruthReproduced), cellList(r.TruthCells, *r.TruthNCells)
-				}
-				fmt.Printf("%-26s %-11s %-10s %-14s %-11s %-14s %.2f\n", r.Name, r.Role, yesNo(r.Reproduced), cellList(r.ModelCells, r.ModelNCells), truthOK, truthCells, r.Seconds)
-			}
-			nm, nt := phenomena.CountReproduced(results)
-			if truth != nil {
-				fmt.Printf("phenomena shown by ≥ %d cell(s) beyond its LN surrogate cell on every seed: model %d, truth %d (sanity check and control not counted)\n", phenomena.MinCells, nm, nt)
-			} else {
-				fmt.Printf("phenomena shown by ≥ %d cell(s) beyond its LN surrogate cell on every seed: model %d (sanity check and control not counted)\n", phenomena.MinCells, nm)
-			}
-			fmt.Println("wrote", jsonPath)
-			fmt.Println("wrote", htmlPath)
-			return nil
+			return runPhenomena(cmd.Context(), run, out, truthPreset, exps)
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained model (required)")
@@ -143,6 +60,115 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated experiments to run (default: all)")
 	cmd.Flags().StringVar(&truthPreset, "truth", "", "simulated retina preset to compare with (default: the run's own simulated retina, none for recorded data)")
 	return cmd
+}
+
+// selectExperiments returns the experiments --only names (all when it is not given).
+func selectExperiments(only string, given bool) ([]phenomena.Experiment, error) {
+	var names []string
+	for _, n := range strings.Split(only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	if given && len(names) == 0 {
+		return nil, fmt.Errorf("--only %q names no experiment; expected names separated by commas, of %s (leave --only out to run them all)",
+			only, strings.Join(phenomena.Names(), ", "))
+	}
+	exps, err := phenomena.Select(names)
+	if err != nil {
+		return nil, fmt.Errorf("--only: %w", err)
+	}
+	return exps, nil
+}
+
+// runPhenomena runs exps on the run's best checkpoint and its truth (see phenomenaCmd), writes
+// OUTDIR/results.json and OUTDIR/report.html, and prints the table of verdicts.
+func runPhenomena(ctx context.Context, run, out, truthPreset string, exps []phenomena.Experiment) error {
+	// Inputs and outputs are checked before any work.
+	if err := outputs.CheckRunFolder("--run", run); err != nil {
+		return err
+	}
+	if err := outputs.CheckOutputDir("--out", out, map[string]outputs.FileKind{"results.json": outputs.KindPhenomena, "report.html": outputs.KindPhenHTML}); err != nil {
+		return err
+	}
+	if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+		defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
+	}
+	model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	truth, truthDesc, err := phenomena.TruthForRun(model.Meta, truthPreset)
+	if err != nil {
+		return fmt.Errorf("--truth: %w", err)
+	}
+	if truth != nil {
+		fmt.Fprintln(os.Stderr, "phenomena: truth is the", truthDesc)
+	} else {
+		truthDesc = "none (the run was trained on recorded data; --truth PRESET compares with a simulated retina)"
+		fmt.Fprintln(os.Stderr, "phenomena: no truth:", truthDesc)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+
+	// The battery, stopped by Ctrl-C.
+	start := time.Now()
+	var results []*phenomena.Result
+	err = untilInterrupted(ctx, "phenomena", func() (err error) {
+		results, err = phenomena.Battery(exps, phenomena.ModelResponder{Model: model}, truth, func(i, n int, name string) {
+			fmt.Fprintf(os.Stderr, "phenomena: [%d/%d] %s\n", i+1, n, name)
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	// results.json, then report.html.
+	data, err := phenomena.ResultsJSON(results, phenomena.ResultsHeader{Run: run, Checkpoint: filepath.Base(model.Dir)})
+	if err != nil {
+		return err
+	}
+	if data, err = outputs.WithIdentity(data, outputs.PhenomenaKindID, run, model.Dir); err != nil {
+		return err
+	}
+	if err := checkInterrupted(ctx, "phenomena"); err != nil {
+		return err
+	}
+	jsonPath := filepath.Join(out, "results.json")
+	if err := fsutil.WriteFileAtomic(jsonPath, data); err != nil {
+		return err
+	}
+	subtitle := fmt.Sprintf("Model: %s (checkpoint %s). Truth: %s. %d experiments in %.1f s.",
+		run, filepath.Base(model.Dir), truthDesc, len(results), time.Since(start).Seconds())
+	rep := phenomena.Report("Retinal phenomena: "+filepath.Base(filepath.Clean(run)), subtitle, results)
+	htmlPath := filepath.Join(out, "report.html")
+	if err := rep.WriteFile(htmlPath); err != nil {
+		return err
+	}
+	printPhenomena(results, truth != nil)
+	fmt.Println("wrote", jsonPath)
+	fmt.Println("wrote", htmlPath)
+	return nil
+}
+
+// printPhenomena prints one line per experiment and the counts of phenomena reproduced.
+func printPhenomena(results []*phenomena.Result, withTruth bool) {
+	fmt.Printf("%-26s %-11s %-10s %-14s %-11s %-14s %s\n", "experiment", "role", "reproduced", "model cells", "truth shows", "truth cells", "seconds")
+	for _, r := range results {
+		truthOK, truthCells := "—", "—"
+		if r.TruthReproduced != nil {
+			truthOK, truthCells = yesNo(*r.TruthReproduced), cellList(r.TruthCells, *r.TruthNCells)
+		}
+		fmt.Printf("%-26s %-11s %-10s %-14s %-11s %-14s %.2f\n", r.Name, r.Role, yesNo(r.Reproduced), cellList(r.ModelCells, r.ModelNCells), truthOK, truthCells, r.Seconds)
+	}
+	nm, nt := phenomena.CountReproduced(results)
+	if withTruth {
+		fmt.Printf("phenomena shown by ≥ %d cell(s) beyond its LN surrogate cell on every seed: model %d, truth %d (sanity check and control not counted)\n", phenomena.MinCells, nm, nt)
+	} else {
+		fmt.Printf("phenomena shown by ≥ %d cell(s) beyond its LN surrogate cell on every seed: model %d (sanity check and control not counted)\n", phenomena.MinCells, nm)
+	}
 }
 
 // cellList is "[3 5]/8": the cells that meet the criterion, of those judged.

@@ -63,47 +63,21 @@ and ≥ 0.1 above the control and, where it does not, what the measurements poin
 OUTDIR/report.html (self-contained; renders offline). The verdict and its reasons are printed too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if run == "" || out == "" {
-				return fmt.Errorf("--run and --out are required")
-			}
-			if err := outputs.CheckRunFolder("--run", run); err != nil {
-				return err
-			}
-			if err := outputs.CheckOutputDir("--out", out, map[string]outputs.FileKind{report.ProbeFile: outputs.KindProbe, "report.html": outputs.KindProbeHTML}); err != nil {
-				return err
-			}
-			if maxShift < 0 || maxShift > 10 {
-				return fmt.Errorf("--max-shift %d: expected 0 to 10 pixels", maxShift)
-			}
-			if rfSamples < 1 {
-				return fmt.Errorf("--rf-samples %d: expected at least 1 white-noise window", rfSamples)
-			}
-			if igSteps < 1 {
-				return fmt.Errorf("--ig-steps %d: expected at least 1 step", igSteps)
-			}
-			for _, f := range files {
-				if st, err := os.Stat(f); err != nil {
-					return fmt.Errorf("--interneurons %s: %w", f, err)
-				} else if st.IsDir() {
-					return fmt.Errorf("--interneurons %s: is a folder; expected an interneuron .h5 file", f)
-				}
-			}
 			var groupList []string
 			for _, g := range strings.Split(groups, ",") {
 				if g = strings.TrimSpace(g); g != "" {
 					groupList = append(groupList, g)
 				}
 			}
-			if err := checkInterneuronFiles(files, groupList); err != nil {
+			a := probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
+				postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}
+			if err := a.check(); err != nil {
 				return err
 			}
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
 				defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
 			}
-			return untilInterrupted(cmd.Context(), "probe", func() error {
-				return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
-					postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
-			})
+			return untilInterrupted(cmd.Context(), "probe", func() error { return runProbe(a, os.Stderr) })
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained (or imported) model (required)")
@@ -129,6 +103,37 @@ type probeArgs struct {
 	controlSeed  uint64
 	rfSamples    int
 	igSteps      int
+}
+
+// check checks the flags, the run folder, the output folder and the interneuron files before
+// any work, naming the flag.
+func (a probeArgs) check() error {
+	if a.run == "" || a.out == "" {
+		return fmt.Errorf("--run and --out are required")
+	}
+	if err := outputs.CheckRunFolder("--run", a.run); err != nil {
+		return err
+	}
+	if err := outputs.CheckOutputDir("--out", a.out, map[string]outputs.FileKind{report.ProbeFile: outputs.KindProbe, "report.html": outputs.KindProbeHTML}); err != nil {
+		return err
+	}
+	if a.maxShift < 0 || a.maxShift > 10 {
+		return fmt.Errorf("--max-shift %d: expected 0 to 10 pixels", a.maxShift)
+	}
+	if a.rfSamples < 1 {
+		return fmt.Errorf("--rf-samples %d: expected at least 1 white-noise window", a.rfSamples)
+	}
+	if a.igSteps < 1 {
+		return fmt.Errorf("--ig-steps %d: expected at least 1 step", a.igSteps)
+	}
+	for _, f := range a.files {
+		if st, err := os.Stat(f); err != nil {
+			return fmt.Errorf("--interneurons %s: %w", f, err)
+		} else if st.IsDir() {
+			return fmt.Errorf("--interneurons %s: is a folder; expected an interneuron .h5 file", f)
+		}
+	}
+	return checkInterneuronFiles(a.files, a.groups)
 }
 
 func runProbe(a probeArgs, log io.Writer) error {

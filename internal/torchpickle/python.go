@@ -57,6 +57,17 @@ func Number(v any) (float64, bool) {
 	return 0, false
 }
 
+// List returns the items of a Python list or tuple (false for anything else).
+func List(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case *types.List:
+		return *x, true
+	case *types.Tuple:
+		return *x, true
+	}
+	return nil, false
+}
+
 // JSON converts a decoded hyper-parameter value to a JSON value, up to depth levels of lists
 // and dicts; other objects are not converted.
 func JSON(v any, depth int) (any, bool) {
@@ -77,13 +88,8 @@ func JSON(v any, depth int) (any, bool) {
 	if depth <= 0 {
 		return nil, false
 	}
-	var items []any
-	switch x := v.(type) {
-	case *types.List:
-		items = *x
-	case *types.Tuple:
-		items = *x
-	default:
+	items, isList := List(v)
+	if !isList {
 		if d, ok := Dict(v); ok {
 			out := map[string]any{}
 			for k, dv := range d {

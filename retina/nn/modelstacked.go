@@ -21,34 +21,34 @@ import (
 // all). Computation is in float64; results have the dtype of kernels[0] (float32 or float64).
 func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel, bias *tensors.Tensor, err error) {
 	if len(kernels) == 0 {
-		return nil, nil, fmt.Errorf("CollapseStack: no kernels")
+		return nil, nil, fmt.Errorf("no kernels to collapse")
 	}
 	if len(biases) > len(kernels) {
-		return nil, nil, fmt.Errorf("CollapseStack: %d biases for %d kernels", len(biases), len(kernels))
+		return nil, nil, fmt.Errorf("%d biases for %d kernels", len(biases), len(kernels))
 	}
 	dtype := kernels[0].DType()
 	if dtype != dtypes.Float32 && dtype != dtypes.Float64 {
-		return nil, nil, fmt.Errorf("CollapseStack: kernels must be float32 or float64, got %s", dtype)
+		return nil, nil, fmt.Errorf("kernels: expected float32 or float64, got %s", dtype)
 	}
 	var acc []float64 // accumulated kernel [kh, kw, cin, cout]
 	var accBias []float64
 	var kh, kw, cin, cout int
 	for i, kt := range kernels {
 		if kt == nil || kt.Rank() != 4 {
-			return nil, nil, fmt.Errorf("CollapseStack: kernel %d must be [kh,kw,Cin,Cout], got %v", i, shapeOf(kt))
+			return nil, nil, fmt.Errorf("kernel %d: expected [kh,kw,Cin,Cout], got %v", i, shapeOf(kt))
 		}
 		d := kt.Shape().Dimensions
 		k, err := tensorconv.Float64s(kt)
 		if err != nil {
-			return nil, nil, fmt.Errorf("CollapseStack: kernel %d: %w", i, err)
+			return nil, nil, fmt.Errorf("kernel %d: %w", i, err)
 		}
 		var b []float64
 		if i < len(biases) && biases[i] != nil {
 			if biases[i].Rank() != 1 || biases[i].Shape().Dimensions[0] != d[3] {
-				return nil, nil, fmt.Errorf("CollapseStack: bias %d must be [%d], got %v", i, d[3], biases[i].Shape().Dimensions)
+				return nil, nil, fmt.Errorf("bias %d: expected [%d], got %v", i, d[3], biases[i].Shape().Dimensions)
 			}
 			if b, err = tensorconv.Float64s(biases[i]); err != nil {
-				return nil, nil, fmt.Errorf("CollapseStack: bias %d: %w", i, err)
+				return nil, nil, fmt.Errorf("bias %d: %w", i, err)
 			}
 		}
 		if i == 0 {
@@ -58,48 +58,63 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 			continue
 		}
 		if d[2] != cout {
-			return nil, nil, fmt.Errorf("CollapseStack: kernel %d has %d input channels, but kernel %d outputs %d", i, d[2], i-1, cout)
+			return nil, nil, fmt.Errorf("kernel %d has %d input channels, but kernel %d outputs %d", i, d[2], i-1, cout)
 		}
 		bh, bw, bout := d[0], d[1], d[3]
+		next := composeKernels(acc, kh, kw, cin, cout, k, bh, bw, bout)
+		nextBias := composeBias(accBias, b, k, bh*bw, cout, bout)
 		nh, nw := kh+bh-1, kw+bw-1
-		next := make([]float64, nh*nw*cin*bout)
-		// next[u,v,c,o] = Σ_{a,b,m} acc[u−a, v−b, c, m] · k[a, b, m, o]
-		for p := range kh {
-			for q := range kw {
-				for c := range cin {
-					accRow := acc[((p*kw+q)*cin+c)*cout:]
-					for a := range bh {
-						for bb := range bw {
-							out := next[(((p+a)*nw+(q+bb))*cin+c)*bout:]
-							kRow := k[(a*bw+bb)*cout*bout:]
-							for m := range cout {
-								am := accRow[m]
-								if am == 0 {
-									continue
-								}
-								km := kRow[m*bout : (m+1)*bout]
-								for o, kv := range km {
-									out[o] += am * kv
-								}
+		acc, accBias, kh, kw, cout = next, nextBias, nh, nw, bout
+	}
+	return tensorconv.FromFloat64s(acc, dtype, kh, kw, cin, cout), tensorconv.FromFloat64s(accBias, dtype, cout), nil
+}
+
+// composeKernels returns the kernel [kh+bh−1, kw+bw−1, cin, bout] of acc [kh, kw, cin, cout]
+// followed by k [bh, bw, cout, bout]:
+// next[u,v,c,o] = Σ_{a,b,m} acc[u−a, v−b, c, m] · k[a, b, m, o].
+func composeKernels(acc []float64, kh, kw, cin, cout int, k []float64, bh, bw, bout int) []float64 {
+	nw := kw + bw - 1
+	next := make([]float64, (kh+bh-1)*nw*cin*bout)
+	for p := range kh {
+		for q := range kw {
+			for c := range cin {
+				accRow := acc[((p*kw+q)*cin+c)*cout:]
+				for a := range bh {
+					for bb := range bw {
+						out := next[(((p+a)*nw+(q+bb))*cin+c)*bout:]
+						kRow := k[(a*bw+bb)*cout*bout:]
+						for m := range cout {
+							am := accRow[m]
+							if am == 0 {
+								continue
+							}
+							km := kRow[m*bout : (m+1)*bout]
+							for o, kv := range km {
+								out[o] += am * kv
 							}
 						}
 					}
 				}
 			}
 		}
-		// The accumulated bias passes through this convolution: Σ_{a,b,m} bias[m] · k[a,b,m,o].
-		nextBias := make([]float64, bout)
-		copy(nextBias, b)
-		for ab := range bh * bw {
-			for m := range cout {
-				for o := range bout {
-					nextBias[o] += accBias[m] * k[(ab*cout+m)*bout+o]
-				}
+	}
+	return next
+}
+
+// composeBias returns the bias [bout] of a convolution with bias accBias [cout] followed by k
+// (taps kernel positions, [taps, cout, bout] flat) with bias b (nil: none): the accumulated bias
+// passes through k, b + Σ_{a,b,m} accBias[m] · k[a,b,m,o].
+func composeBias(accBias, b, k []float64, taps, cout, bout int) []float64 {
+	next := make([]float64, bout)
+	copy(next, b)
+	for ab := range taps {
+		for m := range cout {
+			for o := range bout {
+				next[o] += accBias[m] * k[(ab*cout+m)*bout+o]
 			}
 		}
-		acc, accBias, kh, kw, cout = next, nextBias, nh, nw, bout
 	}
-	return tensorconv.FromFloat64s(acc, dtype, kh, kw, cin, cout), tensorconv.FromFloat64s(accBias, dtype, cout), nil
+	return next
 }
 
 // CollapsedKernel returns the effective kernel [k, k, Cin, Cout] (channels-last, see
@@ -111,7 +126,7 @@ func CollapsedKernel(ctx *model.Scope, cfg ModelConfig, layer string) (kernel, b
 		return nil, nil, err
 	}
 	if !cfg.IsCNN() {
-		return nil, nil, fmt.Errorf("CollapsedKernel: model %q has no conv layers", cfg.Type)
+		return nil, nil, fmt.Errorf("model %q has no conv layers", cfg.Type)
 	}
 	var subs []convSub
 	for _, l := range cnnLayers(cfg) {
@@ -120,13 +135,13 @@ func CollapsedKernel(ctx *model.Scope, cfg ModelConfig, layer string) (kernel, b
 		}
 	}
 	if subs == nil {
-		return nil, nil, fmt.Errorf("CollapsedKernel: unknown layer %q (want %q or %q)", layer, LayerConv1, LayerConv2)
+		return nil, nil, fmt.Errorf("unknown layer %q (want %q or %q)", layer, LayerConv1, LayerConv2)
 	}
 	read := func(s varSpec) (*tensors.Tensor, error) {
 		scope := s.scopePath(ctx)
 		v := ctx.Store().GetVariable(model.JoinPath(scope, s.name))
 		if v == nil || !v.HasValue() {
-			return nil, fmt.Errorf("CollapsedKernel: variable %s%s%s missing or not initialised", scope, model.ScopeSeparator, s.name)
+			return nil, fmt.Errorf("variable %s%s%s missing or not initialised", scope, model.ScopeSeparator, s.name)
 		}
 		return v.Value()
 	}
@@ -149,7 +164,7 @@ func CollapsedKernel(ctx *model.Scope, cfg ModelConfig, layer string) (kernel, b
 // [Cout, Cin, kh, kw] (same dtype).
 func ConvKernelToTorch(kernel *tensors.Tensor) (*tensors.Tensor, error) {
 	if kernel == nil || kernel.Rank() != 4 {
-		return nil, fmt.Errorf("ConvKernelToTorch: kernel must be [kh,kw,Cin,Cout], got %v", shapeOf(kernel))
+		return nil, fmt.Errorf("kernel: expected [kh,kw,Cin,Cout], got %v", shapeOf(kernel))
 	}
 	return tensorconv.Layout(kernel, kernel.Shape().Dimensions, []int{3, 2, 0, 1}, kernel.DType())
 }
