@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
+
+	"github.com/deepretina/deepretina/internal/repofile"
 )
 
 // PlotlyJSPath is where plotly.js lies relative to the repository root once scripts/setup.sh
@@ -18,37 +18,11 @@ const PlotlyJSPath = "node_modules/plotly.js-dist-min/plotly.min.js"
 // executable (bin/deepretina → ../node_modules), in the working folder and its parents, and in
 // the source tree this package was compiled from (where tests and notebooks that import the
 // module from a local checkout find it). The error names the file and the set-up script.
-func FindPlotlyJS() (string, error) { return findPlotlyJS(searchRoots()) }
-
-func searchRoots() []string {
-	var roots []string
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			roots = append(roots, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
-		}
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			roots = append(roots, dir)
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		roots = append(roots, filepath.Dir(filepath.Dir(file))) // <repo>/figures/plotlyjs.go → <repo>
-	}
-	return roots
-}
+func FindPlotlyJS() (string, error) { return findPlotlyJS(repofile.SearchRoots()) }
 
 func findPlotlyJS(roots []string) (string, error) {
-	for _, root := range roots {
-		p := filepath.Join(root, filepath.FromSlash(PlotlyJSPath))
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			if abs, err := filepath.Abs(p); err == nil {
-				return abs, nil
-			}
-		}
+	if p, ok := repofile.FindIn(roots, PlotlyJSPath); ok {
+		return p, nil
 	}
 	return "", fmt.Errorf("plotly.js not found: %s is missing (looked beside the executable, in the working folder and its parents, and in the source tree); run scripts/setup.sh, which installs it with npm ci", PlotlyJSPath)
 }

@@ -59,19 +59,7 @@ func (g geometry) filterLags() int { return max(g.hist, g.frames(0.3)) }
 
 func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 	g := geometryOf(r)
-	seg := []struct {
-		c, sec float64
-		noise  uint64
-	}{{highContrast, 8, 0}, {lowContrast, 8, 0}, {highContrast, 4, 1}}
-	var movies []datasets.Movie
-	var starts []int
-	t := 0
-	for _, s := range seg {
-		movies = append(movies, stimuli.WhiteNoise(g.h, g.w, g.frames(s.sec), s.c, max(g.h, g.w), false, 1000*seed+101+s.noise))
-		starts = append(starts, t)
-		t += g.frames(s.sec)
-	}
-	stim, err := stimuli.Concat(movies...)
+	stim, starts, err := contrastSwitchStimulus(g, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +105,31 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 		"n_cells": nCells(ratio, act),
 	}
 	cm := cellMetrics(act, map[string][]float64{"gain_high": gHi, "gain_low": gLo, "gain_ratio": ratio, "peak_ms_high": pHi, "peak_ms_low": pLo, "speedup_ms": speed}, nil)
+	return &Outcome{Metrics: m, Cells: cm, Panels: contrastPanels(g, act, cells, lags, fHi, fLo, nlX, nlY)}, nil
+}
+
+// contrastSwitchStimulus is full-field flicker at contrast 0.7 for 8 s, 0.2 for 8 s (the same
+// noise) and 0.7 for 4 s, with the frame each segment starts at.
+func contrastSwitchStimulus(g geometry, seed uint64) (datasets.Movie, []int, error) {
+	seg := []struct {
+		c, sec float64
+		noise  uint64
+	}{{highContrast, 8, 0}, {lowContrast, 8, 0}, {highContrast, 4, 1}}
+	var movies []datasets.Movie
+	var starts []int
+	t := 0
+	for _, s := range seg {
+		movies = append(movies, stimuli.WhiteNoise(g.h, g.w, g.frames(s.sec), s.c, max(g.h, g.w), false, 1000*seed+101+s.noise))
+		starts = append(starts, t)
+		t += g.frames(s.sec)
+	}
+	stim, err := stimuli.Concat(movies...)
+	return stim, starts, err
+}
+
+// contrastPanels draws the responding cells' filters and nonlinearities at high contrast
+// (solid) and low (dotted), and the mean rate across the switches in 100-ms bins.
+func contrastPanels(g geometry, act []bool, cells [][]float64, lags int, fHi, fLo, nlX, nlY [][]float64) []figures.Panel {
 	lagMS := g.times(lags, 0)
 	var filters, nls []figures.Series
 	for c := range cells {
@@ -145,12 +158,12 @@ func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 		}
 		bx, by = append(bx, g.ms(float64(b))/1000), append(by, acc/math.Max(1, float64(k)))
 	}
-	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{
+	return []figures.Panel{
 		{Title: fmt.Sprintf("filters at contrast %g (solid) and %g (dotted)", highContrast, lowContrast), XLabel: "lag (ms)", YLabel: "filter (Hz per unit)", Series: filters},
 		{Title: "nonlinearities (generator = stimulus ∗ unit-norm filter)", XLabel: "generator", YLabel: "rate (Hz)", Series: nls},
 		{Title: fmt.Sprintf("mean rate; contrast %g → %g at 8 s → %g at 16 s", highContrast, lowContrast, highContrast), XLabel: "time (s)", YLabel: "rate (Hz)",
 			Series: []figures.Series{{Name: "mean of cells", X: bx, Y: by, Color: "#444"}}},
-	}}, nil
+	}
 }
 
 func unitNorm(f []float64) []float64 {

@@ -52,26 +52,11 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 	for x := 0; x < g.w; x++ {
 		positions = append(positions, float64(x))
 	}
-	var stims []datasets.Movie
-	for _, p := range polarities {
-		for _, x := range positions {
-			stims = append(stims, stimuli.Bar(g.h, g.w, pre, flash, post, x, motionBarWidth, p))
-		}
-	}
 	lo, hi := -motionBarWidth, float64(g.w-1)+motionBarWidth
-	dirs := []struct {
-		x0, x1, sign float64
-	}{{lo, hi, 1}, {hi, lo, -1}}
-	var paths [][]float64
-	for _, p := range polarities {
-		for _, d := range dirs {
-			m, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), stimuli.DriftingBar(g.h, g.w, d.x0, d.x1, speed, motionBarWidth, p, post))
-			if err != nil {
-				return nil, err
-			}
-			stims = append(stims, m)
-			paths = append(paths, stimuli.BarPositions(d.x0, d.x1, speed))
-		}
+	dirs := []barSweep{{lo, hi, 1}, {hi, lo, -1}}
+	stims, paths, err := anticipationStimuli(g, pre, flash, post, speed, positions, polarities, dirs)
+	if err != nil {
+		return nil, err
 	}
 	tr, err := runTrials(r, stims...)
 	if err != nil {
@@ -125,8 +110,39 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 	}
 	m := Metrics{"lead_um": medianActive(lead, act), "lag_um": medianActive(lag, act), "pixel_um": g.px, "n_cells": nCells(lead, act)}
 	cm := cellMetrics(act, map[string][]float64{"lead_um": lead, "lag_um": lag}, Metrics{"pixel_um": g.px})
+	return &Outcome{Metrics: m, Cells: cm, Panels: anticipationPanels(act, positions, profiles, movingX, moving)}, nil
+}
+
+// barSweep is a bar's run across the field, from x0 to x1 (sign +1 rightward, −1 leftward).
+type barSweep struct{ x0, x1, sign float64 }
+
+// anticipationStimuli returns the motion-anticipation stimuli: a bar flashed at each position
+// for each polarity, then the bar swept in each direction for each polarity, with the sweeps'
+// bar positions per frame.
+func anticipationStimuli(g geometry, pre, flash, post int, speed float64, positions []float64, polarities []float32, dirs []barSweep) (stims []datasets.Movie, paths [][]float64, err error) {
+	for _, p := range polarities {
+		for _, x := range positions {
+			stims = append(stims, stimuli.Bar(g.h, g.w, pre, flash, post, x, motionBarWidth, p))
+		}
+	}
+	for _, p := range polarities {
+		for _, d := range dirs {
+			m, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), stimuli.DriftingBar(g.h, g.w, d.x0, d.x1, speed, motionBarWidth, p, post))
+			if err != nil {
+				return nil, nil, err
+			}
+			stims = append(stims, m)
+			paths = append(paths, stimuli.BarPositions(d.x0, d.x1, speed))
+		}
+	}
+	return stims, paths, nil
+}
+
+// anticipationPanels draws each responding cell's peak response to the flashed bar by position
+// and its response to the rightward bar by the bar's position.
+func anticipationPanels(act []bool, positions []float64, profiles [][]float64, movingX []float64, moving [][]float64) []figures.Panel {
 	var flashS, moveS []figures.Series
-	for c := 0; c < n; c++ {
+	for c := range act {
 		if !act[c] {
 			continue
 		}
@@ -134,10 +150,10 @@ func runAnticipation(r Responder, _ uint64) (*Outcome, error) {
 		flashS = append(flashS, figures.Series{Name: name, Group: name, X: positions, Y: profiles[c], Mode: "lines+markers"})
 		moveS = append(moveS, figures.Series{Name: name, Group: name, X: movingX, Y: moving[c]})
 	}
-	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{
+	return []figures.Panel{
 		{Title: "peak response to the flashed bar", XLabel: "bar position (px)", YLabel: "Δ rate (Hz)", Series: flashS},
 		{Title: "response to the bar moving right, at the bar's position", XLabel: "bar position (px)", YLabel: "rate (Hz)", Series: moveS},
-	}}, nil
+	}
 }
 
 // MotionReversalExperiment is the motion-reversal response (Schwartz et al. 2007): a dark
@@ -186,24 +202,10 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stims []datasets.Movie
-	var turnAt []int
-	longest := 0
-	for _, xt := range turns {
-		rev, turn, _ := stimuli.MotionReversal(g.h, g.w, x0, xt, speed, motionBarWidth, -1, after)
-		m, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), rev)
-		if err != nil {
-			return nil, err
-		}
-		stims, turnAt = append(stims, m), append(turnAt, pre+turn)
-		longest = max(longest, pre+turn+after)
-	}
-	cont := stimuli.DriftingBar(g.h, g.w, x0, x0+speed*float64(longest), speed, motionBarWidth, -1, 0)
-	contStim, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), cont)
+	stims, turnAt, err := reversalStimuli(g, pre, after, x0, speed, turns)
 	if err != nil {
 		return nil, err
 	}
-	stims = append(stims, contStim)
 	tr, err := runTrials(r, stims...)
 	if err != nil {
 		return nil, err
@@ -244,8 +246,37 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 	m := Metrics{"reversal_peak_hz": medianActive(rp, act), "continuing_peak_hz": medianActive(cp, act),
 		"burst_ratio": medianActive(ratio, act), "n_cells": nCells(ratio, act)}
 	cm := cellMetrics(act, map[string][]float64{"reversal_peak_hz": rp, "continuing_peak_hz": cp, "burst_ratio": ratio}, nil)
+	return &Outcome{Metrics: m, Cells: cm, Panels: reversalPanels(g, act, nearest, tr, turnAt)}, nil
+}
+
+// reversalStimuli returns the motion-reversal stimuli: a dark bar from x0 reversing at each of
+// turns, each after pre frames of grey, with the frame of each reversal; then the control, the
+// bar continuing for as long as the longest of them.
+func reversalStimuli(g geometry, pre, after int, x0, speed float64, turns []float64) (stims []datasets.Movie, turnAt []int, err error) {
+	longest := 0
+	for _, xt := range turns {
+		rev, turn, _ := stimuli.MotionReversal(g.h, g.w, x0, xt, speed, motionBarWidth, -1, after)
+		m, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), rev)
+		if err != nil {
+			return nil, nil, err
+		}
+		stims, turnAt = append(stims, m), append(turnAt, pre+turn)
+		longest = max(longest, pre+turn+after)
+	}
+	cont := stimuli.DriftingBar(g.h, g.w, x0, x0+speed*float64(longest), speed, motionBarWidth, -1, 0)
+	contStim, err := stimuli.Concat(stimuli.Grey(pre, g.h, g.w), cont)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(stims, contStim), turnAt, nil
+}
+
+// reversalPanels draws each responding cell's rate for the reversal nearest its receptive field
+// (nearest[c]) and, dotted, for the continuing bar (the last trial), both timed from the reversal.
+func reversalPanels(g geometry, act []bool, nearest []int, tr [][][]float64, turnAt []int) []figures.Panel {
+	ct := tr[len(tr)-1]
 	var series []figures.Series
-	for c := 0; c < n; c++ {
+	for c := range act {
 		if !act[c] || nearest[c] < 0 {
 			continue
 		}
@@ -254,9 +285,9 @@ func runMotionReversal(r Responder, seed uint64) (*Outcome, error) {
 		series = append(series, figures.Series{Name: name, Group: name, X: g.times(len(tr[i][c]), turnAt[i]), Y: tr[i][c]},
 			figures.Series{Name: name + " (continuing)", Group: name, X: g.times(len(ct[c]), turnAt[i]), Y: ct[c], Dash: "dot"})
 	}
-	return &Outcome{Metrics: m, Cells: cm, Panels: []figures.Panel{{
+	return []figures.Panel{{
 		Title: "rate; the bar reverses near the cell's receptive field at 0 ms (dotted: it continues)", XLabel: "time (ms)", YLabel: "rate (Hz)", Series: series,
-	}}}, nil
+	}}
 }
 
 // ratioOrNaN is a/b, +Inf for a > 0 = b, NaN for a = b = 0.

@@ -72,32 +72,7 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	nc := rates.Cols
 	split := T * 3 / 4
 	xa, xb := x.Slice(0, split, 0, P), x.Slice(split, T, 0, P)
-	// One pass over the design: the raw cross-products of its two parts, centred by rank-one
-	// corrections (Σ(x−m)(x−m)ᵀ = XᵀX − n·m·mᵀ), give the fitting part's and the whole's.
-	var sa, sb mat.SymDense
-	sa.SymOuterK(1, xa.T())
-	sb.SymOuterK(1, xb.T())
-	sumA, sumB := colSums(xa), colSums(xb)
-	sumAll := make([]float64, P)
-	meanA, meanAll := make([]float64, P), make([]float64, P)
-	for p := range sumAll {
-		sumAll[p] = sumA[p] + sumB[p]
-		meanA[p], meanAll[p] = sumA[p]/float64(split), sumAll[p]/float64(T)
-	}
-	xtxA := mat.NewSymDense(P, nil)
-	xtx := mat.NewSymDense(P, nil)
-	for i := 0; i < P; i++ {
-		for j := i; j < P; j++ {
-			a := sa.At(i, j)
-			xtxA.SetSym(i, j, a-float64(split)*meanA[i]*meanA[j])
-			xtx.SetSym(i, j, a+sb.At(i, j)-float64(T)*meanAll[i]*meanAll[j])
-		}
-	}
-	diag := 0.0
-	for i := 0; i < P; i++ {
-		diag += xtx.At(i, i)
-	}
-	diag /= float64(P)
+	xtxA, xtx, meanAll, diag := centredGrams(xa, xb)
 	lambdas := []float64{1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1}
 	ys := make([][]float64, nc)
 	for c := range ys {
@@ -127,24 +102,9 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	}
 	s.Lambda, s.HeldOutR = bestL, bestR
 	// Refit on all of the noise: one factorisation per penalty chosen.
-	wAll := mat.NewDense(P, nc, nil)
-	for _, l := range lambdas {
-		var cells []int
-		for c := range ys {
-			if bestL[c] == l {
-				cells = append(cells, c)
-			}
-		}
-		if len(cells) == 0 {
-			continue
-		}
-		w, err := ridgeSolve(xtx, xty, l*diag)
-		if err != nil {
-			return nil, fmt.Errorf("LN surrogate: %w", err)
-		}
-		for _, c := range cells {
-			wAll.SetCol(c, mat.Col(nil, c, w))
-		}
+	wAll, err := refitRidge(xtx, xty, lambdas, bestL, diag, P)
+	if err != nil {
+		return nil, err
 	}
 	var gen mat.Dense
 	gen.Mul(x, wAll)
@@ -163,6 +123,61 @@ func FitLNSurrogate(r Responder, seed uint64) (*LNSurrogate, error) {
 	}
 	s.w = wAll
 	return s, nil
+}
+
+// centredGrams returns the centred Gram matrices Σ(x−m)(x−m)ᵀ of the fitting part xa and of
+// the whole design (xa then xb), the whole's column means, and the mean diagonal of its Gram
+// matrix. One pass over the design: the raw cross-products of its two parts, centred by
+// rank-one corrections (Σ(x−m)(x−m)ᵀ = XᵀX − n·m·mᵀ), give the fitting part's and the whole's.
+func centredGrams(xa, xb mat.Matrix) (xtxA, xtx *mat.SymDense, meanAll []float64, diag float64) {
+	split, P := xa.Dims()
+	nb, _ := xb.Dims()
+	T := split + nb
+	var sa, sb mat.SymDense
+	sa.SymOuterK(1, xa.T())
+	sb.SymOuterK(1, xb.T())
+	sumA, sumB := colSums(xa), colSums(xb)
+	meanA, meanAll := make([]float64, P), make([]float64, P)
+	for p := range meanAll {
+		meanA[p], meanAll[p] = sumA[p]/float64(split), (sumA[p]+sumB[p])/float64(T)
+	}
+	xtxA, xtx = mat.NewSymDense(P, nil), mat.NewSymDense(P, nil)
+	for i := 0; i < P; i++ {
+		for j := i; j < P; j++ {
+			a := sa.At(i, j)
+			xtxA.SetSym(i, j, a-float64(split)*meanA[i]*meanA[j])
+			xtx.SetSym(i, j, a+sb.At(i, j)-float64(T)*meanAll[i]*meanAll[j])
+		}
+	}
+	for i := 0; i < P; i++ {
+		diag += xtx.At(i, i)
+	}
+	return xtxA, xtx, meanAll, diag / float64(P)
+}
+
+// refitRidge solves the ridge regression on the whole design for each cell at the penalty
+// chosen for it (bestL[c], relative to diag), one factorisation per penalty: [P, cells].
+func refitRidge(xtx *mat.SymDense, xty *mat.Dense, lambdas, bestL []float64, diag float64, P int) (*mat.Dense, error) {
+	wAll := mat.NewDense(P, len(bestL), nil)
+	for _, l := range lambdas {
+		var cells []int
+		for c := range bestL {
+			if bestL[c] == l {
+				cells = append(cells, c)
+			}
+		}
+		if len(cells) == 0 {
+			continue
+		}
+		w, err := ridgeSolve(xtx, xty, l*diag)
+		if err != nil {
+			return nil, fmt.Errorf("LN surrogate: %w", err)
+		}
+		for _, c := range cells {
+			wAll.SetCol(c, mat.Col(nil, c, w))
+		}
+	}
+	return wAll, nil
 }
 
 // crossProduct is Xᵀ(y − ȳ) for each response y over rows [from, to) (x holds those rows).

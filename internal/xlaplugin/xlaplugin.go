@@ -5,9 +5,9 @@ package xlaplugin
 
 import (
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/deepretina/deepretina/internal/repofile"
 )
 
 // The project's own XLA CPU plugin, installed by scripts/setup.sh from the Python package
@@ -24,51 +24,13 @@ const (
 // executable (bin/deepretina → ../deps/pjrt), in the working folder and its parents, and in the
 // repository this package was compiled from (which is where tests and notebooks that import the
 // module from a local checkout find it).
-func Find() (string, bool) { return FindIn(SearchRoots()) }
+func Find() (string, bool) { return repofile.Find(Dir + "/" + File) }
 
 // FindIn looks for Dir/File under each of roots in turn.
-func FindIn(roots []string) (string, bool) {
-	for _, root := range roots {
-		p := filepath.Join(root, Dir, File)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			if abs, err := filepath.Abs(p); err == nil {
-				return abs, true
-			}
-		}
-	}
-	return "", false
-}
+func FindIn(roots []string) (string, bool) { return repofile.FindIn(roots, Dir+"/"+File) }
 
-// SearchRoots are the folders Find searches, in order.
-func SearchRoots() []string {
-	var roots []string
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			roots = append(roots, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
-		}
-	}
-	if wd, err := os.Getwd(); err == nil {
-		roots = append(roots, ancestors(wd)...)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		// <repo>/internal/xlaplugin/xlaplugin.go → <repo>
-		roots = append(roots, filepath.Dir(filepath.Dir(filepath.Dir(file))))
-	}
-	return roots
-}
-
-// ancestors lists dir and every folder above it.
-func ancestors(dir string) []string {
-	var out []string
-	for {
-		out = append(out, dir)
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return out
-		}
-		dir = parent
-	}
-}
+// SearchRoots are the folders Find searches, in order (see package repofile).
+func SearchRoots() []string { return repofile.SearchRoots() }
 
 // CPUFlags returns the XLA CPU options the engine runs with when DEEPRETINA_XLA_ONEDNN=1,
 // added to $XLA_FLAGS unless it already sets them: oneDNN's convolutions (the library PyTorch's CPU convolutions use) in
