@@ -525,19 +525,3 @@ func denseApply(ctx *model.Scope, x *graph.Node, specs []varSpec) *graph.Node {
 	}
 	return out
 }
-
-// randomNormal draws standard normal values by the Box–Muller transform, like GoMLX's
-// RandomNormal, but with the uniform variate under the logarithm kept at or above a normal
-// float32 (1e-30). GoMLX floors it at the smallest denormal, which XLA's CPU code flushes to
-// zero: a zero variate then gives an infinite sample, about once per 2³² draws, which
-// turned a training run to NaN in its sixth epoch.
-func randomNormal(ctx *model.Scope, g *graph.Graph, shape shapes.Shape) *graph.Node {
-	return boxMuller(ctx.RandomUniform(g, shape), ctx.RandomUniform(g, shape))
-}
-
-// boxMuller maps two uniform variates in [0, 1) to a standard normal one.
-func boxMuller(u1, u2 *graph.Node) *graph.Node {
-	u1 = graph.Max(u1, graph.Scalar(u1.Graph(), u1.DType(), 1e-30))
-	radius := graph.Sqrt(graph.MulScalar(graph.Log(u1), -2))
-	return graph.Mul(radius, graph.Cos(graph.MulScalar(u2, 2*math.Pi)))
-}
