@@ -244,16 +244,17 @@ func cnnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 
 	hidden := make(map[string]*graph.Node, 2)
 	pre := make(map[string]*graph.Node, 2)
-	h := graph.TransposeAllAxes(x, 0, 2, 3, 1) // channels-last [B, H, W, History]
+	fft := FFTConvolution(g.Backend()) && !model.GetParamOr(ctx, ParamDirectConvolution, false)
+	h := x // channels-first [B, History, H, W]
 	var flat *graph.Node
 	for i, layer := range layers {
 		if i > 0 {
-			h = graph.TransposeAllAxes(hidden[layers[i-1].name], 0, 2, 3, 1)
+			h = hidden[layers[i-1].name]
 		}
-		h = convApply(ctx, h, layer.convs, dropout(training, cfg))
+		h = convLayerCF(ctx, h, layer.convs, dropout(training, cfg), fft)
 		s := layerShapes[layer.name]
 		// PyTorch's Flatten of [C, H, W].
-		flat = graph.Reshape(graph.TransposeAllAxes(h, 0, 3, 1, 2), b, s[0]*s[1]*s[2])
+		flat = graph.Reshape(h, b, s[0]*s[1]*s[2])
 		flat = FlatBatchNorm(ctx.At("%s", layer.bnScope), flat, bnOpts)
 		if training && cfg.Noise > 0 {
 			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
