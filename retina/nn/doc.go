@@ -5,7 +5,9 @@
 // built from them (models.go: ModelConfig and Forward for BNCNN of McIntosh et al. 2016,
 // LinearStackedBNCNN of Maheswaranathan et al. 2023 and the dense LN model; modelstacked.go:
 // collapsing a linear stack of 3×3 convolutions into one kernel; outputinit.go: the output layer
-// started at the rates' statistics).
+// started at the rates' statistics). On XLA's CPU engine the models compute each conv layer as
+// one FFT convolution (fftconv.go) of the layer's composed kernel (compose.go); noise.go draws
+// the training noise.
 //
 // structure.go and vars.go are the one description of the models' layer names, variable scopes
 // and PyTorch state-dict names (Structure, Vars), which Forward, package retina's checkpoints

@@ -244,16 +244,17 @@ func cnnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 
 	hidden := make(map[string]*graph.Node, 2)
 	pre := make(map[string]*graph.Node, 2)
-	h := graph.TransposeAllAxes(x, 0, 2, 3, 1) // channels-last [B, H, W, History]
+	fft := FFTConvolution(g.Backend()) && !model.GetParamOr(ctx, ParamDirectConvolution, false)
+	h := x // channels-first [B, History, H, W]
 	var flat *graph.Node
 	for i, layer := range layers {
 		if i > 0 {
-			h = graph.TransposeAllAxes(hidden[layers[i-1].name], 0, 2, 3, 1)
+			h = hidden[layers[i-1].name]
 		}
-		h = convApply(ctx, h, layer.convs, dropout(training, cfg))
+		h = convLayerCF(ctx, h, layer.convs, dropout(training, cfg), fft)
 		s := layerShapes[layer.name]
 		// PyTorch's Flatten of [C, H, W].
-		flat = graph.Reshape(graph.TransposeAllAxes(h, 0, 3, 1, 2), b, s[0]*s[1]*s[2])
+		flat = graph.Reshape(h, b, s[0]*s[1]*s[2])
 		flat = FlatBatchNorm(ctx.At("%s", layer.bnScope), flat, bnOpts)
 		if training && cfg.Noise > 0 {
 			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
@@ -524,20 +525,4 @@ func denseApply(ctx *model.Scope, x *graph.Node, specs []varSpec) *graph.Node {
 		out = graph.Add(out, graph.InsertAxes(vars[1].NodeValue(g), 0))
 	}
 	return out
-}
-
-// randomNormal draws standard normal values by the Box–Muller transform, like GoMLX's
-// RandomNormal, but with the uniform variate under the logarithm kept at or above a normal
-// float32 (1e-30). GoMLX floors it at the smallest denormal, which XLA's CPU code flushes to
-// zero: a zero variate then gives an infinite sample, about once per 2³² draws, which
-// turned a training run to NaN in its sixth epoch.
-func randomNormal(ctx *model.Scope, g *graph.Graph, shape shapes.Shape) *graph.Node {
-	return boxMuller(ctx.RandomUniform(g, shape), ctx.RandomUniform(g, shape))
-}
-
-// boxMuller maps two uniform variates in [0, 1) to a standard normal one.
-func boxMuller(u1, u2 *graph.Node) *graph.Node {
-	u1 = graph.Max(u1, graph.Scalar(u1.Graph(), u1.DType(), 1e-30))
-	radius := graph.Sqrt(graph.MulScalar(graph.Log(u1), -2))
-	return graph.Mul(radius, graph.Cos(graph.MulScalar(u2, 2*math.Pi)))
 }
