@@ -61,7 +61,7 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 			return nil, nil, fmt.Errorf("kernel %d has %d input channels, but kernel %d outputs %d", i, d[2], i-1, cout)
 		}
 		bh, bw, bout := d[0], d[1], d[3]
-		next := composeKernels(acc, kh, kw, cin, cout, k, bh, bw, bout)
+		next := composeHostKernels(acc, kh, kw, cin, cout, k, bh, bw, bout)
 		nextBias := composeBias(accBias, b, k, bh*bw, cout, bout)
 		nh, nw := kh+bh-1, kw+bw-1
 		acc, accBias, kh, kw, cout = next, nextBias, nh, nw, bout
@@ -69,10 +69,10 @@ func CollapseStack(kernels []*tensors.Tensor, biases []*tensors.Tensor) (kernel,
 	return tensorconv.FromFloat64s(acc, dtype, kh, kw, cin, cout), tensorconv.FromFloat64s(accBias, dtype, cout), nil
 }
 
-// composeKernels returns the kernel [kh+bh−1, kw+bw−1, cin, bout] of acc [kh, kw, cin, cout]
+// composeHostKernels returns the kernel [kh+bh−1, kw+bw−1, cin, bout] of acc [kh, kw, cin, cout]
 // followed by k [bh, bw, cout, bout]:
 // next[u,v,c,o] = Σ_{a,b,m} acc[u−a, v−b, c, m] · k[a, b, m, o].
-func composeKernels(acc []float64, kh, kw, cin, cout int, k []float64, bh, bw, bout int) []float64 {
+func composeHostKernels(acc []float64, kh, kw, cin, cout int, k []float64, bh, bw, bout int) []float64 {
 	nw := kw + bw - 1
 	next := make([]float64, (kh+bh-1)*nw*cin*bout)
 	for p := range kh {
