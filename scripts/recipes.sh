@@ -31,6 +31,10 @@
 # main job itself. Results and their commands: docs/validation.md, "Recipe search".
 set -euo pipefail
 
+# Everything is in main, which bash parses whole before running: the file can be edited (a
+# candidate added) while a search runs.
+main() {
+
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0
 OUT=""
@@ -64,6 +68,10 @@ CANDIDATES=(
 	"default - base"
 	"k3-16x8 k3-16x8.json base"
 	"stacked-16x16 stacked-16x16.json base"
+	"k3-16x8-e16 k3-16x8-e16.json base"
+	"k3-16x8-long k3-16x8.json long"
+	"k3-16x8-wn k3-16x8-wn.json base"
+	"k3-16x16 k3-16x16.json base"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
@@ -71,7 +79,7 @@ CANDIDATES=(
 data_seconds() {
 	case "$1" in
 	base) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
-	long) [[ $QUICK == 1 ]] && echo 40 || echo 720 ;;
+	long) [[ $QUICK == 1 ]] && echo 40 || echo 480 ;;
 	*) echo "recipes.sh: unknown data variant $1" >&2; exit 1 ;;
 	esac
 }
@@ -152,6 +160,12 @@ run_candidate() {
 
 for c in "${CANDIDATES[@]}"; do
 	read -r name config variant <<<"$c"
-	selected "$name" && run_candidate "$name" "$config" "$variant"
+	if selected "$name"; then
+		run_candidate "$name" "$config" "$variant"
+	fi
 done
 python3 "$ROOT/scripts/recipetable.py" "$OUT"
+}
+
+main "$@"
+exit $?

@@ -86,6 +86,13 @@ def candidate(out, name):
                    shown=shown, truth_shown=truth, missed=[k for k in truth if k not in shown],
                    model_only=[k for k in shown if k not in truth])
         row["phenomena_met"] = len(row["missed"]) <= 2
+        # The sanity check (an LN model passes it) and the negative control (no direction or
+        # orientation selectivity), judged on the medians: not counted, but a model that fails
+        # the control shows a selectivity its truth lacks.
+        for role in ("sanity", "control"):
+            for k, v in ph.items():
+                if isinstance(v, dict) and v.get("role") == role:
+                    row[role] = {"name": k, "model": v.get("reproduced"), "truth": v.get("truth_reproduced")}
     pr = load(os.path.join(d, "probe", "probe.json"))
     if pr:
         s = pr["summary"]
@@ -121,7 +128,7 @@ def names(xs):
 
 def markdown(rows):
     head = ("| candidate | model | data | epochs run (best) | test r | FEV | phenomena: model / truth | missed (≤ 2) "
-            "| model only | bipolar held out (null) [untrained] | amacrine held out (null) [untrained] "
+            "| model only | sanity, control | bipolar held out (null) [untrained] | amacrine held out (null) [untrained] "
             "| amacrine NF-OFF / NF-ON / WF | train wall s (load) | train CPU s | est. quiet 2-core wall s (CPU/2) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -133,6 +140,8 @@ def markdown(rows):
         ph = f"{r['reproduced']} / {r['truth_reproduced']}" if "reproduced" in r else "–"
         missed = f"{len(r['missed'])}: {names(r['missed'])}" if "missed" in r else "–"
         only = names(r["model_only"]) if "model_only" in r else "–"
+        yn = {True: "yes", False: "no", None: "–"}
+        checks = ", ".join(yn[r[k]["model"]] if k in r else "–" for k in ("sanity", "control"))
         cells = {}
         for t in ("bipolar", "amacrine"):
             p = r.get("probe", {}).get(t)
@@ -149,10 +158,12 @@ def markdown(rows):
         else:
             wall = cpu = est = "–"
         lines.append(f"| {r['name']} | {model} | {data} | {ep} | {fmt(r.get('test_r'))} | {fmt(r.get('fev'))} | {ph} "
-                     f"| {missed} | {only} | {cells['bipolar']} | {cells['amacrine']} | {am} | {wall} | {cpu} | {est} |")
+                     f"| {missed} | {only} | {checks} | {cells['bipolar']} | {cells['amacrine']} | {am} | {wall} | {cpu} | {est} |")
     lines.append("")
     lines.append("Phenomena: " + ", ".join(f"{v} {k}" for k, v in SHORT.items()) + ". ✓: the probe's target met for "
-                 "that type (held out ≥ 0.7 and ≥ 0.1 above the untrained control). Train times are of the whole "
+                 "that type (held out ≥ 0.7 and ≥ 0.1 above the untrained control). Sanity, control: whether the "
+                 "model passes the step response (sanity) and shows no direction or orientation selectivity "
+                 "(control), judged on the medians and not counted. Train times are of the whole "
                  "`train` command (CNN, LN baseline, scoring), on a shared machine; the load is the 1-minute load "
                  "average before and after. The quiet 2-core wall time is an estimate: CPU time / 2.")
     return "\n".join(lines) + "\n"
