@@ -72,6 +72,8 @@ CANDIDATES=(
 	"stacked-16x16-e20 stacked-16x16-e20.json base"
 	"stacked-16x16-long stacked-16x16.json long"
 	"stacked-16x16-wn stacked-16x16-wn.json base"
+	"k3-16x8-s1 k3-16x8-s1.json base"
+	"stacked-16x16-s1 stacked-16x16-s1.json base"
 	"k3-16x8-long k3-16x8.json long"
 	"k3-16x8-wn k3-16x8-wn.json base"
 	"k3-16x16 k3-16x16.json base"
