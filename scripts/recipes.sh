@@ -63,17 +63,18 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 # The candidates: name, config in scripts/recipes/ ("-": no --config, the CLI default), data
-# variant (below). The order is the order of the table.
+# variant (below). The order is the order of the table and of priority: the default, the best
+# on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants.
 CANDIDATES=(
 	"default - base"
 	"k3-16x8 k3-16x8.json base"
 	"stacked-16x16 stacked-16x16.json base"
-	"k3-16x8-e16 k3-16x8-e16.json base"
-	"stacked-16x16-e20 stacked-16x16-e20.json base"
-	"stacked-16x16-long stacked-16x16.json long"
-	"stacked-16x16-wn stacked-16x16-wn.json base"
 	"k3-16x8-s1 k3-16x8-s1.json base"
 	"stacked-16x16-s1 stacked-16x16-s1.json base"
+	"stacked-16x16-long stacked-16x16.json long"
+	"stacked-16x16-e20 stacked-16x16-e20.json base"
+	"k3-16x8-e16 k3-16x8-e16.json base"
+	"stacked-16x16-wn stacked-16x16-wn.json base"
 	"k3-16x8-long k3-16x8.json long"
 	"k3-16x8-wn k3-16x8-wn.json base"
 	"k3-16x16 k3-16x16.json base"
