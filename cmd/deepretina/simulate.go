@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -17,6 +18,7 @@ import (
 func simulateCmd() *cobra.Command {
 	var out, preset, stim, images string
 	var seed uint64
+	var trainSeconds float64
 	cmd := &cobra.Command{
 		Use:   "simulate --out DIR",
 		Short: "Simulate the ground-truth retina and write it in the lab's HDF5 layout",
@@ -35,6 +37,15 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			}
 			if cmd.Flags().Changed("seed") {
 				cfg.Seed = seed
+			}
+			if cmd.Flags().Changed("train-seconds") {
+				// Only the training segment grows: the circuit, the test segment and the
+				// interneuron recordings come from their own random streams, so a longer
+				// recording keeps the same retina and the same test set.
+				if !(trainSeconds > 0) || math.IsInf(trainSeconds, 0) {
+					return fmt.Errorf("--train-seconds %v: expected a positive number of seconds", trainSeconds)
+				}
+				cfg.TrainSeconds = trainSeconds
 			}
 			cfg.ImagesDir = images
 			stims, err := stimList(stim)
@@ -84,6 +95,7 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 	cmd.Flags().StringVar(&out, "out", "", "output folder (required)")
 	cmd.Flags().StringVar(&preset, "preset", "small", "simulation preset: small | paper")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same data)")
+	cmd.Flags().Float64Var(&trainSeconds, "train-seconds", 0, "seconds of non-repeated training stimulus (default: the preset's, 240 for small, 3600 for paper)")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")
 	cmd.Flags().StringVar(&images, "images", "", "folder of PNG/JPEG photographs for natural scenes (default: procedural dead-leaves images)")
 	return cmd

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/deepretina/deepretina/datasets"
+)
+
+// simulate --train-seconds lengthens only the training segment: the same retina gives the same
+// test segment (stimulus and responses), so runs trained on recordings of different lengths
+// are scored on the same test set. A length that is no positive number is refused.
+func TestSimulateTrainSeconds(t *testing.T) {
+	work := t.TempDir()
+	load := func(seconds string) *datasets.Recording {
+		t.Helper()
+		dir := filepath.Join(work, seconds)
+		if out, err := run(t, "simulate", "--out", dir, "--stim", "whitenoise", "--train-seconds", seconds); err != nil {
+			t.Fatalf("simulate --train-seconds %s: %v\n%s", seconds, err, out)
+		}
+		rec, err := datasets.LoadFile(filepath.Join(dir, "sim-small", "whitenoise.h5"), datasets.WhiteNoise, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	short, long := load("3"), load("6")
+	if short.Train.Stimulus.T != 300 || long.Train.Stimulus.T != 600 {
+		t.Errorf("training frames: got %d and %d; expected 300 and 600 (3 s and 6 s at 100 Hz)", short.Train.Stimulus.T, long.Train.Stimulus.T)
+	}
+	if !slices.Equal(short.Test.Stimulus.Data, long.Test.Stimulus.Data) || short.Test.Stimulus.T == 0 {
+		t.Error("the test stimulus changed with the length of the training segment")
+	}
+	if !slices.Equal(short.Test.Rates.Data, long.Test.Rates.Data) {
+		t.Error("the test responses changed with the length of the training segment")
+	}
+	for _, bad := range []string{"0", "-5", "NaN"} {
+		out, err := run(t, "simulate", "--out", filepath.Join(work, "bad"), "--train-seconds", bad)
+		if err == nil || !strings.Contains(out, "--train-seconds") || !strings.Contains(out, "positive") {
+			t.Errorf("--train-seconds %s: err %v; expected an error naming the flag:\n%s", bad, err, out)
+		}
+	}
+}
