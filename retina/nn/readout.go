@@ -174,7 +174,7 @@ func factorisedApply(ctx *model.Scope, features *graph.Node, specs []varSpec, s2
 	vars := materializeVars(ctx, specs, features.DType())
 	mask, chans := vars[0].NodeValue(g), vars[1].NodeValue(g)
 	b := features.Shape().Dimensions[0]
-	h := graph.Reshape(features, b, s2[0], s2[1]*s2[2])                  // [B, C, S]
+	h := graph.Reshape(features, b, s2[0], s2[1]*s2[2])                // [B, C, S]
 	spatial := graph.DotGeneral(h, []int{2}, nil, mask, []int{0}, nil) // [B, C, N]
 	return graph.ReduceSum(graph.Mul(spatial, graph.InsertAxes(chans, 0)), 1)
 }
