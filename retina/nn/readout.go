@@ -190,3 +190,25 @@ func (c ModelConfig) TorchCompatible() error {
 	}
 	return nil
 }
+
+// CoreVars lists the variables of a CNN's core, its hidden layers (the convolutions and their
+// batch norms, running statistics included): what a model of several recordings shares and a
+// fine-tuned model takes from a trained one. cfg must be valid.
+func CoreVars(cfg ModelConfig) []Var {
+	core := map[string]bool{}
+	for _, l := range cnnLayers(cfg) {
+		core[l.name], core[l.bnScope] = true, true
+	}
+	var out []Var
+	for _, v := range Vars(cfg) {
+		if len(v.Scope) > 0 && core[v.Scope[0]] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ValidRecordingName reports whether name can name a recording of a model of several
+// recordings: letters, digits, '.', '_' and '-', starting with a letter or digit (it becomes a
+// variable scope and part of file names).
+func ValidRecordingName(name string) bool { return recordingNamePattern.MatchString(name) }
