@@ -15,7 +15,7 @@ import (
 )
 
 func exportCmd() *cobra.Command {
-	var run, out string
+	var run, out, recording string
 	cmd := &cobra.Command{
 		Use:   "export --run DIR --out W.npz",
 		Short: "Export a run's weights as the reference PyTorch state dict (.npz) plus its norm stats",
@@ -41,7 +41,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if err := checkOutputFile("--out", out, kindNpz, nil); err != nil {
 				return err
 			}
-			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+			model, err := loadRunModel(run, recording, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}
@@ -63,6 +63,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringVar(&out, "out", "", "output .npz")
 	return cmd
 }

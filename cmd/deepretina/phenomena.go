@@ -16,7 +16,7 @@ import (
 )
 
 func phenomenaCmd() *cobra.Command {
-	var run, out, only, truthPreset string
+	var run, out, only, truthPreset, recording string
 	cmd := &cobra.Command{
 		Use:   "phenomena --run DIR --out OUTDIR [--only NAME,NAME] [--truth PRESET]",
 		Short: "Run the retinal phenomena battery on a trained model and its ground truth; write results.json and report.html",
@@ -69,7 +69,7 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
 				defer removeIfEmpty(out) // created by this command: not left behind empty
 			}
-			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+			model, err := loadRunModel(run, recording, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}
@@ -97,11 +97,11 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if err != nil {
 				return err
 			}
-			data, err := phenomena.ResultsJSON(results, phenomena.ResultsHeader{Run: run, Checkpoint: filepath.Base(model.Dir)})
+			data, err := phenomena.ResultsJSON(results, phenomena.ResultsHeader{Run: run, Checkpoint: filepath.Base(checkpointID(model))})
 			if err != nil {
 				return err
 			}
-			if data, err = withIdentity(data, phenomenaKindID, run, model.Dir); err != nil {
+			if data, err = withIdentity(data, phenomenaKindID, run, checkpointID(model)); err != nil {
 				return err
 			}
 			if err := checkInterrupted(cmd.Context(), "phenomena"); err != nil {
@@ -140,6 +140,7 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained model (required)")
 	cmd.Flags().StringVar(&out, "out", "", "output folder for results.json and report.html (required)")
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated experiments to run (default: all)")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringVar(&truthPreset, "truth", "", "simulated retina preset to compare with (default: the run's own simulated retina, none for recorded data)")
 	return cmd
 }

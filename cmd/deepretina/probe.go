@@ -29,7 +29,7 @@ import (
 var simInterneuronFiles = []string{"bipolars_sim.h5", "amacrines_sim.h5"}
 
 func probeCmd() *cobra.Command {
-	var run, out, groups string
+	var run, out, groups, recording string
 	var files []string
 	var maxShift, rfSamples, igSteps int
 	var postReLU, allowChanged bool
@@ -99,13 +99,14 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 				defer removeIfEmpty(out) // created by this command: not left behind empty
 			}
 			return untilInterrupted(cmd.Context(), "probe", func() error {
-				return runProbe(probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
+				return runProbe(probeArgs{run: run, recording: recording, out: out, files: files, groups: groupList, maxShift: maxShift,
 					postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}, os.Stderr)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained (or imported) model (required)")
 	cmd.Flags().StringVar(&out, "out", "", "output folder for probe.json and report.html (required)")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringSliceVar(&files, "interneurons", nil, "interneuron files in the reference's layout (repeat the flag or separate with commas; default: the run's simulated retina's)")
 	cmd.Flags().StringVar(&groups, "groups", "", "comma-separated stimulus groups to use (default: every group of the simulator's files; boxes, else whitenoise, else all, of other files)")
 	cmd.Flags().IntVar(&maxShift, "max-shift", 1, "try the stimulus shifted by up to this many pixels in each direction")
@@ -119,6 +120,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 
 type probeArgs struct {
 	run, out     string
+	recording    string
 	files        []string
 	groups       []string
 	maxShift     int
@@ -131,7 +133,7 @@ type probeArgs struct {
 
 func runProbe(a probeArgs, log io.Writer) error {
 	start := time.Now()
-	model, err := retina.LoadModel(a.run, retina.LoadOptions{Log: log})
+	model, err := loadRunModel(a.run, a.recording, retina.LoadOptions{Log: log})
 	if err != nil {
 		return err
 	}
@@ -173,7 +175,7 @@ func runProbe(a probeArgs, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.Run, res.Checkpoint, res.Interneurons = a.run, model.Dir, sources
+	res.Run, res.Checkpoint, res.Interneurons = a.run, checkpointID(model), sources
 	res.Control = fmt.Sprintf("untrained %s of the same architecture (retina.NewModel, seed %d)", model.Meta.Config.ModelType, a.controlSeed)
 	js, err := jsonnull.MarshalIndent(res, "", "  ")
 	if err != nil {
