@@ -198,3 +198,22 @@ func TestCheckStartFromRun(t *testing.T) {
 		t.Error("two recordings for a run of one accepted")
 	}
 }
+
+// TestRangesKeepRecordings: a sweep over the core's hyper-parameters (a --ranges file over a
+// multi-recording config) gives runs on the same recordings.
+func TestRangesKeepRecordings(t *testing.T) {
+	base, err := ParseConfig([]byte(`{"readout": "factorised", "recordings": ["a", {"name": "b", "dataset": "x", "cells": [1], "sim_seed": 3}]}`), SmallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs, err := Ranges{"chans": {json.RawMessage(`[4,4]`), json.RawMessage(`[8,8]`)}}.Expand(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfgs {
+		specs := c.RecordingSpecs()
+		if len(specs) != 2 || specs[1].Name != "b" || specs[1].SimSeed != 3 || !slices.Equal(specs[1].Cells.IDs, []int{1}) || c.Readout != "factorised" {
+			t.Errorf("%s: recordings %+v, readout %q", c.ExpName, specs, c.Readout)
+		}
+	}
+}
