@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina/nn"
@@ -176,13 +175,4 @@ func LoadRecordings(cfg Config, log io.Writer) ([]*datasets.Recording, error) {
 		recs[i] = rec
 	}
 	return recs, nil
-}
-
-// recordingNames lists names for messages: "a, b, c".
-func recordingNames(specs []RecordingSpec) string {
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
-	}
-	return strings.Join(names, ", ")
 }
