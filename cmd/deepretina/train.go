@@ -197,11 +197,20 @@ func summaryOf(ev *analysis.Evaluation) *evalSummary {
 }
 
 // recordResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
-// the run's earlier row if it has one.
+// the run's earlier row if it has one. A multi-recording run's row holds the means over its
+// recordings, and its dataset names them all ("ret1+ret2+ret3").
 func recordResults(out string, cfg retina.Config, ev *evalSummary) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: cfg.Dataset,
+	dataset := cfg.Dataset
+	if cfg.MultiRecording() { // the scores are means over these: name them all
+		var names []string
+		for _, s := range cfg.RecordingSpecs() {
+			names = append(names, s.Dataset)
+		}
+		dataset = strings.Join(names, "+")
+	}
+	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: dataset,
 		StimType: cfg.StimType, CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean,
 		CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean, Config: cfg})
 }
