@@ -58,6 +58,12 @@ type RunMeta struct {
 	Files   map[string]string `json:"files"` // checkpoint file → SHA-256, to detect corruption
 
 	Imported *ImportInfo `json:"imported,omitempty"` // set for runs made by torchio.ImportRun: the source checkpoint
+
+	// Multi-recording runs (runrecordings.go); absent in single-recording runs. The top-level
+	// fields above (model, norm_stats, cell_ids, …) then describe the first recording.
+	Recordings     []RecordingMeta `json:"recordings,omitempty"`      // each recording, with its readout
+	CoreRecordings []CoreRecording `json:"core_recordings,omitempty"` // the recordings the core was trained on
+	CoreFrom       *CoreOrigin     `json:"core_from,omitempty"`       // fine-tuned runs: the checkpoint the core started from
 }
 
 // EpochRecord is one line of the training curve.
@@ -75,6 +81,10 @@ type EpochRecord struct {
 	TrainSeconds   float64 `json:"train_seconds"`    // in training steps
 	CompileSeconds float64 `json:"compile_seconds"`  // the first step of the process, which compiles the step (included in train_seconds)
 	HostToDevice   int64   `json:"host_to_device_b"` // bytes sent to the device: window starts (the data is resident)
+
+	// Recordings are the scores of each recording of a multi-recording run, whose ValCorr and
+	// TestCorr are their means.
+	Recordings []RecordingScore `json:"recordings,omitempty"`
 }
 
 const (
@@ -181,6 +191,9 @@ func ParseMeta(data []byte) (*RunMeta, error) {
 	}
 	if meta.Epoch < 0 || meta.StepInEpoch < 0 {
 		return nil, fmt.Errorf("field \"epoch\": expected ≥ 0, got %d (step %d)", meta.Epoch, meta.StepInEpoch)
+	}
+	if err := meta.checkRecordings(); err != nil {
+		return nil, err
 	}
 	return &meta, nil
 }

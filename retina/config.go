@@ -64,6 +64,14 @@ type Config struct {
 	TrainLoop           string  `json:"train_loop,omitempty"`           // the reference's training-loop function; only the standard loop exists here (leave it out)
 	Retinotopic         bool    `json:"retinotopic,omitempty"`          // the reference's retinotopic models: not supported
 	SemanticScale       float64 `json:"semantic_scale,omitempty"`       // weight of the retinotopic models' semantic loss (only with retinotopic)
+
+	// Several recordings, one model (recordings.go). Absent, a run is the reference's: one
+	// recording, the dense readout.
+	Readout       string          `json:"readout,omitempty"`        // "dense" (the reference's; default) or "factorised" (spatial mask × channel weights per cell)
+	Recordings    []RecordingSpec `json:"recordings,omitempty"`     // train one core on these recordings, with a readout each
+	FromRun       string          `json:"from_run,omitempty"`       // start the core from this run folder's best checkpoint (fine-tuning)
+	ReadoutOnly   bool            `json:"readout_only,omitempty"`   // with from_run: train the readouts only, the core frozen
+	UnfreezeAfter int             `json:"unfreeze_after,omitempty"` // with readout_only: train the core too after this many epochs (0: never)
 }
 
 // DefaultConfig is the reference's published BNCNN setting on real data (50×50 pixels,
@@ -243,6 +251,9 @@ func (c Config) Validate() error {
 	if err := c.validateReferenceKeys(); err != nil {
 		return err
 	}
+	if err := c.validateRecordings(mtype); err != nil {
+		return err
+	}
 	checks := []struct {
 		ok   bool
 		name string
@@ -323,6 +334,7 @@ func (c Config) ModelConfig(nCells int) nn.ModelConfig {
 		m.DenseBias = c.GCBias
 		m.NoConvBias = c.Bias != nil && !*c.Bias
 		m.ExpOutput = c.Softplus != nil && !*c.Softplus
+		m.Readout = c.Readout
 		if m.Type == nn.ModelLinearStacked {
 			m.DropP = c.DropP
 		}

@@ -95,6 +95,9 @@ func (c *Config) canonicalize() {
 	if c.BNormD == 1 {
 		c.BNormD = 0
 	}
+	if c.Readout == nn.ReadoutDense {
+		c.Readout = ""
+	}
 }
 
 // Canonicalize writes the config in the canonical form a run's config is stored in: keys at

@@ -16,13 +16,13 @@ import (
 // (inference mode) and reports, layer by layer from the input up, the largest activation and
 // whether it is finite, together with the first variable that holds a NaN/Inf. The first layer
 // that breaks is where to look.
-func (t *trainer) diagnoseNonFinite(starts *tensors.Tensor) string {
+func (t *trainer) diagnoseNonFinite(h *head, starts *tensors.Tensor) string {
 	var parts []string
 	if name := firstNonFiniteVariable(t.store); name != "" {
 		parts = append(parts, "first non-finite variable: "+name)
 	}
-	mcfg := t.meta.Model
-	history, norm := t.meta.InputShape[0], t.meta.NormStats
+	mcfg := h.mcfg
+	history, norm := t.meta.InputShape[0], h.norm
 	layers := append(nn.HiddenLayerNames(mcfg), "rates")
 	exec, err := model.NewExec(t.backend, t.store, func(ctx *model.Scope, stim, starts *Node) []*Node {
 		out := nn.Forward(ctx.At(ModelScope), mcfg, gatherWindows(stim, starts, history, norm))
@@ -39,7 +39,7 @@ func (t *trainer) diagnoseNonFinite(starts *tensors.Tensor) string {
 	if err != nil {
 		return strings.Join(append(parts, "diagnosis failed: "+err.Error()), "; ")
 	}
-	res, err := exec.Exec(t.trainDev.stim, starts)
+	res, err := exec.Exec(h.trainDev.stim, starts)
 	if err != nil {
 		return strings.Join(append(parts, "diagnosis failed: "+err.Error()), "; ")
 	}

@@ -9,6 +9,12 @@
 // Layering: retina/nn (layers → models) → training (config.go, run.go, train.go,
 // resident.go, checkpoint.go) → use (model.go, hidden.go). The engine is chosen in backend.go.
 //
+// Several recordings, one model (recordings.go, trainrecordings.go, runrecordings.go): a config
+// listing recordings trains one core on all of them with a readout per recording, and from_run
+// with readout_only fits new recordings' readouts on a trained, frozen core; the run describes
+// each recording, and LoadOptions.Recording chooses the one a Model serves
+// (docs/multirecording.md).
+//
 // From a notebook or a Go program: simulate a retina, train with a live callback (cancel the
 // context to stop; the same call resumes), then predict and read hidden units (Example runs
 // this path on a tiny model):

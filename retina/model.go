@@ -43,6 +43,10 @@ type hiddenCache struct {
 type LoadOptions struct {
 	Backend compute.Backend // nil: the process's shared DefaultBackend
 	Log     io.Writer       // warnings (a skipped corrupt checkpoint, a missing best one); nil discards them
+	// Recording chooses the recording of a multi-recording run the model serves (its readout,
+	// normalisation and cells; RunMeta.ForRecording). "" serves a run's only recording; a run
+	// of several refuses it with a *RecordingChoiceError listing them.
+	Recording string
 }
 
 // LoadModel loads the best checkpoint of a run folder. When the best checkpoint is missing or
@@ -58,24 +62,34 @@ func LoadModel(runDir string, opts LoadOptions) (*Model, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("run %s: not a run folder (it is a file; give the folder that holds checkpoints/)", runDir)
 	}
-	ref, meta, err := latestGoodCheckpoint(runDir, opts.Log)
+	dir, err := bestCheckpoint(runDir, opts.Log)
 	if err != nil {
 		return nil, err
 	}
+	return LoadCheckpoint(dir, opts)
+}
+
+// bestCheckpoint is the checkpoint folder LoadModel loads: the best epoch's, else the newest
+// good one (said on log).
+func bestCheckpoint(runDir string, log io.Writer) (string, error) {
+	ref, meta, err := latestGoodCheckpoint(runDir, log)
+	if err != nil {
+		return "", err
+	}
 	if meta == nil {
-		return nil, fmt.Errorf("run %s: no usable checkpoint in %s", runDir, filepath.Join(runDir, checkpointsDir))
+		return "", fmt.Errorf("run %s: no usable checkpoint in %s", runDir, filepath.Join(runDir, checkpointsDir))
 	}
 	dir := ref.Dir
 	if meta.BestEpoch > 0 {
 		best := filepath.Join(runDir, checkpointsDir, checkpointDirName(meta.BestEpoch, 0))
 		if _, err := ReadMeta(best); err == nil {
 			dir = best
-		} else if opts.Log != nil && dir != best {
-			fmt.Fprintf(opts.Log, "deepretina: run %s: the best checkpoint (epoch %d) is unusable (%v); using the newest good one, %s\n",
+		} else if log != nil && dir != best {
+			fmt.Fprintf(log, "deepretina: run %s: the best checkpoint (epoch %d) is unusable (%v); using the newest good one, %s\n",
 				runDir, meta.BestEpoch, err, filepath.Base(dir))
 		}
 	}
-	return LoadCheckpoint(dir, opts)
+	return dir, nil
 }
 
 // LoadCheckpoint loads one checkpoint folder (runs/x/checkpoints/epoch-0007).
@@ -83,6 +97,9 @@ func LoadCheckpoint(dir string, opts LoadOptions) (*Model, error) {
 	meta, err := ReadMeta(dir)
 	if err != nil {
 		return nil, err
+	}
+	if meta, err = meta.ForRecording(opts.Recording); err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	store := model.NewStore()
 	if err := loadVariables(store, dir, true); err != nil {

@@ -24,22 +24,59 @@ import (
 // differ: a run can be extended) and was trained on the same data (CheckSameData). Errors about
 // one key are *ConfigError; changed data is a *DataChangedError.
 func CheckStart(cfg Config, runDir string, rec *datasets.Recording) error {
+	return CheckStartRecordings(cfg, runDir, []*datasets.Recording{rec})
+}
+
+// CheckStartRecordings is CheckStart for a run on several recordings (a multi-recording run,
+// recs in the order of Config.RecordingSpecs; a single-recording run has one): each recording
+// must suit the config (errors name it), a from_run's core must be the config's architecture,
+// and an existing run must have been trained on the same recordings.
+func CheckStartRecordings(cfg Config, runDir string, recs []*datasets.Recording) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if err := checkDataFits(cfg, rec); err != nil {
-		return fmt.Errorf("config: %w", err)
+	specs := cfg.RecordingSpecs()
+	if want := max(1, len(specs)); len(recs) != want {
+		return fmt.Errorf("config: recordings: %d to train on, %d given", want, len(recs))
+	}
+	for i, rec := range recs {
+		err := checkDataFits(cfg, rec)
+		if err != nil && specs != nil {
+			err = fmt.Errorf("recording %q: %w", specs[i].Name, err)
+		}
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	_, meta, err := latestGoodCheckpoint(runDir, nil)
-	if err != nil || meta == nil {
+	if err != nil {
 		return err
+	}
+	if meta == nil {
+		if cfg.FromRun != "" {
+			if _, _, err := fromRunCheckpoint(cfg, nil); err != nil {
+				return fmt.Errorf("config: %w", err)
+			}
+		}
+		return nil
 	}
 	if diff := ChangedKeys(meta.Config, cfg); len(diff) > 0 {
 		return fmt.Errorf("run folder %s holds another run: %s (use another --out or exp_name; or these values to resume it)",
 			runDir, strings.Join(diff, "; "))
 	}
-	if err := CheckSameData(meta, rec); err != nil {
-		return fmt.Errorf("run folder %s: %w", runDir, err)
+	if len(meta.Recordings) == 0 {
+		if err := CheckSameData(meta, recs[0]); err != nil {
+			return fmt.Errorf("run folder %s: %w", runDir, err)
+		}
+		return nil
+	}
+	for i, r := range meta.Recordings {
+		if r.DataSource == nil {
+			continue
+		}
+		if changes := r.DataSource.Changes(recs[i].Source); len(changes) > 0 {
+			return fmt.Errorf("run folder %s: recording %q: %w", runDir, r.Name, &DataChangedError{Changes: changes})
+		}
 	}
 	return nil
 }

@@ -18,7 +18,10 @@ type TrainOptions struct {
 	Backend compute.Backend     // nil: DefaultBackend, the process's shared engine
 	Log     io.Writer           // progress and notices; nil discards them
 	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
-	Keep    int                 // checkpoints kept besides the best one (default 2)
+	// Recordings are the recordings of a multi-recording run (Config.MultiRecording), in the
+	// order of Config.RecordingSpecs; nil: LoadRecordings(cfg).
+	Recordings []*datasets.Recording
+	Keep       int // checkpoints kept besides the best one (default 2)
 	// CheckNaN checks every variable for NaN/Inf after each step and names the first one a step
 	// broke (slower; in the spirit of PyTorch's detect_anomaly).
 	CheckNaN bool
@@ -66,22 +69,17 @@ func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*
 		fmt.Fprintf(log, "%s: already finished (%s after %d epochs)\n", runDir, meta.Stopped, meta.Epoch)
 		return meta, nil
 	}
-	rec := opts.Data
-	if rec == nil {
-		if rec, err = LoadData(cfg, log); err != nil {
-			return nil, err
-		}
-	}
-	if err := rec.Validate(); err != nil {
-		return nil, fmt.Errorf("data %s/%s: %w", rec.Expt, rec.Stim, err)
+	recs, err := trainingData(cfg, opts, log)
+	if err != nil {
+		return nil, err
 	}
 	// Everything that can be checked is checked before anything is created.
-	if err := CheckStart(cfg, runDir, rec); err != nil {
+	if err := CheckStartRecordings(cfg, runDir, recs); err != nil {
 		return nil, err
 	}
 	_, statErr := os.Stat(runDir)
 	created := errors.Is(statErr, os.ErrNotExist)
-	done, err := runTraining(ctx, cfg, runDir, rec, ref, meta, opts, log)
+	done, err := runTraining(ctx, cfg, runDir, recs, ref, meta, opts, log)
 	if err != nil && !errors.Is(err, ErrInterrupted) {
 		if cerr := CleanFailedStart(runDir, created); cerr != nil {
 			fmt.Fprintf(log, "deepretina: %v\n", cerr)
@@ -91,7 +89,7 @@ func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*
 }
 
 // runTraining runs (or resumes, from ref/meta) a run that CheckStart accepted.
-func runTraining(ctx context.Context, cfg Config, runDir string, rec *datasets.Recording, ref *checkpointRef, meta *RunMeta,
+func runTraining(ctx context.Context, cfg Config, runDir string, recs []*datasets.Recording, ref *checkpointRef, meta *RunMeta,
 	opts TrainOptions, log io.Writer) (*RunMeta, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder: %w", err)
@@ -100,7 +98,7 @@ func runTraining(ctx context.Context, cfg Config, runDir string, rec *datasets.R
 		meta.Config.NEpochs = cfg.NEpochs // extending a run is allowed
 		meta.Stopped = ""
 	}
-	t, err := newTrainer(cfg, rec, meta, opts)
+	t, err := newTrainer(cfg, recs, meta, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +108,41 @@ func runTraining(ctx context.Context, cfg Config, runDir string, rec *datasets.R
 			return nil, err
 		}
 		fmt.Fprintf(log, "resuming %s from %s\n", runDir, filepath.Base(ref.Dir))
+	} else if cfg.FromRun != "" {
+		if err := t.loadCore(); err != nil {
+			return nil, err
+		}
 	}
 	if err := t.build(runDir); err != nil {
 		return nil, err
 	}
 	return t.run(ctx)
+}
+
+// trainingData returns the recordings a run trains on, checked: opts.Data (or the config's
+// recording) for a single-recording run, opts.Recordings (or the config's recordings) for a
+// multi-recording one.
+func trainingData(cfg Config, opts TrainOptions, log io.Writer) ([]*datasets.Recording, error) {
+	recs := opts.Recordings
+	var err error
+	switch {
+	case !cfg.MultiRecording() && opts.Data != nil:
+		recs = []*datasets.Recording{opts.Data}
+	case !cfg.MultiRecording():
+		var rec *datasets.Recording
+		if rec, err = LoadData(cfg, log); err != nil {
+			return nil, err
+		}
+		recs = []*datasets.Recording{rec}
+	case recs == nil:
+		if recs, err = LoadRecordings(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	for _, rec := range recs {
+		if err := rec.Validate(); err != nil {
+			return nil, fmt.Errorf("data %s/%s: %w", rec.Expt, rec.Stim, err)
+		}
+	}
+	return recs, nil
 }

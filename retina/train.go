@@ -36,61 +36,44 @@ type trainer struct {
 	meta    *RunMeta
 	backend compute.Backend
 	store   *model.Store
+	heads   []*head // one per recording: one in a single-recording run
 
+	ckpt  *checkpointer
+	steps int // steps taken in this process
+}
+
+// head is one recording of a run: its data on the device and the graphs that train and score
+// the core with its readout.
+type head struct {
+	name          string // the recording's name in a multi-recording run; "" otherwise
+	mcfg          nn.ModelConfig
+	norm          datasets.NormStats
 	trainW, testW *datasets.Windows
 	trainIdx      []int
 	valIdx        []int
 	// trainDev, testDev hold the stimuli and responses on the device for the whole run.
 	trainDev, testDev *residentWindows
 
-	step    *model.Exec // one Adam step: (stim, targets, starts) → loss
+	step    *model.Exec // one Adam step of the core and this readout: (stim, targets, starts) → loss
 	predict *model.Exec
-	ckpt    *checkpointer
-	steps   int // steps taken in this process
+	// With a frozen core (readout_only): the core's features in evaluation mode, (stim, starts)
+	// → [B, C2·H2·W2], and one Adam step of this readout alone, (features, targets, starts) →
+	// loss. The core's variables are in neither training graph, so they cannot change.
+	features, readoutStep *model.Exec
 }
 
-func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOptions) (*trainer, error) {
-	history, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
-	if rec.Train.Stimulus.H != h || rec.Train.Stimulus.W != w {
-		return nil, fmt.Errorf("config img_shape %v: the data's frames are %d×%d", cfg.ImgShape, rec.Train.Stimulus.H, rec.Train.Stimulus.W)
-	}
-	norm := datasets.ComputeNormStats(rec.Train.Stimulus)
-	if meta != nil {
-		norm = meta.NormStats
-	}
-	trainW, err := datasets.NewWindows(rec.Train.Stimulus, norm, rec.Train.Rates, history)
-	if err != nil {
-		return nil, fmt.Errorf("training data: %w", err)
-	}
-	testW, err := datasets.NewWindows(rec.Test.Stimulus, norm, rec.Test.Rates, history)
-	if err != nil {
-		return nil, fmt.Errorf("test data: %w", err)
-	}
-	trainIdx, valIdx := datasets.SplitTrainVal(trainW.Len(), cfg.Seed)
-	if cfg.MaxTrainWindows > 0 && len(trainIdx) > cfg.MaxTrainWindows {
-		trainIdx = trainIdx[:cfg.MaxTrainWindows]
-	}
-	if len(trainIdx) < cfg.BatchSize {
-		return nil, fmt.Errorf("batch_size %d: only %d training windows", cfg.BatchSize, len(trainIdx))
-	}
+func newTrainer(cfg Config, recs []*datasets.Recording, meta *RunMeta, opts TrainOptions) (*trainer, error) {
 	backend := opts.Backend
 	if backend == nil {
+		var err error
 		if backend, err = DefaultBackend(opts.Log); err != nil {
 			return nil, err
 		}
 	}
 	if meta == nil {
-		meta = &RunMeta{
-			Format: MetaFormat, Config: cfg, Model: cfg.ModelConfig(rec.NCells()), NormStats: norm,
-			CellIDs: rec.CellIDs, InputShape: [3]int{history, h, w}, FrameRate: rec.FrameRate,
-			PixelSizeUM: rec.PixelSizeUM, Data: rec.Provenance, DataSource: sourceOf(rec), LR: cfg.LR, BestEpoch: 0,
-			BestValCorr: noCorrelation,
-		}
+		meta = newRunMeta(cfg, recs)
 	}
 	meta.Backend = backend.Name()
-	if meta.Model.NCells != rec.NCells() {
-		return nil, fmt.Errorf("checkpoint has %d cells, data has %d", meta.Model.NCells, rec.NCells())
-	}
 	store := model.NewStore()
 	if err := store.SetRNGStateFromSeed(int64(cfg.Seed)); err != nil {
 		return nil, err
@@ -99,67 +82,130 @@ func newTrainer(cfg Config, rec *datasets.Recording, meta *RunMeta, opts TrainOp
 	if log == nil {
 		log = io.Discard
 	}
-	t := &trainer{cfg: cfg, opts: opts, log: log, meta: meta, backend: backend, store: store,
-		trainW: trainW, testW: testW, trainIdx: trainIdx, valIdx: valIdx}
-	if t.trainDev, err = uploadWindows(backend, trainW, 0); err != nil {
-		return nil, fmt.Errorf("training data: %w", err)
-	}
-	if t.testDev, err = uploadWindows(backend, testW, 0); err != nil {
-		t.free()
-		return nil, fmt.Errorf("test data: %w", err)
+	t := &trainer{cfg: cfg, opts: opts, log: log, meta: meta, backend: backend, store: store}
+	for i, rec := range recs {
+		h, err := t.newHead(i, rec)
+		if err != nil {
+			t.free()
+			if len(meta.Recordings) > 0 {
+				err = fmt.Errorf("recording %q: %w", meta.Recordings[i].Name, err)
+			}
+			return nil, err
+		}
+		t.heads = append(t.heads, h)
 	}
 	return t, nil
 }
 
+// newHead prepares recording i of the run: its windows, its training and validation split
+// and its data on the device.
+func (t *trainer) newHead(i int, rec *datasets.Recording) (*head, error) {
+	cfg, meta := t.cfg, t.meta
+	h := &head{mcfg: meta.Model, norm: meta.NormStats}
+	if len(meta.Recordings) > 0 {
+		r := meta.Recordings[i]
+		h.name, h.mcfg, h.norm = r.Name, r.Model, r.NormStats
+	}
+	history, height, width := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
+	if rec.Train.Stimulus.H != height || rec.Train.Stimulus.W != width {
+		return nil, fmt.Errorf("config img_shape %v: the data's frames are %d×%d", cfg.ImgShape, rec.Train.Stimulus.H, rec.Train.Stimulus.W)
+	}
+	if h.mcfg.NCells != rec.NCells() {
+		return nil, fmt.Errorf("checkpoint has %d cells, data has %d", h.mcfg.NCells, rec.NCells())
+	}
+	var err error
+	if h.trainW, err = datasets.NewWindows(rec.Train.Stimulus, h.norm, rec.Train.Rates, history); err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	if h.testW, err = datasets.NewWindows(rec.Test.Stimulus, h.norm, rec.Test.Rates, history); err != nil {
+		return nil, fmt.Errorf("test data: %w", err)
+	}
+	h.trainIdx, h.valIdx = datasets.SplitTrainVal(h.trainW.Len(), cfg.Seed)
+	if cfg.MaxTrainWindows > 0 && len(h.trainIdx) > cfg.MaxTrainWindows {
+		h.trainIdx = h.trainIdx[:cfg.MaxTrainWindows]
+	}
+	if len(h.trainIdx) < cfg.BatchSize {
+		return nil, fmt.Errorf("batch_size %d: only %d training windows", cfg.BatchSize, len(h.trainIdx))
+	}
+	if h.trainDev, err = uploadWindows(t.backend, h.trainW, 0); err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	if h.testDev, err = uploadWindows(t.backend, h.testW, 0); err != nil {
+		h.free()
+		return nil, fmt.Errorf("test data: %w", err)
+	}
+	return h, nil
+}
+
 // free releases the run's device memory.
 func (t *trainer) free() {
-	for _, r := range []*residentWindows{t.trainDev, t.testDev} {
+	for _, h := range t.heads {
+		h.free()
+	}
+}
+
+func (h *head) free() {
+	for _, r := range []*residentWindows{h.trainDev, h.testDev} {
 		if r != nil {
 			r.free()
 		}
 	}
 }
 
-// build creates the GoMLX trainer, the prediction executable and the checkpointer.
+// build creates the training steps and prediction executables of every recording, and the
+// checkpointer.
 func (t *trainer) build(runDir string) error {
-	mcfg := t.meta.Model
-	history, norm := t.meta.InputShape[0], t.meta.NormStats
+	history := t.meta.InputShape[0]
 	t.store.SetParam(optimizer.ParamLearningRate, t.meta.LR)
 	l1, l2 := t.cfg.L1, t.cfg.L2
 	opt := newAdam(t.meta.LR)
-	// inputs: the resident stimulus [T,H,W], the resident responses [T,N] and the window
-	// starts [B]; the batch and its targets are gathered on the device. The step is a plain
-	// model.Exec rather than GoMLX's train.Trainer because since GoMLX v0.28 the Trainer takes
-	// ownership of its input tensors and frees them after the step, and ours stay resident.
-	var err error
-	t.step, err = newTrainStep(t.backend, t.store, opt, func(scope *model.Scope, inputs []*Node) {
-		stim, targets, starts := inputs[0], inputs[1], inputs[2]
-		x, y := gatherWindows(stim, starts, history, norm), gatherTargets(targets, starts, history)
-		addTrainingLoss(scope, mcfg, x, y, l1, l2)
-	})
-	if err != nil {
-		return fmt.Errorf("build training step: %w", err)
+	for _, hd := range t.heads {
+		// inputs: the resident stimulus [T,H,W], the resident responses [T,N] and the window
+		// starts [B]; the batch and its targets are gathered on the device. The step is a plain
+		// model.Exec rather than GoMLX's train.Trainer because since GoMLX v0.28 the Trainer takes
+		// ownership of its input tensors and frees them after the step, and ours stay resident.
+		mcfg, norm, decay := hd.mcfg, hd.norm, decayFilter(hd.mcfg, false)
+		var err error
+		hd.step, err = newTrainStep(t.backend, t.store, opt, func(scope *model.Scope, inputs []*Node) {
+			stim, targets, starts := inputs[0], inputs[1], inputs[2]
+			x, y := gatherWindows(stim, starts, history, norm), gatherTargets(targets, starts, history)
+			addTrainingLoss(scope, mcfg, x, y, l1, l2, decay)
+		})
+		if err != nil {
+			return fmt.Errorf("build training step: %w", err)
+		}
+		if t.cfg.ReadoutOnly {
+			if err := t.buildFrozen(hd, opt); err != nil {
+				return err
+			}
+		}
+		if hd.predict, err = newResidentPredictor(t.backend, t.store, mcfg, norm); err != nil {
+			return fmt.Errorf("build prediction graph: %w", err)
+		}
 	}
 	t.setLR(t.meta.LR)
-	if t.predict, err = newResidentPredictor(t.backend, t.store, mcfg, norm); err != nil {
-		return fmt.Errorf("build prediction graph: %w", err)
-	}
 	if t.meta.Epoch == 0 && t.meta.StepInEpoch == 0 {
 		if err := t.initOutput(); err != nil {
 			return err
 		}
 	}
+	var err error
 	t.ckpt, err = newCheckpointer(t.store, runDir, t.opts.Keep)
 	return err
 }
 
-// initOutput creates the model's variables (by predicting one batch) and starts the output
-// layer at the training targets' statistics.
+// initOutput creates the model's variables (by predicting one batch of each recording) and
+// starts each readout's output layer at its training targets' statistics.
 func (t *trainer) initOutput() error {
-	if _, err := predictResident(t.predict, t.trainDev, t.trainIdx[:1], t.cfg.BatchSize, t.meta.Model.NCells); err != nil {
-		return err
+	for _, h := range t.heads {
+		if _, err := predictResident(h.predict, h.trainDev, h.trainIdx[:1], t.cfg.BatchSize, h.mcfg.NCells); err != nil {
+			return err
+		}
+		if err := nn.InitOutputToRates(t.store.RootScope(), h.mcfg, h.trainW.Targets); err != nil {
+			return err
+		}
 	}
-	return nn.InitOutputToRates(t.store.RootScope(), t.meta.Model, t.trainW.Targets)
+	return nil
 }
 
 // newTrainStep compiles one optimiser step on store's variables: objective builds the model in
@@ -200,11 +246,13 @@ func newAdam(lr float64) optimizer.Interface {
 // for the weight decay, train.AddRegularizationLoss): the Poisson loss, the
 // activity penalty l1·Σ|pred| and ½·l2·Σw², whose gradient l2·w is the weight decay of the
 // reference's Adam. It returns the rates [B, N].
-func addTrainingLoss(ctx *model.Scope, mcfg nn.ModelConfig, x, y *Node, l1, l2 float64) *Node {
+//
+// decay (nil: all) chooses the variables the weight decay covers, by path.
+func addTrainingLoss(ctx *model.Scope, mcfg nn.ModelConfig, x, y *Node, l1, l2 float64, decay func(path string) bool) *Node {
 	out := nn.Forward(ctx.At(ModelScope), mcfg, x)
 	train.AddMainLoss(PoissonLoss(out.Rates, y, l1))
 	if l2 > 0 {
-		train.AddRegularizationLoss(weightDecay(ctx.At(ModelScope), x.Graph(), l2))
+		train.AddRegularizationLoss(weightDecay(ctx.At(ModelScope), x.Graph(), l2, decay))
 	}
 	return out.Rates
 }
@@ -219,12 +267,12 @@ func PoissonLoss(pred, y *Node, l1 float64) *Node {
 	return Add(nll, MulScalar(ReduceAllSum(Abs(pred)), l1))
 }
 
-// weightDecay is ½·l2·Σw² over the model's trainable variables: its gradient l2·w is what
-// PyTorch's Adam(weight_decay=l2) adds.
-func weightDecay(ctx *model.Scope, g *Graph, l2 float64) *Node {
+// weightDecay is ½·l2·Σw² over the model's trainable variables (those whose path keep accepts;
+// nil: all): its gradient l2·w is what PyTorch's Adam(weight_decay=l2) adds.
+func weightDecay(ctx *model.Scope, g *Graph, l2 float64, keep func(path string) bool) *Node {
 	var total *Node
 	for v := range ctx.IterVariables() {
-		if !v.Trainable {
+		if !v.Trainable || (keep != nil && !keep(v.Path())) {
 			continue
 		}
 		sq := ReduceAllSum(Square(v.NodeValue(g)))
@@ -269,11 +317,10 @@ func (t *trainer) setLR(lr float64) {
 // run trains epoch after epoch until n_epochs, early stopping, cancellation of ctx or a NaN.
 func (t *trainer) run(ctx stdcontext.Context) (*RunMeta, error) {
 	m := t.meta
-	fmt.Fprintf(t.log, "training %s: %s, %d cells, input %v, %d train / %d val / %d test windows, batch %d, backend %s\n",
-		t.cfg.ExpName, t.cfg.ModelType, m.Model.NCells, m.InputShape, len(t.trainIdx), len(t.valIdx), t.testW.Len(), t.cfg.BatchSize, m.Backend)
-	fmt.Fprintf(t.log, "stimulus and responses resident on the device: %s copied once\n", progress.FormatBytes(t.trainDev.bytes+t.testDev.bytes))
+	t.logStart()
 	for m.Epoch < t.cfg.NEpochs {
 		start := time.Now()
+		t.unfreeze()
 		loss, work, interrupted, err := t.trainEpoch(ctx)
 		if err != nil {
 			return m, err
@@ -288,19 +335,19 @@ func (t *trainer) run(ctx stdcontext.Context) (*RunMeta, error) {
 		m.StepInEpoch, m.LossSum = 0, 0
 		rec := EpochRecord{Epoch: m.Epoch, TrainLoss: loss, LR: m.LR, TrainSteps: work.steps,
 			TrainSeconds: work.seconds, CompileSeconds: work.compileSeconds}
-		var valSent, testSent int64
-		if rec.ValCorr, valSent, err = t.score(t.trainDev, t.valIdx); err != nil {
-			return m, err
-		}
-		if rec.TestCorr, testSent, err = t.score(t.testDev, allIndices(t.testW.Len())); err != nil {
+		sent, err := t.scoreEpoch(&rec)
+		if err != nil {
 			return m, err
 		}
 		rec.Seconds = time.Since(start).Seconds()
-		rec.HostToDevice = work.sent + valSent + testSent
+		rec.HostToDevice = work.sent + sent
 		m.History = append(m.History, rec)
 		t.schedule(rec)
 		fmt.Fprintf(t.log, "epoch %3d  loss %.4f  val r %.3f  test r %.3f  lr %.2g  (%.1fs, host→device %s)\n",
 			rec.Epoch, rec.TrainLoss, rec.ValCorr, rec.TestCorr, rec.LR, rec.Seconds, progress.FormatBytes(rec.HostToDevice))
+		for _, r := range rec.Recordings {
+			fmt.Fprintf(t.log, "           %-16s val r %.3f  test r %.3f\n", r.Name, r.ValCorr, r.TestCorr)
+		}
 		if m.Epoch >= t.cfg.NEpochs {
 			m.Stopped = "completed"
 		}
@@ -322,6 +369,52 @@ func (t *trainer) run(ctx stdcontext.Context) (*RunMeta, error) {
 	return m, nil
 }
 
+// logStart says what is trained on what.
+func (t *trainer) logStart() {
+	m := t.meta
+	var bytes int64
+	for _, h := range t.heads {
+		bytes += h.trainDev.bytes + h.testDev.bytes
+	}
+	if len(m.Recordings) == 0 {
+		h := t.heads[0]
+		fmt.Fprintf(t.log, "training %s: %s, %d cells, input %v, %d train / %d val / %d test windows, batch %d, backend %s\n",
+			t.cfg.ExpName, t.cfg.ModelType, m.Model.NCells, m.InputShape, len(h.trainIdx), len(h.valIdx), h.testW.Len(), t.cfg.BatchSize, m.Backend)
+	} else {
+		fmt.Fprintf(t.log, "training %s: %s core, %s readouts, input %v, %d recordings, batch %d, backend %s\n",
+			t.cfg.ExpName, t.cfg.ModelType, orDense(t.cfg.Readout), m.InputShape, len(t.heads), t.cfg.BatchSize, m.Backend)
+		for _, h := range t.heads {
+			fmt.Fprintf(t.log, "  %-16s %d cells, %d train / %d val / %d test windows\n", h.name, h.mcfg.NCells, len(h.trainIdx), len(h.valIdx), h.testW.Len())
+		}
+	}
+	fmt.Fprintf(t.log, "stimulus and responses resident on the device: %s copied once\n", progress.FormatBytes(bytes))
+}
+
+// scoreEpoch sets the validation and test scores of an epoch record: of each recording (a
+// multi-recording run's rec.Recordings), and their means. It returns the bytes it sent to the
+// device.
+func (t *trainer) scoreEpoch(rec *EpochRecord) (int64, error) {
+	var sent int64
+	for _, h := range t.heads {
+		val, valSent, err := t.score(h, h.trainDev, h.valIdx)
+		if err != nil {
+			return sent, err
+		}
+		test, testSent, err := t.score(h, h.testDev, allIndices(h.testW.Len()))
+		if err != nil {
+			return sent, err
+		}
+		sent += valSent + testSent
+		// The mean over recordings; with one recording exactly its score (x/1 = x, 0 + x = x).
+		rec.ValCorr += val / float64(len(t.heads))
+		rec.TestCorr += test / float64(len(t.heads))
+		if len(t.meta.Recordings) > 0 {
+			rec.Recordings = append(rec.Recordings, RecordingScore{Name: h.name, ValCorr: val, TestCorr: test})
+		}
+	}
+	return sent, nil
+}
+
 // schedule updates the best score, early-stopping counter and the plateau LR schedule, which
 // maximises the validation correlation (the reference fed a correlation to a 'min' scheduler).
 func (t *trainer) schedule(rec EpochRecord) {
@@ -329,6 +422,9 @@ func (t *trainer) schedule(rec EpochRecord) {
 	m := t.meta
 	if plateauImproved(rec.ValCorr, m.BestValCorr) {
 		m.BestValCorr, m.BestEpoch, m.TestCorrAtBest = rec.ValCorr, rec.Epoch, rec.TestCorr
+		for i, r := range rec.Recordings {
+			m.Recordings[i].BestValCorr, m.Recordings[i].TestCorrAtBest = r.ValCorr, r.TestCorr
+		}
 		m.SinceBest, m.SinceLRChange = 0, 0
 		return
 	}
@@ -364,8 +460,9 @@ type epochWork struct {
 func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWork, interrupted bool, err error) {
 	m := t.meta
 	bs := t.cfg.BatchSize
-	order := t.cfg.epochOrder(t.trainIdx, m.Epoch+1) // random, or in time order with shuffle false
-	nBatches := len(order) / bs
+	plan := t.epochPlan(m.Epoch + 1)
+	nBatches := len(plan)
+	frozen := t.frozen()
 	bar := progress.New(t.log, fmt.Sprintf("epoch %d/%d", m.Epoch+1, t.cfg.NEpochs), nBatches, m.StepInEpoch)
 	defer bar.Finish()
 	for m.StepInEpoch < nBatches {
@@ -373,9 +470,10 @@ func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWo
 			return 0, work, true, nil
 		}
 		stepStart := time.Now()
-		starts := startsTensor(order[m.StepInEpoch*bs:(m.StepInEpoch+1)*bs], bs)
+		h := t.heads[plan[m.StepInEpoch].head]
+		starts := startsTensor(plan[m.StepInEpoch].windows, bs)
 		work.sent += int64(bs) * 4
-		loss, err := t.step.Call1(t.trainDev.stim, t.trainDev.targets, starts)
+		loss, err := t.trainStep(h, starts, frozen)
 		if err != nil {
 			return 0, work, false, fmt.Errorf("epoch %d step %d: %w", m.Epoch+1, m.StepInEpoch+1, err)
 		}
@@ -388,7 +486,7 @@ func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWo
 		work.steps++
 		if math.IsNaN(l) || math.IsInf(l, 0) {
 			return 0, work, false, fmt.Errorf("epoch %d step %d: loss is %v; stopping, %s (lower lr, or rerun with --check-nan to stop at the step that first breaks a weight). Diagnosis on this batch: %s",
-				m.Epoch+1, m.StepInEpoch+1, l, t.ckpt.keptNote(), t.diagnoseNonFinite(starts))
+				m.Epoch+1, m.StepInEpoch+1, l, t.ckpt.keptNote(), t.diagnoseNonFinite(h, starts))
 		}
 		if t.opts.CheckNaN {
 			if name := firstNonFiniteVariable(t.store); name != "" {
@@ -412,14 +510,28 @@ func (t *trainer) trainEpoch(ctx stdcontext.Context) (loss float64, work epochWo
 	return m.LossSum / float64(max(1, m.StepInEpoch)), work, false, nil
 }
 
-// score is the mean over cells of the Pearson correlation between predictions and targets on
-// the windows idx of r, and the bytes it sent to the device.
-func (t *trainer) score(r *residentWindows, idx []int) (float64, int64, error) {
-	pred, err := predictResident(t.predict, r, idx, t.cfg.BatchSize, t.meta.Model.NCells)
+// trainStep takes one Adam step on a batch of recording h (its windows' starts): of the core
+// and h's readout, or of h's readout alone on a frozen core's features.
+func (t *trainer) trainStep(h *head, starts *tensors.Tensor, frozen bool) (*tensors.Tensor, error) {
+	if !frozen {
+		return h.step.Call1(h.trainDev.stim, h.trainDev.targets, starts)
+	}
+	features, err := h.features.Call1(h.trainDev.stim, starts)
+	if err != nil {
+		return nil, err
+	}
+	defer features.FinalizeAll()
+	return h.readoutStep.Call1(features, h.trainDev.targets, starts)
+}
+
+// score is the mean over cells of the Pearson correlation between recording h's predictions
+// and targets on the windows idx of r, and the bytes it sent to the device.
+func (t *trainer) score(h *head, r *residentWindows, idx []int) (float64, int64, error) {
+	pred, err := predictResident(h.predict, r, idx, t.cfg.BatchSize, h.mcfg.NCells)
 	if err != nil {
 		return 0, 0, err
 	}
-	n := t.meta.Model.NCells
+	n := h.mcfg.NCells
 	target := make([]float32, len(idx)*n)
 	for i, j := range idx {
 		r.w.CopyY(target[i*n:(i+1)*n], j)

@@ -66,7 +66,7 @@ func TestTrainingStepMatchesPyTorch(t *testing.T) {
 		y := testutil.ToTensor(testutil.Float64s(t, all["y"]), dtypes.Float64, all["y"].Shape().Dimensions...)
 		ctx.SetParam(optimizer.ParamLearningRate, lr)
 		step, err := retina.NewTrainStep(backend, ctx.Store(), retina.NewAdam(lr), func(scope *model.Scope, inputs []*graph.Node) {
-			retina.AddTrainingLoss(scope, mcfg, inputs[0], inputs[1], l1, l2)
+			retina.AddTrainingLoss(scope, mcfg, inputs[0], inputs[1], l1, l2, nil)
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -36,7 +36,7 @@ import (
 // the dense layer (noise 3 and 9, Linear 11, BatchNorm1d 12) or called the noise parameter
 // "cuda_param"; ImportStateDict reads those too.
 func StateDictShapes(cfg nn.ModelConfig) (map[string][]int, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.TorchCompatible(); err != nil {
 		return nil, err
 	}
 	out := make(map[string][]int)
@@ -57,7 +57,7 @@ func StateDictShapes(cfg nn.ModelConfig) (map[string][]int, error) {
 // modules' "sigma" entries are set to cfg.Noise. ctx must be the
 // context given to Forward (or ImportStateDict), holding values for all the model's variables.
 func ExportStateDict(ctx *model.Scope, cfg nn.ModelConfig) (map[string]*tensors.Tensor, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.TorchCompatible(); err != nil {
 		return nil, err
 	}
 	sd := make(map[string]*tensors.Tensor)
@@ -103,7 +103,7 @@ func ExportStateDict(ctx *model.Scope, cfg nn.ModelConfig) (map[string]*tensors.
 // are converted to the model's dtype (that of its existing variables, else that of the state
 // dict's first float tensor, float32 or float64).
 func ImportStateDict(ctx *model.Scope, cfg nn.ModelConfig, sd map[string]*tensors.Tensor) error {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.TorchCompatible(); err != nil {
 		return err
 	}
 	specs := nn.Vars(cfg)

@@ -19,7 +19,7 @@ import (
 )
 
 func evalCmd() *cobra.Command {
-	var run, jsonOut, lnRun string
+	var run, jsonOut, lnRun, recording string
 	var allowChanged bool
 	cmd := &cobra.Command{
 		Use:   "eval --run DIR [--json FILE]",
@@ -27,7 +27,8 @@ func evalCmd() *cobra.Command {
 		Long: `Loads the run's best checkpoint and its recording (the run's config names it) and scores it on
 the test set. The recording must be the one the run was trained on: its identity (file, size,
 content hash, simulator preset and seed) is recorded in the run, and a recording that changed
-since is refused, saying what changed, unless --allow-changed-data is given.`,
+since is refused, saying what changed, unless --allow-changed-data is given. A multi-recording
+run is scored one recording at a time (--recording NAME).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if run == "" {
@@ -42,7 +43,11 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 				}
 			}
 			if jsonOut == "" {
-				jsonOut = filepath.Join(run, "eval.json")
+				meta, err := runRecordingMeta(run, recording)
+				if err != nil {
+					return err
+				}
+				jsonOut = filepath.Join(run, evalFileOf(meta))
 			}
 			if err := outputs.CheckOutputFile("--json", jsonOut, outputs.KindEval, nil); err != nil {
 				return err
@@ -52,7 +57,7 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 			}
 			var ev *analysis.Evaluation
 			err := untilInterrupted(cmd.Context(), "eval", func() (err error) {
-				ev, err = evaluateRun(run, lnRun, nil, allowChanged, os.Stderr)
+				ev, err = evaluateRun(run, recording, lnRun, nil, allowChanged, os.Stderr)
 				return err
 			})
 			if err != nil {
@@ -69,17 +74,18 @@ since is refused, saying what changed, unless --allow-changed-data is given.`,
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder (required)")
-	cmd.Flags().StringVar(&jsonOut, "json", "", "summary JSON (default RUN/eval.json)")
+	cmd.Flags().StringVar(&jsonOut, "json", "", "summary JSON (default RUN/eval.json; RUN/eval-<recording>.json for a recording of a multi-recording run)")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run (model_type LN) to use as the baseline (default RUN/ln, else a ridge LN: whitened ridge filter in a 5×5 crop around each cell's RF centre, binned nonlinearity)")
 	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "score the run even if its recording changed since it was trained")
 	return cmd
 }
 
-// evaluateRun scores the run's best checkpoint on its test data (rec, or loaded from the run's
-// config when nil, then checked to be the recording the run was trained on) against an LN
-// baseline. Notices go to log.
-func evaluateRun(run, lnRun string, rec *datasets.Recording, allowChanged bool, log io.Writer) (*analysis.Evaluation, error) {
-	model, err := retina.LoadModel(run, retina.LoadOptions{Log: log})
+// evaluateRun scores the run's best checkpoint (for the recording named, in a multi-recording
+// run) on its test data (rec, or loaded from the run's config when nil, then checked to be the
+// recording the run was trained on) against an LN baseline. Notices go to log.
+func evaluateRun(run, recording, lnRun string, rec *datasets.Recording, allowChanged bool, log io.Writer) (*analysis.Evaluation, error) {
+	model, err := loadRunModel(run, recording, retina.LoadOptions{Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 func exportCmd() *cobra.Command {
-	var run, out string
+	var run, out, recording string
 	cmd := &cobra.Command{
 		Use:   "export --run DIR --out W.npz",
 		Short: "Export a run's weights as the reference PyTorch state dict (.npz) plus its norm stats",
@@ -42,7 +42,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 			if err := outputs.CheckOutputFile("--out", out, outputs.KindNpz, nil); err != nil {
 				return err
 			}
-			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+			model, err := loadRunModel(run, recording, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}
@@ -64,6 +64,7 @@ The reverse is import, which reads the reference's .pt checkpoints (any of its m
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringVar(&out, "out", "", "output .npz")
 	return cmd
 }

@@ -18,7 +18,7 @@ import (
 )
 
 func phenomenaCmd() *cobra.Command {
-	var run, out, only, truthPreset string
+	var run, out, only, truthPreset, recording string
 	cmd := &cobra.Command{
 		Use:   "phenomena --run DIR --out OUTDIR [--only NAME,NAME] [--truth PRESET]",
 		Short: "Run the retinal phenomena battery on a trained model and its ground truth; write results.json and report.html",
@@ -52,12 +52,13 @@ interactive chart per experiment; plotly.js is inlined, so it renders offline).`
 			if err != nil {
 				return err
 			}
-			return runPhenomena(cmd.Context(), run, out, truthPreset, exps)
+			return runPhenomena(cmd.Context(), run, recording, out, truthPreset, exps)
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained model (required)")
 	cmd.Flags().StringVar(&out, "out", "", "output folder for results.json and report.html (required)")
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated experiments to run (default: all)")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringVar(&truthPreset, "truth", "", "simulated retina preset to compare with (default: the run's own simulated retina, none for recorded data)")
 	return cmd
 }
@@ -83,7 +84,7 @@ func selectExperiments(only string, given bool) ([]phenomena.Experiment, error) 
 
 // runPhenomena runs exps on the run's best checkpoint and its truth (see phenomenaCmd), writes
 // OUTDIR/results.json and OUTDIR/report.html, and prints the table of verdicts.
-func runPhenomena(ctx context.Context, run, out, truthPreset string, exps []phenomena.Experiment) error {
+func runPhenomena(ctx context.Context, run, recording, out, truthPreset string, exps []phenomena.Experiment) error {
 	// Inputs and outputs are checked before any work.
 	if err := outputs.CheckRunFolder("--run", run); err != nil {
 		return err
@@ -94,7 +95,7 @@ func runPhenomena(ctx context.Context, run, out, truthPreset string, exps []phen
 	if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
 		defer outputs.RemoveIfEmpty(out) // created by this command: not left behind empty
 	}
-	model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+	model, err := loadRunModel(run, recording, retina.LoadOptions{Log: os.Stderr})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 func predictCmd() *cobra.Command {
-	var run, in, out string
+	var run, in, out, recording string
 	cmd := &cobra.Command{
 		Use:   "predict --run DIR --stimulus IN.npy --out OUT.npy",
 		Short: "Predict firing rates for a stimulus movie",
@@ -38,7 +38,7 @@ so there is no recording to check against the run's (see eval).`,
 			if err != nil {
 				return err
 			}
-			model, err := retina.LoadModel(run, retina.LoadOptions{Log: os.Stderr})
+			model, err := loadRunModel(run, recording, retina.LoadOptions{Log: os.Stderr})
 			if err != nil {
 				return err
 			}
@@ -72,6 +72,7 @@ so there is no recording to check against the run's (see eval).`,
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringVar(&in, "stimulus", "", "stimulus .npy, [T,H,W] float32")
 	cmd.Flags().StringVar(&out, "out", "", "output .npy, [T−history, N] float32 (not the stimulus file)")
 	return cmd

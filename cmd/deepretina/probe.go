@@ -31,7 +31,7 @@ import (
 var simInterneuronFiles = []string{"bipolars_sim.h5", "amacrines_sim.h5"}
 
 func probeCmd() *cobra.Command {
-	var run, out, groups string
+	var run, out, groups, recording string
 	var files []string
 	var maxShift, rfSamples, igSteps int
 	var postReLU, allowChanged bool
@@ -69,7 +69,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 					groupList = append(groupList, g)
 				}
 			}
-			a := probeArgs{run: run, out: out, files: files, groups: groupList, maxShift: maxShift,
+			a := probeArgs{run: run, recording: recording, out: out, files: files, groups: groupList, maxShift: maxShift,
 				postReLU: postReLU, allowChanged: allowChanged, controlSeed: controlSeed, rfSamples: rfSamples, igSteps: igSteps}
 			if err := a.check(); err != nil {
 				return err
@@ -82,6 +82,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run folder of a trained (or imported) model (required)")
 	cmd.Flags().StringVar(&out, "out", "", "output folder for probe.json and report.html (required)")
+	addRecordingFlag(cmd, &recording)
 	cmd.Flags().StringSliceVar(&files, "interneurons", nil, "interneuron files in the reference's layout (repeat the flag or separate with commas; default: the run's simulated retina's)")
 	cmd.Flags().StringVar(&groups, "groups", "", "comma-separated stimulus groups to use (default: every group of the simulator's files; boxes, else whitenoise, else all, of other files)")
 	cmd.Flags().IntVar(&maxShift, "max-shift", 1, "try the stimulus shifted by up to this many pixels in each direction")
@@ -95,6 +96,7 @@ OUTDIR/report.html (self-contained; renders offline). The verdict and its reason
 
 type probeArgs struct {
 	run, out     string
+	recording    string
 	files        []string
 	groups       []string
 	maxShift     int
@@ -138,7 +140,7 @@ func (a probeArgs) check() error {
 
 func runProbe(a probeArgs, log io.Writer) error {
 	start := time.Now()
-	model, err := retina.LoadModel(a.run, retina.LoadOptions{Log: log})
+	model, err := loadRunModel(a.run, a.recording, retina.LoadOptions{Log: log})
 	if err != nil {
 		return err
 	}
@@ -180,7 +182,7 @@ func runProbe(a probeArgs, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.Run, res.Checkpoint, res.Interneurons = a.run, model.Dir, sources
+	res.Run, res.Checkpoint, res.Interneurons = a.run, checkpointID(model), sources
 	res.Control = fmt.Sprintf("untrained %s of the same architecture (retina.NewModel, seed %d)", model.Meta.Config.ModelType, a.controlSeed)
 	js, err := jsonnull.MarshalIndent(res, "", "  ")
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 func reportCmd() *cobra.Command {
-	var run, out, phenPath, probePath, lnRun string
+	var run, out, phenPath, probePath, lnRun, recording string
 	var seconds float64
 	var allowChanged bool
 	cmd := &cobra.Command{
@@ -65,7 +65,7 @@ The recording must be the one the run was trained on, as for eval.`,
 			}
 			var rep *figures.Report
 			err = untilInterrupted(cmd.Context(), "report", func() (err error) {
-				rep, err = buildRunReport(run, reportInputs{lnRun: lnRun, seconds: seconds, allowChanged: allowChanged,
+				rep, err = buildRunReport(run, reportInputs{recording: recording, lnRun: lnRun, seconds: seconds, allowChanged: allowChanged,
 					phenomena: phen, probe: probe, log: os.Stderr, sources: []*resultSource{phenSrc, probeSrc}})
 				return err
 			})
@@ -86,6 +86,7 @@ The recording must be the one the run was trained on, as for eval.`,
 	cmd.Flags().StringVar(&lnRun, "ln", "", "run folder of an LN run to use as the baseline (default RUN/ln, else a ridge LN: whitened ridge filter in a 5×5 crop around each cell's RF centre, binned nonlinearity)")
 	cmd.Flags().Float64Var(&seconds, "seconds", 10, "seconds of the test set in the predicted vs recorded rates (0: all)")
 	cmd.Flags().BoolVar(&allowChanged, "allow-changed-data", false, "report on the run even if its recording changed since it was trained")
+	addRecordingFlag(cmd, &recording)
 	return cmd
 }
 
@@ -114,6 +115,7 @@ func findResult(flag, given, defaultDir, name string) (string, error) {
 }
 
 type reportInputs struct {
+	recording    string // --recording: the recording of a multi-recording run
 	lnRun        string
 	seconds      float64
 	allowChanged bool
@@ -126,7 +128,7 @@ type reportInputs struct {
 // buildRunReport loads the run, its recording and its LN baseline, checks them against the
 // results files, and assembles the page (package report).
 func buildRunReport(run string, in reportInputs) (*figures.Report, error) {
-	model, err := retina.LoadModel(run, retina.LoadOptions{Log: in.log})
+	model, err := loadRunModel(run, in.recording, retina.LoadOptions{Log: in.log})
 	if err != nil {
 		return nil, err
 	}

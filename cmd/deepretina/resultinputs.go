@@ -64,9 +64,9 @@ func (s *resultSource) checkCheckpoint(model *retina.Model) error {
 	if s == nil || s.checkpoint == "" {
 		return nil
 	}
-	if filepath.Base(filepath.Clean(s.checkpoint)) != filepath.Base(filepath.Clean(model.Dir)) {
+	if filepath.Base(filepath.Clean(s.checkpoint)) != filepath.Base(filepath.Clean(checkpointID(model))) {
 		return fmt.Errorf("%s %s was made from the checkpoint %s, but the run's best checkpoint is now %s: run it again on the run",
-			s.flag, s.path, s.checkpoint, model.Dir)
+			s.flag, s.path, s.checkpoint, checkpointID(model))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,16 +17,18 @@ import (
 )
 
 func simulateCmd() *cobra.Command {
-	var out, preset, stim, images string
+	var out, preset, stim, images, name string
 	var seed uint64
 	var trainSeconds float64
 	cmd := &cobra.Command{
-		Use:   "simulate --out DIR",
+		Use:   "simulate --out DIR [--seed S] [--name EXPT]",
 		Short: "Simulate the ground-truth retina and write it in the lab's HDF5 layout",
 		Long: `Simulates the built-in retina (bipolar subunits with contrast adaptation, wide-field
 amacrine inhibition, ON/OFF/ON-OFF ganglion cells with Poisson spiking) and writes
 DIR/<expt>/{whitenoise,naturalscene}.h5 plus the interneuron files
-DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).`,
+DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential). <expt> is
+the preset's name (sim-small, sim-paper), or --name: retinas of several seeds then sit side by
+side in one data folder, as the lab's recordings do (deepretina simulate --seed 2 --name ret2).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -48,14 +51,21 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 				cfg.TrainSeconds = trainSeconds
 			}
 			cfg.ImagesDir = images
+			expt := cfg.Name
+			if cmd.Flags().Changed("name") {
+				if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+					return fmt.Errorf("--name %q: expected one folder name (no / or \\, not . or ..)", name)
+				}
+				expt = name
+			}
 			stims, err := stimList(stim)
 			if err != nil {
 				return err
 			}
 			if st, err := os.Stat(out); err == nil && !st.IsDir() {
-				return fmt.Errorf("--out %s: is a file; expected a folder to write %s/ in", out, cfg.Name)
+				return fmt.Errorf("--out %s: is a file; expected a folder to write %s/ in", out, expt)
 			}
-			if err := outputs.CheckNotAmongRunFiles("--out", filepath.Join(out, cfg.Name, "x.h5"), outputs.KindHDF5); err != nil {
+			if err := outputs.CheckNotAmongRunFiles("--out", filepath.Join(out, expt, "x.h5"), outputs.KindHDF5); err != nil {
 				return err
 			}
 			bar := progress.New(os.Stderr, fmt.Sprintf("simulating %s (seed %d)", cfg.Name, cfg.Seed), 1, 0)
@@ -71,7 +81,7 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 			if err != nil {
 				return err
 			}
-			dir := filepath.Join(out, cfg.Name)
+			dir := filepath.Join(out, expt)
 			for _, s := range stims {
 				path := filepath.Join(dir, s+".h5")
 				if err := checkInterrupted(cmd.Context(), "simulate"); err != nil {
@@ -97,6 +107,7 @@ DIR/<expt>/{bipolars,amacrines}_sim.h5 (stimuli + detrended_membrane_potential).
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same data)")
 	cmd.Flags().Float64Var(&trainSeconds, "train-seconds", 0, "seconds of non-repeated training stimulus (default: the preset's, 240 for small, 3600 for paper)")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")
+	cmd.Flags().StringVar(&name, "name", "", "the experiment folder to write under --out (default: the preset's name, sim-small or sim-paper)")
 	cmd.Flags().StringVar(&images, "images", "", "folder of PNG/JPEG photographs for natural scenes (default: procedural dead-leaves images)")
 	return cmd
 }

@@ -27,6 +27,7 @@ func trainCmd() *cobra.Command {
 	var out string
 	var noLN, checkNaN bool
 	var keep, stopAfter, index int
+	var fine fineTuneFlags
 	cmd := &cobra.Command{
 		Use:   "train [--config hyperparams.json] [--ranges hyperranges.json [--index I]] --out DIR",
 		Short: "Train models (default: BNCNN on the simulated small retina), then evaluate them",
@@ -41,7 +42,11 @@ published setting (retina.DefaultConfig: BNCNN on sim-paper natural scenes, img_
 [40,50,50], ksizes [15,11], batch_size 512, 50 epochs, …) for every key it does not set. A
 --ranges file maps config keys to lists of values; every combination is trained, each in
 DIR/<exp_name>_<key>=<value>_…/, or only combination --index (counted from 0, as a Slurm array
-task does). A finished run is not trained again. One process at a time trains a run: a second
+task does). A config whose recordings key lists several recordings trains one core on all of
+them with a readout per recording, and scores each recording on its own test set
+(DIR/<exp_name>/eval-<name>.json; eval.json holds their means). --from RUN starts the core from
+a trained run; with --readout-only only the new recordings' readouts train, on the frozen core
+(--unfreeze-after N: the core too after N epochs). See docs/multirecording.md. A finished run is not trained again. One process at a time trains a run: a second
 one stops, naming the first. Nothing is created until the configuration has been checked
 against the data; a run that fails before its first checkpoint leaves nothing behind.`,
 		Args: cobra.NoArgs,
@@ -69,6 +74,11 @@ against the data; a run that fails before its first checkpoint leaves nothing be
 				}
 				configs = configs[index : index+1]
 			}
+			for i := range configs {
+				if err := fine.apply(cmd, &configs[i]); err != nil {
+					return err
+				}
+			}
 			if err := outputs.CheckRunsFolder("--out", out); err != nil {
 				return err
 			}
@@ -95,6 +105,7 @@ against the data; a run that fails before its first checkpoint leaves nothing be
 	f.BoolVar(&noLN, "no-ln", false, "do not train the LN baseline")
 	f.BoolVar(&checkNaN, "check-nan", false, "check every variable for NaN/Inf after each step and name the first one that breaks")
 	f.IntVar(&keep, "keep", 2, "checkpoints to keep besides the best one")
+	fine.register(cmd)
 	f.IntVar(&stopAfter, "stop-after-steps", 0, "stop (with a checkpoint) after this many steps; for testing resumption")
 	_ = f.MarkHidden("stop-after-steps")
 	return cmd
@@ -121,7 +132,11 @@ func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.Tr
 		fmt.Fprintf(opts.Log, "%s: already trained and evaluated (CNN r %.3f)\n", runDir, ev.CNNPearsonMean)
 		return recordResults(out, cfg, ev)
 	}
-	ev, err := trainAndEvaluate(ctx, cfg, runDir, opts, withLN)
+	train := trainAndEvaluate
+	if cfg.MultiRecording() {
+		train = trainAndEvaluateRecordings
+	}
+	ev, err := train(ctx, cfg, runDir, opts, withLN)
 	if err != nil {
 		err = fmt.Errorf("run %s: %w", cfg.ExpName, err)
 		if !errors.Is(err, errInterrupted) {
@@ -129,13 +144,13 @@ func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.Tr
 		}
 		return err
 	}
-	return appendResults(out, cfg, ev)
+	return recordResults(out, cfg, ev)
 }
 
 // trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set. Both runs
 // are checked against the data and their folders before either trains; a run that fails
 // leaves behind only what it had saved.
-func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*analysis.Evaluation, error) {
+func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*sweep.EvalSummary, error) {
 	rec, err := retina.LoadData(cfg, opts.Log)
 	if err != nil {
 		return nil, err
@@ -161,7 +176,7 @@ func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opt
 			return nil, fmt.Errorf("LN baseline: %w", err)
 		}
 	}
-	ev, err := evaluateRun(runDir, "", rec, false, opts.Log)
+	ev, err := evaluateRun(runDir, "", "", rec, false, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -169,19 +184,34 @@ func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opt
 		return nil, err
 	}
 	fmt.Printf("\n%s (%s) on %s, test set:\n", cfg.ExpName, cfg.ModelType, ev.Data)
-	return ev, ev.WriteTable(os.Stdout)
+	return summaryOf(ev), ev.WriteTable(os.Stdout)
 }
 
-// appendResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
-// the run's earlier row if it has one.
+// appendResults records an evaluation's scores in OUT/results.csv and OUT/results.json (see
+// recordResults).
 func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error {
-	return recordResults(out, cfg, &sweep.EvalSummary{CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean, CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean})
+	return recordResults(out, cfg, summaryOf(ev))
 }
 
+func summaryOf(ev *analysis.Evaluation) *sweep.EvalSummary {
+	return &sweep.EvalSummary{CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean, CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean}
+}
+
+// recordResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
+// the run's earlier row if it has one. A multi-recording run's row holds the means over its
+// recordings, and its dataset names them all ("ret1+ret2+ret3").
 func recordResults(out string, cfg retina.Config, ev *sweep.EvalSummary) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: cfg.Dataset,
+	dataset := cfg.Dataset
+	if cfg.MultiRecording() { // the scores are means over these: name them all
+		var names []string
+		for _, s := range cfg.RecordingSpecs() {
+			names = append(names, s.Dataset)
+		}
+		dataset = strings.Join(names, "+")
+	}
+	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: dataset,
 		StimType: cfg.StimType, CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean,
 		CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean, Config: cfg})
 }

@@ -5,16 +5,19 @@
 // built from them (models.go: ModelConfig and Forward for BNCNN of McIntosh et al. 2016,
 // LinearStackedBNCNN of Maheswaranathan et al. 2023 and the dense LN model; modelstacked.go:
 // collapsing a linear stack of 3×3 convolutions into one kernel; outputinit.go: the output layer
-// started at the rates' statistics). On XLA's CPU engine the models compute each conv layer as
-// one FFT convolution (fftconv.go) of the layer's composed kernel (compose.go); noise.go draws
-// the training noise.
+// started at the rates' statistics; readout.go: a CNN as a core, its hidden layers
+// (ForwardCore), and a readout onto its cells (ForwardReadout), dense as the reference's or
+// factorised into a spatial mask × channel weights per cell, placed per recording for models of
+// several recordings). On XLA's CPU engine the models compute each conv layer as one FFT
+// convolution (fftconv.go) of the layer's composed kernel (compose.go); noise.go draws the
+// training noise.
 //
 // structure.go and vars.go are the one description of the models' layer names, variable scopes
 // and PyTorch state-dict names (Structure, Vars), which Forward, package retina's checkpoints
 // and package torchio's state-dict import and export all read.
 //
 // Layering: layers (conv.go, batchnorm.go) → models (structure.go, vars.go, models.go,
-// modelstacked.go, outputinit.go). Package retina trains and uses these models and imports this
+// readout.go, modelstacked.go, outputinit.go). Package retina trains and uses these models and imports this
 // package; this package imports only datasets and GoMLX.
 //
 // Forward builds a model's graph on x: [B, History, H, W] z-scored stimulus windows (oldest

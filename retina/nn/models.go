@@ -39,6 +39,14 @@ type ModelConfig struct {
 	NoConvBias bool    `json:",omitempty"` // bias=false: convolutions without bias (a stack's last one)
 	ExpOutput  bool    `json:",omitempty"` // softplus=false: rates = exp(x) instead of softplus(x)
 	DropP      float64 `json:",omitempty"` // drop_p: dropout between the 3×3 convolutions of a linear stack, training only
+
+	// The readout (CNNs, readout.go): "" or "dense" is the reference's dense layer,
+	// "factorised" a spatial mask × channel weights per cell. ReadoutScope, when set
+	// ("readout/<recording>"), is where its variables live under ModelScope: a model of
+	// several recordings shares the core and keeps one readout per recording; "" is the
+	// reference's place ("dense", "bn_out").
+	Readout      string `json:",omitempty"`
+	ReadoutScope string `json:",omitempty"`
 }
 
 // DefaultModelConfig returns the reference BNCNN configuration for nCells cells.
@@ -79,6 +87,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if !(c.DropP >= 0 && c.DropP < 1) {
 		return fmt.Errorf("ModelConfig.DropP must be in [0, 1), got %g", c.DropP)
+	}
+	if err := c.validateReadout(); err != nil {
+		return err
 	}
 	if !c.IsCNN() {
 		return nil
@@ -164,13 +175,8 @@ func (c ModelConfig) ParamCount() int {
 			nConvs := (k - 1) / 2
 			return cin*cout*9 + (nConvs-1)*cout*cout*9 + bias*cout
 		}
-		denseBias := 0
-		if c.DenseBias {
-			denseBias = n
-		}
 		return convCount(hist, c.Chans[0], c.KSizes[0]) + 2*f1 +
-			convCount(c.Chans[0], c.Chans[1], c.KSizes[1]) + 2*f2 +
-			f2*n + denseBias + 2*n
+			convCount(c.Chans[0], c.Chans[1], c.KSizes[1]) + 2*f2 + c.readoutParamCount()
 	}
 	return 0
 }
@@ -201,6 +207,10 @@ type Outputs struct {
 //     running_var}; dense/{kernel}.
 //   - LN: dense/{kernel [History·H·W, NCells], bias [NCells]}.
 //
+// A CNN's readout (dense and bn_out) moves under cfg.ReadoutScope when that is set; the
+// factorised readout has factorised/{mask [H2·W2, NCells], channels [C2, NCells]} in place of
+// dense (readout.go). Forward is ForwardReadout(ForwardCore(x)).
+//
 // Batch-norm vectors and the dense kernel's rows follow PyTorch's flatten of [C, H, W]
 // (channels-first). Running statistics and counters are non-trainable.
 //
@@ -208,6 +218,16 @@ type Outputs struct {
 // (training and evaluation, several batch sizes) and after ImportStateDict.
 // It panics (graph-building convention) on an invalid configuration or input shape.
 func Forward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
+	checkForwardInput(cfg, x)
+	if cfg.Type == ModelLN {
+		return lnForward(ctx, cfg, x)
+	}
+	return cnnForward(ctx, cfg, x)
+}
+
+// checkForwardInput panics on an invalid configuration or an input that is not [B, History,
+// H, W] floats.
+func checkForwardInput(cfg ModelConfig, x *graph.Node) {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
@@ -219,10 +239,6 @@ func Forward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 	if !x.DType().IsFloat() {
 		panic(fmt.Errorf("nn.Forward: x must be a float tensor, got %s", x.DType()))
 	}
-	if cfg.Type == ModelLN {
-		return lnForward(ctx, cfg, x)
-	}
-	return cnnForward(ctx, cfg, x)
 }
 
 func lnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
@@ -234,6 +250,25 @@ func lnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 }
 
 func cnnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
+	out, features := coreForward(ctx, cfg, x)
+	out.Rates = ForwardReadout(ctx, cfg, features)
+	return out
+}
+
+// ForwardCore builds a CNN's core, its hidden layers, for x [B, History, H, W] (as Forward):
+// Outputs without Rates, and the features [B, C2·H2·W2] its readout reads (PyTorch's flatten
+// of conv2 after its ReLU). Forward is ForwardReadout(ForwardCore(x)); a graph that trains a
+// readout on a frozen core builds the core alone in evaluation mode. It panics on an invalid
+// configuration, an LN model or a wrong input shape.
+func ForwardCore(ctx *model.Scope, cfg ModelConfig, x *graph.Node) (Outputs, *graph.Node) {
+	checkForwardInput(cfg, x)
+	if !cfg.IsCNN() {
+		panic(fmt.Errorf("nn.ForwardCore: model %q has no core", cfg.Type))
+	}
+	return coreForward(ctx, cfg, x)
+}
+
+func coreForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) (Outputs, *graph.Node) {
 	g := x.Graph()
 	b := x.Shape().Dimensions[0]
 	stacked := cfg.Type == ModelLinearStacked
@@ -265,16 +300,7 @@ func cnnForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) Outputs {
 		hidden[layer.name] = graph.Max(pre[layer.name], graph.ScalarZero(g, flat.DType())) // ReLU
 		flat = graph.Reshape(hidden[layer.name], b, s[0]*s[1]*s[2])
 	}
-	s2 := layerShapes[LayerConv2]
-	out := denseApply(ctx, flat, denseSpecs([]string{scopeDense}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias))
-	out = FlatBatchNorm(ctx.At(scopeOutputBN), out, bnOpts)
-	if cfg.ExpOutput {
-		// The reference's Exponential output (softplus=false) is exp in evaluation and the
-		// identity in training, where its loss takes log-rates (log_poisson); exp in both
-		// modes gives the same Poisson loss on rates.
-		return Outputs{Rates: graph.Exp(out), Hidden: hidden, PreActivation: pre}
-	}
-	return Outputs{Rates: graph.Softplus(out), Hidden: hidden, PreActivation: pre}
+	return Outputs{Hidden: hidden, PreActivation: pre}, flat
 }
 
 // dropout returns the dropout applied between a linear stack's convolutions (nil: none).
@@ -332,10 +358,7 @@ func modelSpecs(cfg ModelConfig) []varSpec {
 		}
 		specs = append(specs, layer.bn...)
 	}
-	s2 := cfg.LayerShapes()[LayerConv2]
-	specs = append(specs, denseSpecs([]string{scopeDense}, torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias)...)
-	specs = append(specs, batchNormSpecs([]string{scopeOutputBN}, torchPrefix(torchBNOutIdx), cfg.NCells, cfg.Type == ModelLinearStacked)...)
-	return specs
+	return append(specs, readoutSpecs(cfg)...)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ func InitOutputToRates(ctx *model.Scope, cfg ModelConfig, rates datasets.Matrix)
 			means[c], stds[c] = float32(math.Log(m)-sigma2/2), float32(math.Sqrt(sigma2))
 		}
 	}
-	scope := "/" + ModelScope + "/" + scopeOutputBN
+	scope := "/" + ModelScope + "/" + cfg.readoutScopePath(scopeOutputBN)
 	shift, scale := bnBias, bnWeight
 	switch cfg.Type {
 	case ModelLinearStacked:

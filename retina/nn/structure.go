@@ -3,6 +3,9 @@ package nn
 import (
 	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // The structure of the models, written once: the names of the hidden layers, the variable
@@ -76,11 +79,12 @@ func HiddenLayerNames(cfg ModelConfig) []string {
 
 // Part is one part of a model as Structure describes it.
 type Part struct {
-	Role  string // "conv", "batchnorm", "dense" or "output-batchnorm"
+	Role  string // "conv", "batchnorm", "dense", "factorised-readout" or "output-batchnorm"
 	Layer string // the hidden layer it belongs to ("conv1", "conv2"); "" for the output parts
-	Scope string // the scope of its variables under ModelScope ("conv1", "bn1", "dense", "bn_out")
+	Scope string // the scope of its variables under ModelScope ("conv1", "bn1", "dense", "bn_out", "readout/<name>/dense")
 	// Torch is its module in the reference's nn.Sequential ("sequential.0."), whose state-dict
-	// entries are Torch+"weight", Torch+"running_mean", …
+	// entries are Torch+"weight", Torch+"running_mean", …; "" for the factorised readout, which
+	// the reference does not have.
 	Torch string
 	// Variables are its variables' names in Scope, and Keys their state-dict names, in order.
 	Variables, Keys []string
@@ -113,11 +117,18 @@ func Structure(cfg ModelConfig) ([]Part, error) {
 		add("conv", layer.name, layer.name, torchPrefix(torchConvIdx[i]), convs)
 		add("batchnorm", layer.name, layer.bnScope, torchPrefix(torchBNIdx[i]), layer.bn)
 	}
-	specs := modelSpecs(cfg)
-	inScope := func(scope string) []varSpec {
-		return slices.DeleteFunc(slices.Clone(specs), func(s varSpec) bool { return len(s.scope) == 0 || s.scope[0] != scope })
+	specs := readoutSpecs(cfg)
+	inScope := func(part string) []varSpec {
+		scope := cfg.readoutScopePath(part)
+		return slices.DeleteFunc(slices.Clone(specs), func(s varSpec) bool {
+			return strings.Join(s.scope, model.ScopeSeparator) != scope
+		})
 	}
-	add("dense", "", scopeDense, torchPrefix(torchDenseIdx), inScope(scopeDense))
-	add("output-batchnorm", "", scopeOutputBN, torchPrefix(torchBNOutIdx), inScope(scopeOutputBN))
+	if cfg.Readout == ReadoutFactorised {
+		add("factorised-readout", "", cfg.readoutScopePath(scopeFactorised), "", inScope(scopeFactorised))
+	} else {
+		add("dense", "", cfg.readoutScopePath(scopeDense), torchPrefix(torchDenseIdx), inScope(scopeDense))
+	}
+	add("output-batchnorm", "", cfg.readoutScopePath(scopeOutputBN), torchPrefix(torchBNOutIdx), inScope(scopeOutputBN))
 	return parts, nil
 }
