@@ -60,9 +60,18 @@ func evalFileOf(meta *retina.RunMeta) string {
 // runRecordingMeta reads the run's description for the recording --recording names, before
 // any work (to name its output files).
 func runRecordingMeta(run, recording string) (*retina.RunMeta, error) {
-	meta, err := retina.ReadMeta(run)
+	path := filepath.Join(run, outputs.RunDescriptor)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		// Not a run folder: loading the model says why, naming what is missing.
+		return &retina.RunMeta{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--run %s: %w", run, err)
+	}
+	meta, err := retina.ParseMeta(data)
+	if err != nil {
+		return nil, fmt.Errorf("--run %s: %s: %w", run, path, err)
 	}
 	view, err := meta.ForRecording(recording)
 	if err != nil {
