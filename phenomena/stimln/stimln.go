@@ -21,6 +21,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/phenomena/measures"
 )
 
@@ -35,7 +36,7 @@ type Trial struct {
 }
 
 // Model is an LN model: generator = W·x + Bias, rate = the binned nonlinearity at the
-// generator (interpolated linearly, constant beyond the outer bins, never below 0 Hz).
+// generator (interpolated linearly, extrapolated along the outer bins' slope, never below 0 Hz).
 type Model struct {
 	W        []float64
 	Bias     float64
@@ -272,22 +273,47 @@ func (m *Model) slope(g float64) float64 {
 	return math.Max(seg(i), 1e-3*steepest+1e-12)
 }
 
+// nl interpolates the binned nonlinearity linearly and extrapolates it along the slope of its
+// outer sixth of bins (as the battery's surrogate does: a response beyond the fitted range,
+// e.g. a moving bar's longer drive than a flash's, keeps rising), never below 0 Hz.
 func (m *Model) nl(g float64) float64 {
 	n := len(m.NLX)
-	switch i := sort.SearchFloat64s(m.NLX, g); {
-	case n == 0:
+	if n == 0 {
 		return 0
-	case i == 0:
+	}
+	if n == 1 {
 		return math.Max(0, m.NLY[0])
+	}
+	k := max(1, n/6)
+	var v float64
+	switch i := sort.SearchFloat64s(m.NLX, g); {
+	case i == 0:
+		v = m.NLY[0] + (g-m.NLX[0])*outerSlope(m.NLX[:k+1], m.NLY[:k+1])
 	case i >= n:
-		return math.Max(0, m.NLY[n-1])
+		v = m.NLY[n-1] + (g-m.NLX[n-1])*outerSlope(m.NLX[n-1-k:], m.NLY[n-1-k:])
 	default:
 		d := m.NLX[i] - m.NLX[i-1]
 		if d <= 0 {
-			return math.Max(0, m.NLY[i])
+			v = m.NLY[i]
+		} else {
+			v = m.NLY[i-1] + (m.NLY[i]-m.NLY[i-1])*(g-m.NLX[i-1])/d
 		}
-		return math.Max(0, m.NLY[i-1]+(m.NLY[i]-m.NLY[i-1])*(g-m.NLX[i-1])/d)
 	}
+	return math.Max(0, v)
+}
+
+// outerSlope is the least-squares slope of y on x (0 when x does not vary).
+func outerSlope(x, y []float64) float64 {
+	mx, my := measures.Mean(x), measures.Mean(y)
+	var sxy, sxx float64
+	for i := range x {
+		sxy += (x[i] - mx) * (y[i] - my)
+		sxx += (x[i] - mx) * (x[i] - mx)
+	}
+	if sxx == 0 {
+		return 0
+	}
+	return sxy / sxx
 }
 
 // TStat is the one-sample t statistic of x against 0: mean / (SD / √n). NaN for fewer than 2
@@ -340,7 +366,7 @@ type OMSInput struct {
 	Basis                [][]float64 // temporal basis of the LN model's filters
 }
 
-// omsLambda is the LN model's ridge penalty relative to the mean diagonal of XᵀX; omsBins its
+// omsLambda is the LN models' ridge penalty relative to the mean diagonal of XᵀX; omsBins their
 // nonlinearity's bins (as the battery's white-noise surrogate).
 const (
 	omsLambda = 1e-3
@@ -407,4 +433,42 @@ func omsIndex(global, differential float64) float64 {
 		return math.NaN()
 	}
 	return math.Max(0, global) / differential
+}
+
+// ColumnSignals returns the mean of each column of a movie in each frame: the coordinates of
+// full-height bars, in which every linear filter of such a movie is a linear function.
+//
+//	m: [T, H, W]; return: [W][T]
+func ColumnSignals(m datasets.Movie) [][]float64 {
+	out := make([][]float64, m.W)
+	for c := range out {
+		out[c] = make([]float64, m.T)
+	}
+	for t := 0; t < m.T; t++ {
+		f := m.Frame(t)
+		for r := 0; r < m.H; r++ {
+			for c, v := range f[r*m.W : (r+1)*m.W] {
+				out[c][t] += float64(v) / float64(m.H)
+			}
+		}
+	}
+	return out
+}
+
+// FitPredict fits an LN model (the penalty and bins of ObjectMotion's) on the trials fit and
+// returns its rates for the regressors of each trial in predict.
+//
+//	predict: [N][T][P]; return: [N][T]
+func FitPredict(fit []Trial, predict [][][]float64) ([][]float64, error) {
+	trials := append([]Trial(nil), fit...)
+	var group []int
+	for _, x := range predict {
+		group = append(group, len(trials))
+		trials = append(trials, Trial{X: x, Y: make([]float64, len(x)), Predicted: true})
+	}
+	pred, _, err := CrossPredict(trials, [][]int{group}, omsLambda, omsBins)
+	if err != nil {
+		return nil, err
+	}
+	return pred[len(fit):], nil
 }
