@@ -22,19 +22,15 @@ const motionBarWidth = 2.0
 // Metrics: per cell the receptive-field centre (PeakCentroid of the flash responses over
 // position) and, per direction, the bar position at which the moving-bar response peaks;
 // lead_um is the median over responding cells of AnticipationLead averaged over the two
-// directions, in µm (positive: the response leads the bar); ln_lead_um the same of the cell's LN
-// model in the bar's coordinates (column luminance through the temporal basis), identified on
-// its responses to the flashed bars of both polarities and predicting the moving bar
-// (flashLNLead); lag_um is the lag a pure delay of the cell's flash-response latency would give
-// (speed × latency), for comparison.
+// directions, in µm (positive: the response leads the bar); ln_lead_um the same of the cell's
+// LN model identified on the flashed bars (flashLNLead); lag_um is the lag a pure delay of the
+// cell's flash-response latency would give (speed × latency), for comparison.
 //
 // Criterion (motion anticipation by gain control: Berry et al. 1999, who found the moving bar's
-// response ahead of the prediction of a linear model of the flashed bar's): the response to the
-// moving bar leads the bar (lead_um > 0; a cell that only lagged by its latency would give
-// −lag_um), by at least half a pixel more than the cell's own LN model predicts from the
-// flashes — a biphasic filter alone leads a moving bar: lead_um ≥ ln_lead_um + pixel_um/2. The
-// reference is deterministic like the experiment; the white-noise surrogate, whose lead
-// changed with its noise seed, is not used (docs/phenomena.md).
+// response ahead of the linear prediction from the flashed bar's): lead_um > 0 (a cell that
+// only lagged by its latency would give −lag_um), and by half a pixel beyond the cell's own LN
+// model (a biphasic filter alone leads a moving bar): lead_um ≥ ln_lead_um + pixel_um/2. The
+// white-noise surrogate, whose lead changed with its noise seed, is not the reference.
 func MotionAnticipationExperiment() Experiment {
 	return Experiment{
 		Name:        "motion_anticipation",
@@ -349,21 +345,16 @@ func ratioOrNaN(a, b float64) float64 {
 // input but never below 5 pixels (it must cover a receptive-field centre, not the wide
 // inhibitory surround); receptive fields are mapped first (ReceptiveFieldCentres).
 //
-// Metrics (per cell; medians over responding cells): global_hz and differential_hz, the mean
-// rates above grey over the 8 pairs; oms_index, max(0, global_hz) / differential_hz (OMSIndex
-// of rates above grey, so that spontaneous firing does not pull it towards 1); ln_oms_index,
-// the same of the cell's LN model in the grating's coordinates (stimln.ObjectMotion: fitted on
-// the cell's own responses to the other 7 pairs, so it is an LN cell seeing exactly this
-// stimulus); oms_t, the t statistic over the pairs of the cell's differential-minus-global
-// response beyond that LN model's.
+// Metrics (per cell; medians over responding cells): global_hz and differential_hz, mean rates
+// above grey over the 8 pairs; oms_index, max(0, global_hz) / differential_hz; ln_oms_index,
+// the same of the cell's LN model in the grating's coordinates (stimln.ObjectMotion); oms_t,
+// the t statistic over the pairs of the cell's differential-minus-global response beyond its
+// LN model's.
 //
 // Criterion (Ölveczky et al. 2003: object-motion-sensitive cells are suppressed several-fold by
-// global motion, which an LN cell, whose disc sees the same motion in both conditions, is
-// not): global motion at most halves the response (oms_index ≤ 0.5), by 0.25 beyond the
-// cell's LN model (oms_index ≤ ln_oms_index − 0.25), consistently over the pairs (oms_t ≥
-// 2.998, one-sided p < 0.01 with 7 degrees of freedom). The white-noise surrogate is not the
-// reference here: a fine jittering grating drives its linear filter barely above grey, so its
-// index divided by noise (docs/phenomena.md).
+// global motion): oms_index ≤ 0.5, oms_index ≤ ln_oms_index − 0.25, and oms_t ≥ 2.998
+// (one-sided p < 0.01, 7 degrees of freedom). The white-noise surrogate is not the reference:
+// the fine grating drives its linear filter barely above grey, so its index divided by noise.
 func ObjectMotionExperiment() Experiment {
 	return Experiment{
 		Name:        "object_motion",
@@ -375,21 +366,11 @@ func ObjectMotionExperiment() Experiment {
 		shows: func(m Metrics) bool {
 			return all(m["oms_index"] <= 0.5)
 		},
-		// The reference is the cell's own LN model on this stimulus (ln_oms_index, oms_t), not
-		// the white-noise surrogate's metrics.
 		beyond: func(m, _ Metrics) bool {
-			return all(m["oms_index"] <= m["ln_oms_index"]-0.25, m["oms_t"] >= omsTCrit)
+			return all(m["oms_index"] <= m["ln_oms_index"]-0.25, m["oms_t"] >= stimln.OMSTCrit)
 		},
 	}
 }
-
-// omsPairs is the number of independent pairs of object and background paths object motion is
-// averaged over; omsTCrit is the one-sided t at p = 0.01 with omsPairs − 1 = 7 degrees of
-// freedom, which a cell's suppression by global motion beyond its LN model must reach.
-const (
-	omsPairs = 8
-	omsTCrit = 2.998
-)
 
 func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 	g := geometryOf(r)
@@ -399,7 +380,15 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	stims, centre, surround, trialOf, err := omsStimuli(g, gr, t, seed, rfs)
+	// The reference's paths: 1-pixel jumps (at 100 Hz) with probability 0.5 per frame for the
+	// object, 0.3 for the background; global motion moves everything on the object's path, so
+	// the disc over the receptive field moves identically in both conditions.
+	var centre, surround [][]float64
+	for k := uint64(0); k < stimln.OMSPairs; k++ {
+		centre = append(centre, stimuli.JumpPath(t, 1, math.Min(1, 0.5*100/g.rate), 1000*seed+31+2*k))
+		surround = append(surround, stimuli.JumpPath(t, 1, math.Min(1, 0.3*100/g.rate), 1000*seed+32+2*k))
+	}
+	stims, trialOf, err := stimuli.ObjectMotionTrials(g.h, g.w, g.frames(0.5), math.Max(5, 8*g.scale()), gr, centre, surround, rfs)
 	if err != nil {
 		return nil, err
 	}
@@ -409,10 +398,7 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 	}
 	act := active(concatCells(tr...))
 	n := len(tr[0])
-	cols := map[string][]float64{}
-	for _, k := range []string{"oms_index", "ln_oms_index", "oms_t", "global_hz", "differential_hz"} {
-		cols[k] = make([]float64, n)
-	}
+	cols := map[string][]float64{"oms_index": make([]float64, n), "ln_oms_index": make([]float64, n), "oms_t": make([]float64, n), "global_hz": make([]float64, n), "differential_hz": make([]float64, n)}
 	basis := cosineBasis(g.filterLags(), surrogateBases)
 	var names []string
 	var gBars, dBars []float64
@@ -422,7 +408,7 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 			continue
 		}
 		in := stimln.OMSInput{Grey: tr[0][c], Centre: centre, Surround: surround, Period: int(gr.Period), Skip: skip, Basis: basis}
-		for k := 0; k < omsPairs; k++ {
+		for k := range centre {
 			in.Global, in.Differential = append(in.Global, tr[1+k][c]), append(in.Differential, tr[trialOf[c]+k][c])
 		}
 		o, err := stimln.ObjectMotion(in)
@@ -444,44 +430,4 @@ func runObjectMotion(r Responder, seed uint64) (*Outcome, error) {
 			{Name: "differential", Categories: names, Values: dBars, Color: "#d62728"},
 		},
 	}}}, nil
-}
-
-// omsStimuli returns the object-motion trials of t frames: grey, then global motion on each of
-// omsPairs object paths, then for each receptive-field position (rounded to half a pixel) the
-// disc there on each object path and the background on its own path; the paths; and for each
-// cell the index of its first differential trial (−1 for a cell with no mapped field).
-func omsStimuli(g geometry, gr stimuli.Grating, t int, seed uint64, rfs []stimuli.Point) (stims []datasets.Movie, centre, surround [][]float64, trialOf []int, err error) {
-	radius := math.Max(5, 8*g.scale())
-	stims = []datasets.Movie{stimuli.Grey(g.frames(0.5), g.h, g.w)}
-	// The reference's paths: 1-pixel jumps (at 100 Hz) with probability 0.5 per frame for the
-	// object, 0.3 for the background; global motion moves everything on the object's path, so
-	// the disc over the receptive field moves identically in both conditions.
-	for k := uint64(0); k < omsPairs; k++ {
-		centre = append(centre, stimuli.JumpPath(t, 1, math.Min(1, 0.5*100/g.rate), 1000*seed+31+2*k))
-		surround = append(surround, stimuli.JumpPath(t, 1, math.Min(1, 0.3*100/g.rate), 1000*seed+32+2*k))
-		stims = append(stims, stimuli.JitteredCircle(g.h, g.w, radius, gr, centre[k]))
-	}
-	trialOf = make([]int, len(rfs))
-	seen := map[stimuli.Point]int{}
-	for c, p := range rfs {
-		trialOf[c] = -1
-		if math.IsNaN(p.X) || math.IsNaN(p.Y) {
-			continue
-		}
-		p = stimuli.Point{Y: math.Round(2*p.Y) / 2, X: math.Round(2*p.X) / 2}
-		first, ok := seen[p]
-		if !ok {
-			first = len(stims)
-			for k := range centre {
-				m, err := stimuli.DifferentialCircleAt(g.h, g.w, radius, p, gr, centre[k], surround[k])
-				if err != nil {
-					return nil, nil, nil, nil, err
-				}
-				stims = append(stims, m)
-			}
-			seen[p] = first
-		}
-		trialOf[c] = first
-	}
-	return stims, centre, surround, trialOf, nil
 }

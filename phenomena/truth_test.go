@@ -112,8 +112,9 @@ func formatCellMetrics(m Metrics) string {
 	return strings.TrimSpace(b.String())
 }
 
-// checkOMSCell logs the OMS index of the truth's object-motion-sensitive cells and of their LN
-// surrogate cells on each battery seed, and requires the truth's to meet the criterion.
+// checkOMSCell logs the OMS index of the truth's object-motion-sensitive cells, of their LN
+// models on the stimulus (the reference) and of their white-noise surrogate cells on each
+// battery seed, and requires the truth's to meet the criterion.
 func checkOMSCell(t *testing.T, e Experiment, subj *Subject, seed uint64) {
 	t.Helper()
 	types := subj.R.(*SimResponder).Retina.CellTypes()
@@ -139,12 +140,13 @@ func checkOMSCell(t *testing.T, e Experiment, subj *Subject, seed uint64) {
 				t.Errorf("sim seed %d, battery seed %d: the OMS cell %d does not respond", seed, s, c)
 				continue
 			}
-			lnIdx := math.NaN() // the surrogate cell does not respond
+			surIdx := math.NaN() // the surrogate cell does not respond
 			if sm != nil {
-				lnIdx = sm["oms_index"]
+				surIdx = sm["oms_index"]
 			}
 			idx := m["oms_index"]
-			t.Logf("sim seed %d, battery seed %d: OMS cell %d: index %.3f (differential %.1f Hz above grey), its LN surrogate's %.3f", seed, s, c, idx, m["differential_hz"], lnIdx)
+			t.Logf("sim seed %d, battery seed %d: OMS cell %d: index %.3f (differential %.1f Hz above grey), its LN model's on this stimulus %.3f (t %.2f over the pairs); its white-noise surrogate's index %.3f",
+				seed, s, c, idx, m["differential_hz"], m["ln_oms_index"], m["oms_t"], surIdx)
 			if !(idx <= 0.5) {
 				t.Errorf("sim seed %d, battery seed %d: OMS cell %d has OMS index %.3f, want ≤ 0.5", seed, s, c, idx)
 			}

@@ -366,6 +366,15 @@ type OMSInput struct {
 	Basis                [][]float64 // temporal basis of the LN model's filters
 }
 
+// OMSPairs is the number of independent pairs of object and background paths the battery's
+// object motion is averaged over; OMSTCrit is the one-sided t at p = 0.01 with OMSPairs − 1 = 7
+// degrees of freedom that a cell's suppression by global motion beyond its LN model (OMSCell.T)
+// must reach, so that one lucky pair does not make a verdict.
+const (
+	OMSPairs = 8
+	OMSTCrit = 2.998
+)
+
 // omsLambda is the LN models' ridge penalty relative to the mean diagonal of XᵀX; omsBins their
 // nonlinearity's bins (as the battery's white-noise surrogate).
 const (

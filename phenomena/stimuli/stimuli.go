@@ -352,6 +352,42 @@ func JitteredCircle(h, w int, radius float64, g Grating, path []float64) dataset
 	return m
 }
 
+// ObjectMotionTrials returns the trials of an object-motion experiment (Ölveczky et al. 2003):
+// greyT frames of grey; then global motion, the whole field on each path of centre; then for
+// each position in at (rounded to half a pixel; a NaN coordinate: none) one trial per pair, the
+// disc of the given radius there on centre[k] and the background on surround[k]. first[i] is
+// the index of the first differential trial at at[i] (−1 for none); positions that round alike
+// share trials.
+func ObjectMotionTrials(h, w, greyT int, radius float64, g Grating, centre, surround [][]float64, at []Point) (stims []datasets.Movie, first []int, err error) {
+	stims = []datasets.Movie{Grey(greyT, h, w)}
+	for _, c := range centre {
+		stims = append(stims, JitteredCircle(h, w, radius, g, c))
+	}
+	first = make([]int, len(at))
+	seen := map[Point]int{}
+	for i, p := range at {
+		first[i] = -1
+		if math.IsNaN(p.X) || math.IsNaN(p.Y) {
+			continue
+		}
+		p = Point{Y: math.Round(2*p.Y) / 2, X: math.Round(2*p.X) / 2}
+		k, ok := seen[p]
+		if !ok {
+			k = len(stims)
+			for j := range centre {
+				m, err := DifferentialCircleAt(h, w, radius, p, g, centre[j], surround[j])
+				if err != nil {
+					return nil, nil, err
+				}
+				stims = append(stims, m)
+			}
+			seen[p] = k
+		}
+		first[i] = k
+	}
+	return stims, first, nil
+}
+
 // MovingCircle moves a uniform disc of the given radius and intensity on grey from (y0, x0)
 // at (vy, vx) pixels per frame for T frames (edges anti-aliased by 4×4 sampling).
 func MovingCircle(h, w, t int, radius, y0, x0, vy, vx float64, intensity float32) datasets.Movie {
