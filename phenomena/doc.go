@@ -5,17 +5,18 @@
 //
 // A verdict is taken against the responder's own LN surrogate (FitLNSurrogate: a ridge-fitted
 // spatiotemporal filter and a binned static nonlinearity, fitted to the responder's responses to
-// white noise). Phenomena belong to cell types, so they are judged per cell: a cell shows a
-// phenomenon when it meets the literature's criterion and beats the same cell of its surrogate
-// by the experiment's stated margin, on every seed (DefaultSeeds); the responder reproduces it
+// white noise) or, in motion anticipation and object motion, against each cell's LN model fitted
+// on that experiment's stimulus (package phenomena/stimln). Phenomena belong to cell types: a
+// cell shows one when it meets the literature's criterion and beats its reference (its
+// surrogate cell, or its LN model) by the experiment's stated margin, on every seed (DefaultSeeds); the responder reproduces it
 // when at least MinCells (one) cell does (Result.ModelCells, Result.TruthCells name them). Each
 // experiment has a Role: the step response is a sanity check and direction/orientation a
 // negative control, both judged on the medians over cells and neither counted by
 // CountReproduced; the other ten are phenomena an LN model cannot show.
 //
 // Each responder's surrogates and receptive-field maps are computed once per seed and shared by
-// the experiments (Subject), and a responder that sees a bounded window of frames (a model, a
-// surrogate) gets each experiment's trials in one call.
+// the experiments (Subject); a responder that sees a bounded window of frames gets each
+// experiment's trials in one call.
 //
 // The experiments, in canonical order (Names, Lookup, Select, Experiments): step_response,
 // paired_flash, reversing_grating, contrast_adaptation, omitted_stimulus, motion_anticipation,
@@ -29,8 +30,8 @@
 // 50×50 field are scaled to the input, bar widths and grating periods stay in pixels. The
 // stimulus builders (package phenomena/stimuli: Step, PairedFlash, FlashTrain, Bar, DriftingBar,
 // MotionReversal, Grating, DriftingGrating, ReversingGrating, ContrastReversingGrating,
-// JitteredGrating, DifferentialCircle, JitteredCircle, MovingCircle, WhiteNoise, JumpPath,
-// FitToInput, Concat) and the measures (package phenomena/measures: Latency, HarmonicRatio,
+// JitteredGrating, DifferentialCircle, JitteredCircle, ObjectMotionTrials, MovingCircle,
+// WhiteNoise, JumpPath, FitToInput, Concat) and the measures (package phenomena/measures: Latency, HarmonicRatio,
 // OMSIndex, ReverseCorrelate, PeakTime, PeakTimeSigned, CentreFrequency, PowerCentreFrequency,
 // DirectionSelectivity, AnticipationLead, BinnedNonlinearity) are public, so users compose their
 // own experiments.
