@@ -129,10 +129,14 @@ func trialGram(tr Trial, p int, lin *Model) gram {
 // ones), so the filter is refined against the squared error of the LN model's own rates.
 const gaussNewtonSteps = 4
 
-// CrossPredict predicts each trial of each group from an LN model fitted on all the trials
-// outside that group that are not Predicted (trials in no group are always fitted on): the ridge penalty is lambda ×
-// the mean diagonal of XᵀX (the constant is not penalised), the nonlinearity has `bins`
-// equal-count bins of the training data.
+// CrossPredict predicts each trial of each group from an LN model fitted on the trials outside
+// that group that are not Predicted (trials in no group are always fitted on): the ridge
+// penalty is lambda × the mean diagonal of XᵀX (the constant is not penalised), the
+// nonlinearity has `bins` equal-count bins of the training data. The filter is first refined
+// by Gauss–Newton steps on all non-Predicted trials; each group's model then takes its last
+// step, and bins its nonlinearity, on its own training trials alone. So a group's held-out
+// non-Predicted trials shaped only the point that last step starts from (8 pairs: an eighth
+// of it); Predicted trials shape nothing.
 //
 //	trials: [N]; groups: trial indices; return: [N][T] predictions (nil for trials in no
 //	group) and each group's model
@@ -152,8 +156,6 @@ func CrossPredict(trials []Trial, groups [][]int, lambda float64, bins int) ([][
 			all = append(all, i)
 		}
 	}
-	// The filter is refined on all trials; each group's model then takes one Gauss–Newton step
-	// from it on the other trials alone, and its nonlinearity is binned on them alone.
 	var lin *Model
 	grams := make([]gram, len(trials))
 	for step := 0; step <= gaussNewtonSteps+1; step++ {
