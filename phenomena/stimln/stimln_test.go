@@ -38,9 +38,8 @@ func basis() [][]float64 {
 func omsInput(cell func(c, s []float64) []float64, seed uint64) OMSInput {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	const t = 300
-	in := OMSInput{Grey: cell(make([]float64, 50), make([]float64, 50)), Period: 4, Skip: 50, Basis: basis()}
-	// Grey has no grating: a cell of the phases alone would see phase 0; the cells below read
-	// grey as rest explicitly.
+	// Grey shows no grating: both cells below rest at 2 Hz there.
+	in := OMSInput{Grey: make([]float64, 50), Period: 4, Skip: 50, Basis: basis()}
 	for i := range in.Grey {
 		in.Grey[i] = 2
 	}
