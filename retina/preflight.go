@@ -26,9 +26,9 @@ func CheckStart(cfg runconfig.Config, runDir string, rec *datasets.Recording) er
 }
 
 // CheckStartRecordings is CheckStart for a run on several recordings (a multi-recording run,
-// recs in the order of runconfig.Config.RecordingSpecs; a single-recording run has one): each recording
-// must suit the config (errors name it), a from_run's core must be the config's architecture,
-// and an existing run must have been trained on the same recordings.
+// recs in the order of runconfig.Config.RecordingSpecs; a single-recording run has one): each
+// recording must suit the config (errors name it), a from_run's core must be the config's
+// architecture, and an existing run must have been trained on the same recordings.
 func CheckStartRecordings(cfg runconfig.Config, runDir string, recs []*datasets.Recording) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)

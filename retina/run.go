@@ -19,8 +19,9 @@ type TrainOptions struct {
 	Backend compute.Backend     // nil: DefaultBackend, the process's shared engine
 	Log     io.Writer           // progress and notices; nil discards them
 	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
-	// Recordings are the recordings of a multi-recording run (runconfig.Config.MultiRecording), in the
-	// order of runconfig.Config.RecordingSpecs; nil: LoadRecordings(cfg).
+	// Recordings are the recordings of a multi-recording run
+	// (runconfig.Config.MultiRecording), in the order of runconfig.Config.RecordingSpecs; nil:
+	// LoadRecordings(cfg).
 	Recordings []*datasets.Recording
 	Keep       int // checkpoints kept besides the best one (default 2)
 	// CheckNaN checks every variable for NaN/Inf after each step and names the first one a step

@@ -185,7 +185,8 @@ func newPlannedRun(i int, r gridRun) plannedRun {
 }
 
 // config rebuilds the config of run i: the base config with the run's ranges values (as
-// runconfig.Ranges.Expand applies them), its repeat's seed (runconfig.ExpandRepeats), its folder name.
+// runconfig.Ranges.Expand applies them), its repeat's seed (runconfig.ExpandRepeats), its
+// folder name.
 func (p *SweepPlan) config(i int) (runconfig.Config, error) {
 	r := p.Runs[i]
 	if r.Config != nil {
