@@ -13,6 +13,7 @@ import (
 	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // What a run folder and the sweep's notes say about one combination: finished and evaluated,
@@ -38,7 +39,7 @@ func RecordFailure(out, expName string, runErr error) {
 
 // Finished reports whether the run in runDir is complete for cfg — trained to its end (with
 // its LN baseline when withLN) and evaluated since — and returns the scores of its eval.json.
-func Finished(runDir string, cfg retina.Config, withLN bool) (*EvalSummary, bool) {
+func Finished(runDir string, cfg runconfig.Config, withLN bool) (*EvalSummary, bool) {
 	stamp, ok := finishedAt(runDir, cfg)
 	if !ok {
 		return nil, false
@@ -65,7 +66,7 @@ func Finished(runDir string, cfg retina.Config, withLN bool) (*EvalSummary, bool
 }
 
 // finishedAt returns the time the run's description was written, if it says the run ended.
-func finishedAt(runDir string, cfg retina.Config) (int64, bool) {
+func finishedAt(runDir string, cfg runconfig.Config) (int64, bool) {
 	meta, fi, err := readRunMeta(runDir)
 	if err != nil || meta.Stopped == "" || (meta.Stopped == "completed" && meta.Epoch < cfg.NEpochs) {
 		return 0, false
