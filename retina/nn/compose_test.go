@@ -27,6 +27,9 @@ func TestComposeKernelsMatchesCollapseStack(t *testing.T) {
 			{[]int{4, 3, 3, 3}, [][2]int{{3, 3}, {3, 3}, {3, 3}}, []bool{false, false, true}},
 			{[]int{2, 5, 3}, [][2]int{{3, 2}, {4, 3}}, []bool{true, true}},
 			{[]int{3, 2}, [][2]int{{5, 5}}, []bool{false}},
+			// More input than output channels: composed from the last kernel (prependKernel),
+			// with even and non-square sizes; the cases above with Cin ≤ Cout from the first.
+			{[]int{5, 2, 4, 3}, [][2]int{{3, 3}, {3, 4}, {2, 3}}, []bool{true, false, true}},
 		} {
 			t.Run(fmt.Sprint(tc.chans, tc.sizes), func(t *testing.T) {
 				var kernels, biases []*tensors.Tensor
