@@ -157,6 +157,7 @@ func TestSweepOverMultiRecordingCore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sweep status: %v\n%s", err, status)
 	}
+	t.Logf("sweep status %s:\n%s", out, status)
 	if !strings.Contains(status, "2 done, 0 running, 0 failed, 0 not started") {
 		t.Errorf("sweep status does not count both combinations done:\n%s", status)
 	}
