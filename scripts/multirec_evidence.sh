@@ -18,14 +18,18 @@
 #
 # SEEDS repeats (a) and (b) with other training seeds (config key "seed": it draws the
 # train/validation split, the N minutes' windows, the initial weights and the batch order, so
-# (a) and (b) of one seed see the same windows). Every seed's (b) uses the same core, core3,
-# trained once with seed 0: the spread measured is that of the fine-tuning and of the models of
-# retina 4's own, not of the core. DURATIONS picks the minutes; (c) runs only when it holds 4.
+# (a) and (b) of one seed see the same windows). By default every seed's (b) uses the same
+# core, core3, trained once with seed 0: the spread measured is that of the fine-tuning and of
+# the models of retina 4's own, not of the core. CORE_PER_SEED=1 trains a core on retinas 1–3
+# per seed instead (core3-sN, that seed; seed 0 keeps core3) and names (b)'s runs bc-…, so both
+# kinds of (b) can share one OUT and its (a) runs. DURATIONS picks the minutes; (c) runs only
+# when it holds 4.
 # With more than one seed the script also prints mean ± SD (sample SD, n−1) over the seeds.
 #
 # usage: scripts/multirec_evidence.sh [OUT]      (default out/multirec)
 #        EPOCHS=8 CORE_EPOCHS=4 PROBE=0 scripts/multirec_evidence.sh
 #        SEEDS="1 2 3" DURATIONS=2 PROBE=0 scripts/multirec_evidence.sh out/multirec-seeds
+#        SEEDS="1 2 3" DURATIONS=2 PROBE=0 CORE_PER_SEED=1 scripts/multirec_evidence.sh out/multirec-seeds
 # EPOCHS bounds the runs on retina 4 alone and the readouts (early stopping after 4 epochs
 # without improvement); CORE_EPOCHS the cores, whose epochs hold three or four retinas' data.
 set -euo pipefail
@@ -35,6 +39,12 @@ EPOCHS=${EPOCHS:-8}
 CORE_EPOCHS=${CORE_EPOCHS:-4}
 PROBE=${PROBE:-1}
 SEEDS=${SEEDS:-0}
+CORE_PER_SEED=${CORE_PER_SEED:-0}
+case $CORE_PER_SEED in 0 | 1) ;; *)
+	echo "CORE_PER_SEED=$CORE_PER_SEED: expected 0 (one core for every seed) or 1 (a core per seed)" >&2
+	exit 2
+	;;
+esac
 DURATIONS=${DURATIONS:-1 2 4}
 for d in $DURATIONS; do
 	case $d in 1 | 2 | 4) ;; *)
@@ -92,22 +102,34 @@ case " $DURATIONS " in *" 4 "*)
 	train "$(config core4 ret1 factorised 0 ', "recordings": ["ret1", "ret2", "ret3", "ret4"]' "$CORE_EPOCHS")"
 	;;
 esac
-train "$(config core3 ret1 factorised 0 ', "recordings": ["ret1", "ret2", "ret3"]' "$CORE_EPOCHS")"
+# core3 of a seed (CORE_PER_SEED=1) or of seed 0, and the prefix of the (b) runs on it.
+if [ "$CORE_PER_SEED" = 1 ]; then
+	b_prefix=bc
+else
+	b_prefix=b
+	train "$(config core3 ret1 factorised 0 ', "recordings": ["ret1", "ret2", "ret3"]' "$CORE_EPOCHS")"
+fi
 for seed in $SEEDS; do
 	x=$(suffix "$seed")
+	core=core3
+	if [ "$CORE_PER_SEED" = 1 ]; then
+		core=core3$x
+		train "$(config "$core" ret1 factorised 0 ', "recordings": ["ret1", "ret2", "ret3"]' "$CORE_EPOCHS" "$seed")"
+	fi
 	for m in $DURATIONS; do
 		w=$(windows_of "$m")
 		train "$(config "a-dense-${m}min$x" ret4 dense "$w" '' "$EPOCHS" "$seed")"
 		train "$(config "a-fact-${m}min$x" ret4 factorised "$w" '' "$EPOCHS" "$seed")"
-		train "$(config "b-${m}min$x" ret4 factorised "$w" ', "recordings": ["ret4"]' "$EPOCHS" "$seed")" --from "$RUNS/core3" --readout-only
+		train "$(config "$b_prefix-${m}min$x" ret4 factorised "$w" ', "recordings": ["ret4"]' "$EPOCHS" "$seed")" --from "$RUNS/$core" --readout-only
 	done
 done
 
 # Retina 4's test scores: eval.json of its single runs, eval-ret4.json of the others.
-python3 - "$RUNS" "$EPOCHS" "$CORE_EPOCHS" "$SEEDS" "$DURATIONS" <<'EOF' | tee "$OUT/table.md"
+python3 - "$RUNS" "$EPOCHS" "$CORE_EPOCHS" "$SEEDS" "$DURATIONS" "$CORE_PER_SEED" <<'EOF' | tee "$OUT/table$([ "$CORE_PER_SEED" = 1 ] && echo -core-per-seed).md"
 import json, sys, os, statistics
 runs, epochs, core_epochs = sys.argv[1], sys.argv[2], sys.argv[3]
 seeds, durations = [int(s) for s in sys.argv[4].split()], [int(d) for d in sys.argv[5].split()]
+core_per_seed = sys.argv[6] == "1"
 suffix = lambda seed: "" if seed == 0 else f"-s{seed}"
 def ev(run, rec=None):
     path = os.path.join(runs, run, f"eval-{rec}.json" if rec else "eval.json")
@@ -116,7 +138,8 @@ def ev(run, rec=None):
     return e, meta
 kinds = [("(a) one model, dense readout", "a-dense", None),
          ("(a) one model, factorised readout", "a-fact", None),
-         ("(b) readout on the frozen core of retinas 1–3", "b", "ret4")]
+         ("(b) readout on the frozen core of retinas 1–3" + (" (core of the same seed)" if core_per_seed else ""),
+          "bc" if core_per_seed else "b", "ret4")]
 rows = []
 for seed in seeds:
     for m in durations:
@@ -124,7 +147,8 @@ for seed in seeds:
             rows.append((name, m, seed, *ev(f"{prefix}-{m}min{suffix(seed)}", rec)))
 if 4 in durations:
     rows.append(("(c) one core on retinas 1–4", 4, 0, *ev("core4", "ret4")))
-print(f"Retina 4 (simulated, small preset, seed 4), test set; at most {epochs} epochs ({core_epochs} for the cores); training seeds {seeds}, one core (seed 0) for every (b).\n")
+print(f"Retina 4 (simulated, small preset, seed 4), test set; at most {epochs} epochs ({core_epochs} for the cores); training seeds {seeds}, " +
+      ("a core per seed for (b)" if core_per_seed else "one core (seed 0) for every (b)") + ".\n")
 print("| model | minutes of retina 4 | seed | test r (CNN) | FEV (CNN) | best epoch | ridge LN r | ceiling r |")
 print("|---|---|---|---|---|---|---|---|")
 f = lambda x: "n/a" if x is None else f"{x:.3f}"
