@@ -17,6 +17,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // recordingWithRepeats: two cells driven by one pixel; the test set has 4 noisy repeats.
@@ -59,7 +60,7 @@ func recordingWithRepeats() *datasets.Recording {
 // trainedToy trains a tiny CNN on recordingWithRepeats once per test binary.
 var trainedToy = sync.OnceValues(func() (*retina.Model, error) {
 	rec := recordingWithRepeats()
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.ExpName, cfg.Dataset = "toy", "toy"
 	cfg.ImgShape, cfg.KSizes, cfg.Chans = []int{4, 6, 6}, []int{3, 3}, []int{2, 2}
 	cfg.BatchSize, cfg.NEpochs, cfg.LR = 32, 1, 5e-3

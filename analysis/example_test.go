@@ -9,6 +9,7 @@ import (
 	"github.com/deepretina/deepretina/analysis"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // smallRecording is a recording of 2 cells on a 12×12 white-noise stimulus whose test segment
@@ -42,7 +43,7 @@ func smallRecording() *datasets.Recording {
 // retina.LoadModel(runDir, …) and is scored the same way.
 func ExampleEvaluate() {
 	rec := smallRecording()
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.ImgShape, cfg.KSizes, cfg.Chans = []int{10, 12, 12}, []int{5, 3}, []int{4, 4}
 	model, err := retina.NewModel(cfg.ModelConfig(rec.NCells()), datasets.ComputeNormStats(rec.Train.Stimulus), 1, retina.LoadOptions{})
 	if err != nil {

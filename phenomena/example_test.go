@@ -9,13 +9,14 @@ import (
 	"github.com/deepretina/deepretina/phenomena"
 	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // Run one experiment of the battery on a model and on the simulated retina as its ground truth,
 // side by side. The model here is an untrained control of the small retina's BNCNN; a trained
 // one comes from retina.LoadModel(runDir, …), its truth from phenomena.TruthForRun(model.Meta, "").
 func ExampleCompare() {
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.Chans = []int{4, 4}
 	control, err := retina.NewModel(cfg.ModelConfig(8), datasets.NormStats{Mean: 0, Std: 1}, 1, retina.LoadOptions{})
 	if err != nil {

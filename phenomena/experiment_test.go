@@ -12,6 +12,7 @@ import (
 	"github.com/deepretina/deepretina/figures"
 	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // The simulated retina of the "small" preset, shared by the tests (it is immutable).
@@ -273,7 +274,7 @@ func TestCompareFigureAndJSON(t *testing.T) {
 func TestTruthForRun(t *testing.T) {
 	meta := func(dataset, datapath, data string, seed uint64, cells []int) *retina.RunMeta {
 		return &retina.RunMeta{
-			Config:     retina.Config{Dataset: dataset, DataPath: datapath, SimSeed: seed},
+			Config:     runconfig.Config{Dataset: dataset, DataPath: datapath, SimSeed: seed},
 			Data:       data,
 			CellIDs:    cells,
 			InputShape: [3]int{20, 20, 20},

@@ -7,6 +7,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // TestBatchedTrialsMatchSeparateRuns: a windowed responder (here an LN surrogate) gives the same
@@ -22,7 +23,7 @@ func TestBatchedTrialsMatchSeparateRuns(t *testing.T) {
 // TestBatchedTrialsMatchSeparateRunsOnAModel: the same for a model (an untrained BNCNN of the
 // small retina's shape), the responder batching is for.
 func TestBatchedTrialsMatchSeparateRunsOnAModel(t *testing.T) {
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.Chans = []int{4, 4}
 	m, err := retina.NewModel(cfg.ModelConfig(3), datasets.NormStats{Mean: 0, Std: 1}, 1, retina.LoadOptions{})
 	if err != nil {

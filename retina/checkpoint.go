@@ -22,6 +22,7 @@ import (
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/tensorconv"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // MetaFormat is the version of RunMeta's layout; bumped when a field changes meaning.
@@ -31,7 +32,7 @@ const MetaFormat = 1
 // next to it, a model can be rebuilt, fed raw stimulus and scored without the original data.
 type RunMeta struct {
 	Format      int                `json:"format"`
-	Config      Config             `json:"config"`
+	Config      runconfig.Config   `json:"config"`
 	Model       nn.ModelConfig     `json:"model"`
 	NormStats   datasets.NormStats `json:"norm_stats"`
 	CellIDs     []int              `json:"cell_ids"`

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 func validMeta() *RunMeta {
-	cfg := SmallConfig()
+	cfg := runconfig.SmallConfig()
 	m := cfg.ModelConfig(2)
 	return &RunMeta{Format: MetaFormat, Config: cfg, Model: m, CellIDs: []int{0, 1}, InputShape: m.ImgShape,
 		FrameRate: 100}

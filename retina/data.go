@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // SimulatedDatasetPrefix marks a dataset name served by the built-in simulated retina:
@@ -17,7 +18,7 @@ const SimulatedDatasetPrefix = "sim-"
 // no datapath and a "sim-<preset>" dataset, the simulated retina generated in memory. The data
 // are checked as they load (see datasets.LoadFile); a test set with fewer than two repeats is
 // announced on log, since its reliability ceiling and FEV will be unavailable.
-func LoadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
+func LoadData(cfg runconfig.Config, log io.Writer) (*datasets.Recording, error) {
 	rec, err := loadData(cfg, log)
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func fewestRepeats(rec *datasets.Recording) int {
 	return fewest
 }
 
-func loadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
+func loadData(cfg runconfig.Config, log io.Writer) (*datasets.Recording, error) {
 	if cfg.DataPath != "" {
 		rec, err := datasets.Load(cfg.DataPath, cfg.Dataset, cfg.StimType, cfg.CellIDs())
 		if err != nil {
@@ -70,4 +71,19 @@ func loadData(cfg Config, log io.Writer) (*datasets.Recording, error) {
 	}
 	rec := sim.Recordings[cfg.StimType]
 	return datasets.SelectCells(rec, cfg.CellIDs())
+}
+
+// LoadRecordings loads the recordings of a multi-recording run, in the order of
+// runconfig.Config.RecordingSpecs (see LoadData); each error names the recording.
+func LoadRecordings(cfg runconfig.Config, log io.Writer) ([]*datasets.Recording, error) {
+	specs := cfg.RecordingSpecs()
+	recs := make([]*datasets.Recording, len(specs))
+	for i, s := range specs {
+		rec, err := LoadData(cfg.RecordingConfig(s), log)
+		if err != nil {
+			return nil, fmt.Errorf("recording %q: %w", s.Name, err)
+		}
+		recs[i] = rec
+	}
+	return recs, nil
 }

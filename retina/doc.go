@@ -4,12 +4,14 @@
 // and hidden-unit read-out by layer name. The models themselves (BNCNN of McIntosh et al.
 // 2016, LinearStackedBNCNN of Maheswaranathan et al. 2023, the dense LN model) and their
 // layers are package retina/nn; PyTorch state dicts and torch-deep-retina's checkpoint files
-// are package torchio.
+// are package torchio. What a run trains — its configuration, the reference's hyperparams.json
+// keys, their defaults and checks — is package retina/runconfig.
 //
-// Layering: retina/nn (layers → models) → training (config.go, run.go, train.go,
-// resident.go, checkpoint.go) → use (model.go, hidden.go). The engine is chosen in backend.go.
+// Layering: retina/nn (layers → models) and retina/runconfig (configs) → training (run.go,
+// train.go, resident.go, checkpoint.go) → use (model.go, hidden.go). The engine is chosen in
+// backend.go.
 //
-// Several recordings, one model (recordings.go, trainrecordings.go, runrecordings.go): a config
+// Several recordings, one model (trainrecordings.go, runrecordings.go): a config
 // listing recordings trains one core on all of them with a readout per recording, and from_run
 // with readout_only fits new recordings' readouts on a trained, frozen core; the run describes
 // each recording, and LoadOptions.Recording chooses the one a Model serves
@@ -19,7 +21,7 @@
 // context to stop; the same call resumes), then predict and read hidden units (Example runs
 // this path on a tiny model):
 //
-//	cfg := retina.SmallConfig()                        // BNCNN on the simulated "small" retina
+//	cfg := runconfig.SmallConfig()                     // BNCNN on the simulated "small" retina
 //	cfg.NEpochs, cfg.MaxTrainWindows = 1, 1024         // any config key, e.g. a quick run
 //	rec, err := retina.LoadData(cfg, os.Stderr)         // simulated in memory: no files needed
 //	meta, err := retina.Train(ctx, cfg, "runs/bncnn-small", retina.TrainOptions{

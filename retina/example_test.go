@@ -9,12 +9,13 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // The user's path: simulate the small retina in memory, train a tiny model with live
 // callbacks, load it back, predict, read its hidden units, and build an untrained control.
 func Example() {
-	cfg := retina.SmallConfig()      // BNCNN on the simulated "small" retina (20×20 pixels, 8 cells)
+	cfg := runconfig.SmallConfig()   // BNCNN on the simulated "small" retina (20×20 pixels, 8 cells)
 	cfg.Chans = []int{4, 4}          // a tiny model…
 	cfg.ImgShape = []int{10, 20, 20} // …reading 10 frames (100 ms) of history
 	cfg.NEpochs = 1
@@ -82,7 +83,7 @@ func Example() {
 // An untrained model of any architecture, in memory: the control that tells what an analysis
 // owes to training. Its hidden units can be read before or after their nonlinearity.
 func ExampleNewModel() {
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.Chans = []int{4, 4}
 	mcfg := cfg.ModelConfig(8) // 8 ganglion cells
 	model, err := retina.NewModel(mcfg, datasets.NormStats{Mean: 0, Std: 1}, 1, retina.LoadOptions{})
@@ -107,7 +108,7 @@ func ExampleNewModel() {
 
 // A model's layers and size follow from its config alone.
 func ExampleModelConfig() {
-	mcfg := retina.SmallConfig().ModelConfig(8)
+	mcfg := runconfig.SmallConfig().ModelConfig(8)
 	fmt.Println(mcfg.Type, mcfg.ImgShape, mcfg.Chans, mcfg.KSizes)
 	shapes := mcfg.LayerShapes()
 	fmt.Println("conv1", shapes["conv1"], "conv2", shapes["conv2"])

@@ -20,10 +20,11 @@ import (
 	"os"
 
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 func main() {
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.ImgShape, cfg.Chans, cfg.NEpochs, cfg.MaxTrainWindows = []int{10, 20, 20}, []int{4, 4}, 1, 512
 	rec, err := retina.LoadData(cfg, nil)
 	check(err)

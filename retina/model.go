@@ -16,6 +16,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // Model is a model ready to predict from raw stimulus and to expose its hidden units: a trained
@@ -133,9 +134,9 @@ func NewModel(mcfg nn.ModelConfig, norm datasets.NormStats, seed uint64, opts Lo
 	if err := store.SetRNGStateFromSeed(int64(seed)); err != nil {
 		return nil, err
 	}
-	cfg := DefaultConfig()
+	cfg := runconfig.DefaultConfig()
 	cfg.ExpName, cfg.Seed, cfg.BatchSize = "untrained", seed, 64
-	cfg.ModelType = referenceModelType[mcfg.Type]
+	cfg.ModelType = runconfig.ReferenceModelType(mcfg.Type)
 	cfg.ImgShape, cfg.Chans, cfg.KSizes = mcfg.ImgShape[:], mcfg.Chans, mcfg.KSizes
 	meta := &RunMeta{Format: MetaFormat, Config: cfg, Model: mcfg, NormStats: norm,
 		InputShape: mcfg.ImgShape, FrameRate: datasets.DefaultFrameRate, PixelSizeUM: datasets.DefaultPixelSizeUM,

@@ -9,13 +9,14 @@ import (
 	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/retina/nn"
 	"github.com/deepretina/deepretina/retina/nn/nntest"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // An untrained control describes itself like a run does: cells 0…N−1 (so that it can be scored
 // against a recording of those cells), its input shape and that it is untrained; bad arguments
 // are errors naming what is wrong.
 func TestNewModelDescribesItself(t *testing.T) {
-	cfg := SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.Chans = []int{2, 2}
 	mcfg := cfg.ModelConfig(3)
 	m, err := NewModel(mcfg, datasets.NormStats{Mean: 0.5, Std: 2}, 7, LoadOptions{})

@@ -1,17 +1,15 @@
 package retina
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // Checks made before a run starts or is scored, so that a mistake costs no training time and
@@ -22,16 +20,16 @@ import (
 // rec can start: the config is valid, the data's frames, lengths and number of windows suit it,
 // and, when runDir already holds a run, that run has the same configuration (n_epochs may
 // differ: a run can be extended) and was trained on the same data (CheckSameData). Errors about
-// one key are *ConfigError; changed data is a *DataChangedError.
-func CheckStart(cfg Config, runDir string, rec *datasets.Recording) error {
+// one key are *runconfig.ConfigError; changed data is a *DataChangedError.
+func CheckStart(cfg runconfig.Config, runDir string, rec *datasets.Recording) error {
 	return CheckStartRecordings(cfg, runDir, []*datasets.Recording{rec})
 }
 
 // CheckStartRecordings is CheckStart for a run on several recordings (a multi-recording run,
-// recs in the order of Config.RecordingSpecs; a single-recording run has one): each recording
-// must suit the config (errors name it), a from_run's core must be the config's architecture,
-// and an existing run must have been trained on the same recordings.
-func CheckStartRecordings(cfg Config, runDir string, recs []*datasets.Recording) error {
+// recs in the order of runconfig.Config.RecordingSpecs; a single-recording run has one): each
+// recording must suit the config (errors name it), a from_run's core must be the config's
+// architecture, and an existing run must have been trained on the same recordings.
+func CheckStartRecordings(cfg runconfig.Config, runDir string, recs []*datasets.Recording) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -60,7 +58,7 @@ func CheckStartRecordings(cfg Config, runDir string, recs []*datasets.Recording)
 		}
 		return nil
 	}
-	if diff := ChangedKeys(meta.Config, cfg); len(diff) > 0 {
+	if diff := runconfig.ChangedKeys(meta.Config, cfg); len(diff) > 0 {
 		return fmt.Errorf("run folder %s holds another run: %s (use another --out or exp_name; or these values to resume it)",
 			runDir, strings.Join(diff, "; "))
 	}
@@ -82,17 +80,17 @@ func CheckStartRecordings(cfg Config, runDir string, recs []*datasets.Recording)
 }
 
 // checkDataFits checks the config against the recording it will train on.
-func checkDataFits(cfg Config, rec *datasets.Recording) error {
+func checkDataFits(cfg runconfig.Config, rec *datasets.Recording) error {
 	history, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 	tr, te := rec.Train.Stimulus, rec.Test.Stimulus
 	if tr.H != h || tr.W != w {
-		return keyErr("img_shape", "%v expects frames of %d×%d, the data's frames are %d×%d", cfg.ImgShape, h, w, tr.H, tr.W)
+		return runconfig.Errorf("img_shape", "%v expects frames of %d×%d, the data's frames are %d×%d", cfg.ImgShape, h, w, tr.H, tr.W)
 	}
 	if tr.T <= history {
-		return keyErr("img_shape", "a history of %d frames needs a longer training stimulus: it has %d frames", history, tr.T)
+		return runconfig.Errorf("img_shape", "a history of %d frames needs a longer training stimulus: it has %d frames", history, tr.T)
 	}
 	if te.T <= history {
-		return keyErr("img_shape", "a history of %d frames needs a longer test stimulus: the test stimulus has %d frames", history, te.T)
+		return runconfig.Errorf("img_shape", "a history of %d frames needs a longer test stimulus: the test stimulus has %d frames", history, te.T)
 	}
 	trainIdx, _ := datasets.SplitTrainVal(tr.T-history, cfg.Seed)
 	n, capped := len(trainIdx), ""
@@ -100,46 +98,9 @@ func checkDataFits(cfg Config, rec *datasets.Recording) error {
 		n, capped = cfg.MaxTrainWindows, fmt.Sprintf(" (max_train_windows %d)", cfg.MaxTrainWindows)
 	}
 	if n < cfg.BatchSize {
-		return keyErr("batch_size", "%d is more than the %d training windows%s", cfg.BatchSize, n, capped)
+		return runconfig.Errorf("batch_size", "%d is more than the %d training windows%s", cfg.BatchSize, n, capped)
 	}
 	return nil
-}
-
-// ChangedKeys lists the config keys whose values differ between the run there (a) and the
-// config here (b), as "key: A there, B here", sorted by key; n_epochs is not compared (a run
-// may be extended).
-func ChangedKeys(a, b Config) []string {
-	ma, mb := configMap(a), configMap(b)
-	keys := make([]string, 0, len(ma))
-	for k := range ma {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []string
-	for _, k := range keys {
-		if k == "n_epochs" {
-			continue
-		}
-		if va, vb := compactJSON(ma[k]), compactJSON(mb[k]); va != vb {
-			out = append(out, fmt.Sprintf("%s: %s there, %s here", k, va, vb))
-		}
-	}
-	return out
-}
-
-func configMap(c Config) map[string]json.RawMessage {
-	data, _ := json.Marshal(c)
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(data, &m)
-	return m
-}
-
-func compactJSON(v json.RawMessage) string {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, v); err != nil {
-		return string(v)
-	}
-	return buf.String()
 }
 
 // DataChangedError reports that a recording is not the one a run was trained on.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/testutil"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // CheckStart finds what would make training fail — before anything is created on disk.
@@ -17,14 +18,14 @@ func TestCheckStartRejectsBeforeCreatingAnything(t *testing.T) {
 	rec := testutil.Synthetic(t)
 	for _, c := range []struct {
 		name string
-		edit func(*Config)
+		edit func(*runconfig.Config)
 		want []string
 	}{
-		{"frames of another size", func(c *Config) { c.ImgShape = []int{6, 10, 10} }, []string{"img_shape: [6 10 10]", "8×8"}},
-		{"history longer than the test set", func(c *Config) { c.ImgShape = []int{250, 8, 8} }, []string{"img_shape: a history of 250 frames", "test stimulus has 200"}},
-		{"batch larger than the data", func(c *Config) { c.BatchSize = 5000 }, []string{"batch_size: 5000", "training windows"}},
-		{"window cap below the batch", func(c *Config) { c.MaxTrainWindows = 10 }, []string{"batch_size: 32", "max_train_windows 10"}},
-		{"invalid config", func(c *Config) { c.BatchSize = 1 }, []string{"batch_size: expected at least 2"}},
+		{"frames of another size", func(c *runconfig.Config) { c.ImgShape = []int{6, 10, 10} }, []string{"img_shape: [6 10 10]", "8×8"}},
+		{"history longer than the test set", func(c *runconfig.Config) { c.ImgShape = []int{250, 8, 8} }, []string{"img_shape: a history of 250 frames", "test stimulus has 200"}},
+		{"batch larger than the data", func(c *runconfig.Config) { c.BatchSize = 5000 }, []string{"batch_size: 5000", "training windows"}},
+		{"window cap below the batch", func(c *runconfig.Config) { c.MaxTrainWindows = 10 }, []string{"batch_size: 32", "max_train_windows 10"}},
+		{"invalid config", func(c *runconfig.Config) { c.BatchSize = 1 }, []string{"batch_size: expected at least 2"}},
 	} {
 		cfg := tinyTrainConfig()
 		c.edit(&cfg)

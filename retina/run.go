@@ -11,15 +11,17 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
-// TrainOptions control how (not what) a run trains; what it trains is the Config.
+// TrainOptions control how (not what) a run trains; what it trains is the runconfig.Config.
 type TrainOptions struct {
 	Backend compute.Backend     // nil: DefaultBackend, the process's shared engine
 	Log     io.Writer           // progress and notices; nil discards them
 	Data    *datasets.Recording // the recording to train on; nil: LoadData(cfg)
-	// Recordings are the recordings of a multi-recording run (Config.MultiRecording), in the
-	// order of Config.RecordingSpecs; nil: LoadRecordings(cfg).
+	// Recordings are the recordings of a multi-recording run
+	// (runconfig.Config.MultiRecording), in the order of runconfig.Config.RecordingSpecs; nil:
+	// LoadRecordings(cfg).
 	Recordings []*datasets.Recording
 	Keep       int // checkpoints kept besides the best one (default 2)
 	// CheckNaN checks every variable for NaN/Inf after each step and names the first one a step
@@ -48,7 +50,7 @@ var ErrInterrupted = errors.New("training interrupted (checkpoint saved; run the
 // returns the run description of the final checkpoint. Cancelling ctx stops training at the
 // next step: a checkpoint is saved (mid-epoch, so that nothing is lost) and ErrInterrupted is
 // returned; calling Train again with the same arguments resumes from it.
-func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*RunMeta, error) {
+func Train(ctx context.Context, cfg runconfig.Config, runDir string, opts TrainOptions) (*RunMeta, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -59,12 +61,12 @@ func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*
 	if opts.Keep <= 0 {
 		opts.Keep = 2
 	}
-	opts.Keep = cfg.keepCheckpoints(opts.Keep) // save_every_epoch
+	opts.Keep = cfg.KeepCheckpoints(opts.Keep) // save_every_epoch
 	ref, meta, err := latestGoodCheckpoint(runDir, log)
 	if err != nil {
 		return nil, err
 	}
-	if meta != nil && ChangedKeys(meta.Config, cfg) == nil && meta.Stopped != "" &&
+	if meta != nil && runconfig.ChangedKeys(meta.Config, cfg) == nil && meta.Stopped != "" &&
 		(meta.Stopped != "completed" || meta.Epoch >= cfg.NEpochs) {
 		fmt.Fprintf(log, "%s: already finished (%s after %d epochs)\n", runDir, meta.Stopped, meta.Epoch)
 		return meta, nil
@@ -89,7 +91,7 @@ func Train(ctx context.Context, cfg Config, runDir string, opts TrainOptions) (*
 }
 
 // runTraining runs (or resumes, from ref/meta) a run that CheckStart accepted.
-func runTraining(ctx context.Context, cfg Config, runDir string, recs []*datasets.Recording, ref *checkpointRef, meta *RunMeta,
+func runTraining(ctx context.Context, cfg runconfig.Config, runDir string, recs []*datasets.Recording, ref *checkpointRef, meta *RunMeta,
 	opts TrainOptions, log io.Writer) (*RunMeta, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder: %w", err)
@@ -122,7 +124,7 @@ func runTraining(ctx context.Context, cfg Config, runDir string, recs []*dataset
 // trainingData returns the recordings a run trains on, checked: opts.Data (or the config's
 // recording) for a single-recording run, opts.Recordings (or the config's recordings) for a
 // multi-recording one.
-func trainingData(cfg Config, opts TrainOptions, log io.Writer) ([]*datasets.Recording, error) {
+func trainingData(cfg runconfig.Config, opts TrainOptions, log io.Writer) ([]*datasets.Recording, error) {
 	recs := opts.Recordings
 	var err error
 	switch {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // The run description of a multi-recording run: each recording with everything its readout
@@ -16,16 +17,16 @@ import (
 
 // RecordingMeta describes one recording of a multi-recording run.
 type RecordingMeta struct {
-	Name        string             `json:"name"`
-	Spec        RecordingSpec      `json:"spec"`  // where it was read from, every default filled in
-	Model       nn.ModelConfig     `json:"model"` // the core with this recording's readout (ReadoutScope readout/<name>)
-	NormStats   datasets.NormStats `json:"norm_stats"`
-	CellIDs     []int              `json:"cell_ids"`
-	InputShape  [3]int             `json:"input_shape"` // [history, H, W]
-	FrameRate   float64            `json:"frame_rate_hz"`
-	PixelSizeUM float64            `json:"pixel_size_um"`
-	Data        string             `json:"data"`                  // provenance, for people
-	DataSource  *datasets.Source   `json:"data_source,omitempty"` // identity (CheckSameData)
+	Name        string                  `json:"name"`
+	Spec        runconfig.RecordingSpec `json:"spec"`  // where it was read from, every default filled in
+	Model       nn.ModelConfig          `json:"model"` // the core with this recording's readout (ReadoutScope readout/<name>)
+	NormStats   datasets.NormStats      `json:"norm_stats"`
+	CellIDs     []int                   `json:"cell_ids"`
+	InputShape  [3]int                  `json:"input_shape"` // [history, H, W]
+	FrameRate   float64                 `json:"frame_rate_hz"`
+	PixelSizeUM float64                 `json:"pixel_size_um"`
+	Data        string                  `json:"data"`                  // provenance, for people
+	DataSource  *datasets.Source        `json:"data_source,omitempty"` // identity (CheckSameData)
 
 	BestValCorr    float64 `json:"best_val_corr"`     // at the run's best epoch (its mean validation r)
 	TestCorrAtBest float64 `json:"test_corr_at_best"` // idem

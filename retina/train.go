@@ -19,6 +19,7 @@ import (
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // ModelScope is the scope (of a GoMLX model.Store) under which every model variable lives.
@@ -30,7 +31,7 @@ const noCorrelation = -2.0
 
 // trainer holds one run's state between epochs.
 type trainer struct {
-	cfg     Config
+	cfg     runconfig.Config
 	opts    TrainOptions
 	log     io.Writer
 	meta    *RunMeta
@@ -62,7 +63,7 @@ type head struct {
 	features, readoutStep *model.Exec
 }
 
-func newTrainer(cfg Config, recs []*datasets.Recording, meta *RunMeta, opts TrainOptions) (*trainer, error) {
+func newTrainer(cfg runconfig.Config, recs []*datasets.Recording, meta *RunMeta, opts TrainOptions) (*trainer, error) {
 	backend := opts.Backend
 	if backend == nil {
 		var err error
@@ -312,6 +313,14 @@ func (t *trainer) setLR(lr float64) {
 		}
 	}
 	t.meta.LR = lr
+}
+
+// multiStep applies MultiStepLR after an epoch (see runconfig.Config.MultiStepFactor).
+func (t *trainer) multiStep(rec EpochRecord) {
+	if f := t.cfg.MultiStepFactor(rec.Epoch); f != 1 {
+		t.setLR(t.meta.LR * f)
+		fmt.Fprintf(t.log, "MultiStepLR milestone (epoch %d): learning rate → %.2g\n", rec.Epoch, t.meta.LR)
+	}
 }
 
 // run trains epoch after epoch until n_epochs, early stopping, cancellation of ctx or a NaN.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,10 +19,11 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/metrics"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
-func tinyTrainConfig() Config {
-	c := SmallConfig()
+func tinyTrainConfig() runconfig.Config {
+	c := runconfig.SmallConfig()
 	c.ExpName, c.Dataset = "tiny", "synthetic"
 	c.ImgShape, c.KSizes, c.Chans = []int{6, 8, 8}, []int{3, 3}, []int{3, 3}
 	c.BatchSize, c.NEpochs, c.LR = 32, 2, 5e-3
@@ -219,7 +221,7 @@ func TestTrainEarlyStoppingStops(t *testing.T) {
 }
 
 func TestSchedulerMaximisesValidationCorrelation(t *testing.T) {
-	tr := &trainer{cfg: Config{Scheduler: "ReduceLROnPlateau", SchedulerPatience: 1, SchedulerFactor: 0.5},
+	tr := &trainer{cfg: runconfig.Config{Scheduler: "ReduceLROnPlateau", SchedulerPatience: 1, SchedulerFactor: 0.5},
 		meta: &RunMeta{BestValCorr: noCorrelation, LR: 1}, log: nilWriter{}}
 	for i, v := range []float64{0.1, 0.2, 0.2, 0.2, 0.3} {
 		tr.schedule(EpochRecord{Epoch: i + 1, ValCorr: v})
@@ -361,5 +363,63 @@ func TestLoadModelSaysWhenTheBestCheckpointIsMissing(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "best checkpoint (epoch 1) is unusable") || !strings.Contains(log.String(), "epoch-0002") {
 		t.Errorf("the fallback was not announced on the caller's writer: %q", log.String())
+	}
+}
+
+// TestMultiStepLRAndSaveEveryEpochInTraining trains 3 epochs with milestones after epochs 1
+// and 2: the learning rate halves twice, and every epoch's checkpoint is kept.
+func TestMultiStepLRAndSaveEveryEpochInTraining(t *testing.T) {
+	cfg := tinyTrainConfig()
+	cfg.NEpochs, cfg.Scheduler, cfg.SchedulerMilestones, cfg.SchedulerFactor = 3, "MultiStepLR", []int{1, 2}, 0.5
+	cfg.SaveEveryEpoch, cfg.MaxTrainWindows = true, 64
+	dir := t.TempDir()
+	meta, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: testutil.Synthetic(t), Backend: testutil.GoBackend(t), Keep: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lrs []float64
+	for _, h := range meta.History {
+		lrs = append(lrs, h.LR)
+	}
+	if want := []float64{cfg.LR, cfg.LR / 2, cfg.LR / 4}; !slices.Equal(lrs, want) {
+		t.Errorf("learning rates per epoch %v, want %v", lrs, want)
+	}
+	refs, err := listCheckpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 3 {
+		t.Errorf("save_every_epoch kept %d checkpoints, want 3", len(refs))
+	}
+}
+
+// TestTrainWithReferenceModelKeys trains a LinearStackedBNCNN with every model-changing key
+// set (drop_p, softplus false with log_poisson, gc_bias, bias false): the training graph builds,
+// the loss stays finite, and the saved run reloads with that model.
+func TestTrainWithReferenceModelKeys(t *testing.T) {
+	cfg := tinyTrainConfig()
+	cfg.ModelType, cfg.KSizes, cfg.NEpochs, cfg.MaxTrainWindows = "LinearStackedBNCNN", []int{5, 3}, 1, 64
+	cfg.DropP, cfg.GCBias, cfg.Softplus, cfg.LogPoisson, cfg.Bias = 0.2, true, new(false), true, new(false)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	meta, err := Train(stdcontext.Background(), cfg, dir, TrainOptions{Data: testutil.Synthetic(t), Backend: testutil.GoBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := meta.History[0].TrainLoss; l != l || l > 1e6 {
+		t.Fatalf("training loss %v", l)
+	}
+	m := meta.Model
+	if m.DropP != 0.2 || !m.ExpOutput || !m.DenseBias || !m.NoConvBias {
+		t.Fatalf("trained model %+v", m)
+	}
+	model, err := LoadModel(dir, LoadOptions{Backend: testutil.GoBackend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.Predict(testutil.Synthetic(t).Test.Stimulus); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // What training a multi-recording run adds to a single one (train.go trains both: a single
@@ -22,7 +23,7 @@ import (
 
 // newRunMeta is the description of a new run on recs (one per RecordingSpecs entry in a
 // multi-recording run). Each recording is z-scored with its own training stimulus' statistics.
-func newRunMeta(cfg Config, recs []*datasets.Recording) *RunMeta {
+func newRunMeta(cfg runconfig.Config, recs []*datasets.Recording) *RunMeta {
 	history, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 	rec := recs[0]
 	meta := &RunMeta{
@@ -87,7 +88,7 @@ func (t *trainer) epochPlan(epoch int) []planned {
 	for i, h := range t.heads {
 		c := t.cfg
 		c.Seed += uint64(i) * 0x9e3779b97f4a7c15 // another shuffle per recording; recording 0 keeps the run's
-		orders[i] = c.epochOrder(h.trainIdx, epoch)
+		orders[i] = c.EpochOrder(h.trainIdx, epoch)
 		counts[i] = len(orders[i]) / bs
 		total += counts[i]
 	}
@@ -179,14 +180,14 @@ func (t *trainer) buildFrozen(h *head, opt optimizer.Interface) error {
 // fromRunCheckpoint finds the checkpoint whose core a config's from_run names (the run's best,
 // as LoadModel), checks that its core has the config's architecture and returns it with its
 // description. Errors name the key from_run.
-func fromRunCheckpoint(cfg Config, log io.Writer) (string, *RunMeta, error) {
+func fromRunCheckpoint(cfg runconfig.Config, log io.Writer) (string, *RunMeta, error) {
 	dir, err := bestCheckpoint(cfg.FromRun, log)
 	if err != nil {
-		return "", nil, keyErr("from_run", "%v", err)
+		return "", nil, runconfig.Errorf("from_run", "%v", err)
 	}
 	meta, err := ReadMeta(dir)
 	if err != nil {
-		return "", nil, keyErr("from_run", "%v", err)
+		return "", nil, runconfig.Errorf("from_run", "%v", err)
 	}
 	there, here := meta.Model, cfg.ModelConfig(1)
 	var diff []string
@@ -194,7 +195,7 @@ func fromRunCheckpoint(cfg Config, log io.Writer) (string, *RunMeta, error) {
 		key       string
 		got, want any
 	}{
-		{"model_type", referenceModelType[there.Type], referenceModelType[here.Type]},
+		{"model_type", runconfig.ReferenceModelType(there.Type), runconfig.ReferenceModelType(here.Type)},
 		{"img_shape", there.ImgShape, here.ImgShape},
 		{"chans", there.Chans, here.Chans},
 		{"ksizes", there.KSizes, here.KSizes},
@@ -205,7 +206,7 @@ func fromRunCheckpoint(cfg Config, log io.Writer) (string, *RunMeta, error) {
 		}
 	}
 	if len(diff) > 0 {
-		return "", nil, keyErr("from_run", "%s: its core is not this config's (%s)", cfg.FromRun, strings.Join(diff, "; "))
+		return "", nil, runconfig.Errorf("from_run", "%s: its core is not this config's (%s)", cfg.FromRun, strings.Join(diff, "; "))
 	}
 	return dir, meta, nil
 }
@@ -221,7 +222,7 @@ func (t *trainer) loadCore() error {
 	}
 	src := model.NewStore()
 	if err := loadVariables(src, dir, true); err != nil {
-		return keyErr("from_run", "%v", err)
+		return runconfig.Errorf("from_run", "%v", err)
 	}
 	scope := t.store.RootScope().At(ModelScope)
 	srcScope := src.RootScope().At(ModelScope)
@@ -229,7 +230,7 @@ func (t *trainer) loadCore() error {
 		path := s.Path(srcScope)
 		v := src.GetVariable(path)
 		if v == nil || !slices.Equal(v.Shape().Dimensions, s.Shape) {
-			return keyErr("from_run", "checkpoint %s: core variable %s missing or not of shape %v", dir, path, s.Shape)
+			return runconfig.Errorf("from_run", "checkpoint %s: core variable %s missing or not of shape %v", dir, path, s.Shape)
 		}
 		value, err := v.MustValue().LocalClone() // the store's own copy, whatever becomes of src
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // tinyRetina simulates a small retina of the built-in simulator (10×10 pixels, 4 cells, 30 s
@@ -35,13 +36,13 @@ func tinyRetina(t testing.TB, seed uint64) *datasets.Recording {
 }
 
 // multiConfig trains a BNCNN core on the tiny retinas with seeds, named r<seed>.
-func multiConfig(seeds ...uint64) Config {
-	c := SmallConfig()
+func multiConfig(seeds ...uint64) runconfig.Config {
+	c := runconfig.SmallConfig()
 	c.ExpName, c.Dataset, c.StimType = "multi", "sim-small", datasets.WhiteNoise
 	c.ImgShape, c.KSizes, c.Chans = []int{20, 10, 10}, []int{5, 3}, []int{4, 4}
 	c.BatchSize, c.NEpochs, c.LR = 32, 2, 5e-3
 	for _, s := range seeds {
-		c.Recordings = append(c.Recordings, RecordingSpec{Name: "r" + string(rune('0'+s)), SimSeed: s})
+		c.Recordings = append(c.Recordings, runconfig.RecordingSpec{Name: "r" + string(rune('0'+s)), SimSeed: s})
 	}
 	return c
 }

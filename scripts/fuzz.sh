@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${FUZZTIME:-15s}
-for target in "./datasets FuzzParseNpy" "./retina FuzzParseConfig" "./retina FuzzParseMeta" "./torchio FuzzParseCheckpoint"; do
+for target in "./datasets FuzzParseNpy" "./retina/runconfig FuzzParseConfig" "./retina FuzzParseMeta" "./torchio FuzzParseCheckpoint"; do
   set -- $target
   echo "fuzz $2 ($1, $t)"
   go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1" 2>&1 | tail -3

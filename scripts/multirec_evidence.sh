@@ -66,7 +66,7 @@ for s in 1 2 3 4; do
 done
 
 # config NAME DATASET READOUT MAX_WINDOWS RECORDINGS_JSON [N_EPOCHS [SEED]]: a config file on the CPU
-# default (retina.SmallConfig's keys written out, since a --config file starts from the
+# default (runconfig.SmallConfig's keys written out, since a --config file starts from the
 # published ones).
 config() {
 	local name=$1 dataset=$2 readout=$3 windows=$4 recordings=$5 epochs=${6:-$EPOCHS} seed=${7:-0}

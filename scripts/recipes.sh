@@ -26,7 +26,7 @@
 # Rerunnable: a stage whose result exists is skipped, and an interrupted training resumes
 # from its checkpoint (the table then flags its time as "resumed"). Delete DIR/<name> to redo
 # a candidate, DIR/data-* to re-simulate (e.g. after the simulator changed). The candidates'
-# configs are scripts/recipes/*.json (a config file starts from retina.DefaultConfig, so each
+# configs are scripts/recipes/*.json (a config file starts from runconfig.DefaultConfig, so each
 # sets every key of the small setting); "default" runs `train` with no --config, the README
 # main job itself. Results and their commands: docs/validation.md, "Recipe search".
 set -euo pipefail

@@ -9,15 +9,16 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // ImportOptions adjust the run an import creates: where its data are (eval and the analyses
 // load the test set from the run's config) and which cells its outputs are.
 type ImportOptions struct {
-	DataPath string           // the run config's datapath (root holding <dataset>/<stim_type>.h5)
-	Dataset  string           // replaces the checkpoint's dataset
-	StimType string           // replaces the checkpoint's stim_type
-	Cells    *retina.CellList // replaces the checkpoint's cells
+	DataPath string              // the run config's datapath (root holding <dataset>/<stim_type>.h5)
+	Dataset  string              // replaces the checkpoint's dataset
+	StimType string              // replaces the checkpoint's stim_type
+	Cells    *runconfig.CellList // replaces the checkpoint's cells
 }
 
 // configKeysFromHyps are the hyper-parameters an imported run's Config takes from the
@@ -81,9 +82,9 @@ func ImportRun(c *Checkpoint, runDir string, opts ImportOptions) (*retina.RunMet
 // importedConfig is the run config of an imported checkpoint: the model keys from the model
 // the state dict describes, the data and training keys from its hyper-parameters (those that
 // do not validate are left at their defaults), then opts.
-func importedConfig(c *Checkpoint, opts ImportOptions) (retina.Config, error) {
+func importedConfig(c *Checkpoint, opts ImportOptions) (runconfig.Config, error) {
 	m := c.Model
-	cfg := retina.DefaultConfig()
+	cfg := runconfig.DefaultConfig()
 	cfg.ExpName = "imported"
 	for name, goType := range torchModelTypes {
 		if goType == m.Type {
@@ -93,7 +94,7 @@ func importedConfig(c *Checkpoint, opts ImportOptions) (retina.Config, error) {
 	cfg.ImgShape = []int{m.ImgShape[0], m.ImgShape[1], m.ImgShape[2]}
 	cfg.Chans, cfg.KSizes = append([]int(nil), m.Chans...), append([]int(nil), m.KSizes...)
 	if len(cfg.Chans) == 0 { // LN: keep the defaults, unused
-		cfg.Chans, cfg.KSizes = retina.DefaultConfig().Chans, retina.DefaultConfig().KSizes
+		cfg.Chans, cfg.KSizes = runconfig.DefaultConfig().Chans, runconfig.DefaultConfig().KSizes
 	}
 	cfg.Noise, cfg.BNMoment = m.Noise, m.BNMomentum
 	cfg.GCBias, cfg.DropP = m.DenseBias, m.DropP
@@ -119,7 +120,7 @@ func importedConfig(c *Checkpoint, opts ImportOptions) (retina.Config, error) {
 		if err != nil {
 			continue
 		}
-		if next, err := retina.ParseConfig(data, cfg); err == nil {
+		if next, err := runconfig.ParseConfig(data, cfg); err == nil {
 			cfg = next
 		}
 	}
@@ -154,22 +155,22 @@ func importedConfig(c *Checkpoint, opts ImportOptions) (retina.Config, error) {
 // checkpointCells reads the checkpoint's "cells": which recorded cells its outputs are. A value
 // that is not a list of distinct indices or "all" is an error: dropping it would map the
 // outputs to cells 0…N−1, silently the wrong cells.
-func checkpointCells(c *Checkpoint) (retina.CellList, error) {
+func checkpointCells(c *Checkpoint) (runconfig.CellList, error) {
 	const fix = `give the recorded cells of the model's outputs with --cells (indices separated by commas, or all)`
 	if what, ok := c.unread["cells"]; ok {
-		return retina.CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", what, fix)
+		return runconfig.CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", what, fix)
 	}
 	v, ok := c.Hyps["cells"]
 	if !ok || v == nil {
-		return retina.DefaultConfig().Cells, nil
+		return runconfig.DefaultConfig().Cells, nil
 	}
 	raw, _ := json.Marshal(v)
-	var l retina.CellList
+	var l runconfig.CellList
 	if err := json.Unmarshal(raw, &l); err != nil {
-		return retina.CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", raw, fix)
+		return runconfig.CellList{}, fmt.Errorf("hyper-parameter cells is %s, not a list of cell indices or \"all\": %s", raw, fix)
 	}
 	if err := checkCellIDs(l.IDs); err != nil {
-		return retina.CellList{}, fmt.Errorf("hyper-parameter cells %s: %w: %s", raw, err, fix)
+		return runconfig.CellList{}, fmt.Errorf("hyper-parameter cells %s: %w: %s", raw, err, fix)
 	}
 	return l, nil
 }

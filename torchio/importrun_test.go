@@ -17,6 +17,7 @@ import (
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // TestImportTorchRunPredictsLikePyTorch imports a reference checkpoint into a run folder, loads
@@ -98,7 +99,7 @@ func TestImportRefusesWhatItCannotMap(t *testing.T) {
 		{"bad_cells_numpy.pt", ImportOptions{}, []string{"cells", "numpy array", "--cells"}},
 		{"bad_cells_string.pt", ImportOptions{}, []string{"cells", `"first eight"`, "--cells"}},
 		{"bad_cells_negative.pt", ImportOptions{}, []string{"cells", "[-1,0,1,2,3,4,5,6]", "negative", "--cells"}},
-		{"bncnn_newest_zip.pt", ImportOptions{Cells: &retina.CellList{IDs: []int{1, 1, 2, 3, 4, 5, 6, 7}}}, []string{"cells", "cell 1 is listed twice"}},
+		{"bncnn_newest_zip.pt", ImportOptions{Cells: &runconfig.CellList{IDs: []int{1, 1, 2, 3, 4, 5, 6, 7}}}, []string{"cells", "cell 1 is listed twice"}},
 		{"bad_nan_weight.pt", ImportOptions{Dataset: "sim-small"}, []string{"sequential.0.weight", "NaN", "flat index 5"}},
 		{"bad_inf_weight.pt", ImportOptions{Dataset: "sim-small"}, []string{"sequential.2.running_var", "+Inf"}},
 	} {
@@ -127,7 +128,7 @@ func TestImportRefusesWhatItCannotMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta, err := ImportRun(c, filepath.Join(t.TempDir(), "run"), ImportOptions{Cells: &retina.CellList{IDs: []int{2, 3, 4, 5, 6, 7, 8, 9}}})
+	meta, err := ImportRun(c, filepath.Join(t.TempDir(), "run"), ImportOptions{Cells: &runconfig.CellList{IDs: []int{2, 3, 4, 5, 6, 7, 8, 9}}})
 	if err != nil || meta.CellIDs[0] != 2 || meta.CellIDs[7] != 9 {
 		t.Fatalf("import with --cells: %v %v", err, meta)
 	}

@@ -316,7 +316,7 @@ func TestStateDictRoundTrip(t *testing.T) {
 			ctx1 := model.NewStore().RootScope()
 			ctx1.SetParam(model.ParamInitialSeed, int64(7))
 			evalFn := func(ctx *model.Scope, x *graph.Node) *graph.Node { return nn.Forward(ctx, gc.cfg, x).Rates }
-			x := nntest.RandomInput(gc.cfg, 2, 3)
+			x := testutil.RandomWindows(gc.cfg.ImgShape, 2, 3)
 			out1, err := model.CallOnce(backend, ctx1.Store(), evalFn, x)
 			if err != nil {
 				t.Fatal(err)
@@ -464,7 +464,7 @@ func mustExport(t *testing.T, cfg nn.ModelConfig) map[string]*tensors.Tensor {
 	ctx.SetParam(model.ParamInitialSeed, int64(3))
 	if _, err := model.CallOnce(testBackend(), ctx.Store(), func(ctx *model.Scope, x *graph.Node) *graph.Node {
 		return nn.Forward(ctx, cfg, x).Rates
-	}, nntest.RandomInput(cfg, 2, 1)); err != nil {
+	}, testutil.RandomWindows(cfg.ImgShape, 2, 1)); err != nil {
 		t.Fatal(err)
 	}
 	sd, err := ExportStateDict(ctx, cfg)

@@ -17,6 +17,7 @@ import (
 	"github.com/deepretina/deepretina/internal/browser"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 	"github.com/deepretina/deepretina/torchio"
 )
 
@@ -337,7 +338,7 @@ func TestTrainingCurvesAndSweep(t *testing.T) {
 	if _, err := TrainingCurves("", Curves{StepX: []float64{1}}); err == nil {
 		t.Error("ragged steps accepted")
 	}
-	runs := []*retina.RunMeta{{Config: retina.Config{ExpName: "a_lr=0.1"}, BestValCorr: 0.4, TestCorrAtBest: 0.5}, {Config: retina.Config{ExpName: "a_lr=0.2"}, BestValCorr: 0.6, TestCorrAtBest: 0.7}}
+	runs := []*retina.RunMeta{{Config: runconfig.Config{ExpName: "a_lr=0.1"}, BestValCorr: 0.4, TestCorrAtBest: 0.5}, {Config: runconfig.Config{ExpName: "a_lr=0.2"}, BestValCorr: 0.6, TestCorrAtBest: 0.7}}
 	fig, err = SweepResults("sweep", runs)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/deepretina/deepretina/internal/progress"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/retina/nn"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // benchFlags are the settings of one `deepretina bench`.
@@ -210,7 +211,7 @@ func measureBench(ctx context.Context, f benchFlags, rep *bench.Report, models [
 
 // benchEpoch trains one epoch of `train` on rec and reports its training part.
 func benchEpoch(ctx context.Context, engine retina.Engine, rec *datasets.Recording, model string, batch, windows int) (bench.EpochRun, error) {
-	cfg := retina.DefaultConfig()
+	cfg := runconfig.DefaultConfig()
 	cfg.ExpName, cfg.NEpochs, cfg.BatchSize, cfg.MaxTrainWindows = "bench-epoch", 1, batch, windows
 	cfg.ModelType = map[string]string{nn.ModelBNCNN: "BNCNN", nn.ModelLinearStacked: "LinearStackedBNCNN"}[model]
 	cfg.Dataset, cfg.StimType = rec.Expt, rec.Stim

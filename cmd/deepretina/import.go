@@ -11,7 +11,7 @@ import (
 
 	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/sortedmap"
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 	"github.com/deepretina/deepretina/torchio"
 )
 
@@ -91,11 +91,11 @@ names.`,
 }
 
 // parseCells reads --cells: indices separated by commas, each at most once, or all.
-func parseCells(cells string) (*retina.CellList, error) {
+func parseCells(cells string) (*runconfig.CellList, error) {
 	if strings.TrimSpace(cells) == "all" {
-		return &retina.CellList{Curated: true}, nil
+		return &runconfig.CellList{Curated: true}, nil
 	}
-	var l retina.CellList
+	var l runconfig.CellList
 	seen := map[int]bool{}
 	for _, f := range strings.Split(cells, ",") {
 		id, err := strconv.Atoi(strings.TrimSpace(f))

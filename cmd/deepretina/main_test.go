@@ -507,7 +507,7 @@ with h5py.File(sys.argv[1], "w") as f:
 		{"config value of the wrong type", []string{"train", "--config", typeErr, "--out", runs}, []string{typeErr, "batch_size: expected an integer, got a string"}, []string{"Go struct", "Config."}},
 		{"ranges value that is a path", []string{"train", "--ranges", pathRanges, "--out", runs}, []string{`key "datapath"`, `"/data/a"`, "not a single non-empty folder name"}, nil},
 		{"partial config takes the published defaults", []string{"train", "--config", partial, "--data", simulated(t), "--out", runs},
-			[]string{"img_shape: [40 50 50] expects frames of 50×50, the data's frames are 20×20", "img_shape is not set in " + partial, "retina.DefaultConfig"}, nil},
+			[]string{"img_shape: [40 50 50] expects frames of 50×50, the data's frames are 20×20", "img_shape is not set in " + partial, "runconfig.DefaultConfig"}, nil},
 		// Paths in the user's terms: the flag, the file.
 		{"eval of a file", []string{"eval", "--run", aFile}, []string{"--run " + aFile + ": is a file, not a run folder"}, []string{"<nil>"}},
 		{"eval of nothing", []string{"eval", "--run", filepath.Join(work, "nothing")}, []string{"no such run folder"}, nil},

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // TestREADMECoversEveryFlagAndConfigKey keeps the command reference, docs/cli.md (linked from
@@ -66,7 +66,7 @@ func TestREADMECoversEveryFlagAndConfigKey(t *testing.T) {
 		}
 	}
 	train := sections["train"]
-	for _, k := range retina.ConfigKeys() {
+	for _, k := range runconfig.ConfigKeys() {
 		if !strings.Contains(train, "| `"+k+"` |") {
 			t.Errorf("docs/cli.md, deepretina train: config key %s is not in the table of keys", k)
 		}

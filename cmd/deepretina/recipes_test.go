@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // The recipe search (scripts/recipes.sh) trains its candidates with `train --config`, which
-// starts from retina.DefaultConfig: every candidate config must parse that way, describe the
+// starts from runconfig.DefaultConfig: every candidate config must parse that way, describe the
 // small simulated retina, and name its run after its file; default.json must be the CLI default
-// itself (retina.SmallConfig), so that its quick-mode smoke test trains what `train` with no
+// itself (runconfig.SmallConfig), so that its quick-mode smoke test trains what `train` with no
 // config trains. Every config the script's candidate list names must exist.
 func TestRecipeConfigs(t *testing.T) {
 	dir := filepath.Join("..", "..", "scripts", "recipes")
@@ -24,15 +24,15 @@ func TestRecipeConfigs(t *testing.T) {
 		t.Fatalf("no recipe configs in %s: %v", dir, err)
 	}
 	for _, f := range files {
-		cfg, err := retina.LoadConfig(f, retina.DefaultConfig())
+		cfg, err := runconfig.LoadConfig(f, runconfig.DefaultConfig())
 		if err != nil {
 			t.Errorf("%v", err)
 			continue
 		}
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
 		if name == "default" {
-			if want := retina.SmallConfig(); !reflect.DeepEqual(cfg, want) {
-				t.Errorf("%s differs from retina.SmallConfig:\n got %+v\nwant %+v", f, cfg, want)
+			if want := runconfig.SmallConfig(); !reflect.DeepEqual(cfg, want) {
+				t.Errorf("%s differs from runconfig.SmallConfig:\n got %+v\nwant %+v", f, cfg, want)
 			}
 			continue
 		}

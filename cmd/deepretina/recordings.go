@@ -17,6 +17,7 @@ import (
 	"github.com/deepretina/deepretina/internal/jsonnull"
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // A multi-recording run (one core, a readout per recording) is used one recording at a time:
@@ -85,7 +86,7 @@ func runRecordingMeta(run, recording string) (*retina.RunMeta, error) {
 // scored against a ridge LN fitted to its own training data), then scores each recording on
 // its own test set: RUN/eval-<name>.json and a table each, and RUN/eval.json with their means
 // (what the results row and a sweep's status show) and each recording's summary.
-func trainAndEvaluateRecordings(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*sweep.EvalSummary, error) {
+func trainAndEvaluateRecordings(ctx context.Context, cfg runconfig.Config, runDir string, opts retina.TrainOptions, withLN bool) (*sweep.EvalSummary, error) {
 	if withLN {
 		fmt.Fprintln(opts.Log, "note: a multi-recording run trains no LN model; each recording is compared with a ridge LN fitted to its training data")
 	}
@@ -194,7 +195,7 @@ func (f *fineTuneFlags) register(cmd *cobra.Command) {
 
 // apply sets the keys the flags give over cfg and checks the result, naming the flag of a bad
 // value.
-func (f *fineTuneFlags) apply(cmd *cobra.Command, cfg *retina.Config) error {
+func (f *fineTuneFlags) apply(cmd *cobra.Command, cfg *runconfig.Config) error {
 	flags := map[string]string{"from_run": "--from", "readout_only": "--readout-only", "unfreeze_after": "--unfreeze-after"}
 	changed := cmd.Flags().Changed
 	if changed("from") {
@@ -207,7 +208,7 @@ func (f *fineTuneFlags) apply(cmd *cobra.Command, cfg *retina.Config) error {
 		cfg.UnfreezeAfter = f.unfreezeAfter
 	}
 	err := cfg.Validate()
-	var ce *retina.ConfigError
+	var ce *runconfig.ConfigError
 	if errors.As(err, &ce) && changed(strings.TrimPrefix(flags[ce.Key], "--")) {
 		return fmt.Errorf("%s: %w", flags[ce.Key], err)
 	}

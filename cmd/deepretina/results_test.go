@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/analysis"
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // A NaN score (a cell whose prediction is constant has no correlation) must not wipe
 // results.json: it is written as null, and the rows already there survive.
 func TestResultsKeepRowsWhenAScoreIsNaN(t *testing.T) {
 	out := t.TempDir()
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	cfg.ExpName = "first"
 	if err := appendResults(out, cfg, &analysis.Evaluation{CNNPearsonMean: 0.5, LNPearsonMean: 0.4, CeilingMean: 0.8, FEVMean: 0.3}); err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestResultsKeepRowsWhenAScoreIsNaN(t *testing.T) {
 // replaces its row instead of adding a second one.
 func TestResultsOneRowPerRun(t *testing.T) {
 	out := t.TempDir()
-	cfg := retina.SmallConfig()
+	cfg := runconfig.SmallConfig()
 	for i, name := range []string{"a", "b", "a", "b", "a"} {
 		cfg.ExpName = name
 		if err := appendResults(out, cfg, &analysis.Evaluation{CNNPearsonMean: float64(i) / 10}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/internal/runlock"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 var errInterrupted = retina.ErrInterrupted
@@ -36,9 +37,9 @@ same command again resumes where it stopped), trains the LN baseline of each CNN
 DIR/<exp_name>/ln/, evaluates both on the test set, and records the scores in
 DIR/results.csv and DIR/results.json (one row per run).
 
-With no --config the CPU default is trained (retina.SmallConfig: BNCNN on the simulated "small"
+With no --config the CPU default is trained (runconfig.SmallConfig: BNCNN on the simulated "small"
 retina, 20×20 frames, 40-frame history, batch 64, 8 epochs). A --config file starts instead from the
-published setting (retina.DefaultConfig: BNCNN on sim-paper natural scenes, img_shape
+published setting (runconfig.DefaultConfig: BNCNN on sim-paper natural scenes, img_shape
 [40,50,50], ksizes [15,11], batch_size 512, 50 epochs, …) for every key it does not set. A
 --ranges file maps config keys to lists of values; every combination is trained, each in
 DIR/<exp_name>_<key>=<value>_…/, or only combination --index (counted from 0, as a Slurm array
@@ -113,7 +114,7 @@ against the data; a run that fails before its first checkpoint leaves nothing be
 
 // trainRun trains, evaluates and records one run, holding the lock on its folder throughout so
 // that no other process trains it at the same time. A run already finished is only recorded.
-func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.TrainOptions, withLN bool) error {
+func trainRun(ctx context.Context, cfg runconfig.Config, out string, opts retina.TrainOptions, withLN bool) error {
 	runDir := filepath.Join(out, cfg.ExpName)
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return fmt.Errorf("run %s: %w", cfg.ExpName, err)
@@ -150,7 +151,7 @@ func trainRun(ctx context.Context, cfg retina.Config, out string, opts retina.Tr
 // trainAndEvaluate trains cfg (and its LN baseline) and scores it on the test set. Both runs
 // are checked against the data and their folders before either trains; a run that fails
 // leaves behind only what it had saved.
-func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions, withLN bool) (*sweep.EvalSummary, error) {
+func trainAndEvaluate(ctx context.Context, cfg runconfig.Config, runDir string, opts retina.TrainOptions, withLN bool) (*sweep.EvalSummary, error) {
 	rec, err := retina.LoadData(cfg, opts.Log)
 	if err != nil {
 		return nil, err
@@ -189,7 +190,7 @@ func trainAndEvaluate(ctx context.Context, cfg retina.Config, runDir string, opt
 
 // appendResults records an evaluation's scores in OUT/results.csv and OUT/results.json (see
 // recordResults).
-func appendResults(out string, cfg retina.Config, ev *analysis.Evaluation) error {
+func appendResults(out string, cfg runconfig.Config, ev *analysis.Evaluation) error {
 	return recordResults(out, cfg, summaryOf(ev))
 }
 
@@ -201,7 +202,7 @@ func summaryOf(ev *analysis.Evaluation) *sweep.EvalSummary {
 // the run's earlier row if it has one. A multi-recording run's row holds the means over its
 // recordings, its dataset names them all ("ret1+ret2+ret3"), and its recordings each one's
 // scores (results.csv: their CNN r).
-func recordResults(out string, cfg retina.Config, ev *sweep.EvalSummary) error {
+func recordResults(out string, cfg runconfig.Config, ev *sweep.EvalSummary) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dataset := cfg.Dataset
@@ -241,7 +242,7 @@ func stopAfterSteps(ctx context.Context, n int, opts retina.TrainOptions) (conte
 }
 
 // checkStart is retina.CheckStart with advice for data that changed under an existing run.
-func checkStart(cfg retina.Config, runDir string, rec *datasets.Recording) error {
+func checkStart(cfg runconfig.Config, runDir string, rec *datasets.Recording) error {
 	err := retina.CheckStart(cfg, runDir, rec)
 	var changed *retina.DataChangedError
 	if errors.As(err, &changed) {
@@ -252,7 +253,7 @@ func checkStart(cfg retina.Config, runDir string, rec *datasets.Recording) error
 
 // trainOnly trains cfg into runDir (retina.Train checks before it creates anything and removes
 // what a failed start left), keeping only the error.
-func trainOnly(ctx context.Context, cfg retina.Config, runDir string, opts retina.TrainOptions) error {
+func trainOnly(ctx context.Context, cfg runconfig.Config, runDir string, opts retina.TrainOptions) error {
 	_, err := retina.Train(ctx, cfg, runDir, opts)
 	return err
 }

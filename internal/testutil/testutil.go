@@ -130,6 +130,20 @@ func RandomTensor64(rng *rand.Rand, dims ...int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(data, dims...)
 }
 
+// RandomWindows returns a deterministic input batch [batch, history, H, W] of a model whose
+// windows are imgShape ([history, H, W]): float32 values in [−2.5, 2.5] from a linear
+// congruential generator, so that the same seed gives the same batch on every platform.
+func RandomWindows(imgShape [3]int, batch int, seed uint64) *tensors.Tensor {
+	n := batch * imgShape[0] * imgShape[1] * imgShape[2]
+	data := make([]float32, n)
+	s := seed*2654435761 + 1
+	for i := range data {
+		s = s*6364136223846793005 + 1442695040888963407
+		data[i] = float32(int64(s>>40)%2001-1000) / 400
+	}
+	return tensors.FromFlatDataAndDimensions(data, batch, imgShape[0], imgShape[1], imgShape[2])
+}
+
 // ToTensor makes a tensor of dtype (float64, else float32) and shape dims from a copy of data.
 func ToTensor(data []float64, dtype dtypes.DType, dims ...int) *tensors.Tensor {
 	return tensorconv.FromFloat64s(slices.Clone(data), dtype, dims...)

@@ -93,7 +93,7 @@ func TestForwardFFTMatchesDirect(t *testing.T) {
 			cfg.Noise = 0
 			ctx := model.NewStore().RootScope()
 			ctx.SetParam(model.ParamInitialSeed, int64(3))
-			x := testutil.ToTensor(testutil.Float64s(t, randomInput(cfg, 4, 5)), dtypes.Float64, 4, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2])
+			x := testutil.ToTensor(testutil.Float64s(t, testutil.RandomWindows(cfg.ImgShape, 4, 5)), dtypes.Float64, 4, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2])
 			var trainable []Var
 			for _, v := range Vars(cfg) {
 				if v.Trainable {

@@ -35,8 +35,8 @@ func catchPanic(fn func()) (err error) {
 	return nil
 }
 
-// smallConfig and randomInput are nntest.SmallConfig and nntest.RandomInput, which this
-// package's tests cannot import (nntest imports nn).
+// smallConfig is nntest.SmallConfig, which this package's tests cannot import (nntest imports
+// nn).
 func smallConfig(modelType string) ModelConfig {
 	cfg := DefaultModelConfig(3)
 	cfg.Type = modelType
@@ -193,7 +193,7 @@ func TestForwardShapesAndInit(t *testing.T) {
 		t.Run(modelType, func(t *testing.T) {
 			cfg := smallConfig(modelType)
 			const batch = 3
-			x := randomInput(cfg, batch, 1)
+			x := testutil.RandomWindows(cfg.ImgShape, batch, 1)
 			run := func(seed int64) ([]*tensors.Tensor, *model.Scope) {
 				ctx := model.NewStore().RootScope()
 				ctx.SetParam(model.ParamInitialSeed, seed)
@@ -268,18 +268,6 @@ func TestForwardShapesAndInit(t *testing.T) {
 	}
 }
 
-// randomInput returns a deterministic input batch [B, History, H, W].
-func randomInput(cfg ModelConfig, batch int, seed uint64) *tensors.Tensor {
-	n := batch * cfg.ImgShape[0] * cfg.ImgShape[1] * cfg.ImgShape[2]
-	data := make([]float32, n)
-	s := seed*2654435761 + 1
-	for i := range data {
-		s = s*6364136223846793005 + 1442695040888963407
-		data[i] = float32(int64(s>>40)%2001-1000) / 400
-	}
-	return tensors.FromFlatDataAndDimensions(data, batch, cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2])
-}
-
 // TestForwardNoiseOnlyInTraining checks that Gaussian noise changes training-mode outputs from
 // one call to the next, never evaluation outputs, and is off with Noise = 0.
 func TestForwardNoiseOnlyInTraining(t *testing.T) {
@@ -298,7 +286,7 @@ func TestForwardNoiseOnlyInTraining(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				x := randomInput(cfg, 4, 2)
+				x := testutil.RandomWindows(cfg.ImgShape, 4, 2)
 				o1, err := exec.Exec(x)
 				if err != nil {
 					t.Fatal(err)
@@ -369,7 +357,7 @@ func TestStackDropout(t *testing.T) {
 
 	// In evaluation the model with drop_p is the model without it.
 	noDrop := smallConfig(ModelLinearStacked)
-	x := randomInput(cfg, 2, 3)
+	x := testutil.RandomWindows(cfg.ImgShape, 2, 3)
 	var outs [2][]float64
 	for i, c := range []ModelConfig{cfg, noDrop} {
 		ctx := model.NewStore().RootScope()

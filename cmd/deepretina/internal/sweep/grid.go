@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // A --ranges grid is expanded one combination at a time, so that its size is known (and
@@ -26,20 +26,20 @@ const materializeCap = 1 << 22
 
 // grid is the Cartesian product of ranges over base, each combination repeated n_repeats times.
 type grid struct {
-	base   retina.Config
-	ranges retina.Ranges
-	keys   []string // sorted: the last varies fastest, as retina.Ranges.Expand orders them
+	base   runconfig.Config
+	ranges runconfig.Ranges
+	keys   []string // sorted: the last varies fastest, as runconfig.Ranges.Expand orders them
 	file   string   // the --ranges file, for messages
 }
 
 // gridRun is one run of a grid: its config, the ranges' values that make it, and its repeat.
 type gridRun struct {
-	cfg    retina.Config
+	cfg    runconfig.Config
 	values map[string]json.RawMessage
 	repeat int // −1: not repeated (n_repeats ≤ 1)
 }
 
-func newGrid(base retina.Config, r retina.Ranges, file string) (*grid, error) {
+func newGrid(base runconfig.Config, r runconfig.Ranges, file string) (*grid, error) {
 	g := &grid{base: base, ranges: r, file: file}
 	for k := range r {
 		g.keys = append(g.keys, k)
@@ -104,8 +104,8 @@ func (g *grid) size() int {
 }
 
 // combo returns combination c (0-based, in product order) and the ranges' values that make it.
-func (g *grid) combo(c int) (retina.Config, map[string]json.RawMessage, error) {
-	one := retina.Ranges{}
+func (g *grid) combo(c int) (runconfig.Config, map[string]json.RawMessage, error) {
+	one := runconfig.Ranges{}
 	values := map[string]json.RawMessage{}
 	for i := len(g.keys) - 1; i >= 0; i-- {
 		k := g.keys[i]
@@ -116,14 +116,14 @@ func (g *grid) combo(c int) (retina.Config, map[string]json.RawMessage, error) {
 	}
 	cfgs, err := one.Expand(g.base)
 	if err != nil {
-		return retina.Config{}, nil, err
+		return runconfig.Config{}, nil, err
 	}
 	return cfgs[0], values, nil
 }
 
 // runsOf expands one combination into its repeats.
-func runsOf(cfg retina.Config, values map[string]json.RawMessage) []gridRun {
-	reps := retina.ExpandRepeats([]retina.Config{cfg})
+func runsOf(cfg runconfig.Config, values map[string]json.RawMessage) []gridRun {
+	reps := runconfig.ExpandRepeats([]runconfig.Config{cfg})
 	out := make([]gridRun, len(reps))
 	for i, r := range reps {
 		out[i] = gridRun{cfg: r, values: values, repeat: -1}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // configOrigin says where a configuration's values came from, so that an error about a key
@@ -20,14 +20,14 @@ type configOrigin struct {
 
 // Explain adds the origin of the value to an error about a key that a --config file omitted.
 func (o configOrigin) Explain(err error) error {
-	var ce *retina.ConfigError
+	var ce *runconfig.ConfigError
 	if o.file == "" || !errors.As(err, &ce) || o.keys[ce.Key] || o.ranges[ce.Key] || (ce.Key == "datapath" && o.dataFlag) {
 		return err
 	}
-	def, _ := json.Marshal(retina.DefaultConfig())
+	def, _ := json.Marshal(runconfig.DefaultConfig())
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(def, &m)
-	return fmt.Errorf("%w (%s is not set in %s, so it has the default %s: a --config file starts from the published setting, retina.DefaultConfig; set %s in the file)",
+	return fmt.Errorf("%w (%s is not set in %s, so it has the default %s: a --config file starts from the published setting, runconfig.DefaultConfig; set %s in the file)",
 		err, ce.Key, o.file, m[ce.Key], ce.Key)
 }
 

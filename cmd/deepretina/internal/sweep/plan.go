@@ -17,7 +17,7 @@ import (
 
 	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
-	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // PlanFlags choose the combinations of a sweep. train and sweep share them, and every worker
@@ -31,7 +31,7 @@ type PlanFlags struct {
 
 func (p *PlanFlags) Register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&p.config, "config", "", "hyper-parameter JSON (reference key names); keys it omits take the published defaults (retina.DefaultConfig), not the CPU default")
+	f.StringVar(&p.config, "config", "", "hyper-parameter JSON (reference key names); keys it omits take the published defaults (runconfig.DefaultConfig), not the CPU default")
 	f.StringVar(&p.Ranges, "ranges", "", "JSON mapping config keys to lists of values: train every combination")
 	f.StringVar(&p.data, "data", "", "data root holding <dataset>/<stim_type>.h5 (overrides the config's datapath)")
 	f.IntVar(&p.sample, "sample", 0, "train N combinations drawn at random from the --ranges product instead of all")
@@ -59,12 +59,12 @@ func (p PlanFlags) Check(cmd *cobra.Command) error {
 // Configs returns the runs the flags describe, in index order: the base config (the --config
 // file, or the CPU default), each --ranges combination over it, each repeated n_repeats times,
 // or --sample of them.
-func (p PlanFlags) Configs() ([]retina.Config, error) {
+func (p PlanFlags) Configs() ([]runconfig.Config, error) {
 	runs, _, err := p.runs()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]retina.Config, len(runs))
+	out := make([]runconfig.Config, len(runs))
 	for i, r := range runs {
 		out[i] = r.cfg
 	}
@@ -73,12 +73,12 @@ func (p PlanFlags) Configs() ([]retina.Config, error) {
 
 // runs is configs with what makes each run (the ranges' values, the repeat) and the base config.
 // A grid of more than --max-combinations runs is refused before it is built.
-func (p PlanFlags) runs() ([]gridRun, retina.Config, error) {
+func (p PlanFlags) runs() ([]gridRun, runconfig.Config, error) {
 	origin := p.Origin()
-	base := retina.SmallConfig()
+	base := runconfig.SmallConfig()
 	if p.config != "" {
 		var err error
-		if base, err = retina.LoadConfig(p.config, retina.DefaultConfig()); err != nil {
+		if base, err = runconfig.LoadConfig(p.config, runconfig.DefaultConfig()); err != nil {
 			return nil, base, origin.Explain(err)
 		}
 	}
@@ -91,12 +91,12 @@ func (p PlanFlags) runs() ([]gridRun, retina.Config, error) {
 	}
 	if p.Ranges == "" {
 		var runs []gridRun
-		for i, c := range retina.ExpandRepeats([]retina.Config{base}) {
+		for i, c := range runconfig.ExpandRepeats([]runconfig.Config{base}) {
 			runs = append(runs, gridRun{cfg: c, repeat: map[bool]int{true: i, false: -1}[base.NRepeats > 1]})
 		}
 		return runs, base, nil
 	}
-	r, err := retina.LoadRanges(p.Ranges)
+	r, err := runconfig.LoadRanges(p.Ranges)
 	if err != nil {
 		return nil, base, err
 	}
@@ -157,13 +157,13 @@ func (p PlanFlags) args() ([]string, error) {
 // The base config is stored once; each run stores only the ranges' values that make it (and its
 // repeat), so that the plan stays small whatever the grid (format 1 stored a full config per run).
 type SweepPlan struct {
-	Format  int            `json:"format"`
-	Created time.Time      `json:"created"`
-	Train   []string       `json:"train_args"` // train's arguments for every combination, before --index
-	NoLN    bool           `json:"no_ln"`
-	Base    *retina.Config `json:"base_config,omitempty"` // the config the ranges apply to (format 2)
-	Runs    []plannedRun   `json:"runs"`
-	Slurm   []slurmJob     `json:"slurm_jobs,omitempty"`
+	Format  int               `json:"format"`
+	Created time.Time         `json:"created"`
+	Train   []string          `json:"train_args"` // train's arguments for every combination, before --index
+	NoLN    bool              `json:"no_ln"`
+	Base    *runconfig.Config `json:"base_config,omitempty"` // the config the ranges apply to (format 2)
+	Runs    []plannedRun      `json:"runs"`
+	Slurm   []slurmJob        `json:"slurm_jobs,omitempty"`
 }
 
 type plannedRun struct {
@@ -171,7 +171,7 @@ type plannedRun struct {
 	ExpName string                     `json:"exp_name"`
 	Values  map[string]json.RawMessage `json:"values,omitempty"` // the ranges' values of this run
 	Repeat  *int                       `json:"repeat,omitempty"` // its repeat, when n_repeats > 1
-	Config  *retina.Config             `json:"config,omitempty"` // format 1 only
+	Config  *runconfig.Config          `json:"config,omitempty"` // format 1 only
 }
 
 // newPlannedRun records run i of a grid.
@@ -185,16 +185,17 @@ func newPlannedRun(i int, r gridRun) plannedRun {
 }
 
 // config rebuilds the config of run i: the base config with the run's ranges values (as
-// retina.Ranges.Expand applies them), its repeat's seed (retina.ExpandRepeats), its folder name.
-func (p *SweepPlan) config(i int) (retina.Config, error) {
+// runconfig.Ranges.Expand applies them), its repeat's seed (runconfig.ExpandRepeats), its
+// folder name.
+func (p *SweepPlan) config(i int) (runconfig.Config, error) {
 	r := p.Runs[i]
 	if r.Config != nil {
 		return *r.Config, nil
 	}
 	if p.Base == nil {
-		return retina.Config{}, fmt.Errorf("sweep plan: run %d: no base_config to rebuild its config from", i)
+		return runconfig.Config{}, fmt.Errorf("sweep plan: run %d: no base_config to rebuild its config from", i)
 	}
-	ranges := retina.Ranges{}
+	ranges := runconfig.Ranges{}
 	for k, v := range r.Values {
 		ranges[k] = []json.RawMessage{v}
 	}
@@ -202,7 +203,7 @@ func (p *SweepPlan) config(i int) (retina.Config, error) {
 	if len(ranges) > 0 {
 		cfgs, err := ranges.Expand(*p.Base)
 		if err != nil {
-			return retina.Config{}, fmt.Errorf("sweep plan: run %d: %w", i, err)
+			return runconfig.Config{}, fmt.Errorf("sweep plan: run %d: %w", i, err)
 		}
 		cfg = cfgs[0]
 	}
@@ -259,7 +260,7 @@ func writePlan(out string, p *SweepPlan) error {
 
 // CheckAgainstPlan makes sure combination index of the files a task reads is the one the sweep
 // planned: if --ranges or --config changed since, index i would silently train another run.
-func CheckAgainstPlan(out string, index int, configs []retina.Config) error {
+func CheckAgainstPlan(out string, index int, configs []runconfig.Config) error {
 	plan, err := ReadPlan(out)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -284,7 +285,7 @@ func CheckAgainstPlan(out string, index int, configs []retina.Config) error {
 }
 
 // configDiff names the config keys whose values differ, "" if none.
-func configDiff(planned, now retina.Config) string {
+func configDiff(planned, now runconfig.Config) string {
 	if reflect.DeepEqual(planned, now) {
 		return ""
 	}

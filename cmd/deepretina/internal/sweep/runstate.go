@@ -14,6 +14,7 @@ import (
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/retina"
+	"github.com/deepretina/deepretina/retina/runconfig"
 )
 
 // What a run folder and the sweep's notes say about one combination: finished and evaluated,
@@ -41,7 +42,7 @@ func RecordFailure(out, expName string, runErr error) {
 // its LN baseline when withLN) and evaluated since — and returns the scores of its eval.json.
 // A run of several recordings trains no LN baseline (each recording is scored against a ridge
 // LN fitted to its own training data), so withLN asks for none there.
-func Finished(runDir string, cfg retina.Config, withLN bool) (*EvalSummary, bool) {
+func Finished(runDir string, cfg runconfig.Config, withLN bool) (*EvalSummary, bool) {
 	stamp, ok := finishedAt(runDir, cfg)
 	if !ok {
 		return nil, false
@@ -68,7 +69,7 @@ func Finished(runDir string, cfg retina.Config, withLN bool) (*EvalSummary, bool
 }
 
 // finishedAt returns the time the run's description was written, if it says the run ended.
-func finishedAt(runDir string, cfg retina.Config) (int64, bool) {
+func finishedAt(runDir string, cfg runconfig.Config) (int64, bool) {
 	meta, fi, err := readRunMeta(runDir)
 	if err != nil || meta.Stopped == "" || (meta.Stopped == "completed" && meta.Epoch < cfg.NEpochs) {
 		return 0, false

@@ -1,4 +1,4 @@
-package retina
+package runconfig
 
 import (
 	"bytes"
@@ -115,7 +115,10 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Key + ": " + e.Msg }
 
-func keyErr(key, format string, args ...any) error {
+// Errorf returns a *ConfigError about key, its message formatted as fmt.Sprintf does: also for
+// the checks outside this package that find a key at fault (the config against its data, a
+// from_run's core).
+func Errorf(key, format string, args ...any) error {
 	return &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -158,7 +161,7 @@ func ParseConfig(data []byte, base Config) (Config, error) {
 			if ft := configFieldType(te.Field); ft != nil && ft.Kind() == reflect.Slice && ft.Elem() == te.Type {
 				want, got = jsonTypeWords(ft), got+" in it"
 			}
-			return Config{}, keyErr(te.Field, "expected %s, got %s", want, got)
+			return Config{}, Errorf(te.Field, "expected %s, got %s", want, got)
 		}
 		return Config{}, fmt.Errorf("bad value: %w", err)
 	}
@@ -227,6 +230,10 @@ func validFolderName(s string) bool {
 	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\\x00")
 }
 
+// ReferenceModelType is the reference's model_type name ("BNCNN", "LinearStackedBNCNN", "LN")
+// of an nn.ModelConfig.Type; "" for a type it does not name.
+func ReferenceModelType(modelType string) string { return referenceModelType[modelType] }
+
 // referenceModelType is the reference's model_type name of each ModelConfig.Type.
 var referenceModelType = map[string]string{nn.ModelBNCNN: "BNCNN", nn.ModelLinearStacked: "LinearStackedBNCNN", nn.ModelLN: "LN"}
 
@@ -236,17 +243,17 @@ var modelTypes = map[string]string{"bncnn": "bncnn", "linearstackedbncnn": "line
 // Validate checks every field and names the first bad one (a *ConfigError).
 func (c Config) Validate() error {
 	if !validFolderName(c.ExpName) {
-		return keyErr("exp_name", "%q is not a single folder name (the run is written to <out>/<exp_name>: not empty, not . or .., no / or \\)", c.ExpName)
+		return Errorf("exp_name", "%q is not a single folder name (the run is written to <out>/<exp_name>: not empty, not . or .., no / or \\)", c.ExpName)
 	}
 	mtype, ok := modelTypes[strings.ToLower(c.ModelType)]
 	if !ok {
-		return keyErr("model_type", "%q is not one of BNCNN, LinearStackedBNCNN, LN", c.ModelType)
+		return Errorf("model_type", "%q is not one of BNCNN, LinearStackedBNCNN, LN", c.ModelType)
 	}
 	if c.StimType != "whitenoise" && c.StimType != "naturalscene" {
-		return keyErr("stim_type", "%q is not whitenoise or naturalscene", c.StimType)
+		return Errorf("stim_type", "%q is not whitenoise or naturalscene", c.StimType)
 	}
 	if c.LossFxn != "" && c.LossFxn != "PoissonNLLLoss" && c.LossFxn != "poisson" {
-		return keyErr("lossfxn", "%q is not supported (only PoissonNLLLoss)", c.LossFxn)
+		return Errorf("lossfxn", "%q is not supported (only PoissonNLLLoss)", c.LossFxn)
 	}
 	if err := c.validateReferenceKeys(); err != nil {
 		return err
@@ -279,12 +286,12 @@ func (c Config) Validate() error {
 	}
 	for _, ch := range checks {
 		if !ch.ok {
-			return keyErr(ch.name, "expected %s", ch.want)
+			return Errorf(ch.name, "expected %s", ch.want)
 		}
 	}
 	for _, id := range c.Cells.IDs {
 		if id < 0 {
-			return keyErr("cells", "index %d is negative", id)
+			return Errorf("cells", "index %d is negative", id)
 		}
 	}
 	if mtype != nn.ModelLN {
@@ -305,13 +312,13 @@ func (c Config) checkKernels(mtype string) error {
 	for i, k := range c.KSizes {
 		layer := []string{"first", "second"}[i]
 		if mtype == nn.ModelLinearStacked && (k < 3 || k%2 == 0) {
-			return keyErr("ksizes", "%d (%s layer): LinearStackedBNCNN stacks 3×3 convolutions, so kernel sizes must be odd and ≥ 3", k, layer)
+			return Errorf("ksizes", "%d (%s layer): LinearStackedBNCNN stacks 3×3 convolutions, so kernel sizes must be odd and ≥ 3", k, layer)
 		}
 		if k > h || k > w {
 			if i == 0 {
-				return keyErr("ksizes", "%d (first layer) is larger than the %d×%d frame of img_shape", k, h, w)
+				return Errorf("ksizes", "%d (first layer) is larger than the %d×%d frame of img_shape", k, h, w)
 			}
-			return keyErr("ksizes", "%d (second layer) is larger than the %d×%d output of the first layer", k, h, w)
+			return Errorf("ksizes", "%d (second layer) is larger than the %d×%d output of the first layer", k, h, w)
 		}
 		h, w = h-k+1, w-k+1
 	}
@@ -340,113 +347,4 @@ func (c Config) ModelConfig(nCells int) nn.ModelConfig {
 		}
 	}
 	return m
-}
-
-// Ranges maps config keys to lists of values; the runs are their Cartesian product.
-type Ranges map[string][]json.RawMessage
-
-// LoadRanges reads a ranges JSON file (key → list of values). Keys must be config keys.
-func LoadRanges(path string) (Ranges, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("ranges %s: %w", path, err)
-	}
-	var r Ranges
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("ranges %s: expected a JSON object mapping keys to lists of values: %w", path, err)
-	}
-	valid := configKeys()
-	for k, vs := range r {
-		if !slices.Contains(valid, k) {
-			return nil, fmt.Errorf("ranges %s: unknown key %q; valid keys: %s", path, k, strings.Join(valid, ", "))
-		}
-		if len(vs) == 0 {
-			return nil, fmt.Errorf("ranges %s: key %q has an empty list", path, k)
-		}
-	}
-	return r, nil
-}
-
-// Expand returns one config per combination of the ranges, applied over base, each with
-// ExpName suffixed by its settings so every run gets its own folder. Keys are varied in
-// sorted order, the last key fastest. A value whose label is not a single non-empty folder name
-// (a path, "", "..") and two combinations that would share a folder are errors naming the key.
-func (r Ranges) Expand(base Config) ([]Config, error) {
-	keys := make([]string, 0, len(r))
-	for k := range r {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range r[k] {
-			if label := valueLabel(v); !validFolderName(label) {
-				return nil, fmt.Errorf("ranges: key %q: value %s gives the folder label %q, which is not a single non-empty folder name (no / or \\, not . or ..)", k, v, label)
-			}
-		}
-	}
-	combos := [][]int{{}}
-	for _, k := range keys {
-		var next [][]int
-		for _, c := range combos {
-			for i := range r[k] {
-				next = append(next, append(slices.Clone(c), i))
-			}
-		}
-		combos = next
-	}
-	baseJSON, err := json.Marshal(base)
-	if err != nil {
-		return nil, err
-	}
-	var out []Config
-	folders := map[string][]int{} // folder name → the combination that has it
-	for _, combo := range combos {
-		var m map[string]json.RawMessage
-		_ = json.Unmarshal(baseJSON, &m)
-		var parts []string
-		for i, k := range keys {
-			v := r[k][combo[i]]
-			m[k] = v
-			parts = append(parts, k+"="+valueLabel(v))
-		}
-		data, _ := json.Marshal(m)
-		cfg, err := ParseConfig(data, Config{})
-		if err != nil {
-			return nil, fmt.Errorf("ranges combination %s: %w", strings.Join(parts, ","), err)
-		}
-		if len(parts) > 0 {
-			cfg.ExpName = sanitize(base.ExpName + "_" + strings.Join(parts, "_"))
-		}
-		if prev, ok := folders[cfg.ExpName]; ok {
-			i := 0
-			for prev[i] == combo[i] {
-				i++
-			}
-			k := keys[i]
-			return nil, fmt.Errorf("ranges: key %q: two runs would share the folder %q (values %s and %s)", k, cfg.ExpName, r[k][prev[i]], r[k][combo[i]])
-		}
-		if len(cfg.ExpName) > 255 {
-			return nil, fmt.Errorf("ranges combination %s: the folder name %q is longer than 255 bytes", strings.Join(parts, ","), cfg.ExpName)
-		}
-		folders[cfg.ExpName] = combo
-		out = append(out, cfg)
-	}
-	return out, nil
-}
-
-// valueLabel writes a JSON value for a folder name: "naturalscene", 0.001, [8,8] → 8x8.
-func valueLabel(v json.RawMessage) string {
-	s := strings.Trim(string(v), `" `)
-	s = strings.NewReplacer("[", "", "]", "", " ", "", ",", "x").Replace(s)
-	return s
-}
-
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.', r == '=':
-			return r
-		}
-		return '-'
-	}, s)
 }

@@ -1,4 +1,4 @@
-package retina
+package runconfig
 
 import (
 	"bytes"
@@ -176,9 +176,9 @@ func ExpandRepeats(cfgs []Config) []Config {
 	return out
 }
 
-// epochOrder is the order in which an epoch visits the training windows: random, a new one
-// each epoch (datasets.EpochOrder), or with shuffle false in time order.
-func (c Config) epochOrder(train []int, epoch int) []int {
+// EpochOrder is the order in which epoch visits the training windows train (the shuffle key):
+// random, a new one each epoch (datasets.EpochOrder), or with shuffle false in time order.
+func (c Config) EpochOrder(train []int, epoch int) []int {
 	if isFalse(c.Shuffle) {
 		order := slices.Clone(train)
 		slices.Sort(order)
@@ -187,9 +187,9 @@ func (c Config) epochOrder(train []int, epoch int) []int {
 	return datasets.EpochOrder(train, c.Seed, epoch)
 }
 
-// multiStepFactor is the factor MultiStepLR applies to the learning rate after the given epoch:
+// MultiStepFactor is the factor MultiStepLR applies to the learning rate after the given epoch:
 // scheduler_factor for every milestone equal to it (PyTorch counts repeated milestones), else 1.
-func (c Config) multiStepFactor(epoch int) float64 {
+func (c Config) MultiStepFactor(epoch int) float64 {
 	if c.Scheduler != "MultiStepLR" {
 		return 1
 	}
@@ -202,16 +202,9 @@ func (c Config) multiStepFactor(epoch int) float64 {
 	return f
 }
 
-// multiStep applies MultiStepLR after an epoch (see multiStepFactor).
-func (t *trainer) multiStep(rec EpochRecord) {
-	if f := t.cfg.multiStepFactor(rec.Epoch); f != 1 {
-		t.setLR(t.meta.LR * f)
-		fmt.Fprintf(t.log, "MultiStepLR milestone (epoch %d): learning rate → %.2g\n", rec.Epoch, t.meta.LR)
-	}
-}
-
-// keepCheckpoints is how many checkpoints a run keeps besides the best one.
-func (c Config) keepCheckpoints(keep int) int {
+// KeepCheckpoints is how many checkpoints a run keeps besides the best one, given the
+// trainer's own limit keep: every one with save_every_epoch.
+func (c Config) KeepCheckpoints(keep int) int {
 	if c.SaveEveryEpoch {
 		return math.MaxInt32
 	}

@@ -1,10 +1,9 @@
-package retina
+package runconfig
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina/nn"
@@ -15,8 +14,9 @@ import (
 // cells (nn.ModelConfig.ReadoutScope "readout/<name>"), as openretina's sessions do. A config with
 // from_run starts the core from a trained run instead, and readout_only keeps it frozen while
 // the new recordings' readouts are fitted (unfreeze_after: then trains it too). Such runs are
-// "multi-recording" runs: their run description lists the recordings (RunMeta.Recordings) and
-// LoadModel serves one of them at a time (LoadOptions.Recording).
+// "multi-recording" runs: their run description lists the recordings
+// (retina.RunMeta.Recordings) and retina.LoadModel serves one of them at a time
+// (retina.LoadOptions.Recording).
 
 // RecordingSpec names one recording of a multi-recording run, in the lab's layout
 // (<datapath>/<dataset>/<stim_type>.h5, or the simulated retina when datapath is empty). Keys
@@ -96,7 +96,7 @@ func (c Config) RecordingSpecs() []RecordingSpec {
 
 // RecordingConfig is the single-recording config of one recording of the run (a resolved
 // RecordingSpec): the run's config with that recording's data keys and no multi-recording keys.
-// It loads the recording (LoadData) and describes it in the run's per-recording view.
+// It loads the recording (retina.LoadData) and describes it in the run's per-recording view.
 func (c Config) RecordingConfig(s RecordingSpec) Config {
 	r := c
 	r.Dataset, r.StimType, r.DataPath, r.SimSeed = s.Dataset, s.StimType, s.DataPath, s.SimSeed
@@ -113,7 +113,7 @@ func (c Config) validateRecordings(mtype string) error {
 	switch c.Readout {
 	case "", nn.ReadoutDense, nn.ReadoutFactorised:
 	default:
-		return keyErr("readout", "%q is not %s or %s", c.Readout, nn.ReadoutDense, nn.ReadoutFactorised)
+		return Errorf("readout", "%q is not %s or %s", c.Readout, nn.ReadoutDense, nn.ReadoutFactorised)
 	}
 	if mtype == nn.ModelLN {
 		for _, k := range []struct {
@@ -121,25 +121,25 @@ func (c Config) validateRecordings(mtype string) error {
 			name string
 		}{{c.Readout == nn.ReadoutFactorised, "readout"}, {len(c.Recordings) > 0, "recordings"}, {c.FromRun != "", "from_run"}} {
 			if k.set {
-				return keyErr(k.name, "model_type LN has no core to share or read out from: use BNCNN or LinearStackedBNCNN")
+				return Errorf(k.name, "model_type LN has no core to share or read out from: use BNCNN or LinearStackedBNCNN")
 			}
 		}
 	}
 	switch {
 	case c.ReadoutOnly && c.FromRun == "":
-		return keyErr("readout_only", "needs from_run, the run whose trained core it keeps")
+		return Errorf("readout_only", "needs from_run, the run whose trained core it keeps")
 	case c.UnfreezeAfter < 0:
-		return keyErr("unfreeze_after", "expected a number of epochs ≥ 0, got %d", c.UnfreezeAfter)
+		return Errorf("unfreeze_after", "expected a number of epochs ≥ 0, got %d", c.UnfreezeAfter)
 	case c.UnfreezeAfter > 0 && !c.ReadoutOnly:
-		return keyErr("unfreeze_after", "unfreezes a frozen core: it needs readout_only true")
+		return Errorf("unfreeze_after", "unfreezes a frozen core: it needs readout_only true")
 	}
 	seen := map[string]int{}
 	for i, s := range c.RecordingSpecs() {
 		entry := func(field, format string, args ...any) error {
 			if len(c.Recordings) == 0 {
-				return keyErr(field, format, args...)
+				return Errorf(field, format, args...)
 			}
-			return keyErr("recordings", "entry %d: field %q: %s", i, field, fmt.Sprintf(format, args...))
+			return Errorf("recordings", "entry %d: field %q: %s", i, field, fmt.Sprintf(format, args...))
 		}
 		switch {
 		case s.Dataset == "":
@@ -160,19 +160,4 @@ func (c Config) validateRecordings(mtype string) error {
 		}
 	}
 	return nil
-}
-
-// LoadRecordings loads the recordings of a multi-recording run, in the order of
-// RecordingSpecs (see LoadData); each error names the recording.
-func LoadRecordings(cfg Config, log io.Writer) ([]*datasets.Recording, error) {
-	specs := cfg.RecordingSpecs()
-	recs := make([]*datasets.Recording, len(specs))
-	for i, s := range specs {
-		rec, err := LoadData(cfg.RecordingConfig(s), log)
-		if err != nil {
-			return nil, fmt.Errorf("recording %q: %w", s.Name, err)
-		}
-		recs[i] = rec
-	}
-	return recs, nil
 }
