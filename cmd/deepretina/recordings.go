@@ -15,6 +15,7 @@ import (
 	"github.com/deepretina/deepretina/cmd/deepretina/internal/sweep"
 	"github.com/deepretina/deepretina/internal/fsutil"
 	"github.com/deepretina/deepretina/internal/jsonnull"
+	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/retina/runconfig"
 )
@@ -131,7 +132,12 @@ func trainAndEvaluateRecordings(ctx context.Context, cfg runconfig.Config, runDi
 		fmt.Printf("\n%s: mean over its %d recordings: CNN r %.3f, LN r %.3f, ceiling %.3f, FEV %.3f\n", cfg.ExpName, len(all.Recordings),
 			all.CNNPearsonMean, all.LNPearsonMean, all.CeilingMean, all.FEVMean)
 	}
-	return &sweep.EvalSummary{CNNPearsonMean: all.CNNPearsonMean, LNPearsonMean: all.LNPearsonMean, CeilingMean: all.CeilingMean, FEVMean: all.FEVMean}, nil
+	sum := &sweep.EvalSummary{CNNPearsonMean: all.CNNPearsonMean, LNPearsonMean: all.LNPearsonMean, CeilingMean: all.CeilingMean, FEVMean: all.FEVMean}
+	for _, r := range all.Recordings {
+		sum.Recordings = append(sum.Recordings, results.Recording{Name: r.Name, CNNPearsonMean: r.CNNPearsonMean,
+			LNPearsonMean: r.LNPearsonMean, CeilingMean: r.CeilingMean, FEVMean: r.FEVMean})
+	}
+	return sum, nil
 }
 
 // recordingsEval is RUN/eval.json of a multi-recording run: the means over its recordings of

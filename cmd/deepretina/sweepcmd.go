@@ -92,8 +92,9 @@ func sweepStatusCmd() *cobra.Command {
 		Short: "List each combination of the sweep in DIR as done, running, failed or not started, with its scores",
 		Long: `Reads the sweep planned in DIR/sweep.json and, for each combination, its run folder (finished
 and evaluated, held by a live process, checkpoints of an interrupted run), the failure noted in
-DIR/logs/, and what squeue and sacct say of its Slurm task where they exist. Ends with the best
-combination so far, by the mean CNN Pearson r on the test set.`,
+DIR/logs/, and what squeue and sacct say of its Slurm task where they exist; a finished run of
+several recordings is followed by a line per recording (its RUN/eval-<name>.json). Ends with the
+best combination so far, by the mean CNN Pearson r on the test set (over its recordings).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			out, err := filepath.Abs(args[0])

@@ -200,21 +200,29 @@ func summaryOf(ev *analysis.Evaluation) *sweep.EvalSummary {
 
 // recordResults records the run's scores in OUT/results.csv and OUT/results.json, replacing
 // the run's earlier row if it has one. A multi-recording run's row holds the means over its
-// recordings, and its dataset names them all ("ret1+ret2+ret3").
+// recordings, its dataset names them all ("ret1+ret2+ret3"), and its recordings each one's
+// scores (results.csv: their CNN r).
 func recordResults(out string, cfg runconfig.Config, ev *sweep.EvalSummary) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dataset := cfg.Dataset
-	if cfg.MultiRecording() { // the scores are means over these: name them all
+	var recs []results.Recording
+	if cfg.MultiRecording() { // the scores are means over these: name them all, and keep each one's
 		var names []string
+		datasetOf := map[string]string{}
 		for _, s := range cfg.RecordingSpecs() {
 			names = append(names, s.Dataset)
+			datasetOf[s.Name] = s.Dataset
 		}
 		dataset = strings.Join(names, "+")
+		for _, r := range ev.Recordings {
+			r.Dataset = datasetOf[r.Name]
+			recs = append(recs, r)
+		}
 	}
 	return results.Record(ctx, out, results.Row{ExpName: cfg.ExpName, ModelType: cfg.ModelType, Dataset: dataset,
 		StimType: cfg.StimType, CNNPearsonMean: ev.CNNPearsonMean, LNPearsonMean: ev.LNPearsonMean,
-		CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean, Config: cfg})
+		CeilingMean: ev.CeilingMean, FEVMean: ev.FEVMean, Config: cfg, Recordings: recs})
 }
 
 // stopAfterSteps makes training stop (with a checkpoint, as on Ctrl-C) after n steps of this

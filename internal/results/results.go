@@ -35,8 +35,13 @@ const (
 	lockFile = ".results.lock"
 )
 
-// Columns are results.csv's columns; results.json's rows have the same keys plus "config".
-var Columns = []string{"exp_name", "model_type", "dataset", "stim_type", "cnn_pearson_mean", "ln_pearson_mean", "ceiling_mean", "fev_mean"}
+// Columns are results.csv's columns; results.json's rows have the same keys plus "config" and,
+// for a run of several recordings, "recordings" in place of "recording_cnn_pearson".
+var Columns = []string{"exp_name", "model_type", "dataset", "stim_type", "cnn_pearson_mean", "ln_pearson_mean", "ceiling_mean", "fev_mean", "recording_cnn_pearson"}
+
+// oldColumns are the columns of results.csv before recording_cnn_pearson: a file with them is
+// taken up and written with the new column, empty in its earlier rows.
+var oldColumns = Columns[:len(Columns)-1]
 
 // Row is one run's scores on its test set.
 type Row struct {
@@ -49,6 +54,46 @@ type Row struct {
 	CeilingMean    float64 `json:"ceiling_mean"`
 	FEVMean        float64 `json:"fev_mean"`
 	Config         any     `json:"config"` // the run's hyper-parameters (JSON only)
+	// Recordings are the scores on each recording of a run of several (retina.Config's
+	// "recordings"), whose means the scores above are; none for a run of one recording.
+	Recordings []Recording `json:"recordings,omitempty"`
+}
+
+// Recording is a multi-recording run's scores on one of its recordings' test sets (its
+// RUN/eval-<name>.json); NaN scores are null in JSON.
+type Recording struct {
+	Name           string  `json:"name"`
+	Dataset        string  `json:"dataset"`
+	CNNPearsonMean float64 `json:"cnn_pearson_mean"`
+	LNPearsonMean  float64 `json:"ln_pearson_mean"`
+	CeilingMean    float64 `json:"ceiling_mean"`
+	FEVMean        float64 `json:"fev_mean"`
+}
+
+// UnmarshalJSON reads null scores back as NaN.
+func (r *Recording) UnmarshalJSON(data []byte) error {
+	type plain Recording
+	var aux struct {
+		plain
+		CNNPearsonMean *float64 `json:"cnn_pearson_mean"`
+		LNPearsonMean  *float64 `json:"ln_pearson_mean"`
+		CeilingMean    *float64 `json:"ceiling_mean"`
+		FEVMean        *float64 `json:"fev_mean"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	*r = Recording(aux.plain)
+	r.CNNPearsonMean, r.LNPearsonMean = orNaN(aux.CNNPearsonMean), orNaN(aux.LNPearsonMean)
+	r.CeilingMean, r.FEVMean = orNaN(aux.CeilingMean), orNaN(aux.FEVMean)
+	return nil
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }
 
 // UnmarshalJSON reads null scores back as NaN.
@@ -65,20 +110,21 @@ func (r *Row) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*r = Row(aux.plain)
-	orNaN := func(p *float64) float64 {
-		if p == nil {
-			return math.NaN()
-		}
-		return *p
-	}
 	r.CNNPearsonMean, r.LNPearsonMean = orNaN(aux.CNNPearsonMean), orNaN(aux.LNPearsonMean)
 	r.CeilingMean, r.FEVMean = orNaN(aux.CeilingMean), orNaN(aux.FEVMean)
 	return nil
 }
 
+// csv is the row in results.csv; recording_cnn_pearson holds each recording's CNN r, the
+// score a sweep ranks by, as "name=r" joined by ";" (the other scores are in results.json).
 func (r Row) csv() []string {
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
-	return []string{r.ExpName, r.ModelType, r.Dataset, r.StimType, f(r.CNNPearsonMean), f(r.LNPearsonMean), f(r.CeilingMean), f(r.FEVMean)}
+	var recs []string
+	for _, rec := range r.Recordings {
+		recs = append(recs, rec.Name+"="+f(rec.CNNPearsonMean))
+	}
+	return []string{r.ExpName, r.ModelType, r.Dataset, r.StimType, f(r.CNNPearsonMean), f(r.LNPearsonMean), f(r.CeilingMean), f(r.FEVMean),
+		strings.Join(recs, ";")}
 }
 
 // Record writes row into dir's results.csv and results.json, replacing the row of the same
@@ -171,6 +217,12 @@ func upsertCSV(path string, row Row) error {
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
+		}
+		if len(records) > 0 && slices.Equal(records[0], oldColumns) {
+			for i := range records {
+				records[i] = append(records[i], "")
+			}
+			records[0] = Columns
 		}
 		if len(records) == 0 {
 			records = [][]string{Columns}

@@ -187,3 +187,41 @@ func TestBadTablesAreNamedNotOverwritten(t *testing.T) {
 		t.Fatalf("after an empty results.json: %v %s", err, data)
 	}
 }
+
+// A run of several recordings keeps each one's scores: all four in results.json (NaN as null and
+// back), its CNN r in results.csv's last column; a results.csv written before that column
+// existed is taken up, its rows kept with the new column empty.
+func TestRecordingScoresAndTheOlderTable(t *testing.T) {
+	dir := t.TempDir()
+	old := "exp_name,model_type,dataset,stim_type,cnn_pearson_mean,ln_pearson_mean,ceiling_mean,fev_mean\nsingle,BNCNN,ret1,whitenoise,0.5000,0.4000,0.9000,0.2000\n"
+	if err := os.WriteFile(filepath.Join(dir, CSVFile), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	row := Row{ExpName: "multi", Dataset: "ret1+ret2", CNNPearsonMean: 0.55, Recordings: []Recording{
+		{Name: "ret1", Dataset: "ret1", CNNPearsonMean: 0.5, LNPearsonMean: 0.45, CeilingMean: 0.9, FEVMean: 0.3},
+		{Name: "second", Dataset: "ret2", CNNPearsonMean: 0.6, LNPearsonMean: math.NaN(), CeilingMean: 0.8, FEVMean: -0.1},
+	}}
+	if err := Record(stdcontext.Background(), dir, row); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, CSVFile))
+	want := "exp_name,model_type,dataset,stim_type,cnn_pearson_mean,ln_pearson_mean,ceiling_mean,fev_mean,recording_cnn_pearson\n" +
+		"single,BNCNN,ret1,whitenoise,0.5000,0.4000,0.9000,0.2000,\n" +
+		"multi,,ret1+ret2,,0.5500,0.0000,0.0000,0.0000,ret1=0.5000;second=0.6000\n"
+	if string(data) != want {
+		t.Errorf("results.csv:\n%s\nwant\n%s", data, want)
+	}
+	rows, err := Read(dir)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("results.json: %v, %+v", err, rows)
+	}
+	got := rows[0].Recordings
+	if len(got) != 2 || got[0] != row.Recordings[0] || got[1].Name != "second" || got[1].Dataset != "ret2" ||
+		!math.IsNaN(got[1].LNPearsonMean) || got[1].FEVMean != -0.1 {
+		t.Errorf("recordings read back as %+v, want %+v", got, row.Recordings)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, JSONFile))
+	if !strings.Contains(string(raw), `"ln_pearson_mean": null`) {
+		t.Errorf("a NaN recording score is not null in results.json:\n%s", raw)
+	}
+}

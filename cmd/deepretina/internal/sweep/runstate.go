@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepretina/deepretina/cmd/deepretina/internal/outputs"
 	"github.com/deepretina/deepretina/internal/fsutil"
+	"github.com/deepretina/deepretina/internal/results"
 	"github.com/deepretina/deepretina/retina"
 	"github.com/deepretina/deepretina/retina/runconfig"
 )
@@ -39,12 +40,14 @@ func RecordFailure(out, expName string, runErr error) {
 
 // Finished reports whether the run in runDir is complete for cfg — trained to its end (with
 // its LN baseline when withLN) and evaluated since — and returns the scores of its eval.json.
+// A run of several recordings trains no LN baseline (each recording is scored against a ridge
+// LN fitted to its own training data), so withLN asks for none there.
 func Finished(runDir string, cfg runconfig.Config, withLN bool) (*EvalSummary, bool) {
 	stamp, ok := finishedAt(runDir, cfg)
 	if !ok {
 		return nil, false
 	}
-	if withLN && !strings.EqualFold(cfg.ModelType, "LN") {
+	if withLN && !strings.EqualFold(cfg.ModelType, "LN") && !cfg.MultiRecording() {
 		lnCfg := cfg
 		lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
 		lnStamp, ok := finishedAt(filepath.Join(runDir, "ln"), lnCfg)
@@ -96,9 +99,12 @@ func readRunMeta(runDir string) (*retina.RunMeta, os.FileInfo, error) {
 	return meta, fi, nil
 }
 
-// EvalSummary is the part of eval.json a results row needs; null scores read as NaN.
+// EvalSummary is the part of eval.json a results row needs; null scores read as NaN. For a
+// run of several recordings the scores are the means over them, and Recordings holds each
+// one's (their Dataset is not in eval.json: recordResults fills it from the config).
 type EvalSummary struct {
 	CNNPearsonMean, LNPearsonMean, CeilingMean, FEVMean float64
+	Recordings                                          []results.Recording
 }
 
 func readEvalSummary(path string) (*EvalSummary, error) {
@@ -111,11 +117,13 @@ func readEvalSummary(path string) (*EvalSummary, error) {
 		LN      *float64 `json:"ln_pearson_mean"`
 		Ceiling *float64 `json:"ceiling_mean"`
 		FEV     *float64 `json:"fev_mean"`
+		// A multi-recording run's eval.json lists each recording's scores (the same keys).
+		Recordings []results.Recording `json:"recordings"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &EvalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV)}, nil
+	return &EvalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV), raw.Recordings}, nil
 }
 
 func orNaN(p *float64) float64 {

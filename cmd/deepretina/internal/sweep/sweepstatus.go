@@ -102,7 +102,9 @@ func hasCheckpoints(runDir string) bool {
 	return false
 }
 
-// PrintStatus writes one line per combination, the counts per state and the best so far.
+// PrintStatus writes one line per combination, the counts per state and the best so far. A
+// finished run of several recordings is followed by a line per recording with its scores and
+// the file they come from (RUN/eval-<name>.json); the combination's line has their means.
 func PrintStatus(w io.Writer, out string, plan *SweepPlan, states []comboState) error {
 	fmt.Fprintf(w, "sweep in %s: %d combinations (planned %s)\n", out, len(states), plan.Created.Local().Format("2006-01-02 15:04"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -119,6 +121,12 @@ func PrintStatus(w io.Writer, out string, plan *SweepPlan, states []comboState) 
 			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", st.Index, st.State, st.ExpName, st.Epoch, st.NEpochs, scores, st.Note)
+		if st.Scores != nil {
+			for _, r := range st.Scores.Recordings {
+				fmt.Fprintf(tw, "\t\t  recording %s\t\t%s\t%s\t%s\t%s\teval-%s.json\n", r.Name, score(r.CNNPearsonMean),
+					score(r.LNPearsonMean), score(r.CeilingMean), score(r.FEVMean), r.Name)
+			}
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
