@@ -11,6 +11,7 @@
 # Usage: [PYTHON=python3.12] scripts/torch_venv.sh [venv-dir]   (default .venv-torch in the repository root)
 set -euo pipefail
 TORCH_VERSION=2.15.0
+H5PY_VERSION=3.16.0
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${1:-$root/.venv-torch}"
 python="${PYTHON:-python3}"
@@ -20,15 +21,16 @@ if "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)';
 else
   NUMPY_VERSION=2.4.6
 fi
-if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" - "$TORCH_VERSION" "$NUMPY_VERSION" <<'PY' 2>/dev/null
-import sys, torch, numpy
-sys.exit(0 if torch.__version__.split("+")[0] == sys.argv[1] and numpy.__version__ == sys.argv[2] else 1)
+if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" - "$TORCH_VERSION" "$NUMPY_VERSION" "$H5PY_VERSION" <<'PY' 2>/dev/null
+import sys, torch, numpy, h5py
+sys.exit(0 if torch.__version__.split("+")[0] == sys.argv[1] and numpy.__version__ == sys.argv[2] and h5py.__version__ == sys.argv[3] else 1)
 PY
 then
-  echo "torch_venv: $venv already has torch $TORCH_VERSION and numpy $NUMPY_VERSION"
+  echo "torch_venv: $venv already has torch $TORCH_VERSION, numpy $NUMPY_VERSION and h5py $H5PY_VERSION"
   exit 0
 fi
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "torch==$TORCH_VERSION" "numpy==$NUMPY_VERSION"
-"$venv/bin/python" -c 'import torch, numpy; print("torch_venv: torch", torch.__version__, "numpy", numpy.__version__, "threads", torch.get_num_threads())'
+# h5py: bench's end-to-end epoch reads the simulated recording as torch-deep-retina does.
+"$venv/bin/python" -m pip install --quiet "torch==$TORCH_VERSION" "numpy==$NUMPY_VERSION" "h5py==$H5PY_VERSION"
+"$venv/bin/python" -c 'import torch, numpy, h5py; print("torch_venv: torch", torch.__version__, "numpy", numpy.__version__, "h5py", h5py.__version__, "threads", torch.get_num_threads())'
