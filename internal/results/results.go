@@ -73,46 +73,25 @@ type Recording struct {
 // UnmarshalJSON reads null scores back as NaN.
 func (r *Recording) UnmarshalJSON(data []byte) error {
 	type plain Recording
-	var aux struct {
-		plain
-		CNNPearsonMean *float64 `json:"cnn_pearson_mean"`
-		LNPearsonMean  *float64 `json:"ln_pearson_mean"`
-		CeilingMean    *float64 `json:"ceiling_mean"`
-		FEVMean        *float64 `json:"fev_mean"`
-	}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	*r = Recording(aux.plain)
-	r.CNNPearsonMean, r.LNPearsonMean = orNaN(aux.CNNPearsonMean), orNaN(aux.LNPearsonMean)
-	r.CeilingMean, r.FEVMean = orNaN(aux.CeilingMean), orNaN(aux.FEVMean)
-	return nil
-}
-
-func orNaN(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
+	*r = Recording{}
+	nanScores(&r.CNNPearsonMean, &r.LNPearsonMean, &r.CeilingMean, &r.FEVMean)
+	return json.Unmarshal(data, (*plain)(r))
 }
 
 // UnmarshalJSON reads null scores back as NaN.
 func (r *Row) UnmarshalJSON(data []byte) error {
 	type plain Row
-	var aux struct {
-		plain
-		CNNPearsonMean *float64 `json:"cnn_pearson_mean"`
-		LNPearsonMean  *float64 `json:"ln_pearson_mean"`
-		CeilingMean    *float64 `json:"ceiling_mean"`
-		FEVMean        *float64 `json:"fev_mean"`
+	*r = Row{}
+	nanScores(&r.CNNPearsonMean, &r.LNPearsonMean, &r.CeilingMean, &r.FEVMean)
+	return json.Unmarshal(data, (*plain)(r))
+}
+
+// nanScores sets scores to NaN before decoding: encoding/json leaves a float64 untouched for
+// a JSON null or a missing key, so those read back as NaN (jsonnull.Marshal writes NaN as null).
+func nanScores(scores ...*float64) {
+	for _, p := range scores {
+		*p = math.NaN()
 	}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	*r = Row(aux.plain)
-	r.CNNPearsonMean, r.LNPearsonMean = orNaN(aux.CNNPearsonMean), orNaN(aux.LNPearsonMean)
-	r.CeilingMean, r.FEVMean = orNaN(aux.CeilingMean), orNaN(aux.FEVMean)
-	return nil
 }
 
 // csv is the row in results.csv; recording_cnn_pearson holds each recording's CNN r, the
