@@ -357,16 +357,7 @@ func fitSlope(x, y []float64) float64 {
 	if len(xs) < 3 {
 		return math.NaN()
 	}
-	mx, my := measures.Mean(xs), measures.Mean(ys)
-	var sxy, sxx float64
-	for i := range xs {
-		sxy += (xs[i] - mx) * (ys[i] - my)
-		sxx += (xs[i] - mx) * (xs[i] - mx)
-	}
-	if sxx == 0 {
-		return math.NaN()
-	}
-	return sxy / sxx
+	return measures.Slope(xs, ys)
 }
 
 func withMarkers(s []figures.Series) []figures.Series {

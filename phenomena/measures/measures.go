@@ -321,6 +321,20 @@ func Mean(x []float64) float64 {
 	return s / float64(len(x))
 }
 
+// Slope is the least-squares slope of y against x (NaN when x does not vary or is empty).
+func Slope(x, y []float64) float64 {
+	mx, my := Mean(x), Mean(y)
+	var sxy, sxx float64
+	for i := range x {
+		sxy += (x[i] - mx) * (y[i] - my)
+		sxx += (x[i] - mx) * (x[i] - mx)
+	}
+	if !(sxx > 0) {
+		return math.NaN()
+	}
+	return sxy / sxx
+}
+
 // Median of the non-NaN values (NaN when there are none).
 func Median(x []float64) float64 {
 	var v []float64

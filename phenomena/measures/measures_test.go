@@ -274,3 +274,20 @@ func TestPowerCentreFrequency(t *testing.T) {
 		t.Errorf("the 12.5-Hz cosine above maxHz 10 must be left out: %v", got)
 	}
 }
+
+func TestSlope(t *testing.T) {
+	for _, c := range []struct {
+		x, y []float64
+		want float64 // NaN: undefined
+	}{
+		{[]float64{1, 2, 3, 4}, []float64{5, 3, 1, -1}, -2},
+		{[]float64{0, 1, 2}, []float64{1, 2, 6}, 2.5}, // (−1·−2 + 0 + 1·3) / 2
+		{[]float64{2, 2, 2}, []float64{1, 2, 3}, math.NaN()},
+		{nil, nil, math.NaN()},
+	} {
+		got := Slope(c.x, c.y)
+		if math.IsNaN(c.want) != math.IsNaN(got) || (!math.IsNaN(c.want) && math.Abs(got-c.want) > 1e-12) {
+			t.Errorf("Slope(%v, %v) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+}

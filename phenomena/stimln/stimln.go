@@ -306,16 +306,10 @@ func (m *Model) nl(g float64) float64 {
 
 // outerSlope is the least-squares slope of y on x (0 when x does not vary).
 func outerSlope(x, y []float64) float64 {
-	mx, my := measures.Mean(x), measures.Mean(y)
-	var sxy, sxx float64
-	for i := range x {
-		sxy += (x[i] - mx) * (y[i] - my)
-		sxx += (x[i] - mx) * (x[i] - mx)
+	if s := measures.Slope(x, y); !math.IsNaN(s) {
+		return s
 	}
-	if sxx == 0 {
-		return 0
-	}
-	return sxy / sxx
+	return 0
 }
 
 // TStat is the one-sample t statistic of x against 0: mean / (SD / √n). NaN for fewer than 2

@@ -3,7 +3,6 @@ package sweep
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -112,23 +111,17 @@ func readEvalSummary(path string) (*EvalSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		CNN     *float64 `json:"cnn_pearson_mean"`
-		LN      *float64 `json:"ln_pearson_mean"`
-		Ceiling *float64 `json:"ceiling_mean"`
-		FEV     *float64 `json:"fev_mean"`
-		// A multi-recording run's eval.json lists each recording's scores (the same keys).
+	// eval.json's top-level scores have the keys of a results.Recording, whose decoder reads
+	// null as NaN; a multi-recording run's eval.json also lists each recording's scores.
+	var top results.Recording
+	var multi struct {
 		Recordings []results.Recording `json:"recordings"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
+	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &EvalSummary{orNaN(raw.CNN), orNaN(raw.LN), orNaN(raw.Ceiling), orNaN(raw.FEV), raw.Recordings}, nil
-}
-
-func orNaN(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
+	if err := json.Unmarshal(data, &multi); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return *p
+	return &EvalSummary{top.CNNPearsonMean, top.LNPearsonMean, top.CeilingMean, top.FEVMean, multi.Recordings}, nil
 }
