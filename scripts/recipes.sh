@@ -78,6 +78,8 @@ CANDIDATES=(
 	"k3-16x8-long k3-16x8.json long"
 	"k3-16x8-wn k3-16x8-wn.json base"
 	"k3-16x16 k3-16x16.json base"
+	"k3-16x8-h60 k3-16x8-h60.json base"
+	"k3-16x8-crange4 k3-16x8.json crange4"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
@@ -86,7 +88,17 @@ data_seconds() {
 	case "$1" in
 	base) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	long) [[ $QUICK == 1 ]] && echo 40 || echo 480 ;;
+	crange4) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	*) echo "recipes.sh: unknown data variant $1" >&2; exit 1 ;;
+	esac
+}
+
+# Further `simulate` flags of a data variant. crange4: each natural image at its own contrast,
+# the preset's divided by up to 4 (simulate --contrast-range), so that the training data
+# holds contrast changes to adapt to (Smirnakis et al. 1997; Baccus & Meister 2002).
+data_flags() {
+	case "$1" in
+	crange4) echo "--contrast-range 4" ;;
 	esac
 }
 
@@ -94,7 +106,8 @@ simulate() { # variant → prints the data folder
 	local variant=$1 dir="$OUT/data-$1"
 	if [[ ! -f "$dir/sim-small/amacrines_sim.h5" ]]; then
 		rm -rf "$dir"
-		"$BIN" simulate --out "$dir" --preset small --seed 1 --train-seconds "$(data_seconds "$variant")" >"$OUT/simulate-$variant.log" 2>&1 ||
+		# shellcheck disable=SC2046 # data_flags is a list of words
+		"$BIN" simulate --out "$dir" --preset small --seed 1 --train-seconds "$(data_seconds "$variant")" $(data_flags "$variant") >"$OUT/simulate-$variant.log" 2>&1 ||
 			{ cat "$OUT/simulate-$variant.log" >&2; exit 1; }
 	fi
 	echo "$dir"
@@ -120,7 +133,7 @@ run_candidate() {
 	local dir="$OUT/$name" data
 	data=$(simulate "$variant")
 	mkdir -p "$dir"
-	echo "== $name (config ${config}, data $variant: $(data_seconds "$variant") s of training stimulus)"
+	echo "== $name (config ${config}, data $variant: $(data_seconds "$variant") s of training stimulus $(data_flags "$variant"))"
 	local args=(train --data "$data" --out "$dir/runs")
 	if [[ $QUICK == 1 ]]; then
 		local src="$ROOT/scripts/recipes/${config}"

@@ -136,6 +136,8 @@ def markdown(rows):
         if "model" in r:
             model = f"{r['model']} {'+'.join(map(str, r['chans']))}, k {'/'.join(map(str, r['ksizes']))}, h {r['history']}"
         data = f"{r.get('stim', '?')} {r['train_seconds_of_data']:.0f} s"
+        if r["data"] not in ("base", "long"):  # a variant of the stimulus itself (recipes.sh data_flags)
+            data += f" ({r['data']})"
         ep = f"{r['epochs_run']}/{r['n_epochs']} ({r['best_epoch']})" if "epochs_run" in r else "–"
         ph = f"{r['reproduced']} / {r['truth_reproduced']}" if "reproduced" in r else "–"
         missed = f"{len(r['missed'])}: {names(r['missed'])}" if "missed" in r else "–"

@@ -43,3 +43,39 @@ func TestSimulateTrainSeconds(t *testing.T) {
 		}
 	}
 }
+
+// simulate --contrast-range gives each natural image its own contrast: the movie changes, the
+// retina does not (the same cells' white-noise calibration, so the same recording layout), and
+// the provenance says so. A ratio below 1 is refused with the flag's name.
+func TestSimulateContrastRange(t *testing.T) {
+	work := t.TempDir()
+	load := func(name string, args ...string) *datasets.Recording {
+		t.Helper()
+		dir := filepath.Join(work, name)
+		args = append([]string{"simulate", "--out", dir, "--stim", "naturalscene", "--train-seconds", "3"}, args...)
+		if out, err := run(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		rec, err := datasets.LoadFile(filepath.Join(dir, "sim-small", "naturalscene.h5"), datasets.NaturalScene, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	plain, one, varied := load("plain"), load("one", "--contrast-range", "1"), load("varied", "--contrast-range", "3")
+	if !slices.Equal(plain.Train.Stimulus.Data, one.Train.Stimulus.Data) {
+		t.Error("--contrast-range 1 changed the training stimulus; expected the preset's")
+	}
+	if slices.Equal(plain.Train.Stimulus.Data, varied.Train.Stimulus.Data) {
+		t.Error("--contrast-range 3 left the training stimulus unchanged")
+	}
+	if !strings.Contains(varied.Provenance, "÷3^U(0,1) per image") || strings.Contains(plain.Provenance, "^U(0,1)") {
+		t.Errorf("provenance %q / %q: expected only the varied recording to name its per-image contrast", varied.Provenance, plain.Provenance)
+	}
+	for _, bad := range []string{"0.5", "NaN", "+Inf"} {
+		out, err := run(t, "simulate", "--out", filepath.Join(work, "bad"), "--contrast-range", bad)
+		if err == nil || !strings.Contains(out, "--contrast-range") {
+			t.Errorf("--contrast-range %s: err %v; expected an error naming the flag:\n%s", bad, err, out)
+		}
+	}
+}

@@ -29,6 +29,15 @@ type Config struct {
 	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
 	ImageSeconds  float64 // natural scenes: seconds per image
 	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
+	// ContrastRange (natural scenes): when > 1, each image is shown at its own contrast,
+	// Contrast · ContrastRange^−u with u uniform in [0, 1), so the contrast changes from image to
+	// image (every ImageSeconds) over a range of 1 : ContrastRange. 0 or 1: every image at
+	// Contrast (the presets). The draws come from a stream of their own, so the images and
+	// their paths are those of ContrastRange 0. Why: contrast adaptation can only be learned
+	// from data whose contrast changes (Smirnakis et al. 1997 and Baccus & Meister 2002 switched
+	// the contrast of flicker every few seconds), and natural viewing changes local contrast from
+	// one fixation to the next over about a decade (Frazor & Geisler 2006).
+	ContrastRange float64
 
 	SmoothMS           float64 // SD (ms) of the Gaussian smoothing spikes → firing_rate_10ms
 	InterneuronSeconds float64 // length of the "whitenoise" interneuron group
@@ -99,6 +108,9 @@ func (c Config) Validate() error {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s: expected a positive finite number, got %v", f.name, f.v)
 		}
+	}
+	if c.ContrastRange != 0 && (!(c.ContrastRange >= 1) || math.IsInf(c.ContrastRange, 0)) {
+		return fmt.Errorf("config field ContrastRange: expected 0 (off) or a finite ratio ≥ 1, got %v", c.ContrastRange)
 	}
 	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
 		return fmt.Errorf("config field JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
@@ -362,6 +374,9 @@ func stimDescription(cfg Config, stim string) string {
 	src := "dead-leaves images"
 	if cfg.ImagesDir != "" {
 		src = "photos from " + cfg.ImagesDir
+	}
+	if cfg.ContrastRange > 1 {
+		return fmt.Sprintf("natural scenes: %s, %g s per image, jitter %g px/frame, contrast %g÷%g^U(0,1) per image", src, cfg.ImageSeconds, cfg.JitterPixels, cfg.Contrast, cfg.ContrastRange)
 	}
 	return fmt.Sprintf("natural scenes: %s, %g s per image, jitter %g px/frame, contrast %g", src, cfg.ImageSeconds, cfg.JitterPixels, cfg.Contrast)
 }
