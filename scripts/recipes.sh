@@ -80,6 +80,8 @@ CANDIDATES=(
 	"k3-16x16 k3-16x16.json base"
 	"k3-16x8-h60 k3-16x8-h60.json base"
 	"k3-16x8-crange4 k3-16x8.json crange4"
+	"stacked-16x16-crange4 stacked-16x16.json crange4"
+	"k3-16x8-wn-crange4 k3-16x8-wn.json crange4"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
@@ -93,9 +95,10 @@ data_seconds() {
 	esac
 }
 
-# Further `simulate` flags of a data variant. crange4: each natural image at its own contrast,
-# the preset's divided by up to 4 (simulate --contrast-range), so that the training data
-# holds contrast changes to adapt to (Smirnakis et al. 1997; Baccus & Meister 2002).
+# Further `simulate` flags of a data variant. crange4: each natural image and each 10-s block
+# of white noise at its own contrast, the preset's divided by up to 4 (simulate
+# --contrast-range), so that the training data holds contrast changes to adapt to (Smirnakis
+# et al. 1997; Baccus & Meister 2002); the same retina and interneuron files.
 data_flags() {
 	case "$1" in
 	crange4) echo "--contrast-range 4" ;;

@@ -114,7 +114,7 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 	cmd.Flags().StringVar(&preset, "preset", "small", "simulation preset: small | paper")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same data)")
 	cmd.Flags().Float64Var(&trainSeconds, "train-seconds", 0, "seconds of non-repeated training stimulus (default: the preset's, 240 for small, 3600 for paper)")
-	cmd.Flags().Float64Var(&contrastRange, "contrast-range", 1, "natural scenes: each image at its own contrast, the preset's divided by up to this ratio (log-uniform; 1: all at the preset's), so the training data holds contrast changes to adapt to")
+	cmd.Flags().Float64Var(&contrastRange, "contrast-range", 1, "each natural image and each 10-s block of the white-noise recording at its own contrast, the preset's divided by up to this ratio (log-uniform; 1: all at the preset's), so the recordings hold contrast changes to adapt to")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")
 	cmd.Flags().StringVar(&name, "name", "", "the experiment folder to write under --out (default: the preset's name, sim-small or sim-paper)")
 	cmd.Flags().StringVar(&images, "images", "", "folder of PNG/JPEG photographs for natural scenes (default: procedural dead-leaves images)")

@@ -992,3 +992,60 @@ func TestContrastRange(t *testing.T) {
 		t.Errorf("contrast factors span %.3f–%.3f over %d images; expected most of the range 1/3–1", lo, hi, T/per)
 	}
 }
+
+// With ContrastRange on, the white-noise recording's training stimulus is the same checks
+// with each block of wnBlock frames scaled by its own factor, while the retina (its
+// calibration, hence its response to a fixed movie) and the interneuron files are those of the
+// same seed without it.
+func TestContrastRangeWhiteNoise(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.TrainSeconds = 35 // 3500 frames: 4 blocks
+	stims := []string{datasets.WhiteNoise}
+	plain, err := Simulate(cfg, stims, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContrastRange = 4
+	varied, err := Simulate(cfg, stims, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := plain.Recordings[datasets.WhiteNoise].Train.Stimulus, varied.Recordings[datasets.WhiteNoise].Train.Stimulus
+	var factors []float64
+	for k := 0; k*wnBlock < a.T; k++ {
+		pa, pb := a.Slice(k*wnBlock, min((k+1)*wnBlock, a.T)), b.Slice(k*wnBlock, min((k+1)*wnBlock, b.T))
+		f := math.Abs(float64(pb.Data[0] / pa.Data[0])) // binary checks: |value| is the contrast
+		if !(f > 0.25-1e-6 && f <= 1+1e-6) {
+			t.Fatalf("block %d: contrast factor %v; expected one in (1/4, 1]", k, f)
+		}
+		for i := range pa.Data {
+			if d := math.Abs(float64(pb.Data[i]) - f*float64(pa.Data[i])); d > 1e-5 {
+				t.Fatalf("block %d, value %d: %v, expected %v × %v: not the same checks scaled", k, i, pb.Data[i], f, pa.Data[i])
+			}
+		}
+		factors = append(factors, f)
+	}
+	if slices.Min(factors) == slices.Max(factors) {
+		t.Errorf("contrast factors %v: expected them to differ between blocks", factors)
+	}
+	probe := a.Slice(0, 300)
+	ra, err := plain.Retina.Run(probe, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := varied.Retina.Run(probe, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ra.Rates.Data, rb.Rates.Data) {
+		t.Error("the retina's responses to the same movie changed with ContrastRange: its calibration must not")
+	}
+	for i, set := range plain.Interneurons {
+		for j, g := range set.Groups {
+			h := varied.Interneurons[i].Groups[j]
+			if !slices.Equal(g.Stimuli.Data, h.Stimuli.Data) || !slices.Equal(g.Potentials.Data, h.Potentials.Data) {
+				t.Errorf("%s group %s changed with ContrastRange", set.CellType, g.Name)
+			}
+		}
+	}
+}

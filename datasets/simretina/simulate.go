@@ -29,11 +29,12 @@ type Config struct {
 	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
 	ImageSeconds  float64 // natural scenes: seconds per image
 	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
-	// ContrastRange (natural scenes): when > 1, each image is shown at its own contrast,
-	// Contrast · ContrastRange^−u with u uniform in [0, 1), so the contrast changes from image to
-	// image (every ImageSeconds) over a range of 1 : ContrastRange. 0 or 1: every image at
-	// Contrast (the presets). The draws come from a stream of their own, so the images and
-	// their paths are those of ContrastRange 0. Why: contrast adaptation can only be learned
+	// ContrastRange: when > 1, each natural image, and each 10-s block (wnBlock frames) of the
+	// white-noise recording, is shown at its own contrast, Contrast · ContrastRange^−u with u
+	// uniform in [0, 1), so the contrast changes from segment to segment over a range of
+	// 1 : ContrastRange. 0 or 1: every segment at Contrast (the presets). The draws come from
+	// streams of their own, so the images, their paths and the checks are those of
+	// ContrastRange 0; the retina's calibration and the interneuron files do not change. Why: contrast adaptation can only be learned
 	// from data whose contrast changes (Smirnakis et al. 1997 and Baccus & Meister 2002 switched
 	// the contrast of flicker every few seconds), and natural viewing changes local contrast from
 	// one fixation to the next over about a decade (Frazor & Geisler 2006).
@@ -274,6 +275,7 @@ func simulateRecording(cfg Config, ret *Retina, stim string, photos []grayImage,
 		tag := stim + "/" + part.tag
 		if stim == datasets.WhiteNoise {
 			movie = whiteNoiseMovie(cfg, part.n, cfg.Binary, cfg.stream(tag, 0))
+			varyNoiseContrast(cfg, movie, tag)
 		} else {
 			movie = naturalSceneMovie(cfg, part.n, tag, photos)
 		}
@@ -368,6 +370,9 @@ func stimDescription(cfg Config, stim string) string {
 		kind := "Gaussian"
 		if cfg.Binary {
 			kind = "binary"
+		}
+		if cfg.ContrastRange > 1 {
+			return fmt.Sprintf("%s white noise, %d px checks, contrast %g÷%g^U(0,1) per %d frames", kind, cfg.CheckerPixels, cfg.Contrast, cfg.ContrastRange, wnBlock)
 		}
 		return fmt.Sprintf("%s white noise, %d px checks, contrast %g", kind, cfg.CheckerPixels, cfg.Contrast)
 	}
