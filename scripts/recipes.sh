@@ -82,6 +82,9 @@ CANDIDATES=(
 	"k3-16x8-crange4 k3-16x8.json crange4"
 	"stacked-16x16-crange4 stacked-16x16.json crange4"
 	"k3-16x8-wn-crange4 k3-16x8-wn.json crange4"
+	"k3-16x8-nsfast4 k3-16x8.json nsfast4"
+	"k3-16x8-s1-nsfast4 k3-16x8-s1.json nsfast4"
+	"k3-16x8-nsfast k3-16x8.json nsfast"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
@@ -90,7 +93,7 @@ data_seconds() {
 	case "$1" in
 	base) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	long) [[ $QUICK == 1 ]] && echo 40 || echo 480 ;;
-	crange4) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
+	crange4 | nsfast4 | nsfast) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	*) echo "recipes.sh: unknown data variant $1" >&2; exit 1 ;;
 	esac
 }
@@ -98,10 +101,16 @@ data_seconds() {
 # Further `simulate` flags of a data variant. crange4: each natural image and each 10-s block
 # of white noise at its own contrast, the preset's divided by up to 4 (simulate
 # --contrast-range), so that the training data holds contrast changes to adapt to (Smirnakis
-# et al. 1997; Baccus & Meister 2002); the same retina and interneuron files.
+# et al. 1997; Baccus & Meister 2002); the same retina and interneuron files. nsfast4: the
+# same, with a new image every 0.5 s instead of 1.5 s and twice the jitter (1 px per frame):
+# natural scenes whose slow drift leaves a model's timing unconstrained (its filters peak at
+# the last frame it sees; white noise gives the truth's 30 ms) get more transients. nsfast:
+# nsfast4 without the contrast changes.
 data_flags() {
 	case "$1" in
 	crange4) echo "--contrast-range 4" ;;
+	nsfast4) echo "--contrast-range 4 --image-seconds 0.5 --jitter 1" ;;
+	nsfast) echo "--image-seconds 0.5 --jitter 1" ;;
 	esac
 }
 
