@@ -85,6 +85,8 @@ CANDIDATES=(
 	"k3-16x8-nsfast4 k3-16x8.json nsfast4"
 	"k3-16x8-s1-nsfast4 k3-16x8-s1.json nsfast4"
 	"k3-16x8-nsfast k3-16x8.json nsfast"
+	"stacked-16x16-nsfast4 stacked-16x16.json nsfast4"
+	"k3-16x8-e16-nsfast4 k3-16x8-e16.json nsfast4"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
