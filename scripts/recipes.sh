@@ -87,6 +87,7 @@ CANDIDATES=(
 	"k3-16x8-nsfast k3-16x8.json nsfast"
 	"stacked-16x16-nsfast4 stacked-16x16.json nsfast4"
 	"k3-16x8-e16-nsfast4 k3-16x8-e16.json nsfast4"
+	"k3-16x8-mix k3-16x8-mix.json base"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
@@ -170,23 +171,33 @@ run_candidate() {
 	local run
 	run=$(dirname "$(ls "$dir"/runs/*/run.json | grep -v '/ln/' | head -1)")
 	echo "$run" >"$dir/run.txt"
+	# A multi-recording candidate (config key "recordings") is judged on its first recording.
+	local recarg=()
+	if [[ $config != - ]]; then
+		local rec
+		rec=$(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])).get("recordings") or [""]
+r = r[0]
+print(r if isinstance(r, str) else r.get("name", r.get("dataset", "")))' "$dir/config.json")
+		[[ -n $rec ]] && recarg=(--recording "$rec")
+	fi
 	if [[ ! -f "$dir/eval.json" ]]; then
 		echo "   eval"
-		/usr/bin/time -v -o "$dir/eval.time" "$BIN" eval --run "$run" --json "$dir/eval.json" >"$dir/eval.log" 2>&1 ||
+		/usr/bin/time -v -o "$dir/eval.time" "$BIN" eval --run "$run" "${recarg[@]}" --json "$dir/eval.json" >"$dir/eval.log" 2>&1 ||
 			{ tail -20 "$dir/eval.log" >&2; exit 1; }
 	fi
 	if [[ ! -f "$dir/phenomena/results.json" ]]; then
 		echo "   phenomena"
 		local only=()
 		[[ $QUICK == 1 ]] && only=(--only step_response,paired_flash)
-		/usr/bin/time -v -o "$dir/phenomena.time" "$BIN" phenomena --run "$run" --out "$dir/phenomena" "${only[@]}" >"$dir/phenomena.log" 2>"$dir/phenomena.err" ||
+		/usr/bin/time -v -o "$dir/phenomena.time" "$BIN" phenomena --run "$run" "${recarg[@]}" --out "$dir/phenomena" "${only[@]}" >"$dir/phenomena.log" 2>"$dir/phenomena.err" ||
 			{ tail -20 "$dir/phenomena.err" >&2; exit 1; }
 	fi
 	if [[ ! -f "$dir/probe/probe.json" ]]; then
 		echo "   probe"
 		local light=()
 		[[ $QUICK == 1 ]] && light=(--groups whitenoise --rf-samples 32 --ig-steps 2)
-		/usr/bin/time -v -o "$dir/probe.time" "$BIN" probe --run "$run" --out "$dir/probe" "${light[@]}" >"$dir/probe.log" 2>"$dir/probe.err" ||
+		/usr/bin/time -v -o "$dir/probe.time" "$BIN" probe --run "$run" "${recarg[@]}" --out "$dir/probe" "${light[@]}" >"$dir/probe.log" 2>"$dir/probe.err" ||
 			{ tail -20 "$dir/probe.err" >&2; exit 1; }
 	fi
 }
