@@ -92,6 +92,7 @@ CANDIDATES=(
 	"k3-16x8-mix-s1 k3-16x8-mix-s1.json base"
 	"k3-16x8-mix-s1-crange4 k3-16x8-mix-s1.json crange4"
 	"stacked-16x16-mix stacked-16x16-mix.json base"
+	"stacked-16x16-mix-s1 stacked-16x16-mix-s1.json base"
 	"k3-16x8-mix-e16 k3-16x8-mix-e16.json base"
 	"k3-16x8-s1-crange4 k3-16x8-s1.json crange4"
 	"k3-16x8-e16-crange4 k3-16x8-e16.json crange4"
