@@ -64,7 +64,9 @@ OUT=$(cd "$OUT" && pwd)
 
 # The candidates: name, config in scripts/recipes/ ("-": no --config, the CLI default), data
 # variant (below). The order is the order of the table and of priority: the default, the best
-# on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants.
+# on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants;
+# from k3-16x8-h60 on, those of 7 December (session 6): training data with contrast changes
+# (crange4, nsfast4) and one core trained on both recordings (mix; docs/validation.md).
 CANDIDATES=(
 	"default - base"
 	"k3-16x8 k3-16x8.json base"
@@ -80,31 +82,26 @@ CANDIDATES=(
 	"k3-16x16 k3-16x16.json base"
 	"k3-16x8-h60 k3-16x8-h60.json base"
 	"k3-16x8-crange4 k3-16x8.json crange4"
-	"stacked-16x16-crange4 stacked-16x16.json crange4"
+	"k3-16x8-s1-crange4 k3-16x8-s1.json crange4"
 	"k3-16x8-wn-crange4 k3-16x8-wn.json crange4"
 	"k3-16x8-nsfast4 k3-16x8.json nsfast4"
 	"k3-16x8-s1-nsfast4 k3-16x8-s1.json nsfast4"
-	"k3-16x8-nsfast k3-16x8.json nsfast"
-	"stacked-16x16-nsfast4 stacked-16x16.json nsfast4"
-	"k3-16x8-e16-nsfast4 k3-16x8-e16.json nsfast4"
 	"k3-16x8-mix k3-16x8-mix.json base"
 	"k3-16x8-mix-crange4 k3-16x8-mix.json crange4"
 	"k3-16x8-mix-s1 k3-16x8-mix-s1.json base"
-	"k3-16x8-mix-s1-crange4 k3-16x8-mix-s1.json crange4"
 	"stacked-16x16-mix stacked-16x16-mix.json base"
 	"stacked-16x16-mix-s1 stacked-16x16-mix-s1.json base"
 	"k3-16x8-mix-e16 k3-16x8-mix-e16.json base"
-	"k3-16x8-s1-crange4 k3-16x8-s1.json crange4"
-	"k3-16x8-e16-crange4 k3-16x8-e16.json crange4"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
-# the same retina, test segment and interneuron files (simulate --train-seconds).
+# the same retina and interneuron files; base and long also the same test segment (simulate
+# --train-seconds), while crange4 and nsfast4 change the test movie's contrast too.
 data_seconds() {
 	case "$1" in
 	base) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	long) [[ $QUICK == 1 ]] && echo 40 || echo 480 ;;
-	crange4 | nsfast4 | nsfast) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
+	crange4 | nsfast4) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	*) echo "recipes.sh: unknown data variant $1" >&2; exit 1 ;;
 	esac
 }
@@ -115,13 +112,11 @@ data_seconds() {
 # et al. 1997; Baccus & Meister 2002); the same retina and interneuron files. nsfast4: the
 # same, with a new image every 0.5 s instead of 1.5 s and twice the jitter (1 px per frame):
 # natural scenes whose slow drift leaves a model's timing unconstrained (its filters peak at
-# the last frame it sees; white noise gives the truth's 30 ms) get more transients. nsfast:
-# nsfast4 without the contrast changes.
+# the last frame it sees; white noise gives the truth's 30 ms) get more transients.
 data_flags() {
 	case "$1" in
 	crange4) echo "--contrast-range 4" ;;
 	nsfast4) echo "--contrast-range 4 --image-seconds 0.5 --jitter 1" ;;
-	nsfast) echo "--image-seconds 0.5 --jitter 1" ;;
 	esac
 }
 
