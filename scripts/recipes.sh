@@ -64,7 +64,9 @@ OUT=$(cd "$OUT" && pwd)
 
 # The candidates: name, config in scripts/recipes/ ("-": no --config, the CLI default), data
 # variant (below). The order is the order of the table and of priority: the default, the best
-# on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants.
+# on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants;
+# from k3-16x8-h60 on, those of 7 December (session 6): training data with contrast changes
+# (crange4, nsfast4) and one core trained on both recordings (mix; docs/validation.md).
 CANDIDATES=(
 	"default - base"
 	"k3-16x8 k3-16x8.json base"
@@ -78,15 +80,43 @@ CANDIDATES=(
 	"k3-16x8-long k3-16x8.json long"
 	"k3-16x8-wn k3-16x8-wn.json base"
 	"k3-16x16 k3-16x16.json base"
+	"k3-16x8-h60 k3-16x8-h60.json base"
+	"k3-16x8-crange4 k3-16x8.json crange4"
+	"k3-16x8-s1-crange4 k3-16x8-s1.json crange4"
+	"k3-16x8-wn-crange4 k3-16x8-wn.json crange4"
+	"k3-16x8-nsfast4 k3-16x8.json nsfast4"
+	"k3-16x8-s1-nsfast4 k3-16x8-s1.json nsfast4"
+	"k3-16x8-mix k3-16x8-mix.json base"
+	"k3-16x8-mix-crange4 k3-16x8-mix.json crange4"
+	"k3-16x8-mix-s1 k3-16x8-mix-s1.json base"
+	"stacked-16x16-mix stacked-16x16-mix.json base"
+	"stacked-16x16-mix-s1 stacked-16x16-mix-s1.json base"
+	"k3-16x8-mix-e16 k3-16x8-mix-e16.json base"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
-# the same retina, test segment and interneuron files (simulate --train-seconds).
+# the same retina and interneuron files; base and long also the same test segment (simulate
+# --train-seconds), while crange4 and nsfast4 change the test movie's contrast too.
 data_seconds() {
 	case "$1" in
 	base) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	long) [[ $QUICK == 1 ]] && echo 40 || echo 480 ;;
+	crange4 | nsfast4) [[ $QUICK == 1 ]] && echo 20 || echo 240 ;;
 	*) echo "recipes.sh: unknown data variant $1" >&2; exit 1 ;;
+	esac
+}
+
+# Further `simulate` flags of a data variant. crange4: each natural image and each 10-s block
+# of white noise at its own contrast, the preset's divided by up to 4 (simulate
+# --contrast-range), so that the training data holds contrast changes to adapt to (Smirnakis
+# et al. 1997; Baccus & Meister 2002); the same retina and interneuron files. nsfast4: the
+# same, with a new image every 0.5 s instead of 1.5 s and twice the jitter (1 px per frame):
+# natural scenes whose slow drift leaves a model's timing unconstrained (its filters peak at
+# the last frame it sees; white noise gives the truth's 30 ms) get more transients.
+data_flags() {
+	case "$1" in
+	crange4) echo "--contrast-range 4" ;;
+	nsfast4) echo "--contrast-range 4 --image-seconds 0.5 --jitter 1" ;;
 	esac
 }
 
@@ -94,7 +124,8 @@ simulate() { # variant → prints the data folder
 	local variant=$1 dir="$OUT/data-$1"
 	if [[ ! -f "$dir/sim-small/amacrines_sim.h5" ]]; then
 		rm -rf "$dir"
-		"$BIN" simulate --out "$dir" --preset small --seed 1 --train-seconds "$(data_seconds "$variant")" >"$OUT/simulate-$variant.log" 2>&1 ||
+		# shellcheck disable=SC2046 # data_flags is a list of words
+		"$BIN" simulate --out "$dir" --preset small --seed 1 --train-seconds "$(data_seconds "$variant")" $(data_flags "$variant") >"$OUT/simulate-$variant.log" 2>&1 ||
 			{ cat "$OUT/simulate-$variant.log" >&2; exit 1; }
 	fi
 	echo "$dir"
@@ -120,7 +151,7 @@ run_candidate() {
 	local dir="$OUT/$name" data
 	data=$(simulate "$variant")
 	mkdir -p "$dir"
-	echo "== $name (config ${config}, data $variant: $(data_seconds "$variant") s of training stimulus)"
+	echo "== $name (config ${config}, data $variant: $(data_seconds "$variant") s of training stimulus $(data_flags "$variant"))"
 	local args=(train --data "$data" --out "$dir/runs")
 	if [[ $QUICK == 1 ]]; then
 		local src="$ROOT/scripts/recipes/${config}"
@@ -143,23 +174,33 @@ run_candidate() {
 	local run
 	run=$(dirname "$(ls "$dir"/runs/*/run.json | grep -v '/ln/' | head -1)")
 	echo "$run" >"$dir/run.txt"
+	# A multi-recording candidate (config key "recordings") is judged on its first recording.
+	local recarg=()
+	if [[ $config != - ]]; then
+		local rec
+		rec=$(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])).get("recordings") or [""]
+r = r[0]
+print(r if isinstance(r, str) else r.get("name", r.get("dataset", "")))' "$dir/config.json")
+		[[ -n $rec ]] && recarg=(--recording "$rec")
+	fi
 	if [[ ! -f "$dir/eval.json" ]]; then
 		echo "   eval"
-		/usr/bin/time -v -o "$dir/eval.time" "$BIN" eval --run "$run" --json "$dir/eval.json" >"$dir/eval.log" 2>&1 ||
+		/usr/bin/time -v -o "$dir/eval.time" "$BIN" eval --run "$run" "${recarg[@]}" --json "$dir/eval.json" >"$dir/eval.log" 2>&1 ||
 			{ tail -20 "$dir/eval.log" >&2; exit 1; }
 	fi
 	if [[ ! -f "$dir/phenomena/results.json" ]]; then
 		echo "   phenomena"
 		local only=()
 		[[ $QUICK == 1 ]] && only=(--only step_response,paired_flash)
-		/usr/bin/time -v -o "$dir/phenomena.time" "$BIN" phenomena --run "$run" --out "$dir/phenomena" "${only[@]}" >"$dir/phenomena.log" 2>"$dir/phenomena.err" ||
+		/usr/bin/time -v -o "$dir/phenomena.time" "$BIN" phenomena --run "$run" "${recarg[@]}" --out "$dir/phenomena" "${only[@]}" >"$dir/phenomena.log" 2>"$dir/phenomena.err" ||
 			{ tail -20 "$dir/phenomena.err" >&2; exit 1; }
 	fi
 	if [[ ! -f "$dir/probe/probe.json" ]]; then
 		echo "   probe"
 		local light=()
 		[[ $QUICK == 1 ]] && light=(--groups whitenoise --rf-samples 32 --ig-steps 2)
-		/usr/bin/time -v -o "$dir/probe.time" "$BIN" probe --run "$run" --out "$dir/probe" "${light[@]}" >"$dir/probe.log" 2>"$dir/probe.err" ||
+		/usr/bin/time -v -o "$dir/probe.time" "$BIN" probe --run "$run" "${recarg[@]}" --out "$dir/probe" "${light[@]}" >"$dir/probe.log" 2>"$dir/probe.err" ||
 			{ tail -20 "$dir/probe.err" >&2; exit 1; }
 	fi
 }

@@ -73,6 +73,9 @@ def candidate(out, name):
         row.update(model=c["model_type"], chans=c["chans"], ksizes=c["ksizes"], history=c["img_shape"][0],
                    stim=c["stim_type"], n_epochs=c["n_epochs"], epochs_run=meta["epoch"], best_epoch=meta["best_epoch"],
                    stopped=meta.get("stopped"))
+        if c.get("recordings"):  # one core on several recordings: name their stimuli, judged on the first
+            stims = [c["stim_type"] if isinstance(r, str) else r.get("stim_type", c["stim_type"]) for r in c["recordings"]]
+            row["stim"] = " + ".join(stims)
     ev = load(os.path.join(d, "eval.json"))
     if ev:
         row.update(test_r=ev.get("cnn_pearson_mean"), fev=ev.get("fev_mean"), ln_r=ev.get("ln_pearson_mean"),
@@ -136,6 +139,8 @@ def markdown(rows):
         if "model" in r:
             model = f"{r['model']} {'+'.join(map(str, r['chans']))}, k {'/'.join(map(str, r['ksizes']))}, h {r['history']}"
         data = f"{r.get('stim', '?')} {r['train_seconds_of_data']:.0f} s"
+        if r["data"] not in ("base", "long"):  # a variant of the stimulus itself (recipes.sh data_flags)
+            data += f" ({r['data']})"
         ep = f"{r['epochs_run']}/{r['n_epochs']} ({r['best_epoch']})" if "epochs_run" in r else "–"
         ph = f"{r['reproduced']} / {r['truth_reproduced']}" if "reproduced" in r else "–"
         missed = f"{len(r['missed'])}: {names(r['missed'])}" if "missed" in r else "–"

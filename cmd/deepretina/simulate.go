@@ -19,7 +19,7 @@ import (
 func simulateCmd() *cobra.Command {
 	var out, preset, stim, images, name string
 	var seed uint64
-	var trainSeconds float64
+	var trainSeconds, contrastRange, imageSeconds, jitter float64
 	cmd := &cobra.Command{
 		Use:   "simulate --out DIR [--seed S] [--name EXPT]",
 		Short: "Simulate the ground-truth retina and write it in the lab's HDF5 layout",
@@ -49,6 +49,26 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 					return fmt.Errorf("--train-seconds %v: expected a positive number of seconds", trainSeconds)
 				}
 				cfg.TrainSeconds = trainSeconds
+			}
+			if cmd.Flags().Changed("contrast-range") {
+				// Each natural image gets its own contrast from a stream of its own: the images,
+				// their paths, the retina and the white noise stay those of the same seed.
+				if !(contrastRange >= 1) || math.IsInf(contrastRange, 0) {
+					return fmt.Errorf("--contrast-range %v: expected a finite ratio ≥ 1 (1: every image at the preset's contrast)", contrastRange)
+				}
+				cfg.ContrastRange = contrastRange
+			}
+			if cmd.Flags().Changed("image-seconds") {
+				if !(imageSeconds > 0) || math.IsInf(imageSeconds, 0) {
+					return fmt.Errorf("--image-seconds %v: expected a positive number of seconds", imageSeconds)
+				}
+				cfg.ImageSeconds = imageSeconds
+			}
+			if cmd.Flags().Changed("jitter") {
+				if !(jitter >= 0) || math.IsInf(jitter, 0) {
+					return fmt.Errorf("--jitter %v: expected a finite number of pixels ≥ 0", jitter)
+				}
+				cfg.JitterPixels = jitter
 			}
 			cfg.ImagesDir = images
 			expt := cfg.Name
@@ -106,6 +126,9 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 	cmd.Flags().StringVar(&preset, "preset", "small", "simulation preset: small | paper")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same data)")
 	cmd.Flags().Float64Var(&trainSeconds, "train-seconds", 0, "seconds of non-repeated training stimulus (default: the preset's, 240 for small, 3600 for paper)")
+	cmd.Flags().Float64Var(&contrastRange, "contrast-range", 1, "each natural image and each 10-s block of the white-noise recording at its own contrast, the preset's divided by up to this ratio (log-uniform; 1: all at the preset's), so the recordings hold contrast changes to adapt to")
+	cmd.Flags().Float64Var(&imageSeconds, "image-seconds", 1.5, "natural scenes: seconds each image is shown")
+	cmd.Flags().Float64Var(&jitter, "jitter", 0.5, "natural scenes: SD in pixels of the view's random-walk step per frame (eye-movement-like jitter)")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")
 	cmd.Flags().StringVar(&name, "name", "", "the experiment folder to write under --out (default: the preset's name, sim-small or sim-paper)")
 	cmd.Flags().StringVar(&images, "images", "", "folder of PNG/JPEG photographs for natural scenes (default: procedural dead-leaves images)")

@@ -43,3 +43,46 @@ func TestSimulateTrainSeconds(t *testing.T) {
 		}
 	}
 }
+
+// simulate --contrast-range gives each natural image its own contrast: the movie changes, the
+// retina does not (the same cells' white-noise calibration, so the same recording layout), and
+// the provenance says so. --image-seconds and --jitter reach the natural scenes. Values out of
+// range are refused with the flag's name.
+func TestSimulateContrastRange(t *testing.T) {
+	work := t.TempDir()
+	load := func(name string, args ...string) *datasets.Recording {
+		t.Helper()
+		dir := filepath.Join(work, name)
+		args = append([]string{"simulate", "--out", dir, "--stim", "naturalscene", "--train-seconds", "3"}, args...)
+		if out, err := run(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		rec, err := datasets.LoadFile(filepath.Join(dir, "sim-small", "naturalscene.h5"), datasets.NaturalScene, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	plain, one, varied := load("plain"), load("one", "--contrast-range", "1"), load("varied", "--contrast-range", "3")
+	if !slices.Equal(plain.Train.Stimulus.Data, one.Train.Stimulus.Data) {
+		t.Error("--contrast-range 1 changed the training stimulus; expected the preset's")
+	}
+	if slices.Equal(plain.Train.Stimulus.Data, varied.Train.Stimulus.Data) {
+		t.Error("--contrast-range 3 left the training stimulus unchanged")
+	}
+	if !strings.Contains(varied.Provenance, "÷3^U(0,1) per image") || strings.Contains(plain.Provenance, "^U(0,1)") {
+		t.Errorf("provenance %q / %q: expected only the varied recording to name its per-image contrast", varied.Provenance, plain.Provenance)
+	}
+	for _, bad := range [][2]string{{"--contrast-range", "0.5"}, {"--contrast-range", "NaN"}, {"--contrast-range", "+Inf"},
+		{"--image-seconds", "0"}, {"--image-seconds", "NaN"}, {"--jitter", "-1"}, {"--jitter", "+Inf"}} {
+		out, err := run(t, "simulate", "--out", filepath.Join(work, "bad"), bad[0], bad[1])
+		if err == nil || !strings.Contains(out, bad[0]) {
+			t.Errorf("%s %s: err %v; expected an error naming the flag:\n%s", bad[0], bad[1], err, out)
+		}
+	}
+	// --image-seconds and --jitter reach the natural scenes (and their provenance).
+	short := load("short", "--image-seconds", "0.5", "--jitter", "1")
+	if slices.Equal(plain.Train.Stimulus.Data, short.Train.Stimulus.Data) || !strings.Contains(short.Provenance, "0.5 s per image, jitter 1 px/frame") {
+		t.Errorf("--image-seconds 0.5 --jitter 1: stimulus unchanged or provenance %q does not say so", short.Provenance)
+	}
+}

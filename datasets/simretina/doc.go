@@ -26,6 +26,12 @@
 // radii ∝ r⁻³, giving a ≈1/f² power spectrum and log-normal intensities — or photos from
 // ImagesDir) viewed through a jittering random walk (JitterPixels per frame), a new image every
 // ImageSeconds. The test segment comes from random streams distinct from the training ones.
+// ContrastRange > 1 (simulate --contrast-range; off in the presets) gives each natural image and
+// each 10-s block of the white-noise recording its own contrast, log-uniform over
+// 1 : ContrastRange below Contrast, so that the recordings hold the contrast changes that
+// contrast adaptation is measured with (Smirnakis et al. 1997; Baccus & Meister 2002, switching
+// contrast every few seconds) and that natural viewing brings from fixation to fixation (Frazor
+// & Geisler 2006). The circuit, its calibration and the interneuron files do not change.
 //
 // # The circuit
 //

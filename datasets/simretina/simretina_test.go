@@ -97,6 +97,8 @@ func TestConfigValidate(t *testing.T) {
 		{"CheckerPixels", func(c *Config) { c.CheckerPixels = 0 }},
 		{"ImageSeconds", func(c *Config) { c.ImageSeconds = -2 }},
 		{"JitterPixels", func(c *Config) { c.JitterPixels = -1 }},
+		{"ContrastRange", func(c *Config) { c.ContrastRange = 0.5 }},
+		{"ContrastRange", func(c *Config) { c.ContrastRange = math.Inf(1) }},
 		{"SmoothMS", func(c *Config) { c.SmoothMS = 0 }},
 		{"Circuit.SubunitSigma", func(c *Config) { c.Circuit.SubunitSigma = 0 }},
 		{"Circuit.SpeedUp", func(c *Config) { c.Circuit.SpeedUp = 1.5 }},
@@ -940,5 +942,110 @@ func TestImagesDir(t *testing.T) {
 	if _, err := Simulate(cfg, []string{datasets.NaturalScene}, nil); err == nil || !errors.Is(err, ErrImages) ||
 		!strings.Contains(err.Error(), "images folder "+cfg.ImagesDir) || strings.Contains(err.Error(), "ImagesDir:") {
 		t.Errorf("empty images folder: expected an error naming the images folder (not a Go field), got %v", err)
+	}
+}
+
+// ContrastRange changes each natural image's contrast and nothing else: with it off (0 or 1)
+// the movie is bit for bit the presets' (existing seeds keep their data); with it on, every
+// image is the same image on the same path scaled by one factor in (1/ContrastRange, 1], the
+// factors differ between images, and they spread over most of the range.
+func TestContrastRange(t *testing.T) {
+	cfg, _ := Preset("small")
+	const T = 3000 // 20 images of 150 frames
+	per := cfg.frames(cfg.ImageSeconds)
+	base := naturalSceneMovie(cfg, T, "naturalscene/train", nil)
+	one := cfg
+	one.ContrastRange = 1
+	if got := naturalSceneMovie(one, T, "naturalscene/train", nil); !slices.Equal(got.Data, base.Data) {
+		t.Fatal("ContrastRange 1 changed the movie; expected the presets' movie")
+	}
+	var3 := cfg
+	var3.ContrastRange = 3
+	got := naturalSceneMovie(var3, T, "naturalscene/train", nil)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	factors := map[float64]bool{}
+	for k := 0; k < T/per; k++ {
+		b, g := base.Slice(k*per, (k+1)*per), got.Slice(k*per, (k+1)*per)
+		// The factor of this image: the ratio of the two movies' SDs; every pixel must
+		// follow it.
+		var sb, sg float64
+		for i := range b.Data {
+			sb += float64(b.Data[i]) * float64(b.Data[i])
+			sg += float64(g.Data[i]) * float64(g.Data[i])
+		}
+		f := math.Sqrt(sg / sb)
+		if !(f > 1/3.0-1e-6 && f <= 1+1e-6) {
+			t.Fatalf("image %d: contrast factor %.4f; expected one in (1/3, 1]", k, f)
+		}
+		for i := range b.Data {
+			if d := math.Abs(float64(g.Data[i]) - f*float64(b.Data[i])); d > 1e-4*(1+math.Abs(float64(b.Data[i]))) {
+				t.Fatalf("image %d, value %d: %v, expected %v × %v: not the same image scaled", k, i, g.Data[i], f, b.Data[i])
+			}
+		}
+		lo, hi = math.Min(lo, f), math.Max(hi, f)
+		factors[math.Round(f*1e4)] = true
+	}
+	if len(factors) < T/per-1 {
+		t.Errorf("%d distinct contrast factors over %d images; expected one per image", len(factors), T/per)
+	}
+	if hi/lo < 2 {
+		t.Errorf("contrast factors span %.3f–%.3f over %d images; expected most of the range 1/3–1", lo, hi, T/per)
+	}
+}
+
+// With ContrastRange on, the white-noise recording's training stimulus is the same checks
+// with each block of wnBlock frames scaled by its own factor, while the retina (its
+// calibration, hence its response to a fixed movie) and the interneuron files are those of the
+// same seed without it.
+func TestContrastRangeWhiteNoise(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.TrainSeconds = 35 // 3500 frames: 4 blocks
+	stims := []string{datasets.WhiteNoise}
+	plain, err := Simulate(cfg, stims, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContrastRange = 4
+	varied, err := Simulate(cfg, stims, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := plain.Recordings[datasets.WhiteNoise].Train.Stimulus, varied.Recordings[datasets.WhiteNoise].Train.Stimulus
+	var factors []float64
+	for k := 0; k*wnBlock < a.T; k++ {
+		pa, pb := a.Slice(k*wnBlock, min((k+1)*wnBlock, a.T)), b.Slice(k*wnBlock, min((k+1)*wnBlock, b.T))
+		f := math.Abs(float64(pb.Data[0] / pa.Data[0])) // binary checks: |value| is the contrast
+		if !(f > 0.25-1e-6 && f <= 1+1e-6) {
+			t.Fatalf("block %d: contrast factor %v; expected one in (1/4, 1]", k, f)
+		}
+		for i := range pa.Data {
+			if d := math.Abs(float64(pb.Data[i]) - f*float64(pa.Data[i])); d > 1e-5 {
+				t.Fatalf("block %d, value %d: %v, expected %v × %v: not the same checks scaled", k, i, pb.Data[i], f, pa.Data[i])
+			}
+		}
+		factors = append(factors, f)
+	}
+	if slices.Min(factors) == slices.Max(factors) {
+		t.Errorf("contrast factors %v: expected them to differ between blocks", factors)
+	}
+	probe := a.Slice(0, 300)
+	ra, err := plain.Retina.Run(probe, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := varied.Retina.Run(probe, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ra.Rates.Data, rb.Rates.Data) {
+		t.Error("the retina's responses to the same movie changed with ContrastRange: its calibration must not")
+	}
+	for i, set := range plain.Interneurons {
+		for j, g := range set.Groups {
+			h := varied.Interneurons[i].Groups[j]
+			if !slices.Equal(g.Stimuli.Data, h.Stimuli.Data) || !slices.Equal(g.Potentials.Data, h.Potentials.Data) {
+				t.Errorf("%s group %s changed with ContrastRange", set.CellType, g.Name)
+			}
+		}
 	}
 }

@@ -29,6 +29,16 @@ type Config struct {
 	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
 	ImageSeconds  float64 // natural scenes: seconds per image
 	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
+	// ContrastRange: when > 1, each natural image, and each 10-s block (wnBlock frames) of the
+	// white-noise recording, is shown at its own contrast, Contrast · ContrastRange^−u with u
+	// uniform in [0, 1), so the contrast changes from segment to segment over a range of
+	// 1 : ContrastRange. 0 or 1: every segment at Contrast (the presets). The draws come from
+	// streams of their own, so the images, their paths and the checks are those of
+	// ContrastRange 0; the retina's calibration and the interneuron files do not change. Why: contrast adaptation can only be learned
+	// from data whose contrast changes (Smirnakis et al. 1997 and Baccus & Meister 2002 switched
+	// the contrast of flicker every few seconds), and natural viewing changes local contrast from
+	// one fixation to the next over about a decade (Frazor & Geisler 2006).
+	ContrastRange float64
 
 	SmoothMS           float64 // SD (ms) of the Gaussian smoothing spikes → firing_rate_10ms
 	InterneuronSeconds float64 // length of the "whitenoise" interneuron group
@@ -99,6 +109,9 @@ func (c Config) Validate() error {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s: expected a positive finite number, got %v", f.name, f.v)
 		}
+	}
+	if c.ContrastRange != 0 && (!(c.ContrastRange >= 1) || math.IsInf(c.ContrastRange, 0)) {
+		return fmt.Errorf("config field ContrastRange: expected 0 (off) or a finite ratio ≥ 1, got %v", c.ContrastRange)
 	}
 	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
 		return fmt.Errorf("config field JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
@@ -262,6 +275,7 @@ func simulateRecording(cfg Config, ret *Retina, stim string, photos []grayImage,
 		tag := stim + "/" + part.tag
 		if stim == datasets.WhiteNoise {
 			movie = whiteNoiseMovie(cfg, part.n, cfg.Binary, cfg.stream(tag, 0))
+			varyNoiseContrast(cfg, movie, tag)
 		} else {
 			movie = naturalSceneMovie(cfg, part.n, tag, photos)
 		}
@@ -357,11 +371,17 @@ func stimDescription(cfg Config, stim string) string {
 		if cfg.Binary {
 			kind = "binary"
 		}
+		if cfg.ContrastRange > 1 {
+			return fmt.Sprintf("%s white noise, %d px checks, contrast %g÷%g^U(0,1) per %d frames", kind, cfg.CheckerPixels, cfg.Contrast, cfg.ContrastRange, wnBlock)
+		}
 		return fmt.Sprintf("%s white noise, %d px checks, contrast %g", kind, cfg.CheckerPixels, cfg.Contrast)
 	}
 	src := "dead-leaves images"
 	if cfg.ImagesDir != "" {
 		src = "photos from " + cfg.ImagesDir
+	}
+	if cfg.ContrastRange > 1 {
+		return fmt.Sprintf("natural scenes: %s, %g s per image, jitter %g px/frame, contrast %g÷%g^U(0,1) per image", src, cfg.ImageSeconds, cfg.JitterPixels, cfg.Contrast, cfg.ContrastRange)
 	}
 	return fmt.Sprintf("natural scenes: %s, %g s per image, jitter %g px/frame, contrast %g", src, cfg.ImageSeconds, cfg.JitterPixels, cfg.Contrast)
 }

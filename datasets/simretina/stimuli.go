@@ -181,7 +181,8 @@ func reflectInto(p, hi float64) float64 {
 }
 
 // naturalSceneMovie returns T frames of natural scenes: a new image every
-// round(cfg.ImageSeconds·FrameRate) frames, viewed through a jittering random walk. Images are
+// round(cfg.ImageSeconds·FrameRate) frames, viewed through a jittering random walk, each at
+// the contrast segmentContrast gives it. Images are
 // procedural dead leaves, or (photos != nil) drawn at random from photos. The random streams
 // are derived from tag, one per image.
 func naturalSceneMovie(cfg Config, T int, tag string, photos []grayImage) datasets.Movie {
@@ -198,10 +199,38 @@ func naturalSceneMovie(cfg Config, T int, tag string, photos []grayImage) datase
 			} else {
 				img = deadLeaves(size, rng)
 			}
-			jitterWalk(m.Slice(k*per, min((k+1)*per, T)), img, cfg.JitterPixels, cfg.Contrast, rng)
+			jitterWalk(m.Slice(k*per, min((k+1)*per, T)), img, cfg.JitterPixels, segmentContrast(cfg, tag, k), rng)
 		}
 	})
 	return m
+}
+
+// segmentContrast is the contrast of segment k (an image of natural scenes, a block of
+// wnBlock frames of white noise) of the movie tagged tag: cfg.Contrast, or with
+// cfg.ContrastRange > 1 cfg.Contrast·ContrastRange^−u, u ~ U(0, 1) from a stream of its own
+// (tag + "/contrast", k), so that the movie's own streams are unchanged.
+func segmentContrast(cfg Config, tag string, k int) float64 {
+	if !(cfg.ContrastRange > 1) {
+		return cfg.Contrast
+	}
+	u := cfg.stream(tag+"/contrast", uint64(k)).Float64()
+	return cfg.Contrast * math.Pow(cfg.ContrastRange, -u)
+}
+
+// varyNoiseContrast scales each block of wnBlock frames of a white-noise recording's movie
+// (tagged tag) to its segmentContrast; nothing with ContrastRange off. The white noise that
+// calibrates the retina and drives the interneuron files never passes here.
+func varyNoiseContrast(cfg Config, m datasets.Movie, tag string) {
+	if !(cfg.ContrastRange > 1) {
+		return
+	}
+	for b := 0; b*wnBlock < m.T; b++ {
+		f := float32(segmentContrast(cfg, tag, b) / cfg.Contrast)
+		blk := m.Slice(b*wnBlock, min((b+1)*wnBlock, m.T))
+		for i := range blk.Data {
+			blk.Data[i] *= f
+		}
+	}
 }
 
 // ErrImages marks errors about the folder of photographs (Config.ImagesDir), so that a
