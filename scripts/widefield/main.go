@@ -36,6 +36,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -117,11 +118,58 @@ func mainErr(dataDir, run, recording string, seed uint64) error {
 		return err
 	}
 	if run != "" {
-		if err := partC(run, recording, am, cs); err != nil {
+		if err := partC(run, recording, ret, am, cs, onFastPotential(bp, bwn)); err != nil {
+			return err
+		}
+		if err := partF(run, recording, ret, am.Types, cs, filepath.Join(dataDir, "naturalscene.h5")); err != nil {
 			return err
 		}
 	}
 	partD(ret, cs)
+	return partE(cfg, resp.Rates.Rows, dataDir)
+}
+
+// ---- (e) what the training data ask of the wide-field signal ----
+
+// partE measures how much the ganglion cells' rates (what the model is trained on) depend on
+// the wide-field amacrines: the circuit is rebuilt without their inhibition (Inhibition and
+// OMSInhibition 0; calibration redone) and run on the first T frames of each training
+// stimulus; 1 − r² between the rates with and without is the share of each cell's rate
+// variance that the wide-field inhibition accounts for.
+func partE(cfg simretina.Config, T int, dataDir string) error {
+	off := cfg
+	off.Circuit.Inhibition, off.Circuit.OMSInhibition = 0, 0
+	with, err := simretina.New(cfg)
+	if err != nil {
+		return err
+	}
+	without, err := simretina.New(off)
+	if err != nil {
+		return err
+	}
+	fmt.Println("\n(e) share of each ganglion cell's rate variance owed to the wide-field inhibition (1 − r² of rates with and without it), first", T, "training frames:")
+	types := with.CellTypes()
+	for _, stim := range []string{datasets.WhiteNoise, datasets.NaturalScene} {
+		rec, err := datasets.LoadFile(filepath.Join(dataDir, stim+".h5"), stim, nil)
+		if err != nil {
+			return err
+		}
+		m := rec.Train.Stimulus.Slice(0, min(T, rec.Train.Stimulus.T))
+		a, err := with.RunGanglion(m, nil)
+		if err != nil {
+			return err
+		}
+		b, err := without.RunGanglion(m, nil)
+		if err != nil {
+			return err
+		}
+		line := ""
+		for c := 0; c < a.Rates.Cols; c++ {
+			r := pearson(col(a.Rates, c, history), col(b.Rates, c, history))
+			line += fmt.Sprintf(" %s %.3f;", types[c], 1-r*r)
+		}
+		fmt.Printf("  %-13s%s\n", stim, line)
+	}
 	return nil
 }
 
@@ -280,8 +328,37 @@ func partB(ret *simretina.Retina, cs cellSet, resp simretina.Response, bwn datas
 	fmt.Printf("\n(b) held-out r of models of known form (fit on rows [0,%d), scored on [%d,%d) of %d; null in brackets)\n",
 		sp.a, sp.a+sp.gap, sp.rows, rows)
 
-	// Reconstruction: the truth's formula with its own weights, no fitting (a check that the
-	// fitted models below use the right inputs).
+	// (i) the probe's own linearity measure (probe.FitCellLinear: rank-1 filter in a disc chosen
+	// by cross-validation, fitted on the first half, tested on the second), null: the same on
+	// the circularly shifted potential.
+	fmt.Println("  (i) linear filter of the stimulus (probe.FitCellLinear, the probe's linearity measure):")
+	linR := make([]ridgeResult, len(targets))
+	for i, y := range targets {
+		pot := datasets.NewMatrix(rows, 1)
+		for t, v := range y {
+			pot.Data[t] = float32(v)
+		}
+		d := probe.InterneuronData{Source: "amacrines_sim.h5", Group: "whitenoise", Stimulus: cs.stim, Potentials: pot}
+		fit, err := probe.FitCellLinear(d, 0, history)
+		if err != nil {
+			return err
+		}
+		linR[i] = ridgeResult{R: fit.R}
+	}
+	printByType(linR, labels, cs.types)
+
+	// The rest concerns the wide-field cells only.
+	var wfT [][]float64
+	var wfL []int
+	for i, c := range labels {
+		cc := c
+		if cc < 0 {
+			cc = -1 - cc
+		}
+		if cs.types[cc] == simretina.WideFieldAmacrine {
+			wfT, wfL = append(wfT, targets[i]), append(wfL, c)
+		}
+	}
 	btyp := ret.BipolarTypes()
 	var fastCols []int // ON-fast and OFF-fast columns of Response.Bipolar
 	for i, t := range btyp {
@@ -289,140 +366,207 @@ func partB(ret *simretina.Retina, cs cellSet, resp simretina.Response, bwn datas
 			fastCols = append(fastCols, i)
 		}
 	}
-	bout := func(t, c int) float64 {
-		return rect(float64(resp.Bipolar.Data[t*resp.Bipolar.Cols+c]), par.BipolarThresh, par.RectSoftness)
+	bout := func(f, c int) float64 {
+		return rect(float64(resp.Bipolar.Data[f*resp.Bipolar.Cols+c]), par.BipolarThresh, par.RectSoftness)
+	}
+	centres := ret.BipolarCentres()
+	acent := ret.AmacrineCentres()
+	H, W := cfgH(ret), cfgW(ret)
+	locs := make([]simretina.Point, 0, len(centres)/4)
+	for i := 0; i < len(centres); i += 4 {
+		locs = append(locs, centres[i])
 	}
 
-	// (i) linear filter of the model's window: frames t..t+39 for row t (potential at t+40).
-	lin := make([][]float64, rows)
-	n := cs.stim.FrameSize()
-	for t := 0; t < rows; t++ {
-		f := make([]float64, history*n)
-		for i, v := range cs.stim.Data[t*n : (t+history)*n] {
-			f[i] = float64(v)
+	// (ii-a–c) the truth's own pooled signal P_j(f) = Σ_l w_jl ½(b_ON-fast,l + b_OFF-fast,l)(f)
+	// with the circuit's Gaussian weights (AmacrineSigma), and only a temporal filter over a
+	// few lags fitted: the form of the cell with 3–5 free weights.
+	pooled := func(id int, inWindow bool) []float64 {
+		w := gaussianPoints(locs, acent[id], par.AmacrineSigma)
+		if inWindow {
+			y0, x0 := windowOrigin(acent[id].Y, H, 15), windowOrigin(acent[id].X, W, 15)
+			tot := 0.0
+			for l, p := range locs {
+				if p.Y < float64(y0)-0.5 || p.Y > float64(y0+14)+0.5 || p.X < float64(x0)-0.5 || p.X > float64(x0+14)+0.5 {
+					w[l] = 0
+				}
+				tot += w[l]
+			}
+			for l := range w {
+				w[l] /= tot
+			}
 		}
-		lin[t] = f
+		out := make([]float64, T)
+		for f := 0; f < T; f++ {
+			for l, wl := range w {
+				if wl != 0 {
+					out[f] += wl * 0.5 * (bout(f, 4*l) + bout(f, 4*l+1))
+				}
+			}
+		}
+		return out
 	}
-	if err := report("(i) linear filter of the 40-frame window (ridge)", lin, false, targets, labels, cs, sp); err != nil {
-		return err
-	}
-
-	// (ii) truth's rectified fast bipolar outputs, every location, fitted weights.
-	sub := func(lags []int, keep func(loc int) bool) [][]float64 {
+	lagged := func(x []float64, lags []int) [][]float64 {
 		out := make([][]float64, rows)
 		for t := 0; t < rows; t++ {
-			var f []float64
-			for _, c := range fastCols {
-				if keep != nil && !keep(c/4) {
-					continue
-				}
-				for _, l := range lags {
-					f = append(f, bout(t+history-l, c))
-				}
+			f := make([]float64, len(lags))
+			for i, l := range lags {
+				f[i] = x[t+history-l]
 			}
 			out[t] = f
 		}
 		return out
 	}
-	if err := report("(ii-a) truth's rectified fast bipolars, all locations, lags 0-2", sub([]int{0, 1, 2}, nil), false, targets, labels, cs, sp); err != nil {
-		return err
-	}
-	if err := report("(ii-b) the same, lags 1-3 (the model's window ends 1 frame before)", sub([]int{1, 2, 3}, nil), false, targets, labels, cs, sp); err != nil {
-		return err
-	}
-
-	// (ii-c) only the locations inside the 15×15 pixels of the layer-2 unit nearest each cell;
-	// fitted per cell, so each cell gets its own feature set.
-	centres := ret.BipolarCentres()
-	acent := ret.AmacrineCentres()
-	fmt.Println("  (ii-c) the same (lags 1-3), only subunits centred inside the 15×15-pixel input window of the layer-2 unit nearest the cell:")
-	for _, typ := range typeNames(cs.types) {
+	perCell := func(name string, feat func(c, id int) [][]float64) error {
 		var rs, ns []float64
 		for c, id := range cs.ids {
-			if cs.types[c] != typ {
+			if cs.types[c] != simretina.WideFieldAmacrine {
 				continue
-			}
-			y0, x0 := windowOrigin(acent[id].Y, cfgH(ret), 15), windowOrigin(acent[id].X, cfgW(ret), 15)
-			keep := func(loc int) bool {
-				p := centres[4*loc]
-				return p.Y >= float64(y0)-0.5 && p.Y <= float64(y0+14)+0.5 && p.X >= float64(x0)-0.5 && p.X <= float64(x0+14)+0.5
 			}
 			ts := [][]float64{col(cs.pot, c, history)}
 			for _, s := range nullShifts(rows) {
 				ts = append(ts, rotate(ts[0], s))
 			}
-			k := gram(sub([]int{1, 2, 3}, keep), sp, false)
-			res, err := heldOutRidge(k, ts, sp)
+			res, err := heldOutRidge(gram(feat(c, id), sp, false), ts, sp)
 			if err != nil {
 				return err
 			}
 			rs = append(rs, res[0].R)
 			ns = append(ns, (res[1].R+res[2].R+res[3].R)/3)
 		}
-		fmt.Printf("      %-22s %.3f (%.3f)\n", typ, mean(rs), mean(ns))
+		fmt.Printf("  %s:\n      %-22s %.3f (%.3f)   cells %s\n", name, simretina.WideFieldAmacrine, mean(rs), mean(ns), fmtList(rs))
+		return nil
 	}
-
-	// (ii-d) subunit-energy model from the stimulus alone: subunit u_l = Gaussian (SubunitSigma)
-	// pooling of the window's frames, one temporal filter fitted (ridge, selection half) on the
-	// file's central ON-fast bipolar, v̂_l = filter * u_l, rectified ON and OFF with the
-	// circuit's rectifier, pooled with fitted weights. No contrast adaptation.
-	onFast := -1
-	bcent := bipolarFileCentres(ret, bwn, btypes)
-	for c, t := range btypes {
-		if t == "ON-fast" && onFast < 0 {
-			onFast = c
+	for _, v := range []struct {
+		name     string
+		lags     []int
+		inWindow bool
+	}{
+		{"(ii-a) truth's pooled fast bipolar outputs (its own weights), lags 0-2 fitted", []int{0, 1, 2}, false},
+		{"(ii-b) the same, lags 1-3 (the model's window ends one frame before the potential)", []int{1, 2, 3}, false},
+		{"(ii-b') the same, lags 1-6", []int{1, 2, 3, 4, 5, 6}, false},
+		{"(ii-c) the same as (ii-a), only subunits inside the nearest layer-2 unit's 15×15 window", []int{0, 1, 2}, true},
+	} {
+		if err := perCell(v.name, func(c, id int) [][]float64 { return lagged(pooled(id, v.inWindow), v.lags) }); err != nil {
+			return err
 		}
 	}
+
+	// (ii-d) the same with 338 free pooling weights (every location's ON and OFF output, lag 0):
+	// how much fitting the pool itself costs with 960 samples.
+	free := make([][]float64, rows)
+	for t := 0; t < rows; t++ {
+		f := make([]float64, 0, len(fastCols))
+		for _, c := range fastCols {
+			f = append(f, bout(t+history, c))
+		}
+		free[t] = f
+	}
+	if err := report("(ii-d) truth's rectified fast bipolar outputs, every location, free pooling weights, lag 0", free, false, wfT, wfL, cs, sp); err != nil {
+		return err
+	}
+
+	// (ii-e) subunit-energy model from the stimulus alone: subunit u_l = Gaussian (SubunitSigma)
+	// pooling of each frame, one temporal filter fitted (ridge, selection half) on the file's
+	// central ON-fast bipolar, v̂_l = filter * u_l, rectified ON and OFF with the circuit's
+	// rectifier, pooled with the circuit's wide Gaussian or with free weights. No contrast
+	// adaptation. The filter reads the model's window (frames t..t+39 for row t) or the window
+	// one frame later (t+1..t+40: including the frame of the potential).
+	bcent := bipolarFileCentres(ret, bwn)
+	onFast := slices.Index(btypes, "ON-fast")
 	if onFast < 0 {
 		return fmt.Errorf("bipolar file: no ON-fast cell")
 	}
-	H, W := cfgH(ret), cfgW(ret)
-	locs := make([]simretina.Point, 0, len(centres)/4)
-	for i := 0; i < len(centres); i += 4 {
-		locs = append(locs, centres[i])
-	}
-	pool := func(p simretina.Point) []float64 { return gaussianPixels(p, par.SubunitSigma, H, W) }
-	// u[loc][frame]
-	u := make([][]float64, len(locs))
+	n := cs.stim.FrameSize()
+	u := make([][]float64, len(locs)) // u[loc][frame]
 	for l, p := range locs {
-		g := pool(p)
+		g := gaussianPixels(p, par.SubunitSigma, H, W)
 		u[l] = make([]float64, T)
-		for t := 0; t < T; t++ {
-			fr := cs.stim.Data[t*n : (t+1)*n]
-			s := 0.0
+		for f := 0; f < T; f++ {
+			fr := cs.stim.Data[f*n : (f+1)*n]
 			for i, w := range g {
 				if w != 0 {
-					s += w * float64(fr[i])
+					u[l][f] += w * float64(fr[i])
 				}
 			}
-			u[l][t] = s
 		}
 	}
-	// Temporal filter: bipolar at frame t+40 from u at frames t..t+39 of its own location.
 	bl := nearestLoc(locs, bcent[onFast])
-	tf := make([][]float64, rows)
-	for t := 0; t < rows; t++ {
-		tf[t] = append([]float64(nil), u[bl][t:t+history]...)
-	}
 	yb := col(bwn.Potentials, onFast, history)
-	filt, fr, err := ridgeWeights(tf, yb, sp)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("  (ii-d) temporal filter fitted on the file's ON-fast bipolar %d: held-out r %.3f (its linear part)\n", onFast, fr)
-	feat := make([][]float64, rows)
-	for t := 0; t < rows; t++ {
-		f := make([]float64, 0, 2*len(locs))
-		for l := range locs {
-			v := filt.intercept
-			for k, w := range filt.w {
-				v += w * u[l][t+k]
-			}
-			f = append(f, rect(v, par.BipolarThresh, par.RectSoftness), rect(-v, par.BipolarThresh, par.RectSoftness))
+	for _, off := range []int{0, 1} {
+		tf := make([][]float64, rows)
+		for t := 0; t < rows; t++ {
+			tf[t] = append([]float64(nil), u[bl][t+off:t+off+history]...)
 		}
-		feat[t] = f
+		filt, fr, err := ridgeWeights(tf, yb, sp)
+		if err != nil {
+			return err
+		}
+		// out[f−history] for f = history..T−1: rectified ON and OFF subunit outputs.
+		on := make([][]float64, len(locs))
+		offv := make([][]float64, len(locs))
+		for l := range locs {
+			on[l], offv[l] = make([]float64, rows), make([]float64, rows)
+			for t := 0; t < rows; t++ {
+				v := filt.intercept
+				for k, w := range filt.w {
+					v += w * u[l][t+off+k]
+				}
+				on[l][t], offv[l][t] = rect(v, par.BipolarThresh, par.RectSoftness), rect(-v, par.BipolarThresh, par.RectSoftness)
+			}
+		}
+		win := "frames t..t+39 (the model's window)"
+		if off == 1 {
+			win = "frames t+1..t+40 (including the potential's frame)"
+		}
+		fmt.Printf("  (ii-e) stimulus subunits, %s; temporal filter fitted on the file's ON-fast bipolar %d: held-out r %.3f\n", win, onFast, fr)
+		if err := perCell("    pooled with the circuit's Gaussian (AmacrineSigma), lags 0-2 fitted", func(c, id int) [][]float64 {
+			w := gaussianPoints(locs, acent[id], par.AmacrineSigma)
+			x := make([]float64, rows)
+			for t := range x {
+				for l, wl := range w {
+					x[t] += wl * 0.5 * (on[l][t] + offv[l][t])
+				}
+			}
+			out := make([][]float64, rows)
+			for t := range out {
+				out[t] = []float64{x[t], x[max(t-1, 0)], x[max(t-2, 0)]}
+			}
+			return out
+		}); err != nil {
+			return err
+		}
+		feat := make([][]float64, rows)
+		for t := range feat {
+			f := make([]float64, 0, 2*len(locs))
+			for l := range locs {
+				f = append(f, on[l][t], offv[l][t])
+			}
+			feat[t] = f
+		}
+		if err := report("    free pooling weights", feat, false, wfT, wfL, cs, sp); err != nil {
+			return err
+		}
 	}
-	return report("(ii-d) stimulus → Gaussian subunits → rectified ON/OFF → fitted pool", feat, false, targets, labels, cs, sp)
+	return nil
+}
+
+// gaussianPoints mirrors simretina's pooling of subunit locations (gaussianPoints in
+// circuit.go): weights over the points within 2.5σ of c, normalised to sum 1; dense over pts.
+func gaussianPoints(pts []simretina.Point, c simretina.Point, sigma float64) []float64 {
+	out := make([]float64, len(pts))
+	tot := 0.0
+	for i, p := range pts {
+		d2 := (p.Y-c.Y)*(p.Y-c.Y) + (p.X-c.X)*(p.X-c.X)
+		if d2 > 6.25*sigma*sigma {
+			continue
+		}
+		out[i] = math.Exp(-d2 / (2 * sigma * sigma))
+		tot += out[i]
+	}
+	for i := range out {
+		out[i] /= tot
+	}
+	return out
 }
 
 func cfgH(r *simretina.Retina) int { return r.Config().H }
@@ -436,7 +580,7 @@ func windowOrigin(c float64, n, size int) int {
 	return max(0, min(n-size, o))
 }
 
-func bipolarFileCentres(ret *simretina.Retina, g datasets.InterneuronGroup, types []string) []simretina.Point {
+func bipolarFileCentres(ret *simretina.Retina, g datasets.InterneuronGroup) []simretina.Point {
 	// The file's bipolars are the 4 types at the 4 locations nearest the centre; rebuild them
 	// by matching the circuit's columns, as for the amacrines.
 	resp := runWarm(ret, g.Stimuli)
@@ -449,7 +593,6 @@ func bipolarFileCentres(ret *simretina.Retina, g datasets.InterneuronGroup, type
 	for i, id := range ids {
 		out[i] = c[id]
 	}
-	_ = types
 	return out
 }
 
@@ -620,6 +763,9 @@ func printByType(res []ridgeResult, cell []int, types []string) {
 				ns = append(ns, res[i].R)
 			}
 		}
+		if len(rs) == 0 {
+			continue
+		}
 		fmt.Printf("      %-22s %.3f (%.3f)   cells %s\n", typ, mean(rs), mean(ns), fmtList(cellRs))
 	}
 }
@@ -648,7 +794,7 @@ func mean(x []float64) float64 {
 
 // ---- (c) ridge readout from all units of a layer ----
 
-func partC(run, recording string, am *datasets.InterneuronSet, cs cellSet) error {
+func partC(run, recording string, ret *simretina.Retina, am *datasets.InterneuronSet, cs cellSet, onFast []float64) error {
 	model, err := retina.LoadModel(run, retina.LoadOptions{Recording: recording})
 	if err != nil {
 		return err
@@ -670,8 +816,9 @@ func partC(run, recording string, am *datasets.InterneuronSet, cs cellSet) error
 	for _, m := range []struct {
 		name  string
 		model *retina.Model
-	}{{"trained", model}, {"untrained", control}} {
-		acts, err := m.model.Hidden(d.Stimulus, retina.HiddenOptions{PreNonlinearity: true})
+		pre   bool
+	}{{"trained", model, true}, {"trained, after the ReLU:", model, false}, {"untrained", control, true}, {"untrained, after the ReLU:", control, false}} {
+		acts, err := m.model.Hidden(d.Stimulus, retina.HiddenOptions{PreNonlinearity: m.pre})
 		if err != nil {
 			return err
 		}
@@ -692,6 +839,226 @@ func partC(run, recording string, am *datasets.InterneuronSet, cs cellSet) error
 			}
 			fmt.Printf("  %s %s (%d units):\n", m.name, a.Layer, U)
 			printByType(res, cell, cs.types)
+			transforms := []string{"as read"}
+			if m.pre {
+				transforms = append(transforms, "|pre-ReLU|")
+			}
+			for _, tr := range transforms {
+				if err := pooledReadout(a, in, tr, ret, cs, sp); err != nil {
+					return err
+				}
+			}
+			if m.pre && a.Layer == acts[0].Layer {
+				channelEnergy(a, in, ret, cs, sp, onFast)
+			}
+		}
+	}
+	return nil
+}
+
+// onFastPotential is the file's first ON-fast bipolar (rows after the history).
+func onFastPotential(bp *datasets.InterneuronSet, g datasets.InterneuronGroup) []float64 {
+	c := slices.Index(bp.Types, "ON-fast")
+	if c < 0 {
+		return nil
+	}
+	return col(g.Potentials, c, history)
+}
+
+// channelEnergy relates, channel by channel of the first layer (pre-ReLU), how well the
+// channel's linear filter matches a fast bipolar subunit (ρ: held-out |r| of the channel's best
+// unit with the file's ON-fast bipolar, chosen on the selection half) to how well its rectified
+// energy, pooled with the wide-field Gaussian, follows the wide-field cells (|r| on the scoring
+// half, no fitting but the sign). For Gaussian inputs corr(|x|, |y|) is a steep function of
+// corr(x, y) (about ρ² and below), so an energy cell is matched only as well as the square of
+// its subunits.
+func channelEnergy(a retina.Activations, in analysis.Input, ret *simretina.Retina, cs cellSet, sp split, onFast []float64) {
+	if onFast == nil {
+		return
+	}
+	C, h, w := a.Shape[1], a.Shape[2], a.Shape[3]
+	rows := a.Shape[0]
+	oy, ox := float64(in.H-h)/2, float64(in.W-w)/2
+	sigma := ret.Circuit().AmacrineSigma
+	acent := ret.AmacrineCentres()
+	sel, score := rangeRows(0, sp.a), rangeRows(sp.a+sp.gap, sp.rows)
+	fmt.Println("      per channel: ρ = held-out |r| of its best unit with the ON-fast bipolar; E = |r| of its |activity| pooled over the wide Gaussian with the wide-field cells (scoring half, mean of 4 cells):")
+	var xs, ys []float64
+	line := "       "
+	for ch := 0; ch < C; ch++ {
+		best, bestSel := 0.0, -1.0
+		for i := 0; i < h*w; i++ {
+			x := make([]float64, rows)
+			for t := range x {
+				x[t] = float64(a.Data[(t*C+ch)*h*w+i])
+			}
+			if r := math.Abs(pearson(pick(x, sel), pick(onFast, sel))); r > bestSel {
+				bestSel, best = r, math.Abs(pearson(pick(x, score), pick(onFast, score)))
+			}
+		}
+		e := 0.0
+		n := 0
+		for c, id := range cs.ids {
+			if cs.types[c] != simretina.WideFieldAmacrine {
+				continue
+			}
+			x := make([]float64, rows)
+			for t := range x {
+				for y := 0; y < h; y++ {
+					for xx := 0; xx < w; xx++ {
+						dy, dx := float64(y)+oy-acent[id].Y, float64(xx)+ox-acent[id].X
+						x[t] += math.Exp(-(dy*dy+dx*dx)/(2*sigma*sigma)) * math.Abs(float64(a.Data[(t*C+ch)*h*w+y*w+xx]))
+					}
+				}
+			}
+			e += math.Abs(pearson(pick(x, score), pick(col(cs.pot, c, history), score)))
+			n++
+		}
+		e /= float64(n)
+		xs, ys = append(xs, best), append(ys, e)
+		line += fmt.Sprintf(" %d: ρ %.2f E %.2f;", ch, best, e)
+		if ch%4 == 3 {
+			fmt.Println(line)
+			line = "       "
+		}
+	}
+	sq := make([]float64, len(xs))
+	for i, x := range xs {
+		sq[i] = x * x
+	}
+	fmt.Printf("      across channels: r(ρ, E) %.2f, r(ρ², E) %.2f\n", pearson(xs, ys), pearson(sq, ys))
+}
+
+// pooledReadout is a readout of the wide-field cells with few free weights: each channel of the
+// layer pooled with the circuit's wide-field Gaussian (AmacrineSigma, centred on the cell; the
+// units' centres are taken as the centres of their valid-convolution windows), at lags 0–2 of
+// the model's windows, and only the 3·C weights fitted (ridge, selection half). transform
+// "|pre-ReLU|" pools the absolute values, i.e. both rectified halves of each channel's linear
+// filter: what the layer's filters would give as ON and OFF subunits.
+func pooledReadout(a retina.Activations, in analysis.Input, transform string, ret *simretina.Retina, cs cellSet, sp split) error {
+	C, h, w := a.Shape[1], a.Shape[2], a.Shape[3]
+	oy, ox := float64(in.H-h)/2, float64(in.W-w)/2
+	sigma := ret.Circuit().AmacrineSigma
+	acent := ret.AmacrineCentres()
+	var rs, ns []float64
+	for c, id := range cs.ids {
+		if cs.types[c] != simretina.WideFieldAmacrine {
+			continue
+		}
+		g := make([]float64, h*w)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				dy, dx := float64(y)+oy-acent[id].Y, float64(x)+ox-acent[id].X
+				g[y*w+x] = math.Exp(-(dy*dy + dx*dx) / (2 * sigma * sigma))
+			}
+		}
+		rows := a.Shape[0]
+		pooled := make([][]float64, rows) // [t][channel]
+		for t := range pooled {
+			pooled[t] = make([]float64, C)
+			for ch := 0; ch < C; ch++ {
+				base := (t*C + ch) * h * w
+				for i, gi := range g {
+					v := float64(a.Data[base+i])
+					if transform == "|pre-ReLU|" {
+						v = math.Abs(v)
+					}
+					pooled[t][ch] += gi * v
+				}
+			}
+		}
+		feat := make([][]float64, rows)
+		for t := range feat {
+			for _, l := range []int{0, 1, 2} {
+				feat[t] = append(feat[t], pooled[max(t-l, 0)]...)
+			}
+		}
+		ts := [][]float64{col(cs.pot, c, history)}
+		for _, s := range nullShifts(rows) {
+			ts = append(ts, rotate(ts[0], s))
+		}
+		res, err := heldOutRidge(gram(feat, sp, true), ts, sp)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, res[0].R)
+		ns = append(ns, (res[1].R+res[2].R+res[3].R)/3)
+	}
+	fmt.Printf("      each channel %s pooled with the wide-field Gaussian, lags 0-2 (%d weights): %s %.3f (%.3f)   cells %s\n",
+		transform, 3*C, simretina.WideFieldAmacrine, mean(rs), mean(ns), fmtList(rs))
+	return nil
+}
+
+// ---- (f) the probe's own single-unit score on other stimuli ----
+
+// partF scores the amacrines exactly as `deepretina probe` does (probe.CompareInterneurons:
+// best unit chosen on the first half, scored on the second, circular-shift null, stimulus
+// shifts up to 1 px) on stimuli other than the file's 1-px white noise: binary checkerboards
+// with coarser checks (new every frame, ±1, PCG seed 7) and a natural-scene segment, each
+// 2000 frames, with the potentials computed by the rebuilt circuit (2 s warm-up, detrended
+// like the simulator's files). The trained model and the untrained control (seed 1).
+func partF(run, recording string, ret *simretina.Retina, types []string, cs cellSet, nsPath string) error {
+	model, err := retina.LoadModel(run, retina.LoadOptions{Recording: recording})
+	if err != nil {
+		return err
+	}
+	control, err := retina.NewModel(model.Meta.Model, model.Meta.NormStats, 1, retina.LoadOptions{Backend: model.Backend()})
+	if err != nil {
+		return err
+	}
+	T, H, W := cs.stim.T, cs.stim.H, cs.stim.W
+	type stim struct {
+		name string
+		m    datasets.Movie
+	}
+	stims := []stim{{"white noise 1 px (the file's)", cs.stim}}
+	rng := rand.New(rand.NewPCG(7, 0))
+	for _, check := range []int{2, 4} {
+		m := datasets.NewMovie(T, H, W)
+		for f := 0; f < T; f++ {
+			fr := m.Frame(f)
+			for by := 0; by < H; by += check {
+				for bx := 0; bx < W; bx += check {
+					v := float32(1)
+					if rng.IntN(2) == 0 {
+						v = -1
+					}
+					for y := by; y < min(by+check, H); y++ {
+						for x := bx; x < min(bx+check, W); x++ {
+							fr[y*W+x] = v
+						}
+					}
+				}
+			}
+		}
+		stims = append(stims, stim{fmt.Sprintf("binary checks %d px", check), m})
+	}
+	if rec, err := datasets.LoadFile(nsPath, datasets.NaturalScene, nil); err == nil {
+		from := rec.Train.Stimulus.T / 2
+		stims = append(stims, stim{"natural scenes (train, from the middle)", rec.Train.Stimulus.Slice(from, from+T)})
+	}
+	fmt.Println("\n(f) the probe's single-unit held-out r (null) on other stimuli, amacrines by subtype: trained / untrained")
+	for _, st := range stims {
+		resp := runWarm(ret, st.m)
+		pot := datasets.NewMatrix(T-history, len(cs.ids))
+		for c, id := range cs.ids {
+			x := detrend(col(resp.Amacrine, id, 0))
+			for t := history; t < T; t++ {
+				pot.Set(t-history, c, float32(x[t]))
+			}
+		}
+		d := []probe.InterneuronData{{Source: "amacrines", CellType: "amacrine", Group: st.name, Stimulus: st.m, Potentials: pot, Subtypes: types}}
+		var res [2]*probe.InterneuronComparison
+		for i, m := range []*retina.Model{model, control} {
+			if res[i], err = probe.CompareInterneurons(analysis.ModelUnits(m), d, probe.CompareOptions{MaxShift: 1}); err != nil {
+				return err
+			}
+		}
+		fmt.Printf("  %s:\n", st.name)
+		for _, typ := range typeNames(types) {
+			k := "amacrine " + typ
+			a, b := res[0].BySubtype[k], res[1].BySubtype[k]
+			fmt.Printf("      %-22s %.3f (%.3f) / %.3f (%.3f)\n", typ, a.HeldOut, a.Null, b.HeldOut, b.Null)
 		}
 	}
 	return nil
