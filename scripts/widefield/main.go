@@ -4,24 +4,32 @@
 // interneuron file:
 //
 //	(a) how much stimulus-driven structure the potentials have on white noise, natural scenes
-//	    and flashes (SD, SD/mean, lag-1 autocorrelation), from the circuit itself;
+//	    and flashes (mean, SD, SD/mean, lag-1 autocorrelation), from the circuit itself;
 //	(b) held-out upper bounds of models of a known form, fitted on the probe's selection half
-//	    and scored on its scoring half (same split, gap of the model's history):
-//	    a linear filter of the model's 40-frame window (ridge), the truth's own rectified fast
-//	    bipolar outputs pooled with fitted weights (lags 0–2, and lags 1–3: what the model's
-//	    window, which ends one frame before the potential, can know), the same restricted to the
-//	    15×15 pixels a layer-2 unit sees, and a subunit-energy model built from the stimulus
-//	    alone (Gaussian subunits with a temporal filter fitted on one recorded fast bipolar,
-//	    rectified ON and OFF, pooled with fitted weights: no contrast adaptation);
-//	(c) a ridge readout from all units of each hidden layer of a trained run and of its
-//	    untrained control — a more lenient measure than the probe's single-unit match;
+//	    and scored on its scoring half (same split, gap of the model's history): the probe's
+//	    linear filter (probe.FitCellLinear); the truth's own pooled fast bipolar outputs with
+//	    only temporal weights fitted (lags 0–2; lags 1–3, what the model's window, which ends
+//	    one frame before the potential, can know; only the subunits inside the nearest layer-2
+//	    unit's 15×15 window) and with free pooling weights; and a subunit-energy model built
+//	    from the stimulus alone (Gaussian subunits with a temporal filter fitted on one recorded
+//	    fast bipolar, rectified ON and OFF, pooled with the circuit's Gaussian or with free
+//	    weights; no contrast adaptation);
+//	(c) ridge readouts from all units of each hidden layer of a trained run and of its
+//	    untrained control, before and after the ReLU, and from each channel pooled with the
+//	    wide-field Gaussian (48 weights) — more lenient measures than the probe's single unit —
+//	    and, per first-layer channel, its match to a fast bipolar against its pooled energy's
+//	    match to the wide-field cells;
+//	(f) the probe's own single-unit score (probe.CompareInterneurons) on coarser binary checks
+//	    and on natural scenes, with potentials computed by the rebuilt circuit;
 //	(d) the share of each wide-field cell's pooling weight inside the input window of the
-//	    layer-1 and layer-2 units nearest it.
+//	    layer-1 and layer-2 units nearest it;
+//	(e) the share of each ganglion cell's rate variance (what the model is trained on) that
+//	    the wide-field inhibition accounts for, on white noise and natural scenes.
 //
 // Every held-out number comes with the probe's circular-shift null (the target shifted by a
 // quarter, half and three quarters of the series, the same fit and score; mean).
 //
-// Usage (about 5 min on 2 cores; run it under nice on a shared machine):
+// Usage (about 8 min on 2 busy cores; run it under nice on a shared machine):
 //
 //	go run ./scripts/widefield --data /tmp/recipe5-out/data-base/sim-small \
 //	    --run /tmp/recipe5-out/stacked-16x16-mix/runs/stacked-16x16-mix --recording ns
