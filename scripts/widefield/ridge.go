@@ -70,7 +70,9 @@ type ridgeResult struct {
 	Lambda float64 // the λ chosen on the selection part (relative to mean diag of the gram)
 }
 
-var lambdas = []float64{1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3, 1, 3, 10, 100}
+// ridgeLambdas are the λ tried, relative to the mean diagonal of the gram (the features'
+// total variance per sample).
+func ridgeLambdas() []float64 { return []float64{1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3, 1, 3, 10, 100} }
 
 // eigSolver holds the eigendecomposition of a training gram.
 type eigSolver struct {
@@ -169,6 +171,7 @@ func heldOutRidge(k *mat.SymDense, targets [][]float64, sp split) ([]ridgeResult
 	score := rangeRows(sp.a+sp.gap, sp.rows)
 	out := make([]ridgeResult, len(targets))
 	for i, y := range targets {
+		lambdas := ridgeLambdas()
 		bestL, bestR := lambdas[0], math.Inf(-1)
 		for _, l := range lambdas {
 			r := 0.0
