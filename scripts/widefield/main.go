@@ -53,6 +53,8 @@ import (
 	"github.com/deepretina/deepretina/analysis/probe"
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
+	"github.com/deepretina/deepretina/metrics"
+	"github.com/deepretina/deepretina/phenomena/measures"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -173,7 +175,7 @@ func partE(cfg simretina.Config, T int, dataDir string) error {
 		}
 		line := ""
 		for c := 0; c < a.Rates.Cols; c++ {
-			r := pearson(col(a.Rates, c, history), col(b.Rates, c, history))
+			r := metrics.PearsonFloat64(col(a.Rates, c, history), col(b.Rates, c, history))
 			line += fmt.Sprintf(" %s %.3f;", types[c], 1-r*r)
 		}
 		fmt.Printf("  %-13s%s\n", stim, line)
@@ -218,7 +220,7 @@ func matchCells(all, file datasets.Matrix) ([]int, error) {
 		y := detrend(col(file, c, 0))
 		best, bestR := -1, -2.0
 		for j := 0; j < all.Cols; j++ {
-			if r := pearson(detrend(col(all, j, 0)), y); r > bestR {
+			if r := metrics.PearsonFloat64(detrend(col(all, j, 0)), y); r > bestR {
 				best, bestR = j, r
 			}
 		}
@@ -297,7 +299,7 @@ func partA(ret *simretina.Retina, cs cellSet, wnResp simretina.Response, flashes
 				m, v := meanVar(x)
 				mean += m
 				sd += math.Sqrt(v)
-				ac += pearson(x[1:], x[:len(x)-1])
+				ac += metrics.PearsonFloat64(x[1:], x[:len(x)-1])
 				n++
 			}
 			k := float64(n)
@@ -441,7 +443,7 @@ func partB(ret *simretina.Retina, cs cellSet, resp simretina.Response, bwn datas
 			rs = append(rs, res[0].R)
 			ns = append(ns, (res[1].R+res[2].R+res[3].R)/3)
 		}
-		fmt.Printf("  %s:\n      %-22s %.3f (%.3f)   cells %s\n", name, simretina.WideFieldAmacrine, mean(rs), mean(ns), fmtList(rs))
+		fmt.Printf("  %s:\n      %-22s %.3f (%.3f)   cells %s\n", name, simretina.WideFieldAmacrine, measures.Mean(rs), measures.Mean(ns), fmtList(rs))
 		return nil
 	}
 	for _, v := range []struct {
@@ -774,7 +776,7 @@ func printByType(res []ridgeResult, cell []int, types []string) {
 		if len(rs) == 0 {
 			continue
 		}
-		fmt.Printf("      %-22s %.3f (%.3f)   cells %s\n", typ, mean(rs), mean(ns), fmtList(cellRs))
+		fmt.Printf("      %-22s %.3f (%.3f)   cells %s\n", typ, measures.Mean(rs), measures.Mean(ns), fmtList(cellRs))
 	}
 }
 
@@ -787,17 +789,6 @@ func fmtList(x []float64) string {
 		s += fmt.Sprintf("%.2f", v)
 	}
 	return s
-}
-
-func mean(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // ---- (c) ridge readout from all units of a layer ----
@@ -900,8 +891,8 @@ func channelEnergy(a retina.Activations, in analysis.Input, ret *simretina.Retin
 			for t := range x {
 				x[t] = float64(a.Data[(t*C+ch)*h*w+i])
 			}
-			if r := math.Abs(pearson(pick(x, sel), pick(onFast, sel))); r > bestSel {
-				bestSel, best = r, math.Abs(pearson(pick(x, score), pick(onFast, score)))
+			if r := math.Abs(metrics.PearsonFloat64(pick(x, sel), pick(onFast, sel))); r > bestSel {
+				bestSel, best = r, math.Abs(metrics.PearsonFloat64(pick(x, score), pick(onFast, score)))
 			}
 		}
 		e := 0.0
@@ -919,7 +910,7 @@ func channelEnergy(a retina.Activations, in analysis.Input, ret *simretina.Retin
 					}
 				}
 			}
-			e += math.Abs(pearson(pick(x, score), pick(col(cs.pot, c, history), score)))
+			e += math.Abs(metrics.PearsonFloat64(pick(x, score), pick(col(cs.pot, c, history), score)))
 			n++
 		}
 		e /= float64(n)
@@ -934,7 +925,7 @@ func channelEnergy(a retina.Activations, in analysis.Input, ret *simretina.Retin
 	for i, x := range xs {
 		sq[i] = x * x
 	}
-	fmt.Printf("      across channels: r(ρ, E) %.2f, r(ρ², E) %.2f\n", pearson(xs, ys), pearson(sq, ys))
+	fmt.Printf("      across channels: r(ρ, E) %.2f, r(ρ², E) %.2f\n", metrics.PearsonFloat64(xs, ys), metrics.PearsonFloat64(sq, ys))
 }
 
 // pooledReadout is a readout of the wide-field cells with few free weights: each channel of the
@@ -993,7 +984,7 @@ func pooledReadout(a retina.Activations, in analysis.Input, transform string, re
 		ns = append(ns, (res[1].R+res[2].R+res[3].R)/3)
 	}
 	fmt.Printf("      each channel %s pooled with the wide-field Gaussian, lags 0-2 (%d weights): %s %.3f (%.3f)   cells %s\n",
-		transform, 3*C, simretina.WideFieldAmacrine, mean(rs), mean(ns), fmtList(rs))
+		transform, 3*C, simretina.WideFieldAmacrine, measures.Mean(rs), measures.Mean(ns), fmtList(rs))
 	return nil
 }
 

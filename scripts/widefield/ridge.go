@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/deepretina/deepretina/metrics"
+
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -176,13 +178,13 @@ func heldOutRidge(k *mat.SymDense, targets [][]float64, sp split) ([]ridgeResult
 		for _, l := range lambdas {
 			r := 0.0
 			for _, f := range fs {
-				r += pearson(f.s.predict(k, y, l*scale, f.test), pick(y, f.test))
+				r += metrics.PearsonFloat64(f.s.predict(k, y, l*scale, f.test), pick(y, f.test))
 			}
 			if r /= folds; r > bestR {
 				bestL, bestR = l, r
 			}
 		}
-		out[i] = ridgeResult{R: pearson(full.predict(k, y, bestL*scale, score), pick(y, score)), Lambda: bestL}
+		out[i] = ridgeResult{R: metrics.PearsonFloat64(full.predict(k, y, bestL*scale, score), pick(y, score)), Lambda: bestL}
 	}
 	return out, nil
 }
@@ -193,28 +195,6 @@ func pick(y []float64, rows []int) []float64 {
 		out[i] = y[r]
 	}
 	return out
-}
-
-func pearson(a, b []float64) float64 {
-	n := float64(len(a))
-	var ma, mb float64
-	for i := range a {
-		ma += a[i]
-		mb += b[i]
-	}
-	ma /= n
-	mb /= n
-	var sab, saa, sbb float64
-	for i := range a {
-		da, db := a[i]-ma, b[i]-mb
-		sab += da * db
-		saa += da * da
-		sbb += db * db
-	}
-	if saa == 0 || sbb == 0 {
-		return 0
-	}
-	return sab / math.Sqrt(saa*sbb)
 }
 
 // rotate shifts x circularly by s (the probe's null): out[t] = x[(t − s) mod n].
