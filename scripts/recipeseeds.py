@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Summarise scripts/recipes.sh candidates over their model seeds (standard library only).
+
+    python3 scripts/recipeseeds.py OUT [--all]
+
+reads every OUT/<candidate>/ that scripts/recipes.sh left (through scripts/recipetable.py's
+reader) and groups the candidates into recipes: the same configuration in its run.json except
+"seed" and "exp_name" (and the data folder's path), trained on the same data variant. So
+k3-16x8-crange4 (seed 0), k3-16x8-s1-crange4 (seed 1) and k3-16x8-s2-crange4 (seed 2) are one
+recipe, and the default (no --config) joins default-s1, default-s2, … since their configs equal
+runconfig.SmallConfig but for the seed. A recipe is named after its lowest-seed candidate.
+
+Writes OUT/seeds.md (printed too) and OUT/seeds.json. Only recipes with at least 2 seeds are
+listed unless --all. Per recipe: the phenomena of the truth's that the model misses, per seed
+(in seed order), with their mean and range; for each of the truth's phenomena, in how many seeds
+the model shows it; the phenomena the model shows but the truth does not (in how many seeds);
+test r and FEV; the probe's held-out r for bipolar and amacrine cells with the null (the potential
+shifted circularly in time) and the untrained control (probe --control-seed, so the same for every
+model seed); train CPU s (user + sys). "mean (min–max)" throughout.
+
+Why: a candidate measured with one model seed is a draw. The seed alone (the config's "seed":
+initial weights, which training windows are held out for validation, their order, the training
+noise draws; the simulated data are the same) moves a recipe's misses by 1–3 (docs/validation.md,
+"Recipe search"), so a difference between recipes means something only when it is large against
+the spread within each.
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import recipetable  # noqa: E402  (the same directory; shares the per-candidate reader)
+
+SHORT = recipetable.SHORT
+# The configuration keys that do not make a different recipe.
+NOT_RECIPE = ("seed", "exp_name", "datapath")
+
+
+def run_config(out, name):
+    """The candidate's run.json config, found under OUT/<name>/runs (run.txt may name the folder
+    where the results were first made, before OUT was copied)."""
+    for p in sorted(glob.glob(os.path.join(out, name, "runs", "*", "run.json"))):
+        try:
+            with open(p) as f:
+                return json.load(f)["config"]
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
+def spread(xs, spec=".3f"):
+    """'mean (min–max)' of the values present, or '–'."""
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "–"
+    if min(xs) == max(xs):
+        return format(xs[0], spec)
+    return f"{format(statistics.mean(xs), spec)} ({format(min(xs), spec)}–{format(max(xs), spec)})"
+
+
+def avg(xs, spec=".3f"):
+    xs = [x for x in xs if x is not None]
+    return format(statistics.mean(xs), spec) if xs else "–"
+
+
+def summarise(rows):
+    """One dict per recipe, its seeds in order."""
+    found = {p for r in rows for s in r["seeds"] for p in s.get("truth_shown", [])}
+    truth = [p for p in SHORT if p in found] + sorted(found - set(SHORT))
+    out = []
+    for r in rows:
+        seeds = sorted(r["seeds"], key=lambda s: s["seed"])
+        done = [s for s in seeds if "missed" in s]
+        probe = lambda t, k: [s["probe"][t][k] for s in seeds if t in s.get("probe", {})]  # noqa: E731
+        only = {}
+        for s in done:
+            for p in s["model_only"]:
+                only[p] = only.get(p, 0) + 1
+        out.append({
+            "recipe": r["recipe"], "data": r["data"],
+            "candidates": [s["name"] for s in seeds], "seeds": [s["seed"] for s in seeds],
+            "missed_per_seed": [len(s["missed"]) if "missed" in s else None for s in seeds],
+            "missed": [s.get("missed") for s in seeds],
+            "truth_shown": truth,
+            "shown_in_seeds": {p: sum(p in s["shown"] for s in done) for p in truth},
+            "phenomena_seeds": len(done),
+            "model_only_in_seeds": only,
+            "test_r": [s.get("test_r") for s in seeds], "fev": [s.get("fev") for s in seeds],
+            "bipolar": probe("bipolar", "held_out"), "bipolar_null": probe("bipolar", "null"),
+            "bipolar_untrained": probe("bipolar", "untrained"),
+            "amacrine": probe("amacrine", "held_out"), "amacrine_null": probe("amacrine", "null"),
+            "amacrine_untrained": probe("amacrine", "untrained"),
+            "train_cpu_s": [s["train"]["cpu_s"] if "train" in s else None for s in seeds],
+            "train_load_1min": [s["train"]["load_1min"] if "train" in s else [] for s in seeds],
+        })
+    return out, truth
+
+
+def markdown(recipes, truth):
+    lines = ["| recipe | data | seeds | missed per seed | missed mean (range) | test r | FEV "
+             "| bipolar held out (null) [untrained] | amacrine held out (null) [untrained] | train CPU s |",
+             "|" + "---|" * 10]
+    for r in recipes:
+        m = [x for x in r["missed_per_seed"] if x is not None]
+        per = ", ".join("–" if x is None else str(x) for x in r["missed_per_seed"])
+        mean = f"{statistics.mean(m):.2f} ({min(m)}–{max(m)})" if m else "–"
+        cell = {t: f"{spread(r[t])} ({avg(r[t + '_null'])}) [{spread(r[t + '_untrained'])}]" for t in ("bipolar", "amacrine")}
+        lines.append(f"| {r['recipe']} | {r['data']} | {', '.join(map(str, r['seeds']))} | {per} | {mean} "
+                     f"| {spread(r['test_r'])} | {spread(r['fev'])} | {cell['bipolar']} | {cell['amacrine']} "
+                     f"| {spread(r['train_cpu_s'], '.0f')} |")
+    lines += ["", "In how many seeds the model shows each of the truth's phenomena (of the seeds whose phenomena "
+              "stage finished), and the phenomena it shows that the truth does not:", ""]
+    head = "| recipe | " + " | ".join(SHORT.get(p, p) for p in truth) + " | model only |"
+    lines += [head, "|" + "---|" * (len(truth) + 2)]
+    for r in recipes:
+        n = r["phenomena_seeds"]
+        only = ", ".join(f"{SHORT.get(p, p)} {k}/{n}" for p, k in sorted(r["model_only_in_seeds"].items())) or "none"
+        lines.append(f"| {r['recipe']} | " + " | ".join(f"{r['shown_in_seeds'][p]}/{n}" for p in truth) + f" | {only} |")
+    lines += ["", "Phenomena: " + ", ".join(f"{v} {k}" for k, v in SHORT.items() if k in truth) + ". Values are "
+              "mean (min–max) over the seeds; the seeds are model seeds (the config's \"seed\": initial weights, "
+              "validation split, batch order, noise draws) on the same simulated data. Probe: mean held-out r over the type's cells; null (its mean over the seeds): the "
+              "same with each cell's potential shifted circularly in time; untrained: the same architecture with initial weights of probe --control-seed (1 by default, "
+              "the same for every seed). Train CPU s: user + sys of the whole "
+              "`train` command, on a shared machine."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--all"]
+    if len(args) != 1:
+        sys.exit("usage: recipeseeds.py OUT [--all]")
+    out, show_all = args[0], "--all" in sys.argv[1:]
+    groups, pending = {}, []
+    for name in sorted(os.listdir(out)):
+        d = os.path.join(out, name)
+        if not os.path.isfile(os.path.join(d, "candidate.txt")):
+            continue
+        cfg = run_config(out, name)
+        if cfg is None or not os.path.isfile(os.path.join(d, "train.done")):
+            pending.append(name)  # its training has not finished
+            continue
+        row = recipetable.candidate(out, name)
+        if row["quick"]:
+            continue
+        row["seed"] = cfg.get("seed", 0)
+        key = json.dumps({k: v for k, v in cfg.items() if k not in NOT_RECIPE}, sort_keys=True) + "|" + row["data"]
+        groups.setdefault(key, {"data": row["data"], "seeds": []})["seeds"].append(row)
+    rows = []
+    for g in groups.values():
+        seeds = [s["seed"] for s in g["seeds"]]
+        if len(set(seeds)) != len(seeds):
+            sys.exit(f"recipeseeds.py: two candidates of one recipe at the same seed: "
+                     f"{', '.join(s['name'] for s in g['seeds'])}")
+        g["recipe"] = min(g["seeds"], key=lambda s: s["seed"])["name"]
+        if show_all or len(seeds) >= 2:
+            rows.append(g)
+    rows.sort(key=lambda g: g["recipe"])
+    recipes, truth = summarise(rows)
+    md = markdown(recipes, truth)
+    if pending:
+        md += "\nNot trained yet (left out): " + ", ".join(pending) + ".\n"
+    with open(os.path.join(out, "seeds.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(out, "seeds.json"), "w") as f:
+        json.dump(recipes, f, indent=1)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
