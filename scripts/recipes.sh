@@ -28,7 +28,8 @@
 # a candidate, DIR/data-* to re-simulate (e.g. after the simulator changed). The candidates'
 # configs are scripts/recipes/*.json (a config file starts from runconfig.DefaultConfig, so each
 # sets every key of the small setting); "default" runs `train` with no --config, the README
-# main job itself. Results and their commands: docs/validation.md, "Recipe search".
+# main job itself. Results and their commands: docs/validation.md, "Recipe search". The same
+# recipe at several model seeds (candidates NAME-sN): python3 scripts/recipeseeds.py DIR.
 set -euo pipefail
 
 # Everything is in main, which bash parses whole before running: the file can be edited (a
@@ -46,7 +47,7 @@ while [[ $# -gt 0 ]]; do
 	--out) OUT="$2"; shift ;;
 	--only) ONLY="$2"; shift ;;
 	--bin) BIN="$2"; shift ;;
-	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "recipes.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
