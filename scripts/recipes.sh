@@ -68,7 +68,7 @@ OUT=$(cd "$OUT" && pwd)
 # on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants;
 # from k3-16x8-h60 on, those of 7 December (session 6): training data with contrast changes
 # (crange4, nsfast4) and one core trained on both recordings (mix; docs/validation.md); from
-# default-s1 on (session 7), further model seeds of the default and of the three best, to measure
+# default-s1 on (session 7), further model seeds of the default, k3-16x8 and the three best, to measure
 # how much a candidate's phenomena vary with the seed alone (scripts/recipeseeds.py). default-sN
 # is the default (scripts/recipes/default.json = runconfig.SmallConfig) with "seed" N.
 CANDIDATES=(
@@ -98,10 +98,12 @@ CANDIDATES=(
 	"k3-16x8-mix-e16 k3-16x8-mix-e16.json base"
 	"default-s1 default-s1.json base"
 	"default-s2 default-s2.json base"
+	"k3-16x8-s2 k3-16x8-s2.json base"
 	"k3-16x8-s2-crange4 k3-16x8-s2.json crange4"
 	"k3-16x8-mix-s2 k3-16x8-mix-s2.json base"
 	"stacked-16x16-mix-s2 stacked-16x16-mix-s2.json base"
 	"default-s3 default-s3.json base"
+	"k3-16x8-s3 k3-16x8-s3.json base"
 	"k3-16x8-s3-crange4 k3-16x8-s3.json crange4"
 	"k3-16x8-mix-s3 k3-16x8-mix-s3.json base"
 	"stacked-16x16-mix-s3 stacked-16x16-mix-s3.json base"
