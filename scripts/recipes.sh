@@ -107,6 +107,11 @@ CANDIDATES=(
 	"k3-16x8-s3-crange4 k3-16x8-s3.json crange4"
 	"k3-16x8-mix-s3 k3-16x8-mix-s3.json base"
 	"stacked-16x16-mix-s3 stacked-16x16-mix-s3.json base"
+	"default-s4 default-s4.json base"
+	"k3-16x8-s4 k3-16x8-s4.json base"
+	"k3-16x8-s4-crange4 k3-16x8-s4.json crange4"
+	"k3-16x8-mix-s4 k3-16x8-mix-s4.json base"
+	"stacked-16x16-mix-s4 stacked-16x16-mix-s4.json base"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
