@@ -128,10 +128,21 @@ def markdown(recipes, truth):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--all"]
+    argv = sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print(__doc__.strip())
+        return
+    flags = [a for a in argv if a.startswith("-")]
+    args = [a for a in argv if not a.startswith("-")]
+    for f in flags:
+        if f != "--all":
+            sys.exit(f"recipeseeds.py: unknown flag {f} (usage: recipeseeds.py OUT [--all]; see --help)")
     if len(args) != 1:
-        sys.exit("usage: recipeseeds.py OUT [--all]")
-    out, show_all = args[0], "--all" in sys.argv[1:]
+        sys.exit(f"recipeseeds.py: expected one output folder of scripts/recipes.sh, got {len(args)} "
+                 "(usage: recipeseeds.py OUT [--all]; see --help)")
+    out, show_all = args[0], "--all" in flags
+    if not os.path.isdir(out):
+        sys.exit(f"recipeseeds.py: {out}: no such folder (the --out folder of scripts/recipes.sh)")
     groups, pending = {}, []
     for name in sorted(os.listdir(out)):
         d = os.path.join(out, name)
@@ -147,6 +158,8 @@ def main():
         row["seed"] = cfg.get("seed", 0)
         key = json.dumps({k: v for k, v in cfg.items() if k not in NOT_RECIPE}, sort_keys=True) + "|" + row["data"]
         groups.setdefault(key, {"data": row["data"], "seeds": []})["seeds"].append(row)
+    if not groups and not pending:
+        sys.exit(f"recipeseeds.py: {out}: no candidate of scripts/recipes.sh in it (no */candidate.txt)")
     rows = []
     for g in groups.values():
         seeds = [s["seed"] for s in g["seeds"]]
