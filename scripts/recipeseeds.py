@@ -13,7 +13,8 @@ runconfig.SmallConfig but for the seed. A recipe is named after its lowest-seed 
 Writes OUT/seeds.md (printed too) and OUT/seeds.json. Only recipes with at least 2 seeds are
 listed unless --all. Per recipe: the phenomena of the truth's that the model misses, per seed
 (in seed order), with their mean and range; for each of the truth's phenomena, in how many seeds
-the model shows it; the phenomena the model shows but the truth does not (in how many seeds);
+the model shows it; the phenomena the model shows but the truth does not (in how many seeds); the
+difference of its mean misses from the default's, with an exact permutation test over the seeds;
 test r and FEV; the probe's held-out r for bipolar and amacrine cells with the null (the potential
 shifted circularly in time) and the untrained control (probe --control-seed, so the same for every
 model seed); train CPU s (user + sys). "mean (min–max)" throughout.
@@ -25,6 +26,7 @@ noise draws; the simulated data are the same) moves a recipe's misses by 1–3 (
 the spread within each.
 """
 import glob
+import itertools
 import json
 import os
 import statistics
@@ -65,6 +67,22 @@ def avg(xs, spec=".3f"):
     return format(statistics.mean(xs), spec) if xs else "–"
 
 
+def permutation_p(a, b):
+    """Two-sided exact permutation test of the difference of means of a and b: the share of all
+    ways to split a + b into groups of their sizes whose |difference| is at least the observed one.
+    With a handful of seeds a recipe needs all its seeds to beat all of the other's to reach
+    p < 0.05, which is the point: fewer seeds cannot tell a recipe from its noise."""
+    pooled, n = a + b, len(a)
+    obs = abs(statistics.mean(a) - statistics.mean(b))
+    hits = total = 0
+    for idx in itertools.combinations(range(len(pooled)), n):
+        x = [pooled[i] for i in idx]
+        y = [pooled[i] for i in range(len(pooled)) if i not in idx]
+        total += 1
+        hits += abs(statistics.mean(x) - statistics.mean(y)) >= obs - 1e-12
+    return hits / total
+
+
 def summarise(rows):
     """One dict per recipe, its seeds in order."""
     found = {p for r in rows for s in r["seeds"] for p in s.get("truth_shown", [])}
@@ -99,15 +117,22 @@ def summarise(rows):
 
 
 def markdown(recipes, truth):
-    lines = ["| recipe | data | seeds | missed per seed | missed mean (range) | test r | FEV "
+    lines = ["| recipe | data | seeds | missed per seed | missed mean (range) | vs default (p) | test r | FEV "
              "| bipolar held out (null) [untrained] | amacrine held out (null) [untrained] | train CPU s |",
-             "|" + "---|" * 10]
+             "|" + "---|" * 11]
+    base = next((r for r in recipes if "default" in r["candidates"]), None)
+    base_m = [x for x in base["missed_per_seed"] if x is not None] if base else []
     for r in recipes:
         m = [x for x in r["missed_per_seed"] if x is not None]
+        vs = "–"
+        if m and base_m and r is not base:
+            d = statistics.mean(m) - statistics.mean(base_m)
+            vs = f"{d:+.2f} ({permutation_p(m, base_m):.2f})"
+            r["vs_default"] = {"missed_mean_difference": d, "permutation_p": permutation_p(m, base_m)}
         per = ", ".join("–" if x is None else str(x) for x in r["missed_per_seed"])
         mean = f"{statistics.mean(m):.2f} ({min(m)}–{max(m)})" if m else "–"
         cell = {t: f"{spread(r[t])} ({avg(r[t + '_null'])}) [{spread(r[t + '_untrained'])}]" for t in ("bipolar", "amacrine")}
-        lines.append(f"| {r['recipe']} | {r['data']} | {', '.join(map(str, r['seeds']))} | {per} | {mean} "
+        lines.append(f"| {r['recipe']} | {r['data']} | {', '.join(map(str, r['seeds']))} | {per} | {mean} | {vs} "
                      f"| {spread(r['test_r'])} | {spread(r['fev'])} | {cell['bipolar']} | {cell['amacrine']} "
                      f"| {spread(r['train_cpu_s'], '.0f')} |")
     lines += ["", "In how many seeds the model shows each of the truth's phenomena (of the seeds whose phenomena "
@@ -120,7 +145,8 @@ def markdown(recipes, truth):
         lines.append(f"| {r['recipe']} | " + " | ".join(f"{r['shown_in_seeds'][p]}/{n}" for p in truth) + f" | {only} |")
     lines += ["", "Phenomena: " + ", ".join(f"{v} {k}" for k, v in SHORT.items() if k in truth) + ". Values are "
               "mean (min–max) over the seeds; the seeds are model seeds (the config's \"seed\": initial weights, "
-              "validation split, batch order, noise draws) on the same simulated data. Probe: mean held-out r over the type's cells; null (its mean over the seeds): the "
+              "validation split, batch order, noise draws) on the same simulated data. vs default: the difference of its mean misses from the default's, and the "
+              "two-sided exact permutation p of that difference over the seeds of both. Probe: mean held-out r over the type's cells; null (its mean over the seeds): the "
               "same with each cell's potential shifted circularly in time; untrained: the same architecture with initial weights of probe --control-seed (1 by default, "
               "the same for every seed). Train CPU s: user + sys of the whole "
               "`train` command, on a shared machine."]
