@@ -15,6 +15,7 @@ listed unless --all. Per recipe: the phenomena of the truth's that the model mis
 (in seed order), with their mean and range; for each of the truth's phenomena, in how many seeds
 the model shows it; the phenomena the model shows but the truth does not (in how many seeds); the
 difference of its mean misses from the default's, with an exact permutation test over the seeds;
+in how many seeds the probe's target is met per type;
 test r and FEV; the probe's held-out r for bipolar and amacrine cells with the null (the potential
 shifted circularly in time) and the untrained control (probe --control-seed, so the same for every
 model seed); train CPU s (user + sys). "mean (min–max)" throughout.
@@ -105,6 +106,8 @@ def summarise(rows):
             "shown_in_seeds": {p: sum(p in s["shown"] for s in done) for p in truth},
             "phenomena_seeds": len(done),
             "model_only_in_seeds": only,
+            "probe_seeds": sum(bool(s.get("probe_met")) for s in seeds),
+            "probe_met_in_seeds": {t: sum(bool(s.get("probe_met", {}).get(t)) for s in seeds) for t in ("bipolar", "amacrine")},
             "test_r": [s.get("test_r") for s in seeds], "fev": [s.get("fev") for s in seeds],
             "bipolar": probe("bipolar", "held_out"), "bipolar_null": probe("bipolar", "null"),
             "bipolar_untrained": probe("bipolar", "untrained"),
@@ -136,13 +139,16 @@ def markdown(recipes, truth):
                      f"| {spread(r['test_r'])} | {spread(r['fev'])} | {cell['bipolar']} | {cell['amacrine']} "
                      f"| {spread(r['train_cpu_s'], '.0f')} |")
     lines += ["", "In how many seeds the model shows each of the truth's phenomena (of the seeds whose phenomena "
-              "stage finished), and the phenomena it shows that the truth does not:", ""]
-    head = "| recipe | " + " | ".join(SHORT.get(p, p) for p in truth) + " | model only |"
-    lines += [head, "|" + "---|" * (len(truth) + 2)]
+              "stage finished), the phenomena it shows that the truth does not, and in how many seeds (of those whose probe "
+              "stage finished) the probe's target is met (held out ≥ 0.7 and ≥ 0.1 above the untrained control):", ""]
+    head = "| recipe | " + " | ".join(SHORT.get(p, p) for p in truth) + " | model only | probe target met: bipolar, amacrine |"
+    lines += [head, "|" + "---|" * (len(truth) + 3)]
     for r in recipes:
         n = r["phenomena_seeds"]
         only = ", ".join(f"{SHORT.get(p, p)} {k}/{n}" for p, k in sorted(r["model_only_in_seeds"].items())) or "none"
-        lines.append(f"| {r['recipe']} | " + " | ".join(f"{r['shown_in_seeds'][p]}/{n}" for p in truth) + f" | {only} |")
+        pm, pn = r["probe_met_in_seeds"], r["probe_seeds"]
+        lines.append(f"| {r['recipe']} | " + " | ".join(f"{r['shown_in_seeds'][p]}/{n}" for p in truth) + f" | {only} "
+                     f"| {pm['bipolar']}/{pn}, {pm['amacrine']}/{pn} |")
     lines += ["", "Phenomena: " + ", ".join(f"{v} {k}" for k, v in SHORT.items() if k in truth) + ". Values are "
               "mean (min–max) over the seeds; the seeds are model seeds (the config's \"seed\": initial weights, "
               "validation split, batch order, noise draws) on the same simulated data. vs default: the difference of its mean misses from the default's, and the "
