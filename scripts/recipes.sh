@@ -28,7 +28,8 @@
 # a candidate, DIR/data-* to re-simulate (e.g. after the simulator changed). The candidates'
 # configs are scripts/recipes/*.json (a config file starts from runconfig.DefaultConfig, so each
 # sets every key of the small setting); "default" runs `train` with no --config, the README
-# main job itself. Results and their commands: docs/validation.md, "Recipe search".
+# main job itself. Results and their commands: docs/validation.md, "Recipe search". The same
+# recipe at several model seeds (candidates NAME-sN): python3 scripts/recipeseeds.py DIR.
 set -euo pipefail
 
 # Everything is in main, which bash parses whole before running: the file can be edited (a
@@ -46,7 +47,7 @@ while [[ $# -gt 0 ]]; do
 	--out) OUT="$2"; shift ;;
 	--only) ONLY="$2"; shift ;;
 	--bin) BIN="$2"; shift ;;
-	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "recipes.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -66,7 +67,10 @@ OUT=$(cd "$OUT" && pwd)
 # variant (below). The order is the order of the table and of priority: the default, the best
 # on phenomena (k3-16x8) and on the probe (stacked-16x16), their second seeds, then variants;
 # from k3-16x8-h60 on, those of 7 December (session 6): training data with contrast changes
-# (crange4, nsfast4) and one core trained on both recordings (mix; docs/validation.md).
+# (crange4, nsfast4) and one core trained on both recordings (mix; docs/validation.md); from
+# default-s1 on (session 7), further model seeds of the default, k3-16x8 and the three best, to measure
+# how much a candidate's phenomena vary with the seed alone (scripts/recipeseeds.py). default-sN
+# is the default (scripts/recipes/default.json = runconfig.SmallConfig) with "seed" N.
 CANDIDATES=(
 	"default - base"
 	"k3-16x8 k3-16x8.json base"
@@ -92,6 +96,22 @@ CANDIDATES=(
 	"stacked-16x16-mix stacked-16x16-mix.json base"
 	"stacked-16x16-mix-s1 stacked-16x16-mix-s1.json base"
 	"k3-16x8-mix-e16 k3-16x8-mix-e16.json base"
+	"default-s1 default-s1.json base"
+	"default-s2 default-s2.json base"
+	"k3-16x8-s2 k3-16x8-s2.json base"
+	"k3-16x8-s2-crange4 k3-16x8-s2.json crange4"
+	"k3-16x8-mix-s2 k3-16x8-mix-s2.json base"
+	"stacked-16x16-mix-s2 stacked-16x16-mix-s2.json base"
+	"default-s3 default-s3.json base"
+	"k3-16x8-s3 k3-16x8-s3.json base"
+	"k3-16x8-s3-crange4 k3-16x8-s3.json crange4"
+	"k3-16x8-mix-s3 k3-16x8-mix-s3.json base"
+	"stacked-16x16-mix-s3 stacked-16x16-mix-s3.json base"
+	"default-s4 default-s4.json base"
+	"k3-16x8-s4 k3-16x8-s4.json base"
+	"k3-16x8-s4-crange4 k3-16x8-s4.json crange4"
+	"k3-16x8-mix-s4 k3-16x8-mix-s4.json base"
+	"stacked-16x16-mix-s4 stacked-16x16-mix-s4.json base"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
