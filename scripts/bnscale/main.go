@@ -1,22 +1,26 @@
-// Command bnscale prints, for a run trained on the natural-scene ("ns") and white-noise ("wn")
-// recordings of one retina (scripts/recipes.sh's "mix" candidates), the mean and SD of every
-// core channel's pre-ReLU activation (the batch norm's output) on each recording's own test
-// stimulus, through that recording's normalisation and the core's running statistics, as
-// evaluation computes them. In training each batch holds one recording and is normalised by its
-// own statistics, so every channel then has mean β and SD |γ| on either recording: an SD ratio
-// ns/wn far from 1 means that evaluation normalises the recordings differently from training
-// (docs/validation.md, "Across model seeds").
+// Command bnscale prints, for a run of several recordings (one core, a readout each), the mean
+// and SD of every core channel's pre-ReLU activation (the batch norm's output) on two
+// recordings' own test stimuli, each through its recording's normalisation and the core's
+// running statistics, as evaluation computes them. In training each batch holds one recording
+// and is normalised by its own statistics, so every channel then has mean β and SD |γ| on
+// either recording: an SD ratio far from 1 means that evaluation normalises the recordings
+// differently from training (docs/multirecording.md; docs/validation.md, "Across model seeds").
 //
-//	go run ./scripts/bnscale RUN DATA
+//	go run ./scripts/bnscale RUN NAME=FILE NAME=FILE
 //
-// RUN is the run folder (e.g. /tmp/recipe7-out/stacked-16x16-mix-s3/runs/stacked-16x16-mix-s3),
-// DATA the folder holding naturalscene.h5 and whitenoise.h5 (e.g. …/data-base/sim-small).
+// RUN is the run folder, NAME a recording of it and FILE that recording's .h5 file, e.g. for
+// scripts/recipes.sh's "mix" candidates (natural scenes "ns" and white noise "wn" of one retina):
+//
+//	go run ./scripts/bnscale /tmp/recipe7-out/stacked-16x16-mix-s3/runs/stacked-16x16-mix-s3 \
+//	    ns=/tmp/recipe7-out/data-base/sim-small/naturalscene.h5 \
+//	    wn=/tmp/recipe7-out/data-base/sim-small/whitenoise.h5
 package main
 
 import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/retina"
@@ -45,15 +49,25 @@ func stats(a retina.Activations) (m, s []float64) {
 }
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/bnscale RUN DATA")
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/bnscale RUN NAME=FILE NAME=FILE")
 		os.Exit(2)
 	}
-	run, data := os.Args[1], os.Args[2]
+	run := os.Args[1]
+	var names []string
+	files := map[string]string{}
+	for _, a := range os.Args[2:] {
+		name, file, ok := strings.Cut(a, "=")
+		if !ok || name == "" || file == "" {
+			fmt.Fprintf(os.Stderr, "bnscale: %q: expected NAME=FILE (a recording of the run and its .h5 file)\n", a)
+			os.Exit(2)
+		}
+		names = append(names, name)
+		files[name] = file
+	}
 	res := map[string][]retina.Activations{}
-	for _, rec := range []string{"ns", "wn"} {
-		file := map[string]string{"ns": "naturalscene.h5", "wn": "whitenoise.h5"}[rec]
-		r, err := datasets.LoadFile(data+"/"+file, "", nil)
+	for _, rec := range names {
+		r, err := datasets.LoadFile(files[rec], "", nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bnscale:", err)
 			os.Exit(1)
@@ -70,10 +84,11 @@ func main() {
 		}
 		res[rec] = acts
 	}
-	for i := range res["ns"] {
-		mn, sn := stats(res["ns"][i])
-		mw, sw := stats(res["wn"][i])
-		fmt.Printf("%s\n  ch  mean ns  mean wn   SD ns   SD wn  SD ns/wn\n", res["ns"][i].Layer)
+	a, b := names[0], names[1]
+	for i := range res[a] {
+		mn, sn := stats(res[a][i])
+		mw, sw := stats(res[b][i])
+		fmt.Printf("%s\n  ch  mean %s  mean %s   SD %s   SD %s  SD %s/%s\n", res[a][i].Layer, a, b, a, b, a, b)
 		for c := range mn {
 			fmt.Printf("  %2d  %7.3f  %7.3f  %6.3f  %6.3f  %6.2f\n", c, mn[c], mw[c], sn[c], sw[c], sn[c]/sw[c])
 		}
