@@ -20,6 +20,12 @@
 //	go run ./scripts/misses --run /tmp/recipe7-out/default/runs/bncnn-small --json /tmp/miss8-out/default.json
 //	go run ./scripts/misses --run RUN --recording ns        # a run of several recordings
 //	go run ./scripts/misses --responders windowed --window 20,40,100 --only contrast_adaptation
+//	go run ./scripts/misses --contrast base=/tmp/recipe7-out/data-base/sim-small/naturalscene.h5,crange4=…
+//
+// --contrast prints, for the training stimulus of each file, the local contrast that the
+// truth's gain control sees (contrastSeries): its percentiles, and how often it changed by 2×
+// and by 3.5× (the experiment's 0.7 → 0.2) within 1 s, beside the same for the
+// contrast-adaptation experiment's own flicker.
 //
 // Without --run the truth is the simulated retina of --preset and --sim-seed, read out like a
 // model of --window frames (its first value), and the model is left out.
@@ -37,7 +43,9 @@ import (
 	"time"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/phenomena"
+	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
 )
 
@@ -95,14 +103,23 @@ func main() {
 	windows := flag.String("window", "", "window(s) of the windowed truth in frames, comma-separated (default: the model's history, or 40)")
 	responders := flag.String("responders", "model,truth,windowed", "which responders to judge")
 	jsonOut := flag.String("json", "", "write the per-cell results to this file")
+	rf := flag.Bool("rf", false, "also print each responder's receptive-field centres (white-noise mapping)")
+	contrast := flag.String("contrast", "", "instead: the local contrast the truth adapts to in recordings' training stimuli, LABEL=FILE.h5,… (and in the contrast-adaptation experiment's flicker)")
 	flag.Parse()
-	if err := mainErr(*run, *recording, *preset, *simSeed, *only, *seedList, *windows, *responders, *jsonOut); err != nil {
+	if *contrast != "" {
+		if err := contrastReport(*contrast, *preset); err != nil {
+			fmt.Fprintln(os.Stderr, "misses:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := mainErr(*run, *recording, *preset, *simSeed, *only, *seedList, *windows, *responders, *jsonOut, *rf); err != nil {
 		fmt.Fprintln(os.Stderr, "misses:", err)
 		os.Exit(1)
 	}
 }
 
-func mainErr(run, recording, preset string, simSeed uint64, only, seedList, windowList, responders, jsonOut string) error {
+func mainErr(run, recording, preset string, simSeed uint64, only, seedList, windowList, responders, jsonOut string, rf bool) error {
 	exps, err := phenomena.Select(splitList(only))
 	if err != nil {
 		return fmt.Errorf("--only: %w", err)
@@ -206,6 +223,21 @@ func mainErr(run, recording, preset string, simSeed uint64, only, seedList, wind
 	}
 	for _, s := range subjects {
 		fmt.Printf("# %s: %s\n", s.name, s.desc)
+	}
+	if rf {
+		// Where the battery's white-noise mapping puts each cell (motion reversal and object
+		// motion place their stimuli there).
+		for _, s := range subjects {
+			pts, err := phenomena.ReceptiveFieldCentres(s.s.R)
+			if err != nil {
+				return fmt.Errorf("receptive fields of %s: %w", s.name, err)
+			}
+			fmt.Printf("# %s receptive-field centres (x, y px):", s.name)
+			for c, p := range pts {
+				fmt.Printf(" %d (%.1f, %.1f)", c, p.X, p.Y)
+			}
+			fmt.Println()
+		}
 	}
 
 	results := map[string]map[string]*responderResult{}
@@ -356,4 +388,52 @@ func parseInts(s string) ([]uint64, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+func contrastReport(list, preset string) error {
+	cfg, err := simretina.Preset(preset)
+	if err != nil {
+		return fmt.Errorf("--preset: %w", err)
+	}
+	circ := simretina.DefaultCircuit()
+	if cfg.Circuit != (simretina.Circuit{}) {
+		circ = cfg.Circuit
+	}
+	lag := int(math.Round(cfg.FrameRate)) // 1 s
+	factors := []float64{2, 3.5}
+	report := func(label string, stim datasets.Movie) error {
+		st, err := summariseContrast(contrastSeries(stim, circ, cfg.FrameRate), lag, lag, factors)
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		fmt.Printf("%-28s %7d frames  c p5 %.3f p50 %.3f p95 %.3f (p95/p5 %.1f)  changed within 1 s by ≥2×: %.4f, by ≥3.5×: %.4f\n",
+			label, stim.T, st.P5, st.P50, st.P95, st.P95/st.P5, st.FracChangedBy[2], st.FracChangedBy[3.5])
+		return nil
+	}
+	// The experiment's flicker (phenomena.ContrastAdaptationExperiment): full field, 0.7 for
+	// 8 s, 0.2 for 8 s (the same noise), 0.7 for 4 s.
+	hi := stimuli.WhiteNoise(cfg.H, cfg.W, 8*lag, 0.7, max(cfg.H, cfg.W), false, 1101)
+	lo := stimuli.WhiteNoise(cfg.H, cfg.W, 8*lag, 0.2, max(cfg.H, cfg.W), false, 1101)
+	hi2 := stimuli.WhiteNoise(cfg.H, cfg.W, 4*lag, 0.7, max(cfg.H, cfg.W), false, 1102)
+	exp, err := stimuli.Concat(hi, lo, hi2)
+	if err != nil {
+		return err
+	}
+	if err := report("experiment 0.7→0.2→0.7", exp); err != nil {
+		return err
+	}
+	for _, item := range splitList(list) {
+		label, file, ok := strings.Cut(item, "=")
+		if !ok || label == "" || file == "" {
+			return fmt.Errorf("--contrast %q: expected LABEL=FILE.h5", item)
+		}
+		rec, err := datasets.LoadFile(file, "", nil)
+		if err != nil {
+			return fmt.Errorf("--contrast %s: %w", label, err)
+		}
+		if err := report(label+" (train)", rec.Train.Stimulus); err != nil {
+			return err
+		}
+	}
+	return nil
 }
