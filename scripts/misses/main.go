@@ -20,7 +20,12 @@
 //	go run ./scripts/misses --run /tmp/recipe7-out/default/runs/bncnn-small --json /tmp/miss8-out/default.json
 //	go run ./scripts/misses --run RUN --recording ns        # a run of several recordings
 //	go run ./scripts/misses --responders windowed --window 20,40,100 --only contrast_adaptation
+//	go run ./scripts/misses --ceiling ns=/tmp/recipe7-out/data-base/sim-small/naturalscene.h5 --window 20,40,60
 //	go run ./scripts/misses --contrast base=/tmp/recipe7-out/data-base/sim-small/naturalscene.h5,crange4=…
+//
+// --ceiling prints, per cell, the correlation of the windowed truth's rates with the truth's on
+// each file's test stimulus: how much of the truth a feedforward function of the window can
+// follow at best in this form.
 //
 // --contrast prints, for the training stimulus of each file, the local contrast that the
 // truth's gain control sees (contrastSeries): its percentiles, and how often it changed by 2×
@@ -44,6 +49,7 @@ import (
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
+	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/phenomena"
 	"github.com/deepretina/deepretina/phenomena/stimuli"
 	"github.com/deepretina/deepretina/retina"
@@ -103,9 +109,17 @@ func main() {
 	windows := flag.String("window", "", "window(s) of the windowed truth in frames, comma-separated (default: the model's history, or 40)")
 	responders := flag.String("responders", "model,truth,windowed", "which responders to judge")
 	jsonOut := flag.String("json", "", "write the per-cell results to this file")
+	ceiling := flag.String("ceiling", "", "instead: how well the windowed truth (--window, default 40) follows the truth on recordings' test stimuli, LABEL=FILE.h5,…")
 	rf := flag.Bool("rf", false, "also print each responder's receptive-field centres (white-noise mapping)")
 	contrast := flag.String("contrast", "", "instead: the local contrast the truth adapts to in recordings' training stimuli, LABEL=FILE.h5,… (and in the contrast-adaptation experiment's flicker)")
 	flag.Parse()
+	if *ceiling != "" {
+		if err := ceilingReport(*ceiling, *preset, *simSeed, *windows); err != nil {
+			fmt.Fprintln(os.Stderr, "misses:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *contrast != "" {
 		if err := contrastReport(*contrast, *preset); err != nil {
 			fmt.Fprintln(os.Stderr, "misses:", err)
@@ -436,4 +450,78 @@ func contrastReport(list, preset string) error {
 		}
 	}
 	return nil
+}
+
+func ceilingReport(list, preset string, simSeed uint64, windowList string) error {
+	wins := []uint64{datasets.DefaultHistory}
+	if windowList != "" {
+		var err error
+		if wins, err = parseInts(windowList); err != nil {
+			return fmt.Errorf("--window: %w", err)
+		}
+	}
+	truth, err := phenomena.NewSimResponder(preset, simSeed, 0, nil)
+	if err != nil {
+		return fmt.Errorf("--preset %s --sim-seed %d: %w", preset, simSeed, err)
+	}
+	for _, item := range splitList(list) {
+		label, file, ok := strings.Cut(item, "=")
+		if !ok || label == "" || file == "" {
+			return fmt.Errorf("--ceiling %q: expected LABEL=FILE.h5", item)
+		}
+		rec, err := datasets.LoadFile(file, "", nil)
+		if err != nil {
+			return fmt.Errorf("--ceiling %s: %w", label, err)
+		}
+		stim := rec.Test.Stimulus
+		full, err := truth.Respond(stim)
+		if err != nil {
+			return fmt.Errorf("--ceiling %s: %w", label, err)
+		}
+		for _, w := range wins {
+			win, err := Windowed{Inner: truth, Window: int(w)}.Respond(stim)
+			if err != nil {
+				return fmt.Errorf("--ceiling %s window %d: %w", label, w, err)
+			}
+			// Row t of win is frame t+w; compare with the truth's same frames.
+			r := windowCorrelations(full, win, int(w))
+			fmt.Printf("%s test (%d frames), window %d: r per cell %s (mean %.3f)\n", label, stim.T, w, fmtFloats(r), meanOf(r))
+		}
+	}
+	return nil
+}
+
+// windowCorrelations is, per cell, Pearson's r between the truth's rates full [T, N] at frames
+// w… and the windowed responder's rates win [T − w, N].
+func windowCorrelations(full, win datasets.Matrix, w int) []float64 {
+	out := make([]float64, full.Cols)
+	for c := range out {
+		a := make([]float32, win.Rows)
+		b := make([]float32, win.Rows)
+		for t := range win.Rows {
+			a[t], b[t] = full.Data[(t+w)*full.Cols+c], win.Data[t*win.Cols+c]
+		}
+		r, err := metrics.Pearson(a, b)
+		if err != nil {
+			r = math.NaN()
+		}
+		out[c] = r
+	}
+	return out
+}
+
+func fmtFloats(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprintf("%.3f", x)
+	}
+	return strings.Join(parts, " ")
+}
+
+func meanOf(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }

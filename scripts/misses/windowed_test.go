@@ -147,3 +147,22 @@ func TestWindowedTruthMatchesTheTruthOnAShortStimulus(t *testing.T) {
 		t.Error("the truth after 2 s of flicker answers the last 40 frames as it does after grey: no memory beyond the window to test")
 	}
 }
+
+// TestWindowCorrelationsAlignsFrames: row t of the windowed rates is frame t + w of the full
+// ones; a windowed copy of the full rates correlates at 1, one shifted by a frame does not.
+func TestWindowCorrelationsAlignsFrames(t *testing.T) {
+	const T, w = 50, 5
+	full := datasets.NewMatrix(T, 1)
+	for k := range T {
+		full.Data[k] = float32(math.Sin(float64(k) * 0.7))
+	}
+	win := datasets.NewMatrix(T-w, 1)
+	copy(win.Data, full.Data[w:])
+	if r := windowCorrelations(full, win, w)[0]; math.Abs(r-1) > 1e-6 {
+		t.Errorf("aligned copy: r = %v, want 1", r)
+	}
+	copy(win.Data, full.Data[w-1:])
+	if r := windowCorrelations(full, win, w)[0]; r > 0.9 {
+		t.Errorf("copy shifted by one frame: r = %v; the alignment is not checked", r)
+	}
+}
