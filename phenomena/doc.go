@@ -26,8 +26,10 @@
 // paper behind them, which Experiment.Criterion repeats and Experiment.Passes applies.
 //
 // Stimuli are in z-scored intensity units (0 = mean grey, 1 = one SD of the training stimulus),
-// at the responder's frame rate; durations follow the reference at 100 Hz; sizes that span its
-// 50×50 field are scaled to the input, bar widths and grating periods stay in pixels. The
+// which the model and the run's simulated truth (TruthForRun) both map through the run's
+// normalisation (raw = mean + std·z), so that both are shown one physical stimulus. They run
+// at the responder's frame rate; durations follow the reference at 100 Hz; sizes that span
+// its 50×50 field are scaled to the input, bar widths and grating periods stay in pixels. The
 // stimulus builders (package phenomena/stimuli: Step, PairedFlash, FlashTrain, Bar, DriftingBar,
 // MotionReversal, Grating, DriftingGrating, ReversingGrating, ContrastReversingGrating,
 // JitteredGrating, DifferentialCircle, JitteredCircle, ObjectMotionTrials, MovingCircle,

@@ -272,12 +272,16 @@ func TestCompareFigureAndJSON(t *testing.T) {
 }
 
 func TestTruthForRun(t *testing.T) {
+	// The normalisation of the crange4 data (`simulate --contrast-range 4`): SD 0.546 in the
+	// simulator's units, so the truth must not take z as its own units.
+	norm := datasets.NormStats{Mean: 0.00588, Std: 0.546}
 	meta := func(dataset, datapath, data string, seed uint64, cells []int) *retina.RunMeta {
 		return &retina.RunMeta{
 			Config:     runconfig.Config{Dataset: dataset, DataPath: datapath, SimSeed: seed},
 			Data:       data,
 			CellIDs:    cells,
 			InputShape: [3]int{20, 20, 20},
+			NormStats:  norm,
 		}
 	}
 	for _, tc := range []struct {
@@ -288,13 +292,14 @@ func TestTruthForRun(t *testing.T) {
 		wantSeed  uint64
 		wantCells []int
 		wantDesc  string
+		wantNorm  bool // the run's NormStats (simulated data), else the identity (nil)
 	}{
-		{"in-memory simulation", meta("sim-small", "", "simulated retina preset=small seed=7 (…)", 7, []int{1, 3}), "", false, 7, []int{1, 3}, "preset=small seed=7"},
-		{"default seed", meta("sim-small", "", "", 0, []int{0}), "", false, 1, []int{0}, "seed=1"},
-		{"simulated files", meta("sim-small", "/data", "simulated retina preset=small seed=4 (20x20 px); loaded from /data/sim-small/whitenoise.h5", 0, []int{2}), "", false, 4, []int{2}, "seed=4"},
-		{"recorded data", meta("15-10-07", "/data", "/data/15-10-07/whitenoise.h5", 0, []int{0, 5}), "", true, 0, nil, ""},
-		{"recorded data, truth asked", meta("15-10-07", "/data", "/data/15-10-07/whitenoise.h5", 0, []int{0, 5, 30}), "small", false, 1, nil, "all its cells"},
-		{"another seed's preset", meta("sim-small", "", "", 9, []int{0}), "small", false, 9, []int{0}, "seed=9"},
+		{"in-memory simulation", meta("sim-small", "", "simulated retina preset=small seed=7 (…)", 7, []int{1, 3}), "", false, 7, []int{1, 3}, "preset=small seed=7", true},
+		{"default seed", meta("sim-small", "", "", 0, []int{0}), "", false, 1, []int{0}, "seed=1", true},
+		{"simulated files", meta("sim-small", "/data", "simulated retina preset=small seed=4 (20x20 px); loaded from /data/sim-small/whitenoise.h5", 0, []int{2}), "", false, 4, []int{2}, "seed=4", true},
+		{"recorded data", meta("15-10-07", "/data", "/data/15-10-07/whitenoise.h5", 0, []int{0, 5}), "", true, 0, nil, "", false},
+		{"recorded data, truth asked", meta("15-10-07", "/data", "/data/15-10-07/whitenoise.h5", 0, []int{0, 5, 30}), "small", false, 1, nil, "all its cells", false},
+		{"another seed's preset", meta("sim-small", "", "", 9, []int{0}), "small", false, 9, []int{0}, "seed=9", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, desc, err := TruthForRun(tc.meta, tc.preset)
@@ -314,10 +319,41 @@ func TestTruthForRun(t *testing.T) {
 			if truth.Retina.Config().Seed != tc.wantSeed || truth.History != 20 || !equalInts(truth.Cells, tc.wantCells) || !strings.Contains(desc, tc.wantDesc) {
 				t.Errorf("seed %d history %d cells %v desc %q", truth.Retina.Config().Seed, truth.History, truth.Cells, desc)
 			}
+			if tc.wantNorm != (truth.Norm != nil) || (truth.Norm != nil && *truth.Norm != norm) {
+				t.Errorf("Norm %v; expected the run's %+v: %v", truth.Norm, norm, tc.wantNorm)
+			}
 		})
 	}
+
+	// The truth of a run with Std ≠ 1 is shown what its model is shown: z → mean + std·z, grey
+	// padding included; the identity (the truth before issue 19's fix) would fail this check.
+	resp, _, err := TruthForRun(meta("sim-small", "", "", 1, []int{0, 3, 6}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := resp.(*SimResponder)
+	plain := &SimResponder{Retina: truth.Retina, History: truth.History, Cells: truth.Cells}
+	z := stimuli.WhiteNoise(20, 20, 50, 1, 2, false, 12)
+	if err := respondsToRaw(truth, plain, norm, z); err != nil {
+		t.Errorf("truth of a run normalised by %+v: %v", norm, err)
+	}
+	if err := respondsToRaw(plain, plain, norm, z); err == nil {
+		t.Errorf("the identity passes as the run's normalisation %+v: the check cannot fail", norm)
+	}
+
 	if _, _, err := TruthForRun(meta("sim-small", "", "", 0, nil), "huge"); err == nil || !strings.Contains(err.Error(), "huge") {
 		t.Errorf("unknown preset: %v", err)
+	}
+	noNorm := meta("sim-small", "", "", 0, nil)
+	noNorm.NormStats = datasets.NormStats{}
+	if _, _, err := TruthForRun(noNorm, ""); err == nil || !strings.Contains(err.Error(), "norm_stats") {
+		t.Errorf("a simulated run without norm_stats: %v; expected an error naming the field", err)
+	}
+	// A multi-recording run's truth is that of one recording's view (its NormStats, its cells).
+	multi := meta("sim-small", "", "", 0, nil)
+	multi.Recordings = []retina.RecordingMeta{{Name: "ns"}, {Name: "wn"}}
+	if _, _, err := TruthForRun(multi, ""); err == nil || !strings.Contains(err.Error(), "ns, wn") {
+		t.Errorf("a run of two recordings: %v; expected an error naming them", err)
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 // (ModelResponder) or the simulated retina (SimResponder).
 //
 // Stimuli are in z-scored intensity units, as in the reference's battery: 0 is the mean grey
-// and 1 one standard deviation of the stimulus the model was trained on.
+// and 1 one standard deviation of the stimulus the model was trained on. Each responder maps
+// them to its own raw units: the model with its run's NormStats, the run's simulated truth
+// (TruthForRun) with the same NormStats, so both are shown one physical stimulus.
 type Responder interface {
 	// InputShape is [history, H, W]: the frames of stimulus each output row depends on and the
 	// frame size.
@@ -26,9 +28,10 @@ type Responder interface {
 	Respond(stim datasets.Movie) (datasets.Matrix, error)
 }
 
-// Run presents stim to r after `history` frames of mean grey and returns the rates aligned with
-// the stimulus: [T, N], row t the response at frame t of stim. It checks the frame size and
-// that the responder returned one finite row per frame.
+// Run presents stim to r after `history` frames of mean grey (z = 0, which each responder maps
+// to its normalisation's mean) and returns the rates aligned with the stimulus: [T, N], row t
+// the response at frame t of stim. It checks the frame size and that the responder returned
+// one finite row per frame.
 func Run(r Responder, stim datasets.Movie) (datasets.Matrix, error) {
 	shape := r.InputShape()
 	history, h, w := shape[0], shape[1], shape[2]
@@ -77,12 +80,18 @@ func (m ModelResponder) PixelSizeUM() float64 {
 
 // Respond implements Responder.
 func (m ModelResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
-	norm := m.Model.Meta.NormStats
+	return m.Model.Predict(rawStimulus(m.Model.Meta.NormStats, stim))
+}
+
+// rawStimulus maps a stimulus in the battery's z-scored units to the raw units a normalisation
+// was computed in: raw = mean + std·z. ModelResponder and a SimResponder with a Norm share it,
+// so that a model and its truth are shown the same raw values to the last bit.
+func rawStimulus(norm datasets.NormStats, stim datasets.Movie) datasets.Movie {
 	raw := datasets.NewMovie(stim.T, stim.H, stim.W)
 	for i, z := range stim.Data {
 		raw.Data[i] = float32(norm.Mean + norm.Std*float64(z))
 	}
-	return m.Model.Predict(raw)
+	return raw
 }
 
 func positiveOr(v, def float64) float64 {

@@ -2,6 +2,7 @@ package phenomena
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/deepretina/deepretina/datasets"
 	"github.com/deepretina/deepretina/datasets/simretina"
@@ -10,15 +11,27 @@ import (
 // SimResponder adapts the simulated retina (the ground truth of simulated runs). The circuit
 // keeps its own state and needs no history, so its rates are cut to the rows a model with
 // History frames of history returns; Cells picks and orders its ganglion cells as the model's
-// output (nil: all). Its stimulus units are the z-scored units of the battery.
+// output (nil: all).
+//
+// Norm maps the battery's z-scored stimulus to the simulator's own intensity units (0 = mean
+// grey, the SD of its stimuli ≈ the preset's Contrast) exactly as ModelResponder maps it to a
+// model's raw units: raw = Mean + Std·z, in the same float32 arithmetic, grey padding (z = 0)
+// included. TruthForRun sets it to the run's NormStats, so that the truth is shown the physical
+// stimulus its model is shown: a model trained on stimuli of SD 0.55 (`simulate
+// --contrast-range 4`) sees the battery's contrast 0.7 as 0.38 of the simulator's units, and so
+// must the truth. nil (NewSimResponder's default) is the identity: z is taken as the
+// simulator's own units, which is how the simulator's verdicts on itself are judged.
 type SimResponder struct {
 	Retina  *simretina.Retina
 	History int
 	Cells   []int
+	Norm    *datasets.NormStats
 }
 
 // NewSimResponder builds the simulated retina of a preset ("small", "paper") and seed, read
-// out like a model with the given history and cells (nil: all).
+// out like a model with the given history and cells (nil: all). Its stimulus units are the
+// simulator's own (Norm nil: the identity); set Norm to show it the stimulus a model with that
+// normalisation is shown (TruthForRun does, with the run's).
 func NewSimResponder(preset string, seed uint64, history int, cells []int) (*SimResponder, error) {
 	cfg, err := simretina.Preset(preset)
 	if err != nil {
@@ -54,7 +67,8 @@ func (s *SimResponder) FrameRate() float64 { return s.Retina.Config().FrameRate 
 // PixelSizeUM implements Responder.
 func (s *SimResponder) PixelSizeUM() float64 { return s.Retina.Config().PixelSizeUM }
 
-// Respond implements Responder: the circuit's noiseless rates from rest, rows History… .
+// Respond implements Responder: the circuit's noiseless rates from rest, rows History… , to
+// stim mapped through Norm (when set).
 func (s *SimResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 	c := s.Retina.Config()
 	if stim.H != c.H || stim.W != c.W {
@@ -62,6 +76,13 @@ func (s *SimResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 	}
 	if stim.T <= s.History {
 		return datasets.Matrix{}, fmt.Errorf("stimulus of %d frames is not longer than the history of %d frames", stim.T, s.History)
+	}
+	if s.Norm != nil {
+		n := *s.Norm
+		if !(n.Std > 0) || math.IsInf(n.Std, 0) || math.IsNaN(n.Mean) || math.IsInf(n.Mean, 0) {
+			return datasets.Matrix{}, fmt.Errorf("normalisation mean %v std %v: expected a finite mean and a finite positive std", n.Mean, n.Std)
+		}
+		stim = rawStimulus(n, stim)
 	}
 	resp, err := s.Retina.RunGanglion(stim, nil)
 	if err != nil {

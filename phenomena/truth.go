@@ -2,6 +2,7 @@ package phenomena
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,7 +27,20 @@ var simProvenance = regexp.MustCompile(`^simulated retina preset=(\w+) seed=(\d+
 // The run's cell ids pick the simulated cells when they all exist there; otherwise (a truth
 // asked for a recorded-data run) every simulated cell is used. The responder is a
 // *SimResponder, or a nil interface when there is no truth (so it can go straight to Battery).
+//
+// Units: when the run was trained on simulated data its NormStats are in the simulator's
+// intensity units (every preset's), and the truth maps the battery's z-scored stimuli through
+// them exactly as the model does (SimResponder.Norm = the run's NormStats), grey included: the
+// model and its truth are shown one physical stimulus, in units of the model's training SD. A
+// run trained on recorded data has NormStats in the recording's own units, which mean nothing
+// to the simulator; a truth asked for it (preset given) takes z in its own units (Norm nil).
+// meta must describe one recording (a multi-recording run's RunMeta.ForRecording view, as
+// retina.LoadModel with LoadOptions.Recording gives): its NormStats are those of the readout
+// judged.
 func TruthForRun(meta *retina.RunMeta, preset string) (Responder, string, error) {
+	if len(meta.Recordings) > 1 {
+		return nil, "", fmt.Errorf("truth: the run holds %d recordings (%s); expected the description of the one judged (RunMeta.ForRecording)", len(meta.Recordings), strings.Join(meta.RecordingNames(), ", "))
+	}
 	runPreset, runSeed, simulated := runSimulation(meta)
 	seed := uint64(0)
 	switch {
@@ -51,6 +65,14 @@ func TruthForRun(meta *retina.RunMeta, preset string) (Responder, string, error)
 	truth.Cells = cells
 	cfg := truth.Retina.Config()
 	desc := fmt.Sprintf("simulated retina preset=%s seed=%d (%d×%d px)", preset, cfg.Seed, cfg.H, cfg.W)
+	if simulated {
+		n := meta.NormStats
+		if !(n.Std > 0) || math.IsInf(n.Std, 0) || math.IsNaN(n.Mean) || math.IsInf(n.Mean, 0) {
+			return nil, "", fmt.Errorf("truth: field \"norm_stats\": mean %v std %v; expected a finite mean and a finite positive std", n.Mean, n.Std)
+		}
+		truth.Norm = &n
+		desc += fmt.Sprintf(", shown the model's stimulus (z → %.4g + %.4g·z)", n.Mean, n.Std)
+	}
 	if cells == nil && len(meta.CellIDs) > 0 {
 		desc += ", all its cells (the run's cell ids are not its cells)"
 	}

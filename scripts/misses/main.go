@@ -216,8 +216,10 @@ func mainErr(run, recording, preset string, simSeed uint64, only, seedList, wind
 		if want["windowed"] {
 			cfg := truth.Retina.Config()
 			for _, w := range wins {
-				// The same retina as the truth, read out with no history of its own.
-				inner := &phenomena.SimResponder{Retina: truth.Retina, History: 0, Cells: cells}
+				// The same retina as the truth, read out with no history of its own, shown the
+				// same physical stimulus (its normalisation; grey before the window is z = 0,
+				// the normalisation's mean, as for the model).
+				inner := &phenomena.SimResponder{Retina: truth.Retina, History: 0, Cells: cells, Norm: truth.Norm}
 				name := fmt.Sprintf("windowed%d", w)
 				desc := fmt.Sprintf("%s, each frame from the %d frames (%.0f ms) before it, grey before", truthDesc, w, 1000*float64(w)/cfg.FrameRate)
 				subjects = append(subjects, subject{name, desc, phenomena.NewSubject(Windowed{Inner: inner, Window: w})})
