@@ -66,7 +66,9 @@ const (
 
 // RecordingBNStats reports whether a multi-recording run of this config keeps the core's
 // running statistics per recording.
-func (c Config) RecordingBNStats() bool { return c.MultiRecording() && c.CoreBNStats != CoreBNStatsShared }
+func (c Config) RecordingBNStats() bool {
+	return c.MultiRecording() && c.CoreBNStats != CoreBNStatsShared
+}
 
 // MultiRecording reports whether the config trains a multi-recording run: it lists recordings
 // or starts its core from another run.
