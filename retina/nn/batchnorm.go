@@ -77,8 +77,8 @@ func batchNormSpecs(scope, statsScope []string, torchPrefix string, nFeatures in
 //
 // With opts.Abs, γ is replaced by |γ| (the reference's AbsBatchNorm1d). Variables live in ctx's
 // current scope (the running statistics in opts.Stats when set) and take x's dtype; see
-// batchNormSpecs for their names. Feature order is whatever
-// x's is: the models pass PyTorch's flatten of [C,H,W].
+// batchNormSpecs for their names. Feature order is whatever x's is: the models pass PyTorch's
+// flatten of [C,H,W].
 func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *graph.Node {
 	if x.Rank() != 2 {
 		panic(fmt.Errorf("flat batch norm input: shape %s; expected [B, F]", x.Shape()))
