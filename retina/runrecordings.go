@@ -65,6 +65,9 @@ func (m *RunMeta) checkRecordings() error {
 			return fmt.Errorf("%s: %q is not a recording name of its own (letters, digits, '.', '_', '-')", field("name"), r.Name)
 		case r.Model.Validate() != nil:
 			return fmt.Errorf("%s: %w", field("model"), r.Model.Validate())
+		case r.Model.RecordingBNStats != m.Recordings[0].Model.RecordingBNStats:
+			return fmt.Errorf("%s: RecordingBNStats %v, while recording %q has %v: a core keeps its running statistics per recording or shares them", field("model"),
+				r.Model.RecordingBNStats, m.Recordings[0].Name, m.Recordings[0].Model.RecordingBNStats)
 		case r.Model.ReadoutScope != nn.ReadoutScopeOf(r.Name):
 			return fmt.Errorf("%s: readout scope %q; expected %q", field("model"), r.Model.ReadoutScope, nn.ReadoutScopeOf(r.Name))
 		case len(r.CellIDs) != r.Model.NCells:

@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/deepretina/deepretina/datasets"
+	"github.com/deepretina/deepretina/internal/tensorconv"
 	"github.com/deepretina/deepretina/retina/nn"
 	"github.com/deepretina/deepretina/retina/runconfig"
 )
@@ -39,6 +41,7 @@ func newRunMeta(cfg runconfig.Config, recs []*datasets.Recording) *RunMeta {
 		rec := recs[i]
 		mcfg := cfg.ModelConfig(rec.NCells())
 		mcfg.ReadoutScope = nn.ReadoutScopeOf(spec.Name)
+		mcfg.RecordingBNStats = cfg.RecordingBNStats()
 		meta.Recordings = append(meta.Recordings, RecordingMeta{
 			Name: spec.Name, Spec: spec, Model: mcfg, NormStats: datasets.ComputeNormStats(rec.Train.Stimulus),
 			CellIDs: rec.CellIDs, InputShape: meta.InputShape, FrameRate: rec.FrameRate, PixelSizeUM: rec.PixelSizeUM,
@@ -213,7 +216,8 @@ func fromRunCheckpoint(cfg runconfig.Config, log io.Writer) (string, *RunMeta, e
 
 // loadCore starts the run's core from the checkpoint from_run names: its core variables (the
 // convolutions and their batch norms, running statistics included) are copied into the store;
-// its readouts are not. The run description records where the core came from and what it
+// its readouts are not. Where this run keeps running statistics per recording, each of its
+// recordings starts from the source's (coreValue). The run description records where the core came from and what it
 // was trained on.
 func (t *trainer) loadCore() error {
 	dir, from, err := fromRunCheckpoint(t.cfg, t.log)
@@ -226,18 +230,30 @@ func (t *trainer) loadCore() error {
 	}
 	scope := t.store.RootScope().At(ModelScope)
 	srcScope := src.RootScope().At(ModelScope)
-	for _, s := range nn.CoreVars(t.heads[0].mcfg) {
-		path := s.Path(srcScope)
-		v := src.GetVariable(path)
-		if v == nil || !slices.Equal(v.Shape().Dimensions, s.Shape) {
-			return runconfig.Errorf("from_run", "checkpoint %s: core variable %s missing or not of shape %v", dir, path, s.Shape)
+	// The source's core as each of its recordings sees it: one model, or, where its running
+	// statistics are per recording, one per recording (same learned variables, own statistics).
+	srcModels := []nn.ModelConfig{from.Model}
+	if len(from.Recordings) > 0 && from.Model.RecordingBNStats {
+		srcModels = srcModels[:0]
+		for _, r := range from.Recordings {
+			srcModels = append(srcModels, r.Model)
 		}
-		value, err := v.MustValue().LocalClone() // the store's own copy, whatever becomes of src
-		if err != nil {
-			return fmt.Errorf("from_run: copy %s: %w", path, err)
-		}
-		if _, err := t.store.Scope(s.ScopePath(scope)).CreateVariable(s.Name, value); err != nil {
-			return fmt.Errorf("from_run: copy %s: %w", path, err)
+	}
+	copied := map[string]bool{}
+	for _, h := range t.heads {
+		for i, s := range nn.CoreVars(h.mcfg) {
+			path := s.Path(scope)
+			if copied[path] {
+				continue // shared by the heads
+			}
+			copied[path] = true
+			value, err := coreValue(src, srcScope, srcModels, i, s)
+			if err != nil {
+				return runconfig.Errorf("from_run", "checkpoint %s: %v", dir, err)
+			}
+			if _, err := t.store.Scope(s.ScopePath(scope)).CreateVariable(s.Name, value); err != nil {
+				return fmt.Errorf("from_run: copy %s: %w", path, err)
+			}
 		}
 	}
 	abs, _ := filepath.Abs(dir)
@@ -257,4 +273,55 @@ func (t *trainer) loadCore() error {
 	fmt.Fprintf(t.log, "core from %s (epoch %d, trained on %d recordings)%s\n", dir, from.Epoch, len(inherited),
 		map[bool]string{true: ", frozen", false: ""}[t.cfg.ReadoutOnly])
 	return nil
+}
+
+// coreValue is the value, in the source store src, of core variable i of the source's models
+// (nn.CoreVars order), for the destination's variable s: a copy of the one variable when
+// every source model shares it; where the source keeps running statistics per recording, a
+// new recording starts from their mean over the source's recordings (the mean of the running
+// means and of the running variances: what shared statistics, which average every
+// recording's batches, would hold), and its batch counter from the first recording's.
+func coreValue(src *model.Store, srcScope *model.Scope, srcModels []nn.ModelConfig, i int, s nn.Var) (*tensors.Tensor, error) {
+	var paths []string
+	for _, m := range srcModels {
+		vars := nn.CoreVars(m)
+		if i >= len(vars) || vars[i].Name != s.Name {
+			return nil, fmt.Errorf("core variable %s: the source's core has no counterpart", s.Name)
+		}
+		if p := vars[i].Path(srcScope); !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	var sum []float64
+	var first *tensors.Tensor
+	for _, path := range paths {
+		v := src.GetVariable(path)
+		if v == nil || !slices.Equal(v.Shape().Dimensions, s.Shape) {
+			return nil, fmt.Errorf("core variable %s missing or not of shape %v", path, s.Shape)
+		}
+		value, err := v.MustValue().LocalClone() // the store's own copy, whatever becomes of src
+		if err != nil {
+			return nil, fmt.Errorf("copy %s: %w", path, err)
+		}
+		if first == nil {
+			first = value
+		}
+		if len(paths) == 1 || !value.DType().IsFloat() {
+			return first, nil
+		}
+		f, err := tensorconv.Float64s(value)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if sum == nil {
+			sum = make([]float64, len(f))
+		}
+		for j, x := range f {
+			sum[j] += x
+		}
+	}
+	for j := range sum {
+		sum[j] /= float64(len(paths))
+	}
+	return tensorconv.FromFloat64s(sum, first.DType(), s.Shape...), nil
 }

@@ -24,6 +24,11 @@ type BatchNormOptions struct {
 	// num_batches_tracked counter. Otherwise the variables follow torch.nn.BatchNorm1d:
 	// "weight", "bias", "running_mean", "running_var", "num_batches_tracked".
 	Abs bool
+	// Stats, when set, is the scope of the running statistics (running_mean, running_var,
+	// num_batches_tracked) instead of the batch norm's own: a core shared by several
+	// recordings keeps them per recording (ModelConfig.RecordingBNStats) and its learned
+	// scale and shift in common. nil: the batch norm's scope, as PyTorch's module has them.
+	Stats *model.Scope
 }
 
 // Names of the batch-norm variables, equal to the PyTorch state-dict leaf names.
@@ -38,8 +43,9 @@ const (
 )
 
 // batchNormSpecs lists the variables of a flat batch norm over nFeatures features, in the given
-// scope (relative to the model's context), with PyTorch keys prefixed by torchPrefix.
-func batchNormSpecs(scope []string, torchPrefix string, nFeatures int, abs bool) []varSpec {
+// scope (relative to the model's context; its running statistics and counter in statsScope),
+// with PyTorch keys prefixed by torchPrefix. The learned scale and shift come first.
+func batchNormSpecs(scope, statsScope []string, torchPrefix string, nFeatures int, abs bool) []varSpec {
 	scaleName, shiftName := bnWeight, bnBias
 	if abs {
 		scaleName, shiftName = bnAbsScale, bnAbsShift
@@ -48,11 +54,11 @@ func batchNormSpecs(scope []string, torchPrefix string, nFeatures int, abs bool)
 	specs := []varSpec{
 		{scope: scope, name: scaleName, shape: vec, trainable: true, init: initOnes, torchKey: torchPrefix + scaleName},
 		{scope: scope, name: shiftName, shape: vec, trainable: true, init: initZeros, torchKey: torchPrefix + shiftName},
-		{scope: scope, name: bnRunningMean, shape: vec, init: initZeros, torchKey: torchPrefix + bnRunningMean},
-		{scope: scope, name: bnRunningVar, shape: vec, init: initOnes, torchKey: torchPrefix + bnRunningVar},
+		{scope: statsScope, name: bnRunningMean, shape: vec, init: initZeros, torchKey: torchPrefix + bnRunningMean},
+		{scope: statsScope, name: bnRunningVar, shape: vec, init: initOnes, torchKey: torchPrefix + bnRunningVar},
 	}
 	if !abs {
-		specs = append(specs, varSpec{scope: scope, name: bnNumBatches, shape: []int{}, int64: true, init: initZeros,
+		specs = append(specs, varSpec{scope: statsScope, name: bnNumBatches, shape: []int{}, int64: true, init: initZeros,
 			torchKey: torchPrefix + bnNumBatches})
 	}
 	return specs
@@ -70,8 +76,9 @@ func batchNormSpecs(scope []string, torchPrefix string, nFeatures int, abs bool)
 //   - evaluation: y = (x − running_mean) / sqrt(running_var + eps) · γ + β.
 //
 // With opts.Abs, γ is replaced by |γ| (the reference's AbsBatchNorm1d). Variables live in ctx's
-// current scope and take x's dtype; see batchNormSpecs for their names. Feature order is whatever
-// x's is: the models pass PyTorch's flatten of [C,H,W].
+// current scope (the running statistics in opts.Stats when set) and take x's dtype; see
+// batchNormSpecs for their names. Feature order is whatever x's is: the models pass PyTorch's
+// flatten of [C,H,W].
 func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *graph.Node {
 	if x.Rank() != 2 {
 		panic(fmt.Errorf("flat batch norm input: shape %s; expected [B, F]", x.Shape()))
@@ -82,7 +89,13 @@ func FlatBatchNorm(ctx *model.Scope, x *graph.Node, opts BatchNormOptions) *grap
 	g := x.Graph()
 	dtype := x.DType()
 	batch, nFeatures := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
-	vars := materializeVars(ctx, batchNormSpecs(nil, "", nFeatures, opts.Abs), dtype)
+	specs := batchNormSpecs(nil, nil, "", nFeatures, opts.Abs)
+	vars := materializeVars(ctx, specs[:2], dtype)
+	statsCtx := ctx
+	if opts.Stats != nil {
+		statsCtx = opts.Stats
+	}
+	vars = append(vars, materializeVars(statsCtx, specs[2:], dtype)...)
 	scaleVar, shiftVar, meanVar, varVar := vars[0], vars[1], vars[2], vars[3]
 
 	scale := scaleVar.NodeValue(g)

@@ -47,6 +47,16 @@ type ModelConfig struct {
 	// reference's place ("dense", "bn_out").
 	Readout      string `json:",omitempty"`
 	ReadoutScope string `json:",omitempty"`
+
+	// RecordingBNStats (with ReadoutScope) keeps the core's batch-norm running statistics
+	// (running_mean, running_var, num_batches_tracked of bn1 and bn2) per recording, under
+	// ReadoutScope ("readout/<recording>/bn1/…"), while their learned scale and shift stay in
+	// the shared core ("bn1/…"). In training each batch holds one recording and is normalised
+	// by its own statistics; shared running statistics would blend every recording's, so that
+	// evaluation normalised recordings of different stimulus statistics unlike training did
+	// (docs/multirecording.md). false (and every model written before it existed): one set of
+	// running statistics in the core, shared by the recordings.
+	RecordingBNStats bool `json:",omitempty"`
 }
 
 // DefaultModelConfig returns the reference BNCNN configuration for nCells cells.
@@ -90,6 +100,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if err := c.validateReadout(); err != nil {
 		return err
+	}
+	if c.RecordingBNStats && c.ReadoutScope == "" {
+		return fmt.Errorf("ModelConfig.RecordingBNStats keeps the core's running statistics per recording: it needs a ReadoutScope (a model of several recordings)")
 	}
 	if !c.IsCNN() {
 		return nil
@@ -290,7 +303,11 @@ func coreForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) (Outputs, *gr
 		s := layerShapes[layer.name]
 		// PyTorch's Flatten of [C, H, W].
 		flat = graph.Reshape(h, b, s[0]*s[1]*s[2])
-		flat = FlatBatchNorm(ctx.At("%s", layer.bnScope), flat, bnOpts)
+		opts := bnOpts
+		if cfg.RecordingBNStats {
+			opts.Stats = scopeAt(ctx, cfg.coreStatsParts(layer.bnScope))
+		}
+		flat = FlatBatchNorm(ctx.At("%s", layer.bnScope), flat, opts)
 		if training && cfg.Noise > 0 {
 			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
 		}
@@ -317,6 +334,24 @@ func dropout(training bool, cfg ModelConfig) func(ctx *model.Scope, x *graph.Nod
 	}
 }
 
+// coreStatsParts is the scope path, relative to the model's scope, of the running statistics
+// of the core's batch norm bnScope: bnScope itself (shared by every recording), or under the
+// recording's readout scope with RecordingBNStats.
+func (c ModelConfig) coreStatsParts(bnScope string) []string {
+	if !c.RecordingBNStats {
+		return []string{bnScope}
+	}
+	return c.readoutParts(bnScope)
+}
+
+// scopeAt is ctx.At of each part of a scope path in turn.
+func scopeAt(ctx *model.Scope, parts []string) *model.Scope {
+	for _, p := range parts {
+		ctx = ctx.At("%s", p)
+	}
+	return ctx
+}
+
 // cnnLayer describes one conv → flat BN block of a CNN model.
 type cnnLayer struct {
 	name    string    // "conv1" / "conv2": also the variable scope of the convolution(s)
@@ -337,7 +372,7 @@ func cnnLayers(cfg ModelConfig) []cnnLayer {
 			name:    name,
 			bnScope: bnScope,
 			convs:   convLayerSubs(name, torchConvIdx[i], cin, cfg.Chans[i], cfg.KSizes[i], stacked, !cfg.NoConvBias, cfg.DropP > 0),
-			bn:      batchNormSpecs([]string{bnScope}, torchPrefix(torchBNIdx[i]), s[0]*s[1]*s[2], stacked),
+			bn:      batchNormSpecs([]string{bnScope}, cfg.coreStatsParts(bnScope), torchPrefix(torchBNIdx[i]), s[0]*s[1]*s[2], stacked),
 		})
 		cin = cfg.Chans[i]
 	}

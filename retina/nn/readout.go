@@ -99,7 +99,8 @@ func readoutSpecs(cfg ModelConfig) []varSpec {
 	} else {
 		specs = denseSpecs(cfg.readoutParts(scopeDense), torchPrefix(torchDenseIdx), s2[0]*s2[1]*s2[2], cfg.NCells, cfg.DenseBias)
 	}
-	return append(specs, batchNormSpecs(cfg.readoutParts(scopeOutputBN), torchPrefix(torchBNOutIdx), cfg.NCells, cfg.Type == ModelLinearStacked)...)
+	bn := cfg.readoutParts(scopeOutputBN)
+	return append(specs, batchNormSpecs(bn, bn, torchPrefix(torchBNOutIdx), cfg.NCells, cfg.Type == ModelLinearStacked)...)
 }
 
 // factorisedSpecs are the factorised readout's mask [positions, cells] and channel weights
@@ -198,18 +199,20 @@ func (c ModelConfig) TorchCompatible() error {
 }
 
 // CoreVars lists the variables of a CNN's core, its hidden layers (the convolutions and their
-// batch norms, running statistics included): what a model of several recordings shares and a
-// fine-tuned model takes from a trained one. cfg must be valid.
+// batch norms, running statistics included): what a model of several recordings shares (with
+// RecordingBNStats, all but the running statistics, which are the recording's own and listed
+// at cfg's recording) and a fine-tuned model takes from a trained one. cfg must be valid.
 func CoreVars(cfg ModelConfig) []Var {
-	core := map[string]bool{}
-	for _, l := range cnnLayers(cfg) {
-		core[l.name], core[l.bnScope] = true, true
-	}
-	var out []Var
-	for _, v := range Vars(cfg) {
-		if len(v.Scope) > 0 && core[v.Scope[0]] {
-			out = append(out, v)
+	var specs []varSpec
+	for _, layer := range cnnLayers(cfg) {
+		for _, sub := range layer.convs {
+			specs = append(specs, sub.specs()...)
 		}
+		specs = append(specs, layer.bn...)
+	}
+	out := make([]Var, len(specs))
+	for i, s := range specs {
+		out[i] = s.toVar()
 	}
 	return out
 }

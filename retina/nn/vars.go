@@ -30,10 +30,15 @@ func Vars(cfg ModelConfig) []Var {
 	specs := modelSpecs(cfg)
 	out := make([]Var, len(specs))
 	for i, s := range specs {
-		out[i] = Var{Scope: slices.Clone(s.scope), Name: s.name, Shape: slices.Clone(s.shape), Int64: s.int64,
-			Trainable: s.trainable, TorchKey: s.torchKey, Perm: slices.Clone(s.perm)}
+		out[i] = s.toVar()
 	}
 	return out
+}
+
+// toVar is the spec as Vars lists it.
+func (s varSpec) toVar() Var {
+	return Var{Scope: slices.Clone(s.scope), Name: s.name, Shape: slices.Clone(s.shape), Int64: s.int64,
+		Trainable: s.trainable, TorchKey: s.torchKey, Perm: slices.Clone(s.perm)}
 }
 
 // TorchShape is the variable's shape in the PyTorch state dict.

@@ -72,6 +72,7 @@ type Config struct {
 	FromRun       string          `json:"from_run,omitempty"`       // start the core from this run folder's best checkpoint (fine-tuning)
 	ReadoutOnly   bool            `json:"readout_only,omitempty"`   // with from_run: train the readouts only, the core frozen
 	UnfreezeAfter int             `json:"unfreeze_after,omitempty"` // with readout_only: train the core too after this many epochs (0: never)
+	CoreBNStats   string          `json:"core_bn_stats,omitempty"`  // with several recordings: the core's batch-norm running statistics per recording ("recording", default) or shared ("shared", as before session 8)
 }
 
 // DefaultConfig is the reference's published BNCNN setting on real data (50×50 pixels,

@@ -53,6 +53,23 @@ func (s *RecordingSpec) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Values of the config key core_bn_stats.
+const (
+	// CoreBNStatsRecording (the default): each recording keeps its own running statistics of
+	// the core's batch norms, updated by its own training batches and used when it is
+	// evaluated (nn.ModelConfig.RecordingBNStats).
+	CoreBNStatsRecording = "recording"
+	// CoreBNStatsShared: one set of running statistics, updated by every recording's batches,
+	// as every multi-recording run before this key existed.
+	CoreBNStatsShared = "shared"
+)
+
+// RecordingBNStats reports whether a multi-recording run of this config keeps the core's
+// running statistics per recording.
+func (c Config) RecordingBNStats() bool {
+	return c.MultiRecording() && c.CoreBNStats != CoreBNStatsShared
+}
+
 // MultiRecording reports whether the config trains a multi-recording run: it lists recordings
 // or starts its core from another run.
 func (c Config) MultiRecording() bool { return len(c.Recordings) > 0 || c.FromRun != "" }
@@ -103,7 +120,7 @@ func (c Config) RecordingConfig(s RecordingSpec) Config {
 	if s.Cells != nil {
 		r.Cells = *s.Cells
 	}
-	r.Recordings, r.FromRun, r.ReadoutOnly, r.UnfreezeAfter = nil, "", false, 0
+	r.Recordings, r.FromRun, r.ReadoutOnly, r.UnfreezeAfter, r.CoreBNStats = nil, "", false, 0, ""
 	return r
 }
 
@@ -125,7 +142,14 @@ func (c Config) validateRecordings(mtype string) error {
 			}
 		}
 	}
+	switch c.CoreBNStats {
+	case "", CoreBNStatsRecording, CoreBNStatsShared:
+	default:
+		return Errorf("core_bn_stats", "%q is not %s or %s", c.CoreBNStats, CoreBNStatsRecording, CoreBNStatsShared)
+	}
 	switch {
+	case c.CoreBNStats != "" && !c.MultiRecording():
+		return Errorf("core_bn_stats", "a single recording has no core to share: it needs recordings or from_run")
 	case c.ReadoutOnly && c.FromRun == "":
 		return Errorf("readout_only", "needs from_run, the run whose trained core it keeps")
 	case c.UnfreezeAfter < 0:

@@ -1,12 +1,14 @@
 // Command bnscale prints, for a run of several recordings (one core, a readout each), the mean
 // and SD of every core channel's pre-ReLU activation (the batch norm's output) on two
-// recordings' own test stimuli, each through its recording's normalisation and the core's
-// running statistics, as evaluation computes them. In training each batch holds one recording
-// and is normalised by its own statistics, so every channel then has mean β and SD |γ| on
-// either recording: an SD ratio far from 1 means that evaluation normalises the recordings
-// differently from training (docs/multirecording.md; docs/validation.md, "Across model seeds").
+// recordings' own stimuli, each through its recording's normalisation and the running
+// statistics evaluation uses (the recording's own, or, in a run written before session 8 or
+// with core_bn_stats "shared", the core's shared ones). In training each batch holds one
+// recording and is normalised by its own statistics, so every channel then has mean β and SD
+// |γ| on either recording: an SD ratio far from 1 means that evaluation normalises the
+// recordings differently from training (docs/multirecording.md; docs/validation.md, "Across
+// model seeds").
 //
-//	go run ./scripts/bnscale RUN NAME=FILE NAME=FILE
+//	go run ./scripts/bnscale [-stimulus test|train] RUN NAME=FILE NAME=FILE
 //
 // RUN is the run folder, NAME a recording of it and FILE that recording's .h5 file, e.g. for
 // scripts/recipes.sh's "mix" candidates (natural scenes "ns" and white noise "wn" of one retina):
@@ -14,9 +16,15 @@
 //	go run ./scripts/bnscale /tmp/recipe7-out/stacked-16x16-mix-s3/runs/stacked-16x16-mix-s3 \
 //	    ns=/tmp/recipe7-out/data-base/sim-small/naturalscene.h5 \
 //	    wn=/tmp/recipe7-out/data-base/sim-small/whitenoise.h5
+//
+// -stimulus train reads the recordings' training stimuli instead of their test stimuli: the
+// distribution the running statistics estimate. A short natural-scene test segment holds few
+// images, and its variance is below the training stimulus', so on it a ratio of 1 is not
+// expected even where evaluation matches training.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -49,14 +57,16 @@ func stats(a retina.Activations) (m, s []float64) {
 }
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/bnscale RUN NAME=FILE NAME=FILE")
+	stimulus := flag.String("stimulus", "test", "the recordings' stimulus to read: test or train")
+	flag.Parse()
+	if flag.NArg() != 3 || (*stimulus != "test" && *stimulus != "train") {
+		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/bnscale [-stimulus test|train] RUN NAME=FILE NAME=FILE")
 		os.Exit(2)
 	}
-	run := os.Args[1]
+	run := flag.Arg(0)
 	var names []string
 	files := map[string]string{}
-	for _, a := range os.Args[2:] {
+	for _, a := range flag.Args()[1:] {
 		name, file, ok := strings.Cut(a, "=")
 		if !ok || name == "" || file == "" {
 			fmt.Fprintf(os.Stderr, "bnscale: %q: expected NAME=FILE (a recording of the run and its .h5 file)\n", a)
@@ -77,7 +87,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bnscale:", err)
 			os.Exit(1)
 		}
-		acts, err := m.Hidden(r.Test.Stimulus, retina.HiddenOptions{PreNonlinearity: true})
+		stim := r.Test.Stimulus
+		if *stimulus == "train" {
+			stim = r.Train.Stimulus
+		}
+		acts, err := m.Hidden(stim, retina.HiddenOptions{PreNonlinearity: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bnscale:", err)
 			os.Exit(1)
