@@ -153,8 +153,8 @@ simulate() { # variant → prints the data folder
 	local variant=$1 dir="$OUT/data-$1"
 	if [[ ! -f "$dir/sim-small/amacrines_sim.h5" ]]; then
 		rm -rf "$dir"
-		# shellcheck disable=SC2046 # data_flags is a list of words
 		# Timed (OUT/simulate-VARIANT.time) since a larger recipe's data cost time too.
+		# shellcheck disable=SC2046 # data_flags is a list of words
 		/usr/bin/time -v -o "$OUT/simulate-$variant.time" "$BIN" simulate --out "$dir" --preset small --seed 1 --train-seconds "$(data_seconds "$variant")" $(data_flags "$variant") >"$OUT/simulate-$variant.log" 2>&1 ||
 			{ cat "$OUT/simulate-$variant.log" >&2; exit 1; }
 	fi
