@@ -154,9 +154,19 @@ func (e Experiment) RunSeed(r Responder, seed uint64) (*Outcome, error) {
 // one cell's (Outcome.Cells) for a phenomenon, the medians (Outcome.Metrics) for a sanity
 // check or a control (surrogate may be nil for those; a phenomenon never passes without it).
 func (e Experiment) Passes(m, surrogate Metrics) bool {
-	if !e.shows(m) {
-		return false
-	}
+	return e.Shows(m) && e.Beyond(m, surrogate)
+}
+
+// Shows is the first half of Passes: the literature's criterion on the responder's own metrics
+// alone. Where a phenomenon is missed, it tells whether the responder lacks the effect itself
+// or only does not beat its LN reference by the margin (Beyond).
+func (e Experiment) Shows(m Metrics) bool { return e.shows(m) }
+
+// Beyond is the second half of Passes: the margin over the LN reference (the surrogate's
+// metrics, or the reference held in the responder's own metrics: ln_lead_um, ln_oms_index). It
+// is true for an experiment without a margin (a sanity check or a control) and false for one
+// with a margin and no surrogate.
+func (e Experiment) Beyond(m, surrogate Metrics) bool {
 	if e.beyond == nil {
 		return true
 	}

@@ -341,3 +341,36 @@ func frameMean(m datasets.Movie, t int) float64 {
 	}
 	return s / float64(m.H*m.W)
 }
+
+// TestShowsAndBeyondSplitPasses: Passes is Shows and Beyond, and each half fails on its own
+// part of the criterion (contrast adaptation: the gain must fall, and fall 20 % further than
+// the surrogate's; object motion: the reference lives in the cell's own metrics).
+func TestShowsAndBeyondSplitPasses(t *testing.T) {
+	ca, om, step := ContrastAdaptationExperiment(), ObjectMotionExperiment(), StepResponseExperiment()
+	cases := []struct {
+		name          string
+		e             Experiment
+		m, s          Metrics
+		shows, beyond bool
+	}{
+		{"adapts, beyond", ca, Metrics{"gain_ratio": 0.5, "speedup_ms": 5}, Metrics{"gain_ratio": 0.9, "speedup_ms": 0}, true, true},
+		{"adapts, as its surrogate", ca, Metrics{"gain_ratio": 0.7, "speedup_ms": 5}, Metrics{"gain_ratio": 0.75, "speedup_ms": 0}, true, false},
+		{"no speed-up", ca, Metrics{"gain_ratio": 0.5, "speedup_ms": -1}, Metrics{"gain_ratio": 0.9, "speedup_ms": -4}, false, true},
+		{"no surrogate", ca, Metrics{"gain_ratio": 0.5, "speedup_ms": 5}, nil, true, false},
+		{"oms, beyond its LN", om, Metrics{"oms_index": 0.1, "ln_oms_index": 0.9, "oms_t": 10}, Metrics{}, true, true},
+		{"oms, not significant", om, Metrics{"oms_index": 0.1, "ln_oms_index": 0.9, "oms_t": 1}, Metrics{}, true, false},
+		{"no oms", om, Metrics{"oms_index": 0.9, "ln_oms_index": 1.5, "oms_t": 10}, Metrics{}, false, true},
+		{"sanity check: no margin", step, Metrics{"onset_peak_hz": 10, "transience": 0.5}, nil, true, true},
+	}
+	for _, c := range cases {
+		if got := c.e.Shows(c.m); got != c.shows {
+			t.Errorf("%s: Shows = %v, want %v", c.name, got, c.shows)
+		}
+		if got := c.e.Beyond(c.m, c.s); got != c.beyond {
+			t.Errorf("%s: Beyond = %v, want %v", c.name, got, c.beyond)
+		}
+		if got := c.e.Passes(c.m, c.s); got != (c.shows && c.beyond) {
+			t.Errorf("%s: Passes = %v, want Shows && Beyond = %v", c.name, got, c.shows && c.beyond)
+		}
+	}
+}

@@ -37,32 +37,9 @@ func TrainingThroughput(backend compute.Backend, mcfg nn.ModelConfig, batch int,
 	if err := mcfg.Validate(); err != nil {
 		return Rate{}, err
 	}
-	store := model.NewStore()
-	if err := store.SetRNGStateFromSeed(1); err != nil {
-		return Rate{}, err
-	}
-	opt := optimizer.Adam().Done()
-	// A plain model.Exec rather than GoMLX's train.Trainer, which (since GoMLX v0.28) frees its
-	// input tensors after every step: x and y are reused by every step here.
-	tr, err := model.NewExec(backend, store, func(scope *model.Scope, x, y *Node) *Node {
-		g := x.Graph()
-		store.SetTraining(g, true)
-		loss := retina.PoissonLoss(nn.Forward(scope.At(retina.ModelScope), mcfg, x).Rates, y, 0)
-		opt.UpdateGraph(scope, g, loss)
-		train.ExecPerStepUpdateGraphFn(g)
-		return loss
-	})
+	step, err := newStep(backend, mcfg, batch)
 	if err != nil {
 		return Rate{}, err
-	}
-	x, y := randomBatch(mcfg, batch)
-	step := func() error {
-		out, err := tr.Call1(x, y)
-		if err == nil {
-			// Reading the loss waits for the device, so the clock measures finished work.
-			err = out.ConstFlatData(func(any) {})
-		}
-		return err
 	}
 	for i := range 2 {
 		if err := step(); err != nil {
@@ -79,6 +56,38 @@ func TrainingThroughput(backend compute.Backend, mcfg nn.ModelConfig, batch int,
 	}
 	secs := time.Since(start).Seconds()
 	return Rate{SamplesPerSec: float64(batch*steps) / secs, Steps: steps, Seconds: secs}, nil
+}
+
+// newStep returns one training step of mcfg on a random batch that
+// every call reuses; the first call compiles.
+func newStep(backend compute.Backend, mcfg nn.ModelConfig, batch int) (func() error, error) {
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(1); err != nil {
+		return nil, err
+	}
+	opt := optimizer.Adam().Done()
+	// A plain model.Exec rather than GoMLX's train.Trainer, which (since GoMLX v0.28) frees its
+	// input tensors after every step: x and y are reused by every step here.
+	tr, err := model.NewExec(backend, store, func(scope *model.Scope, x, y *Node) *Node {
+		g := x.Graph()
+		store.SetTraining(g, true)
+		loss := retina.PoissonLoss(nn.Forward(scope.At(retina.ModelScope), mcfg, x).Rates, y, 0)
+		opt.UpdateGraph(scope, g, loss)
+		train.ExecPerStepUpdateGraphFn(g)
+		return loss
+	})
+	if err != nil {
+		return nil, err
+	}
+	x, y := randomBatch(mcfg, batch)
+	return func() error {
+		out, err := tr.Call1(x, y)
+		if err == nil {
+			// Reading the loss waits for the device, so the clock measures finished work.
+			err = out.ConstFlatData(func(any) {})
+		}
+		return err
+	}, nil
 }
 
 // randomBatch is a standard-normal stimulus batch and Poisson-like counts in {0, 1, 2}.
