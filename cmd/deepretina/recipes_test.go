@@ -60,3 +60,40 @@ func TestRecipeConfigs(t *testing.T) {
 		}
 	}
 }
+
+// The larger recipe (docs/validation.md, "The larger recipe") is documented as a user's
+// commands and measured through scripts/recipes.sh's data variant "large": both must simulate
+// the same data and train the same config, or the measured numbers would not be those of the
+// documented command.
+func TestLargerRecipeDocumentedAsMeasured(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "recipes.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "validation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The variant's seconds outside --quick, and its simulate flags.
+	secs := regexp.MustCompile(`(?m)^\s*large\) \[\[ \$QUICK == 1 \]\] && echo \d+ \|\| echo (\d+) ;;`).FindSubmatch(script)
+	flags := regexp.MustCompile(`(?m)^\s*(?:[\w-]+ \| )*large(?: \| [\w-]+)*\) echo "([^"]*)" ;;`).FindSubmatch(script)
+	if secs == nil || flags == nil {
+		t.Fatalf("scripts/recipes.sh: expected data_seconds and data_flags cases for the variant large (seconds %q, flags %q)", secs, flags)
+	}
+	sim := regexp.MustCompile(`(?m)^bin/deepretina simulate .*--preset small --seed 1 --train-seconds (\S+) (.*)$`).FindSubmatch(doc)
+	if sim == nil {
+		t.Fatal("docs/validation.md: expected the larger recipe's `bin/deepretina simulate … --preset small --seed 1 --train-seconds S FLAGS` line")
+	}
+	if string(sim[1]) != string(secs[1]) || strings.TrimSpace(string(sim[2])) != string(flags[1]) {
+		t.Errorf("docs/validation.md simulates --train-seconds %s %s; scripts/recipes.sh's variant large measured --train-seconds %s %s",
+			sim[1], sim[2], secs[1], flags[1])
+	}
+	train := regexp.MustCompile(`(?m)^bin/deepretina train .*--config scripts/recipes/(\S+)`).FindSubmatch(doc)
+	cand := regexp.MustCompile(`(?m)^\s*"large (\S+) large"\s*$`).FindSubmatch(script)
+	if train == nil || cand == nil {
+		t.Fatalf("expected a `bin/deepretina train … --config scripts/recipes/FILE` line in docs/validation.md (%q) and the candidate \"large FILE large\" in scripts/recipes.sh (%q)", train, cand)
+	}
+	if string(train[1]) != string(cand[1]) {
+		t.Errorf("docs/validation.md trains scripts/recipes/%s; scripts/recipes.sh's candidate large trains %s", train[1], cand[1])
+	}
+}
