@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/deepretina/deepretina/datasets"
-	"github.com/deepretina/deepretina/datasets/simretina"
 	"github.com/deepretina/deepretina/internal/testutil"
 	"github.com/deepretina/deepretina/metrics"
 	"github.com/deepretina/deepretina/retina/runconfig"
@@ -17,17 +16,8 @@ import (
 // tinyRetinaBoth simulates tinyRetina's retina under natural scenes and white noise.
 func tinyRetinaBoth(t testing.TB, seed uint64) (ns, wn *datasets.Recording) {
 	t.Helper()
-	sc, err := simretina.Preset("small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Seed, sc.H, sc.W, sc.NCells = seed, 10, 10, 4
-	sc.TrainSeconds, sc.TestSeconds, sc.Repeats, sc.InterneuronSeconds = 30, 4, 4, 2
-	sim, err := simretina.Simulate(sc, []string{datasets.NaturalScene, datasets.WhiteNoise}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sim.Recordings[datasets.NaturalScene], sim.Recordings[datasets.WhiteNoise]
+	recs := tinyRetinaUnder(t, seed, datasets.NaturalScene, datasets.WhiteNoise)
+	return recs[datasets.NaturalScene], recs[datasets.WhiteNoise]
 }
 
 // channelSDs is the SD of each channel of a hidden layer's activations over time and space.

@@ -23,17 +23,23 @@ import (
 // positions and types.
 func tinyRetina(t testing.TB, seed uint64) *datasets.Recording {
 	t.Helper()
+	return tinyRetinaUnder(t, seed, datasets.WhiteNoise)[datasets.WhiteNoise]
+}
+
+// tinyRetinaUnder simulates tinyRetina's retina under each of the stimulus types.
+func tinyRetinaUnder(t testing.TB, seed uint64, stims ...string) map[string]*datasets.Recording {
+	t.Helper()
 	sc, err := simretina.Preset("small")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc.Seed, sc.H, sc.W, sc.NCells = seed, 10, 10, 4
 	sc.TrainSeconds, sc.TestSeconds, sc.Repeats, sc.InterneuronSeconds = 30, 4, 4, 2
-	sim, err := simretina.Simulate(sc, []string{datasets.WhiteNoise}, nil)
+	sim, err := simretina.Simulate(sc, stims, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim.Recordings[datasets.WhiteNoise]
+	return sim.Recordings
 }
 
 // multiConfig trains a BNCNN core on the tiny retinas with seeds, named r<seed>.
