@@ -73,6 +73,9 @@ OUT=$(cd "$OUT" && pwd)
 # is the default (scripts/recipes/default.json = runconfig.SmallConfig) with "seed" N. large,
 # large-sN (session 8): the larger recipe beyond the 5-minute budget (docs/validation.md, "The
 # larger recipe"): k3-16x8 with up to 16 epochs on 4 times the data, with contrast changes.
+# k3-16x8-mix-h60, k3-16x8-mix-h60-sN (session 8): k3-16x8-mix with 60 frames of history
+# instead of 40 (as k3-16x8-h60 is to k3-16x8), since the truth needs 50-60 frames for motion
+# reversal (docs/validation.md, "k3-16x8-mix with 60 frames").
 CANDIDATES=(
 	"default - base"
 	"k3-16x8 k3-16x8.json base"
@@ -119,6 +122,11 @@ CANDIDATES=(
 	"large-s2 large-s2.json large"
 	"large-s3 large-s3.json large"
 	"large-s4 large-s4.json large"
+	"k3-16x8-mix-h60 k3-16x8-mix-h60.json base"
+	"k3-16x8-mix-h60-s1 k3-16x8-mix-h60-s1.json base"
+	"k3-16x8-mix-h60-s2 k3-16x8-mix-h60-s2.json base"
+	"k3-16x8-mix-h60-s3 k3-16x8-mix-h60-s3.json base"
+	"k3-16x8-mix-h60-s4 k3-16x8-mix-h60-s4.json base"
 )
 
 # Data variants: seconds of training stimulus of the "small" preset (seed 1). Every variant has
