@@ -394,6 +394,19 @@ func splitList(s string) []string {
 	return out
 }
 
+// loadLabelled loads the recording of one LABEL=FILE.h5 item of a list flag.
+func loadLabelled(flag, item string) (string, *datasets.Recording, error) {
+	label, file, ok := strings.Cut(item, "=")
+	if !ok || label == "" || file == "" {
+		return "", nil, fmt.Errorf("%s %q: expected LABEL=FILE.h5", flag, item)
+	}
+	rec, err := datasets.LoadFile(file, "", nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s %s: %w", flag, label, err)
+	}
+	return label, rec, nil
+}
+
 func parseInts(s string) ([]uint64, error) {
 	var out []uint64
 	for _, p := range splitList(s) {
@@ -439,13 +452,9 @@ func contrastReport(list, preset string) error {
 		return err
 	}
 	for _, item := range splitList(list) {
-		label, file, ok := strings.Cut(item, "=")
-		if !ok || label == "" || file == "" {
-			return fmt.Errorf("--contrast %q: expected LABEL=FILE.h5", item)
-		}
-		rec, err := datasets.LoadFile(file, "", nil)
+		label, rec, err := loadLabelled("--contrast", item)
 		if err != nil {
-			return fmt.Errorf("--contrast %s: %w", label, err)
+			return err
 		}
 		if err := report(label+" (train)", rec.Train.Stimulus); err != nil {
 			return err
@@ -467,13 +476,9 @@ func ceilingReport(list, preset string, simSeed uint64, windowList string) error
 		return fmt.Errorf("--preset %s --sim-seed %d: %w", preset, simSeed, err)
 	}
 	for _, item := range splitList(list) {
-		label, file, ok := strings.Cut(item, "=")
-		if !ok || label == "" || file == "" {
-			return fmt.Errorf("--ceiling %q: expected LABEL=FILE.h5", item)
-		}
-		rec, err := datasets.LoadFile(file, "", nil)
+		label, rec, err := loadLabelled("--ceiling", item)
 		if err != nil {
-			return fmt.Errorf("--ceiling %s: %w", label, err)
+			return err
 		}
 		stim := rec.Test.Stimulus
 		full, err := truth.Respond(stim)
