@@ -61,18 +61,6 @@ type Circuit struct {
 	RefractoryMS       float64 // ms, decay of the post-spike suppression
 	RefractoryStrength float64 // κ: expected count is multiplied by exp(−κ·recent spikes)
 
-	// Omitted-stimulus response attempt (osr.go): a bank of OSRResonators band-pass
-	// resonators (zero phase at natural periods log-spaced over [OSRMinPeriodMS,
-	// OSRMaxPeriodMS], damping ratio OSRDamping) on the centre's ON bipolar signal of ON cells.
-	// OSRMode 0: the summed ring × OSRWeight is added to each centre terminal's potential
-	// before its rectifier (driven by the ON potential); 1: the rectified resonators × OSRWeight
-	// are added to the excitation; 2: as 0, driven by the rectified OFF output of the same
-	// class (the ring in phase with each dark flash's OFF response). OSRWeight 0: off.
-	OSRWeight                      float64
-	OSRDamping                     float64
-	OSRMinPeriodMS, OSRMaxPeriodMS float64
-	OSRResonators                  int
-	OSRMode                        int
 }
 
 // DefaultCircuit returns the default circuit parameters (salamander-like at 55 µm pixels).
@@ -136,11 +124,6 @@ func (p Circuit) validate() error {
 	}
 	if math.IsNaN(p.BipolarThresh) || math.IsInf(p.BipolarThresh, 0) {
 		return fmt.Errorf("Circuit.BipolarThresh: expected a finite number, got %v", p.BipolarThresh)
-	}
-	if p.OSRWeight != 0 {
-		if err := p.validateOSR(); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -223,7 +206,6 @@ type ganglion struct {
 	inh      []int32      // amacrine indices (wide-field and, crossover, narrow-field)
 	inhW     []float32    // weights (wide-field ones sum to the cell's inhibition weight)
 	decay    float32      // membrane low-pass factor exp(−dt/τ)
-	osr      bool         // ON cell whose centre terminals carry the resonant ring
 	mu, sd   float32      // standardisation of the drive (from calibration)
 	bias     float64      // b in R·softplus(k z + b)
 	targetHz float64
@@ -245,9 +227,8 @@ type Retina struct {
 	amacIn   sparse    // [nAm] → bipolar indices, weights sum 1
 	amacA    []float32 // per amacrine: exp(−dt/τ)
 	cells    []ganglion
-	osr      []resonator // the OSR resonator bank (empty when OSRWeight is 0)
-	contrA   float32     // exp(−dt/τ_contrast)
-	refractA float64     // exp(−dt/τ_refractory)
+	contrA   float32 // exp(−dt/τ_contrast)
+	refractA float64 // exp(−dt/τ_refractory)
 }
 
 // New builds the circuit for cfg deterministically from cfg.Seed: the subunit and
@@ -265,7 +246,6 @@ func New(cfg Config) (*Retina, error) {
 	r.classes[0] = bipolarClass{p.FastTau1MS / 1000, p.FastTau2MS / 1000, float32(p.FastTransience)}
 	r.classes[1] = bipolarClass{p.SlowTau1MS / 1000, p.SlowTau2MS / 1000, float32(p.SlowTransience)}
 	rng := cfg.stream("circuit", 0)
-	r.osr = newResonatorBank(p, r.dt)
 
 	// Bipolar subunits: a square grid, centred in the field.
 	r.addSubunits()
@@ -415,7 +395,6 @@ func (r *Retina) newGanglion(i int, rng *rand.Rand, wide, narrowON, narrowOFF []
 		tau = r.par.SlowGanglionMS
 	}
 	g.decay = float32(math.Exp(-r.dt / (tau / 1000)))
-	g.osr = len(r.osr) > 0 && (g.typ == ONFast || g.typ == ONSlow)
 	g.targetHz = r.par.MinMeanHz + (r.par.MaxMeanHz-r.par.MinMeanHz)*rng.Float64()
 	return g
 }
@@ -641,7 +620,6 @@ type runState struct {
 	bip  []float32 // [nLoc · bipState]
 	am   []float32 // [nAm · 2]: two low-pass stages
 	gang []float32 // [N]: membrane low-pass
-	osr  []float32 // [N · 2·len(osr)]: resonator states
 }
 
 // run simulates stim, first running `warm` frames taken cyclically from the end of the movie
@@ -705,7 +683,6 @@ func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int,
 		bip:  make([]float32, len(r.locs)*bipState),
 		am:   make([]float32, len(r.amacs)*2),
 		gang: make([]float32, n),
-		osr:  make([]float32, n*2*len(r.osr)),
 	}
 	buf := newChunkBufs(len(r.locs), len(r.amacs))
 	drive := make([]float32, simChunk*n)
@@ -714,7 +691,7 @@ func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int,
 		r.stageSpatial(f, buf.u)
 		r.stageBipolar(f.T, buf.u, buf.v, buf.b, st.bip)
 		r.stageAmacrine(f.T, buf.b, buf.a, st.am)
-		r.stageGanglion(f.T, buf.v, buf.b, buf.a, drive, st.gang, st.osr)
+		r.stageGanglion(f.T, buf.b, buf.a, drive, st.gang)
 	}
 	for t := stim.T - warm; t < stim.T; t += simChunk {
 		step(t, min(t+simChunk, stim.T))
@@ -884,9 +861,8 @@ func (r *Retina) stageAmacrine(c int, b, a, state []float32) {
 
 // stageGanglion: centre excitation minus amacrine inhibition (wide-field and crossover),
 // membrane low-pass. Cells are independent, so they run in parallel.
-func (r *Retina) stageGanglion(c int, v, b, a, drive, state, osrState []float32) {
-	n, nAm, nB, nV := len(r.cells), len(r.amacs), 4*len(r.locs), 2*len(r.locs)
-	nR := 2 * len(r.osr)
+func (r *Retina) stageGanglion(c int, b, a, drive, state []float32) {
+	n, nAm, nB := len(r.cells), len(r.amacs), 4*len(r.locs)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := &r.cells[i]
@@ -894,13 +870,9 @@ func (r *Retina) stageGanglion(c int, v, b, a, drive, state, osrState []float32)
 				bt := b[t*nB : (t+1)*nB]
 				at := a[t*nAm : (t+1)*nAm]
 				e, in := float32(0), float32(0)
-				if g.osr {
-					e = r.osrExcitation(g, v[t*nV:(t+1)*nV], bt, osrState[i*nR:(i+1)*nR])
-				} else {
-					for p := range g.exc {
-						for k, j := range g.exc[p] {
-							e += g.excW[p][k] * bt[j]
-						}
+				for p := range g.exc {
+					for k, j := range g.exc[p] {
+						e += g.excW[p][k] * bt[j]
 					}
 				}
 				for k, j := range g.inh {
