@@ -204,7 +204,11 @@
 //     from the train's darkening (80–160 Hz, 120–170 ms after the last flash in fast ON cells,
 //     220–260 ms in slow ON cells, locked to it); a
 //     ring large enough to exceed it is wider than a flash's hyperpolarisation and fires within
-//     the train. The slow ON cell's slopes of 0.65–1.03 are not a lock: for periods of 60–160
+//     the train. The ring that survives the train is also small: the bank's summed output
+//     mostly tracks its input, and only the resonators matched to the period go on ringing
+//     (OFF-driven, W 1: ring ±0.3 within a train of period 20 frames and ±0.1 at 8, against
+//     0.1 and under 0.05 two to four frames after the omitted flash; the ON potential's
+//     release after the train reaches 0.6–1.6). The slow ON cell's slopes of 0.65–1.03 are not a lock: for periods of 60–160
 //     ms its peak falls from 120–140 to 50–80 ms after the omitted flash, and only at 200 ms
 //     does the rebound become a flat plateau (78 Hz for 70 ms at W 1) whose argmax lies late
 //     in it; through the battery (W 1) that cell passes on sim seed 1 and on one of the two
