@@ -179,8 +179,8 @@
 //     account for the OSR of salamander ON cells with a linear–nonlinear model and a spike
 //     threshold. The circuit's ON cells behave so already: after a dark train their rebound
 //     peaks on average 27 ms (fast ON; SD 30 ms over the periods) or 117 ms (slow ON) after the
-//     omitted flash, but with a lock slope of only 0.38 (fast ON) or 0.31 (slow ON) (the argmax measure before session 9; at most 0.35 now), and their
-//     own LN surrogates reach −0.09–0.32 (battery seed 1, sim seeds 1–3; phenomena's
+//     omitted flash, but with a lock slope of only 0.38 (fast ON) or 0.31 (slow ON) (the
+//     argmax measure before session 9; at most 0.35 now), and their own LN surrogates reach −0.09–0.32 (battery seed 1, sim seeds 1–3; phenomena's
 //     TestSimulatedTruthVerdicts), so an account that an LN model reproduces cannot pass the
 //     battery's margin (lock slope ≥ the surrogate's + 0.4). (2) A resonator entrained by the
 //     train rings at the train's period with the phase of the train's fundamental; its first
