@@ -109,6 +109,7 @@ func TestMovingObjects(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("objects cover %.3f of the pixels", float64(covered)/float64(len(owner)))
 	if f := float64(covered) / float64(len(owner)); f < 0.05 || f > 0.6 {
 		t.Errorf("objects cover %.3f of the pixels; expected a part of the field (0.05–0.6)", f)
 	}
