@@ -48,7 +48,9 @@ type Config struct {
 	// repeats): TargetsSpikes ("" means the same), the spikes smoothed as a lab records them,
 	// or TargetsRates, the circuit's noiseless rates (Response.Rates) on train and test, every
 	// repeat identical. TargetsRates is a diagnostic, not a recording: no retina gives its
-	// expected rate. It is the learnability control of issue 19 (docs/validation.md,
+	// expected rate. Response.Rates is the rate before the refractory suppression, the response
+	// the phenomena battery judges the truth on, so it is larger than the spikes' mean rate
+	// (1.6–2.0× per cell on the small preset's natural-scene test segment). It is the learnability control of issue 19 (docs/validation.md,
 	// "Learnability control: noiseless targets"): a model that still misses the truth's
 	// phenomena when trained on the noiseless rates is limited by its architecture or training,
 	// not by the spikes' noise. The spike counts (spike_binned) are drawn as with TargetsSpikes
