@@ -17,7 +17,7 @@ import (
 )
 
 func simulateCmd() *cobra.Command {
-	var out, preset, stim, images, name string
+	var out, preset, stim, images, name, targets string
 	var seed uint64
 	var trainSeconds, contrastRange, imageSeconds, jitter float64
 	var movingObjects int
@@ -78,6 +78,13 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 					return fmt.Errorf("--jitter %v: expected a finite number of pixels ≥ 0", jitter)
 				}
 				cfg.JitterPixels = jitter
+			}
+			switch targets {
+			case simretina.TargetsSpikes, simretina.TargetsRates:
+				cfg.Targets = targets
+			default:
+				return fmt.Errorf("--targets %q: expected %s (smoothed Poisson spikes, as recorded) or %s (the circuit's noiseless rates, a diagnostic)",
+					targets, simretina.TargetsSpikes, simretina.TargetsRates)
 			}
 			cfg.ImagesDir = images
 			expt := cfg.Name
@@ -141,6 +148,7 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 	cmd.Flags().Float64Var(&jitter, "jitter", 0.5, "natural scenes: SD in pixels of the view's random-walk step per frame (eye-movement-like jitter)")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")
 	cmd.Flags().StringVar(&name, "name", "", "the experiment folder to write under --out (default: the preset's name, sim-small or sim-paper)")
+	cmd.Flags().StringVar(&targets, "targets", simretina.TargetsSpikes, "responses written: spikes (smoothed Poisson spikes, as recorded) | rates (the circuit's noiseless rates: a learnability diagnostic, not a recording)")
 	cmd.Flags().StringVar(&images, "images", "", "folder of PNG/JPEG photographs for natural scenes (default: procedural dead-leaves images)")
 	return cmd
 }

@@ -86,3 +86,76 @@ func TestSimulateContrastRange(t *testing.T) {
 		t.Errorf("--image-seconds 0.5 --jitter 1: stimulus unchanged or provenance %q does not say so", short.Provenance)
 	}
 }
+
+// simulate --targets rates writes the circuit's noiseless rates as the responses (the
+// learnability control of issue 19): the same stimulus and spike counts as --targets spikes,
+// test repeats all alike, and a provenance that says the targets are noiseless. --targets
+// spikes is the default. An unknown value is refused with the flag's name and both values.
+func TestSimulateTargets(t *testing.T) {
+	work := t.TempDir()
+	load := func(name string, args ...string) *datasets.Recording {
+		t.Helper()
+		dir := filepath.Join(work, name)
+		args = append([]string{"simulate", "--out", dir, "--stim", "whitenoise", "--train-seconds", "3"}, args...)
+		if out, err := run(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		rec, err := datasets.LoadFile(filepath.Join(dir, "sim-small", "whitenoise.h5"), datasets.WhiteNoise, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	plain, spikes, rates := load("plain"), load("spikes", "--targets", "spikes"), load("rates", "--targets", "rates")
+	if plain.Source.SHA256 != spikes.Source.SHA256 {
+		t.Error("--targets spikes changed the recording; expected the default's")
+	}
+	if !slices.Equal(plain.Train.Stimulus.Data, rates.Train.Stimulus.Data) || !slices.Equal(plain.Test.Counts.Data, rates.Test.Counts.Data) {
+		t.Error("--targets rates changed the stimulus or the spike counts; expected only the responses to change")
+	}
+	if slices.Equal(plain.Train.Rates.Data, rates.Train.Rates.Data) {
+		t.Error("--targets rates left the training responses unchanged")
+	}
+	for c, reps := range rates.Test.Repeats {
+		for k := 1; k < len(reps); k++ {
+			if !slices.Equal(reps[k], reps[0]) {
+				t.Fatalf("--targets rates: cell %d repeat %d differs from repeat 0; noiseless repeats are identical", c, k)
+			}
+		}
+	}
+	if !strings.Contains(rates.Provenance, "TARGETS ARE NOISELESS") || !strings.Contains(rates.Provenance, "not a recording") ||
+		strings.Contains(plain.Provenance, "NOISELESS") {
+		t.Errorf("provenance %q / %q: expected only --targets rates to say its targets are noiseless", rates.Provenance, plain.Provenance)
+	}
+	for _, bad := range []string{"", "rate", "noiseless"} {
+		out, err := run(t, "simulate", "--out", filepath.Join(work, "bad"), "--targets", bad)
+		if err == nil || !strings.Contains(out, "--targets") || !strings.Contains(out, "spikes") || !strings.Contains(out, "rates") {
+			t.Errorf("--targets %q: err %v; expected an error naming the flag and its values:\n%s", bad, err, out)
+		}
+	}
+}
+
+// A run trained on noiseless targets carries that in its record ("data" in run.json), so its
+// numbers are not mistaken for a fit to recorded data.
+func TestNoiselessTargetsReachTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: trains a run end to end; runs in the full tier, scripts/test.sh")
+	}
+	work := t.TempDir()
+	data := filepath.Join(work, "data")
+	if out, err := run(t, "simulate", "--out", data, "--stim", "whitenoise", "--train-seconds", "3", "--targets", "rates"); err != nil {
+		t.Fatalf("simulate: %v\n%s", err, out)
+	}
+	cfg := tinyConfig(t, work, `, "n_epochs": 1, "max_train_windows": 128`)
+	runs := filepath.Join(work, "runs")
+	if out, err := run(t, "train", "--no-ln", "--config", cfg, "--data", data, "--out", runs); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	var meta struct {
+		Data string `json:"data"`
+	}
+	readJSON(t, filepath.Join(runs, "tiny", "run.json"), &meta)
+	if !strings.Contains(meta.Data, "TARGETS ARE NOISELESS") {
+		t.Errorf("run.json data %q: expected it to say the targets are noiseless", meta.Data)
+	}
+}

@@ -137,7 +137,10 @@
 //	n_i(t) ~ Poisson(λ_i(t)·dt·exp(−κ·h_i(t))),  h_i(t+1) = e^(−dt/RefractoryMS)·h_i(t) + n_i(t)
 //
 // and the recorded firing rate (firing_rate_10ms) is the spike train smoothed with a Gaussian
-// of SD SmoothMS, in Hz. Test rates are trial averages over the repeats.
+// of SD SmoothMS, in Hz. Test rates are trial averages over the repeats. Targets =
+// TargetsRates (simulate --targets rates) writes λ itself instead, on train and test, every
+// repeat alike: a learnability diagnostic, not a recording (docs/validation.md,
+// "Learnability control: noiseless targets"); its provenance says so.
 //
 // # Mechanisms, their sources and their tests
 //

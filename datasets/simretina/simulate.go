@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,9 +52,32 @@ type Config struct {
 	SmoothMS           float64 // SD (ms) of the Gaussian smoothing spikes → firing_rate_10ms
 	InterneuronSeconds float64 // length of the "whitenoise" interneuron group
 
+	// Targets says what the recordings hold as responses (firing_rate_10ms and the test
+	// repeats): TargetsSpikes ("" means the same), the spikes smoothed as a lab records them,
+	// or TargetsRates, the circuit's noiseless rates (Response.Rates) on train and test, every
+	// repeat identical. TargetsRates is a diagnostic, not a recording: no retina gives its
+	// expected rate. Response.Rates is the rate before the refractory suppression, the response
+	// the phenomena battery judges the truth on, so it is larger than the spikes' mean rate
+	// (1.6–2.0× per cell on the small preset's natural-scene test segment). It is the learnability control of issue 19 (docs/validation.md,
+	// "Learnability control: noiseless targets"): a model that still misses the truth's
+	// phenomena when trained on the noiseless rates is limited by its architecture or training,
+	// not by the spikes' noise. The spike counts (spike_binned) are drawn as with TargetsSpikes
+	// either way, so bits per spike stays defined, and the provenance says the targets are
+	// noiseless.
+	Targets string
+
 	// Circuit holds the circuit parameters; the zero value means DefaultCircuit().
 	Circuit Circuit
 }
+
+// The values of Config.Targets.
+const (
+	TargetsSpikes = "spikes" // smoothed Poisson spikes, as recorded (the default)
+	TargetsRates  = "rates"  // the circuit's noiseless rates: a diagnostic, not a recording
+)
+
+// TargetsNames lists the values Config.Targets accepts (besides "", which means TargetsSpikes).
+func TargetsNames() []string { return []string{TargetsSpikes, TargetsRates} }
 
 // PresetNames lists the presets known to Preset.
 func PresetNames() []string { return []string{"small", "paper"} }
@@ -127,6 +151,9 @@ func (c Config) Validate() error {
 	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
 		return fmt.Errorf("config field JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
 	}
+	if c.Targets != "" && c.Targets != TargetsSpikes && c.Targets != TargetsRates {
+		return fmt.Errorf("config field Targets: expected %q (smoothed spikes, the default) or %q (noiseless rates, a diagnostic), got %q", TargetsSpikes, TargetsRates, c.Targets)
+	}
 	if c.Repeats < 2 {
 		return fmt.Errorf("config field Repeats: expected at least 2 repeats of the test segment, got %d", c.Repeats)
 	}
@@ -190,7 +217,9 @@ type Simulation struct {
 //     over the repeats (CountTrials = Repeats). Source: the preset, the seed and the SHA-256
 //     of the arrays. Time[t] = t / FrameRate. The noiseless rate is the same on every repeat
 //     (the circuit is deterministic, repeats are played back to back, so each starts in the
-//     steady state the previous one left); only the spikes differ.
+//     steady state the previous one left); only the spikes differ. With Targets = TargetsRates
+//     the train Rates, the test Rates and every test repeat are the noiseless rates instead
+//     (Counts unchanged), and the provenance ends with noiselessTargetsNote.
 //   - Interneurons: the potentials of a sample of bipolars (4 types at the subunit locations
 //     nearest the field centre) and amacrines (the 4 of each type nearest the centre), with
 //     each cell's type in InterneuronSet.Types, for a white-noise segment
@@ -274,6 +303,10 @@ func simulateRecording(cfg Config, ret *Retina, stim string, photos []grayImage,
 		Provenance: fmt.Sprintf("simulated retina preset=%s seed=%d (%dx%d px, %d cells, %s)",
 			preset, cfg.Seed, cfg.H, cfg.W, cfg.NCells, stimDescription(cfg, stim)),
 	}
+	if cfg.Targets == TargetsRates {
+		// After the preset and seed, which phenomena.TruthFor parses from the start.
+		rec.Provenance += noiselessTargetsNote
+	}
 	for i := range rec.CellIDs {
 		rec.CellIDs[i] = i
 	}
@@ -300,6 +333,17 @@ func simulateRecording(cfg Config, ret *Retina, stim string, photos []grayImage,
 		} else {
 			sp.Counts, sp.Rates, sp.Repeats, sp.CountTrials = repeatedTrials(cfg, ret, resp, tag, part.n)
 		}
+		if cfg.Targets == TargetsRates {
+			// The spikes are still drawn (above), from the same streams, so the counts are
+			// those of TargetsSpikes; only the responses a model is fitted and scored on change.
+			sp.Rates = resp.Rates
+			for c := range sp.Repeats {
+				col := resp.Rates.Column(c)
+				for k := range sp.Repeats[c] {
+					sp.Repeats[c][k] = slices.Clone(col)
+				}
+			}
+		}
 		*part.split = sp
 	}
 	// The stimulus is finite by construction; check the responses (cheap) rather than
@@ -310,6 +354,10 @@ func simulateRecording(cfg Config, ret *Retina, stim string, photos []grayImage,
 	rec.Source = datasets.Source{SimPreset: preset, SimSeed: cfg.Seed, SHA256: rec.ContentHash()}
 	return rec, nil
 }
+
+// noiselessTargetsNote ends the provenance of a recording simulated with TargetsRates, so that
+// the file, and every run trained on it (its "data"), says that its responses are not spikes.
+const noiselessTargetsNote = "; TARGETS ARE NOISELESS: firing_rate_10ms and test repeats are the circuit's expected rates, not smoothed spikes (simulate --targets rates, a learnability diagnostic, not a recording)"
 
 // repeatedTrials draws cfg.Repeats spike trains from the rates of resp: their summed counts,
 // their mean smoothed rate and each trial's smoothed rate per cell ([cell][trial][T]).
