@@ -174,14 +174,28 @@ func runPairedFlash(r Responder, _ uint64) (*Outcome, error) {
 // stop; the retina responds where the next flash should have come, at a latency after the
 // omitted flash that stays the same whatever the period.
 //
-// Metrics, per cell and period: the peak of the rate between the end of the last flash and
-// 0.3 s after the omitted one, its time after the last flash's onset and after the omitted
-// flash's time, and osr_ratio, the largest rate − baseline within 0.3 s after the omitted
-// flash's time over the mean peak response to the last four flashes (the reference's ratio).
-// lock_slope is the slope of the peak's time after the last flash against the period (1: the
-// peak is locked to the omitted flash, 0: to the last flash); latency_ms and latency_sd_ms the
-// mean and SD over periods of its time after the omitted flash; osr_ratio the median over
-// periods. All medians over responding cells.
+// Metrics, per cell and period: the time of the response's peak between the end of the last
+// flash and 0.3 s after the omitted one (osrPeakTime: the centre of the half-maximum lobe around
+// the largest rate, so that a flat top is timed at its middle, not at whichever end round-off
+// favours), that time after the last flash's onset and after the omitted flash's time, and
+// osr_ratio, the largest rate − baseline within 0.3 s after the omitted flash's time over the
+// mean peak response to the last four flashes (the reference's ratio). lock_slope is the
+// Theil–Sen slope (the median of the slopes between every two periods; Sen 1968) of the peak's
+// time after the last flash against the period (1: the peak is locked to the omitted flash, 0:
+// to the last flash); latency_ms and latency_sd_ms the mean and SD over periods of its time
+// after the omitted flash; osr_ratio the median over periods. All medians over responding cells.
+//
+// Why these two measures (issue 19, session 9). Schwartz et al. 2007 define the lock by the
+// latency after the omitted flash being constant for every period tested; the battery's earlier
+// measure — the argmax of the rate, one least-squares slope over the six periods — could be met
+// by one period: a cell that follows the last flash at periods 6–16 frames and, at 20 frames,
+// has a flat plateau whose argmax falls at its far end got a slope of 0.65 and passed
+// (docs/validation.md, "The omitted-stimulus lock (session 9)"). A plateau has no peak time of
+// its own, so it is timed at the centre of its half-maximum lobe; and the median of pairwise
+// slopes needs the lock in most pairs of periods (it ignores up to 29 % of outlying points),
+// where a least-squares slope can be carried by one. The rule "the latency after the omitted
+// flash varies less than the latency after the last flash" was not taken: since the two differ
+// by the period, it is the same as a (least-squares) slope above 0.5, and adds nothing.
 //
 // Criterion: an OSR (osr_ratio ≥ 0.3) locked to the omitted flash (0.6 ≤ lock_slope ≤ 1.4) —
 // an LN model's "OSR" is its response to the end of the train, locked to the last flash — and
@@ -190,7 +204,7 @@ func OmittedStimulusExperiment() Experiment {
 	return Experiment{
 		Name:        "omitted_stimulus",
 		Description: "Eight 2-frame flashes of −2 every 6–20 frames, then grey; the response after the omitted ninth flash and its latency against the period.",
-		Criterion:   "osr_ratio ≥ 0.3, 0.6 ≤ lock_slope ≤ 1.4 (peak locked to the omitted flash), and lock_slope ≥ LN surrogate's + 0.4",
+		Criterion:   "osr_ratio ≥ 0.3, 0.6 ≤ lock_slope ≤ 1.4 (peak locked to the omitted flash: median slope over pairs of periods, plateaus timed at their centre), and lock_slope ≥ LN surrogate's + 0.4",
 		Role:        RolePhenomenon,
 		run:         runOmitted,
 		shows: func(m Metrics) bool {
@@ -239,17 +253,23 @@ func runOmitted(r Responder, _ uint64) (*Outcome, error) {
 				peaks = append(peaks, p)
 			}
 			osr, _ := measures.MaxExcess(y, omit, omit+win, base)
-			_, at := measures.MaxExcess(y, last+flash, omit+win, base)
-			afterLast[c][i] = g.ms(float64(at - last))
-			ls = append(ls, g.ms(float64(at-omit)))
+			at := osrPeakTime(y, last+flash, omit+win, base)
+			afterLast[c][i] = g.ms(at - float64(last))
+			ls = append(ls, g.ms(at-float64(omit)))
 			if measures.Mean(peaks) > 0 {
 				rs = append(rs, osr/measures.Mean(peaks))
 			}
 		}
 		ratio[c] = measures.Median(rs)
-		lat[c] = measures.Mean(ls)
-		latSD[c] = math.Sqrt(variance(ls))
-		lock[c] = fitSlope(periodMS, afterLast[c])
+		var timed []float64 // the periods with a response to time
+		for _, l := range ls {
+			if !math.IsNaN(l) {
+				timed = append(timed, l)
+			}
+		}
+		lat[c] = measures.Mean(timed)
+		latSD[c] = math.Sqrt(variance(timed))
+		lock[c] = medianSlope(periodMS, afterLast[c])
 	}
 	m := Metrics{"osr_ratio": medianActive(ratio, act), "latency_ms": medianActive(lat, act), "latency_sd_ms": medianActive(latSD, act),
 		"lock_slope": medianActive(lock, act), "n_cells": nCells(lock, act)}
@@ -261,6 +281,63 @@ func runOmitted(r Responder, _ uint64) (*Outcome, error) {
 		{Title: "peak time after the last flash against the period (slope 1: locked to the omitted flash)", XLabel: "flash period (ms)", YLabel: "peak after last flash (ms)",
 			Series: withMarkers(cellSeries(periodMS, afterLast, act, "", ""))},
 	}}, nil
+}
+
+// osrPeakTime is the time (in frames, fractional) of the peak of y within frames [from, to):
+// the centre of mass, over the lobe of consecutive frames around the largest y − baseline in
+// which y − baseline stays at or above half that maximum, of the excess over the half-maximum
+// level. For a single peak it is near the argmax; for a flat top (a plateau) it is the
+// plateau's middle, where the argmax would be wherever the plateau happens to be highest by a
+// fraction of a hertz. NaN when the window is empty or the maximum is not above baseline
+// (no response to time).
+func osrPeakTime(y []float64, from, to int, baseline float64) float64 {
+	peak, at := measures.MaxExcess(y, from, to, baseline)
+	if at < 0 || !(peak > 0) {
+		return math.NaN()
+	}
+	half := peak / 2
+	lo, hi := at, at // the lobe is frames [lo, hi]
+	for lo-1 >= max(from, 0) && y[lo-1]-baseline >= half {
+		lo--
+	}
+	for hi+1 < min(to, len(y)) && y[hi+1]-baseline >= half {
+		hi++
+	}
+	var w, wt float64
+	for t := lo; t <= hi; t++ {
+		e := y[t] - baseline - half
+		w += e
+		wt += e * float64(t)
+	}
+	if !(w > 0) { // a lobe exactly at half maximum: the peak frame
+		return float64(at)
+	}
+	return wt / w
+}
+
+// medianSlope is the Theil–Sen estimate (Sen 1968) of the slope of y against x: the median of
+// (y_j − y_i)/(x_j − x_i) over the pairs i < j with x_i ≠ x_j and neither y NaN (NaN with
+// fewer than 3 finite points). Its breakdown point is 29 %: unlike a least-squares slope, one
+// outlying period of six cannot carry it.
+func medianSlope(x, y []float64) float64 {
+	var xs, ys []float64
+	for i := range x {
+		if !math.IsNaN(y[i]) {
+			xs, ys = append(xs, x[i]), append(ys, y[i])
+		}
+	}
+	if len(xs) < 3 {
+		return math.NaN()
+	}
+	var slopes []float64
+	for i := range xs {
+		for j := i + 1; j < len(xs); j++ {
+			if xs[j] != xs[i] {
+				slopes = append(slopes, (ys[j]-ys[i])/(xs[j]-xs[i]))
+			}
+		}
+	}
+	return measures.Median(slopes)
 }
 
 // LatencyEncodingExperiment is the latency of the response to 2-frame full-field flashes of intensity

@@ -347,9 +347,12 @@ func ratioOrNaN(a, b float64) float64 {
 //
 // Metrics (per cell; medians over responding cells): global_hz and differential_hz, mean rates
 // above grey over the 8 pairs; oms_index, max(0, global_hz) / differential_hz; ln_oms_index,
-// the same of the cell's LN model in the grating's coordinates (stimln.ObjectMotion); oms_t,
-// the t statistic over the pairs of the cell's differential-minus-global response beyond its
-// LN model's.
+// the same of the cell's LN model in the grating's coordinates (stimln.ObjectMotion: fitted on
+// the differential trials of the other pairs, 10-bin nonlinearity, its rates taken above the
+// cell's own rate at grey, so that the reference does not hang on an LN model's extrapolation
+// to uniform grey; docs/validation.md, "The object-motion reference (session 9)"); oms_t, the
+// t statistic over the pairs of the cell's differential-minus-global response beyond its LN
+// model's.
 //
 // Criterion (Ölveczky et al. 2003: object-motion-sensitive cells are suppressed several-fold by
 // global motion): oms_index ≤ 0.5, oms_index ≤ ln_oms_index − 0.25, and oms_t ≥ 2.998

@@ -126,3 +126,68 @@ func TestPhaseAndColumnSignals(t *testing.T) {
 		t.Errorf("TStat of one value should be NaN")
 	}
 }
+
+// TestObjectMotionGreyIsOnlyTheZero: the grey trial sets the zero of the rates above grey and
+// nothing else. Uniform grey lies outside the family the LN model is identified on (contrast-1
+// gratings), so what the grey trial holds beyond the cell's rate at grey (an onset transient
+// in its first half, its length) must not change the reference; before session 9 the model was
+// fitted on the grey trial too, and its rate at grey, interpolated in a bin that grey shared
+// with grating frames, moved the reference by up to 0.34 (docs/validation.md, "The
+// object-motion reference (session 9)").
+func TestObjectMotionGreyIsOnlyTheZero(t *testing.T) {
+	for _, cell := range []struct {
+		name string
+		f    func(c, s []float64) []float64
+	}{{"LN cell", lnCell}, {"OMS cell", omsCell}} {
+		base := omsInput(cell.f, 3)
+		want, err := ObjectMotion(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			grey func([]float64) []float64
+		}{
+			{"an onset transient of 50 Hz in the first half", func(g []float64) []float64 {
+				out := append([]float64(nil), g...)
+				for i := range len(out) / 2 {
+					out[i] = 50
+				}
+				return out
+			}},
+			{"four times as long", func(g []float64) []float64 {
+				out := make([]float64, 4*len(g))
+				for i := range out {
+					out[i] = g[0]
+				}
+				return out
+			}},
+		} {
+			in := base
+			in.Grey = tc.grey(base.Grey)
+			got, err := ObjectMotion(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got.LNIndex-want.LNIndex) > 1e-9 || math.Abs(got.Index-want.Index) > 1e-9 || math.Abs(got.T-want.T) > 1e-9 {
+				t.Errorf("%s, grey trial with %s: index %.4f, reference %.4f, t %.3f; want %.4f, %.4f, %.3f (unchanged)",
+					cell.name, tc.name, got.Index, got.LNIndex, got.T, want.Index, want.LNIndex, want.T)
+			}
+		}
+		// The rate at grey itself is the zero of both indices: raising it lowers both rates above
+		// grey alike.
+		in := base
+		in.Grey = make([]float64, len(base.Grey))
+		for i := range in.Grey {
+			in.Grey[i] = base.Grey[i] + 1
+		}
+		got, err := ObjectMotion(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := got.DifferentialHz - (want.DifferentialHz - 1); math.Abs(d) > 1e-9 || !(got.LNIndex < want.LNIndex || want.LNIndex == 0) {
+			t.Errorf("%s, grey 1 Hz higher: differential %.3f Hz (want %.3f), reference %.4f (want below %.4f)",
+				cell.name, got.DifferentialHz, want.DifferentialHz-1, got.LNIndex, want.LNIndex)
+		}
+	}
+}
