@@ -53,9 +53,15 @@ func ContrastAdaptationExperiment() Experiment {
 	}
 }
 
-// filterLags is the length of the estimated filters: the model's history (what it can see),
-// at least 0.3 s.
-func (g geometry) filterLags() int { return max(g.hist, g.frames(0.3)) }
+// filterLags is the length of the estimated filters: the responder's own filter span where it
+// states one (filterSpanner: the simulated truth's circuit, and an LN surrogate its own
+// lags), else its history (what a model can see), at least 0.3 s.
+func (g geometry) filterLags() int {
+	if g.lags > 0 {
+		return g.lags
+	}
+	return max(g.hist, g.frames(0.3))
+}
 
 func runContrastAdaptation(r Responder, seed uint64) (*Outcome, error) {
 	g := geometryOf(r)

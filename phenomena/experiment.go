@@ -660,11 +660,23 @@ func formatMetrics(m Metrics) string {
 type geometry struct {
 	hist, h, w int
 	rate, px   float64
+	lags       int // the responder's own filter span (filterSpanner), 0: none stated
+}
+
+// filterSpanner is a responder whose linear filter has a span of its own, which need not be its
+// input window: the simulated truth (its circuit's, SimResponder.FilterFrames) and an LN
+// surrogate (its filter's lags). 0 states none.
+type filterSpanner interface {
+	filterFrames() int
 }
 
 func geometryOf(r Responder) geometry {
 	s := r.InputShape()
-	return geometry{hist: s[0], h: s[1], w: s[2], rate: r.FrameRate(), px: positiveOr(r.PixelSizeUM(), datasets.DefaultPixelSizeUM)}
+	g := geometry{hist: s[0], h: s[1], w: s[2], rate: r.FrameRate(), px: positiveOr(r.PixelSizeUM(), datasets.DefaultPixelSizeUM)}
+	if f, ok := r.(filterSpanner); ok {
+		g.lags = max(0, f.filterFrames())
+	}
+	return g
 }
 
 // frames converts seconds to frames (at least 1).

@@ -332,9 +332,18 @@ func TestTruthForRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	truth := resp.(*SimResponder)
+	// Adapted to grey and judged with its own filter span, as NewSimResponder sets them
+	// (TestSimResponderLeadIn, TestTruthFilterFrames); the mapping is compared without the
+	// lead-in, which the plain retina would take at its own grey 0.
+	wantLeadIn := int(math.Round(TruthAdaptSeconds * truth.FrameRate()))
+	if truth.LeadIn != wantLeadIn || truth.FilterFrames != TruthFilterFrames(truth.Retina.Circuit(), truth.FrameRate()) {
+		t.Errorf("truth: lead-in %d, filter span %d; expected %d and TruthFilterFrames's %d", truth.LeadIn, truth.FilterFrames, wantLeadIn, TruthFilterFrames(truth.Retina.Circuit(), truth.FrameRate()))
+	}
+	noLead := *truth
+	noLead.LeadIn = 0
 	plain := &SimResponder{Retina: truth.Retina, History: truth.History, Cells: truth.Cells}
 	z := stimuli.WhiteNoise(20, 20, 50, 1, 2, false, 12)
-	if err := respondsToRaw(truth, plain, norm, z); err != nil {
+	if err := respondsToRaw(&noLead, plain, norm, z); err != nil {
 		t.Errorf("truth of a run normalised by %+v: %v", norm, err)
 	}
 	if err := respondsToRaw(plain, plain, norm, z); err == nil {

@@ -26,6 +26,17 @@ func (m ModelResponder) memoryFrames() int { return m.Model.Meta.InputShape[0] }
 // memoryFrames implements windowed: the surrogate's filter spans lags frames.
 func (s *LNSurrogate) memoryFrames() int { return s.lags }
 
+// filterFrames implements filterSpanner: the surrogate's filter spans lags frames.
+func (s *LNSurrogate) filterFrames() int { return s.lags }
+
+// filterFrames implements filterSpanner for what it wraps (0: no span of its own).
+func (m *memo) filterFrames() int {
+	if f, ok := m.Responder.(filterSpanner); ok {
+		return f.filterFrames()
+	}
+	return 0
+}
+
 // memo wraps a responder with the work it shares between experiments.
 type memo struct {
 	Responder

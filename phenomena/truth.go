@@ -15,7 +15,9 @@ import (
 var simProvenance = regexp.MustCompile(`^simulated retina preset=(\w+) seed=(\d+)`)
 
 // TruthForRun returns the simulated retina a run was trained on, read out like the run's model
-// (its history and cells), and a description of it:
+// (its history and cells) but adapted to grey before each stimulus and judged with its own
+// filter span (NewSimResponder's LeadIn and FilterFrames), so that its verdicts do not depend
+// on the model's history, and a description of it:
 //
 //   - preset "" (the default): the run's own simulated retina, when its data were simulated —
 //     in memory (config dataset "sim-<preset>" with no datapath; seed: config sim_seed) or
@@ -64,7 +66,7 @@ func TruthForRun(meta *retina.RunMeta, preset string) (Responder, string, error)
 	}
 	truth.Cells = cells
 	cfg := truth.Retina.Config()
-	desc := fmt.Sprintf("simulated retina preset=%s seed=%d (%d×%d px)", preset, cfg.Seed, cfg.H, cfg.W)
+	desc := fmt.Sprintf("simulated retina preset=%s seed=%d (%d×%d px; adapted to grey for %d frames before each stimulus, filters of %d frames)", preset, cfg.Seed, cfg.H, cfg.W, truth.LeadIn, truth.FilterFrames)
 	if simulated {
 		n := meta.NormStats
 		if !(n.Std > 0) || math.IsInf(n.Std, 0) || math.IsNaN(n.Mean) || math.IsInf(n.Mean, 0) {

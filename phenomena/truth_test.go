@@ -153,3 +153,104 @@ func checkOMSCell(t *testing.T, e Experiment, subj *Subject, seed uint64) {
 		}
 	}
 }
+
+// truthVerdicts judges the experiments on the small preset's truth (sim seed 1) at the base
+// data's normalisation, read out with a history of the given frames; fromRest plants the truth
+// before session 9 (no lead-in beyond Run's padding, filters of the history's length).
+func truthVerdicts(t *testing.T, history int, fromRest bool, exps []Experiment) map[string]*Verdict {
+	t.Helper()
+	truth, err := NewSimResponder("small", 1, history, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := baseNorm
+	truth.Norm = &norm
+	if fromRest {
+		truth.LeadIn, truth.FilterFrames = 0, 0
+	}
+	subj := NewSubject(truth)
+	out := map[string]*Verdict{}
+	for _, e := range exps {
+		v, err := Judge(e, subj, DefaultSeeds())
+		if err != nil {
+			t.Fatalf("history %d: %v", history, err)
+		}
+		out[e.Name] = v
+	}
+	return out
+}
+
+// sameVerdict reports the first way in which two verdicts on the truth differ: the verdict,
+// the passes per seed, the cells that show it, or any cell's metrics (or its LN surrogate
+// cell's) on the first seed, bit for bit.
+func sameVerdict(a, b *Verdict) error {
+	if a.Reproduced != b.Reproduced || !slices.Equal(a.Passes, b.Passes) || !slices.Equal(a.Cells, b.Cells) || a.NCells != b.NCells {
+		return fmt.Errorf("shown %v (per seed %v, cells %v of %d) against %v (per seed %v, cells %v of %d)", a.Reproduced, a.Passes, a.Cells, a.NCells, b.Reproduced, b.Passes, b.Cells, b.NCells)
+	}
+	for k, pair := range [][2]*Outcome{{a.Outcome, b.Outcome}, {a.SurrogateOutcome, b.SurrogateOutcome}} {
+		what := []string{"the truth's", "its LN surrogate's"}[k]
+		x, y := pair[0], pair[1]
+		if (x == nil) != (y == nil) {
+			return fmt.Errorf("%s outcome: one is missing", what)
+		}
+		if x == nil {
+			continue
+		}
+		for c := range max(len(x.Cells), len(y.Cells)) {
+			var mx, my Metrics
+			if c < len(x.Cells) {
+				mx = x.Cells[c]
+			}
+			if c < len(y.Cells) {
+				my = y.Cells[c]
+			}
+			if len(mx) != len(my) || (mx == nil) != (my == nil) {
+				return fmt.Errorf("%s cell %d: metrics %v against %v", what, c, mx, my)
+			}
+			for name, v := range mx {
+				w, ok := my[name]
+				if !ok || (v != w && !(math.IsNaN(v) && math.IsNaN(w))) {
+					return fmt.Errorf("%s cell %d: %s %v against %v", what, c, name, v, w)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// TestTruthVerdictsIndependentOfHistory: the simulated truth's verdicts are its own, not the
+// model's window's (issue 19; docs/validation.md, "The truth's lead-in and history (session
+// 9)"). The small preset's truth at the base data's normalisation, judged on the whole battery
+// read out with 40 and with 60 frames of history, gives the same verdict on every experiment,
+// the same cells, and the same metrics in every cell and its LN surrogate cell, bit for bit.
+// Planted: the truth before session 9 (from rest, filters of the history's length) moves on
+// the experiments where session 9 measured it move (motion reversal, fast contrast adaptation,
+// the reversing grating), so the comparison would catch it.
+func TestTruthVerdictsIndependentOfHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the battery on the truth at two histories, three experiments from rest at two more: minutes (full tier: scripts/test.sh)")
+	}
+	exps := Experiments()
+	at40, at60 := truthVerdicts(t, 40, false, exps), truthVerdicts(t, 60, false, exps)
+	for _, e := range exps {
+		if err := sameVerdict(at40[e.Name], at60[e.Name]); err != nil {
+			t.Errorf("%s: history 40 against 60: %v", e.Name, err)
+		}
+	}
+	moved, err := Select([]string{"reversing_grating", "motion_reversal", "fast_contrast_adaptation"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old40, old60 := truthVerdicts(t, 40, true, moved), truthVerdicts(t, 60, true, moved)
+	differ := 0
+	for _, e := range moved {
+		a, b := old40[e.Name], old60[e.Name]
+		if !slices.Equal(a.Cells, b.Cells) {
+			differ++
+		}
+		t.Logf("from rest, %s: cells %v at history 40, %v at 60", e.Name, a.Cells, b.Cells)
+	}
+	if differ == 0 {
+		t.Errorf("from rest, the truth's cells on %d experiments do not move between histories 40 and 60; expected them to (the comparison cannot tell the planted truth apart)", len(moved))
+	}
+}

@@ -25,7 +25,9 @@ func phenomenaCmd() *cobra.Command {
 		Long: `Runs the battery of retinal phenomena (` + strings.Join(phenomena.Names(), ", ") + `)
 on the run's best checkpoint and, side by side, on the ground truth: by default the simulated
 retina the run was trained on (preset and seed from the run); --truth PRESET picks another
-simulated retina; a run trained on recorded data has no truth unless --truth is given.
+simulated retina; a run trained on recorded data has no truth unless --truth is given. The
+truth is adapted to the grey for 5 s before each stimulus and judged with its own filters' span
+(83 frames on the default circuit), so its verdicts do not depend on the run's history.
 
 Every experiment runs on the model, on the truth, and on an LN surrogate of each: a ridge-
 regressed spatiotemporal filter and a binned static nonlinearity fitted to that responder's own

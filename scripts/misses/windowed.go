@@ -17,8 +17,11 @@ import (
 //
 // Windowed{SimResponder, 40} is the "windowed truth": one particular feedforward function of a
 // 40-frame window, the simulated retina run from its grey state on each window. It costs
-// Window + 1 (+ Inner's history) frames of Inner per output frame; give Inner a history of 0
-// (phenomena.NewSimResponder(preset, seed, 0, cells)) to keep it at Window + 1.
+// Window + 1 (+ Inner's history and lead-in) frames of Inner per output frame; give Inner a
+// history of 0 and no lead-in (SimResponder.LeadIn 0; NewSimResponder sets 5 s) to keep it at
+// Window + 1. Rest is the state adapted to the simulator's grey 0; with a Norm whose mean is
+// not 0 (the run's truth) the window starts from that rest, not adapted to the mean as the
+// battery's truth is (docs/validation.md, "The truth's lead-in and history (session 9)").
 type Windowed struct {
 	Inner  phenomena.Responder
 	Window int

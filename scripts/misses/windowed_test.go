@@ -99,6 +99,7 @@ func TestWindowedTruthMatchesTheTruthOnAShortStimulus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	truth.LeadIn = 0 // from rest, as Windowed runs each window
 	cfg := truth.Retina.Config()
 	const window = 40
 	noise := stimuli.WhiteNoise(cfg.H, cfg.W, window, 0.7, 4, false, 3)
