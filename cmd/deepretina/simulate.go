@@ -20,6 +20,7 @@ func simulateCmd() *cobra.Command {
 	var out, preset, stim, images, name, targets string
 	var seed uint64
 	var trainSeconds, contrastRange, imageSeconds, jitter float64
+	var movingObjects int
 	cmd := &cobra.Command{
 		Use:   "simulate --out DIR [--seed S] [--name EXPT]",
 		Short: "Simulate the ground-truth retina and write it in the lab's HDF5 layout",
@@ -57,6 +58,14 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 					return fmt.Errorf("--contrast-range %v: expected a finite ratio ≥ 1 (1: every image at the preset's contrast)", contrastRange)
 				}
 				cfg.ContrastRange = contrastRange
+			}
+			if cmd.Flags().Changed("object-motion") {
+				// The objects draw from streams of their own: the images, their paths and the
+				// retina stay those of the same seed.
+				if movingObjects < 0 || movingObjects > simretina.MaxMovingObjects {
+					return fmt.Errorf("--object-motion %d: expected a number of objects per natural image from 0 (off) to %d", movingObjects, simretina.MaxMovingObjects)
+				}
+				cfg.MovingObjects = movingObjects
 			}
 			if cmd.Flags().Changed("image-seconds") {
 				if !(imageSeconds > 0) || math.IsInf(imageSeconds, 0) {
@@ -134,6 +143,7 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same data)")
 	cmd.Flags().Float64Var(&trainSeconds, "train-seconds", 0, "seconds of non-repeated training stimulus (default: the preset's, 240 for small, 3600 for paper)")
 	cmd.Flags().Float64Var(&contrastRange, "contrast-range", 1, "each natural image and each 10-s block of the white-noise recording at its own contrast, the preset's divided by up to this ratio (log-uniform; 1: all at the preset's), so the recordings hold contrast changes to adapt to")
+	cmd.Flags().IntVar(&movingObjects, "object-motion", 0, "natural scenes: this many textured discs per image moving on random walks of their own over the jittering image (0: off), so that regions move differently from the background, the differential motion that drives object-motion-sensitive cells")
 	cmd.Flags().Float64Var(&imageSeconds, "image-seconds", 1.5, "natural scenes: seconds each image is shown")
 	cmd.Flags().Float64Var(&jitter, "jitter", 0.5, "natural scenes: SD in pixels of the view's random-walk step per frame (eye-movement-like jitter)")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")

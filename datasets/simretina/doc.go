@@ -32,6 +32,13 @@
 // contrast adaptation is measured with (Smirnakis et al. 1997; Baccus & Meister 2002, switching
 // contrast every few seconds) and that natural viewing brings from fixation to fixation (Frazor
 // & Geisler 2006). The circuit, its calibration and the interneuron files do not change.
+// MovingObjects > 0 (simulate --object-motion; off in the presets) puts that many objects over
+// each natural image: textured discs of the dead-leaves kind (radii ∝ r⁻³ from a tenth to a
+// quarter of the field's side) that occlude it and follow random walks of their own, with the
+// background's step statistics on independent paths. The image jitter alone moves the whole
+// scene rigidly, global motion, which the OFF-OMS cells ignore; objects moving differently from
+// their background, the differential motion that excites them (Ölveczky, Baccus & Meister 2003),
+// only appear with moving objects (issue 19). The images and their paths do not change.
 //
 // # The circuit
 //

@@ -99,6 +99,8 @@ func TestConfigValidate(t *testing.T) {
 		{"JitterPixels", func(c *Config) { c.JitterPixels = -1 }},
 		{"ContrastRange", func(c *Config) { c.ContrastRange = 0.5 }},
 		{"ContrastRange", func(c *Config) { c.ContrastRange = math.Inf(1) }},
+		{"MovingObjects", func(c *Config) { c.MovingObjects = -1 }},
+		{"MovingObjects", func(c *Config) { c.MovingObjects = MaxMovingObjects + 1 }},
 		{"SmoothMS", func(c *Config) { c.SmoothMS = 0 }},
 		{"Circuit.SubunitSigma", func(c *Config) { c.Circuit.SubunitSigma = 0 }},
 		{"Circuit.SpeedUp", func(c *Config) { c.Circuit.SpeedUp = 1.5 }},

@@ -30,6 +30,14 @@ type Config struct {
 	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
 	ImageSeconds  float64 // natural scenes: seconds per image
 	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
+	// MovingObjects: when > 0, each natural image carries this many foreground objects that
+	// move independently of it (stimuli.go, addMovingObjects): textured discs of the
+	// dead-leaves kind that occlude the image and follow random walks of their own, so some
+	// regions move differently from the background, the differential motion that excites
+	// object-motion-sensitive cells (Ölveczky, Baccus & Meister 2003). 0: off (the presets);
+	// the images and their paths are then those of 0, the objects drawing from streams of
+	// their own.
+	MovingObjects int
 	// ContrastRange: when > 1, each natural image, and each 10-s block (wnBlock frames) of the
 	// white-noise recording, is shown at its own contrast, Contrast · ContrastRange^−u with u
 	// uniform in [0, 1), so the contrast changes from segment to segment over a range of
@@ -136,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if c.ContrastRange != 0 && (!(c.ContrastRange >= 1) || math.IsInf(c.ContrastRange, 0)) {
 		return fmt.Errorf("config field ContrastRange: expected 0 (off) or a finite ratio ≥ 1, got %v", c.ContrastRange)
+	}
+	if c.MovingObjects < 0 || c.MovingObjects > MaxMovingObjects {
+		return fmt.Errorf("config field MovingObjects: expected a number of objects per image from 0 (off) to %d, got %d", MaxMovingObjects, c.MovingObjects)
 	}
 	if !(c.JitterPixels >= 0) || math.IsInf(c.JitterPixels, 0) {
 		return fmt.Errorf("config field JitterPixels: expected a finite number ≥ 0, got %v", c.JitterPixels)
@@ -428,6 +439,7 @@ func stimDescription(cfg Config, stim string) string {
 	if cfg.ImagesDir != "" {
 		src = "photos from " + cfg.ImagesDir
 	}
+	src += objectsDescription(cfg)
 	if cfg.ContrastRange > 1 {
 		return fmt.Sprintf("natural scenes: %s, %g s per image, jitter %g px/frame, contrast %g÷%g^U(0,1) per image", src, cfg.ImageSeconds, cfg.JitterPixels, cfg.Contrast, cfg.ContrastRange)
 	}

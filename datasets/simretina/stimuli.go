@@ -182,14 +182,23 @@ func reflectInto(p, hi float64) float64 {
 
 // naturalSceneMovie returns T frames of natural scenes: a new image every
 // round(cfg.ImageSeconds·FrameRate) frames, viewed through a jittering random walk, each at
-// the contrast segmentContrast gives it. Images are
-// procedural dead leaves, or (photos != nil) drawn at random from photos. The random streams
-// are derived from tag, one per image.
+// the contrast segmentContrast gives it, with cfg.MovingObjects objects moving over it
+// (addMovingObjects). Images are procedural dead leaves, or (photos != nil) drawn at random
+// from photos. The random streams are derived from tag, one per image, and the objects' from
+// tag + "/objects", so the images and their paths do not depend on MovingObjects.
 func naturalSceneMovie(cfg Config, T int, tag string, photos []grayImage) datasets.Movie {
+	return naturalSceneMovieOwners(cfg, T, tag, photos, nil)
+}
+
+// naturalSceneMovieOwners is naturalSceneMovie; owner, when not nil (T·H·W values), receives
+// for each pixel of each frame the index of the moving object that covers it, −1 for the
+// background, so that the tests can measure each region's motion.
+func naturalSceneMovieOwners(cfg Config, T int, tag string, photos []grayImage, owner []int8) datasets.Movie {
 	m := datasets.NewMovie(T, cfg.H, cfg.W)
 	per := max(1, int(math.Round(cfg.ImageSeconds*cfg.FrameRate)))
 	nImg := (T + per - 1) / per
 	size := deadLeavesSize(cfg.H, cfg.W)
+	hw := cfg.H * cfg.W
 	parallel(nImg, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			rng := cfg.stream(tag, uint64(k))
@@ -199,10 +208,116 @@ func naturalSceneMovie(cfg Config, T int, tag string, photos []grayImage) datase
 			} else {
 				img = deadLeaves(size, rng)
 			}
-			jitterWalk(m.Slice(k*per, min((k+1)*per, T)), img, cfg.JitterPixels, segmentContrast(cfg, tag, k), rng)
+			view := m.Slice(k*per, min((k+1)*per, T))
+			contrast := segmentContrast(cfg, tag, k)
+			jitterWalk(view, img, cfg.JitterPixels, contrast, rng)
+			if cfg.MovingObjects > 0 {
+				orng := cfg.stream(tag+"/objects", uint64(k))
+				var layer grayImage
+				if len(photos) > 0 {
+					layer = photos[orng.IntN(len(photos))]
+				} else {
+					layer = deadLeaves(size, orng)
+				}
+				var own []int8
+				if owner != nil {
+					own = owner[k*per*hw : min((k+1)*per, T)*hw]
+				}
+				addMovingObjects(view, layer, cfg.MovingObjects, cfg.JitterPixels, contrast, orng, own)
+			}
 		}
 	})
 	return m
+}
+
+// objectRadii is the range of the moving objects' radii in an H×W field: from a tenth to a
+// quarter of the field's larger side (2–5 px on the small preset's 20 px). The leaves' own
+// lower end (deadLeavesRMin) would give specks smaller than a receptive-field centre, which
+// cannot move differently from its surround on one; the upper end is the dead-leaves image's
+// (its side / 4) scaled to the field, so an object never covers the whole field and leaves a
+// background to move against. The battery's object disc (phenomena.ObjectMotionExperiment, at
+// least 5 px) lies in the range.
+func objectRadii(h, w int) (lo, hi float64) {
+	m := float64(max(h, w))
+	return m / 10, m / 4
+}
+
+// MaxMovingObjects bounds Config.MovingObjects: more would cover the field (and the tests'
+// owner map is int8).
+const MaxMovingObjects = 100
+
+// addMovingObjects paints n moving objects over dst, the frames of one image's view: object j
+// is a disc of radius r_j, drawn from the dead-leaves law p(r) ∝ r⁻³ on objectRadii, textured
+// with the disc of layer (a dead-leaves image or photo of its own) at a random place, and
+// scaled by contrast like the image. Its centre starts uniformly in the field and moves by
+// N(0, jitter²) pixels in each direction every frame, the background's step statistics on an
+// independent path, reflected at the field's border so that it stays in view, and rounded to
+// whole pixels; the texture moves rigidly with it. Objects occlude the image and those drawn
+// before them. This is the stimulus of Ölveczky, Baccus & Meister (2003, Nature 423:401):
+// object and background follow independent jitter paths, which in natural viewing come from
+// objects moving in the world while the eye jitters (fixational eye movements move the whole
+// image; an object's own motion adds to its part alone). owner, when not nil, receives for
+// each pixel the index of the object covering it or −1.
+func addMovingObjects(dst datasets.Movie, layer grayImage, n int, jitter, contrast float64, rng *rand.Rand, owner []int8) {
+	type object struct {
+		r, cy, cx float64
+		ty, tx    int // the texture's centre in layer
+	}
+	lo, hi := objectRadii(dst.H, dst.W)
+	hi = max(lo, min(hi, float64(min(layer.H, layer.W)-1)/2))
+	a, b := 1/(lo*lo), 1/(hi*hi)
+	objs := make([]object, n)
+	for j := range objs {
+		o := &objs[j]
+		o.r = 1 / math.Sqrt(a-rng.Float64()*(a-b))
+		ri := int(math.Floor(o.r))
+		o.ty = ri + rng.IntN(max(1, layer.H-2*ri))
+		o.tx = ri + rng.IntN(max(1, layer.W-2*ri))
+		o.cy = rng.Float64() * float64(dst.H-1)
+		o.cx = rng.Float64() * float64(dst.W-1)
+	}
+	c := float32(contrast)
+	hw := dst.H * dst.W
+	for i := range owner {
+		owner[i] = -1
+	}
+	for t := 0; t < dst.T; t++ {
+		f := dst.Frame(t)
+		for j := range objs {
+			o := &objs[j]
+			if t > 0 {
+				o.cy = reflectInto(o.cy+jitter*rng.NormFloat64(), float64(dst.H-1))
+				o.cx = reflectInto(o.cx+jitter*rng.NormFloat64(), float64(dst.W-1))
+			}
+			iy, ix := int(math.Round(o.cy)), int(math.Round(o.cx))
+			ri := int(math.Floor(o.r))
+			for dy := -ri; dy <= ri; dy++ {
+				y := iy + dy
+				if y < 0 || y >= dst.H {
+					continue
+				}
+				for dx := -ri; dx <= ri; dx++ {
+					x := ix + dx
+					if x < 0 || x >= dst.W || float64(dy*dy+dx*dx) > o.r*o.r {
+						continue
+					}
+					f[y*dst.W+x] = c * layer.Pix[(o.ty+dy)*layer.W+o.tx+dx]
+					if owner != nil {
+						owner[t*hw+y*dst.W+x] = int8(j)
+					}
+				}
+			}
+		}
+	}
+}
+
+// objectsDescription is the provenance's note of the moving objects: empty when off.
+func objectsDescription(cfg Config) string {
+	if cfg.MovingObjects <= 0 {
+		return ""
+	}
+	lo, hi := objectRadii(cfg.H, cfg.W)
+	return fmt.Sprintf(" with %d independently moving objects per image (radius %g–%g px)", cfg.MovingObjects, lo, hi)
 }
 
 // segmentContrast is the contrast of segment k (an image of natural scenes, a block of
