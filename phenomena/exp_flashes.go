@@ -320,12 +320,7 @@ func osrPeakTime(y []float64, from, to int, baseline float64) float64 {
 // fewer than 3 finite points). Its breakdown point is 29 %: unlike a least-squares slope, one
 // outlying period of six cannot carry it.
 func medianSlope(x, y []float64) float64 {
-	var xs, ys []float64
-	for i := range x {
-		if !math.IsNaN(y[i]) {
-			xs, ys = append(xs, x[i]), append(ys, y[i])
-		}
-	}
+	xs, ys := finitePairs(x, y)
 	if len(xs) < 3 {
 		return math.NaN()
 	}
@@ -425,16 +420,22 @@ func runLatency(r Responder, _ uint64) (*Outcome, error) {
 // fitSlope is the least-squares slope of y against x over the pairs where y is not NaN (NaN
 // with fewer than 3 such pairs).
 func fitSlope(x, y []float64) float64 {
-	var xs, ys []float64
+	xs, ys := finitePairs(x, y)
+	if len(xs) < 3 {
+		return math.NaN()
+	}
+	return measures.Slope(xs, ys)
+}
+
+// finitePairs keeps the pairs (x_i, y_i) whose y is not NaN: a period or intensity whose
+// response had no peak is left out of a slope, not counted as zero.
+func finitePairs(x, y []float64) (xs, ys []float64) {
 	for i := range x {
 		if !math.IsNaN(y[i]) {
 			xs, ys = append(xs, x[i]), append(ys, y[i])
 		}
 	}
-	if len(xs) < 3 {
-		return math.NaN()
-	}
-	return measures.Slope(xs, ys)
+	return xs, ys
 }
 
 func withMarkers(s []figures.Series) []figures.Series {
