@@ -202,23 +202,13 @@ func naturalSceneMovieOwners(cfg Config, T int, tag string, photos []grayImage, 
 	parallel(nImg, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			rng := cfg.stream(tag, uint64(k))
-			var img grayImage
-			if len(photos) > 0 {
-				img = photos[rng.IntN(len(photos))]
-			} else {
-				img = deadLeaves(size, rng)
-			}
+			img := sceneImage(photos, size, rng)
 			view := m.Slice(k*per, min((k+1)*per, T))
 			contrast := segmentContrast(cfg, tag, k)
 			jitterWalk(view, img, cfg.JitterPixels, contrast, rng)
 			if cfg.MovingObjects > 0 {
 				orng := cfg.stream(tag+"/objects", uint64(k))
-				var layer grayImage
-				if len(photos) > 0 {
-					layer = photos[orng.IntN(len(photos))]
-				} else {
-					layer = deadLeaves(size, orng)
-				}
+				layer := sceneImage(photos, size, orng)
 				var own []int8
 				if owner != nil {
 					own = owner[k*per*hw : min((k+1)*per, T)*hw]
@@ -228,6 +218,15 @@ func naturalSceneMovieOwners(cfg Config, T int, tag string, photos []grayImage, 
 		}
 	})
 	return m
+}
+
+// sceneImage draws one image for a stretch of natural scenes (or a moving object's texture):
+// a photo at random when photos are given, else a procedural dead-leaves image of side size.
+func sceneImage(photos []grayImage, size int, rng *rand.Rand) grayImage {
+	if len(photos) > 0 {
+		return photos[rng.IntN(len(photos))]
+	}
+	return deadLeaves(size, rng)
 }
 
 // objectRadii is the range of the moving objects' radii in an H×W field: from a tenth to a
