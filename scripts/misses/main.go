@@ -6,6 +6,8 @@
 // reference (Beyond: e.g. gain_ratio ≤ 0.8 × the surrogate's). A cell shows the phenomenon when
 // both hold on every seed, as `deepretina phenomena` judges it (phenomena.Judge, one seed at a
 // time, with the same surrogates and receptive-field maps).
+// At the end it prints each responder's verdicts (`passed` in the JSON: the experiment passed
+// as `deepretina phenomena` judges it) and how many of the experiments it passed.
 //
 // The responders are the run's model, its simulated truth, and the "windowed truth" (Windowed):
 // the truth's response at frame k computed from the real stimulus over the model's window,
