@@ -6,6 +6,8 @@
 // reference (Beyond: e.g. gain_ratio ≤ 0.8 × the surrogate's). A cell shows the phenomenon when
 // both hold on every seed, as `deepretina phenomena` judges it (phenomena.Judge, one seed at a
 // time, with the same surrogates and receptive-field maps).
+// At the end it prints each responder's verdicts (`passed` in the JSON: the experiment passed
+// as `deepretina phenomena` judges it) and how many of the experiments it passed.
 //
 // The responders are the run's model, its simulated truth, and the "windowed truth" (Windowed):
 // the truth's response at frame k computed from the real stimulus over the model's window,
@@ -88,9 +90,13 @@ type seedResult struct {
 // responderResult is one responder on one experiment: each seed, and the cells that pass on
 // every seed (what `deepretina phenomena` reports).
 type responderResult struct {
-	Seeds   []seedResult `json:"seeds"`
-	Shown   []int        `json:"shown_by"`
-	Seconds float64      `json:"seconds"`
+	Seeds []seedResult `json:"seeds"`
+	Shown []int        `json:"shown_by"`
+	// Passed is the experiment's verdict as `deepretina phenomena` gives it (passed): a
+	// phenomenon is shown by ≥ phenomena.MinCells cells on every seed; a sanity check or a
+	// control passes when its medians meet the criterion on every seed.
+	Passed  bool    `json:"passed"`
+	Seconds float64 `json:"seconds"`
 }
 
 type subject struct {
@@ -286,11 +292,13 @@ func mainErr(run, recording, preset string, simSeed uint64, only, seedList, wind
 				rr.Seeds = append(rr.Seeds, sr)
 			}
 			rr.Shown = shownOnEverySeed(rr.Seeds)
+			rr.Passed = passed(e, rr)
 			rr.Seconds = time.Since(start).Seconds()
 			results[e.Name][s.name] = rr
 			printResponder(e.Name, s.name, rr)
 		}
 	}
+	printVerdicts(exps, subjects, results)
 	if jsonOut != "" {
 		out := map[string]any{"kind": "deepretina.misses", "run": run, "recording": recording, "seeds": seeds, "responders": describe(subjects), "experiments": results}
 		data, err := json.MarshalIndent(out, "", " ")
@@ -303,6 +311,52 @@ func mainErr(run, recording, preset string, simSeed uint64, only, seedList, wind
 		fmt.Println("\nwrote", jsonOut)
 	}
 	return nil
+}
+
+// passed is the experiment's verdict on one responder, as phenomena.Judge gives it over the
+// same seeds: a phenomenon needs ≥ phenomena.MinCells cells that meet both halves on every
+// seed (rr.Shown); a sanity check or a control needs its medians to meet the criterion on every
+// seed.
+func passed(e phenomena.Experiment, rr *responderResult) bool {
+	if e.Role == phenomena.RolePhenomenon {
+		return len(rr.Shown) >= phenomena.MinCells
+	}
+	if len(rr.Seeds) == 0 {
+		return false
+	}
+	for _, s := range rr.Seeds {
+		if !e.Passes(s.Medians, s.Surrogate) {
+			return false
+		}
+	}
+	return true
+}
+
+// printVerdicts prints, per responder, each experiment's verdict and the count passed.
+func printVerdicts(exps []phenomena.Experiment, subjects []subject, results map[string]map[string]*responderResult) {
+	fmt.Printf("\n## verdicts\n")
+	for _, s := range subjects {
+		n, ph, nph := 0, 0, 0
+		var lost []string
+		for _, e := range exps {
+			rr := results[e.Name][s.name]
+			if rr == nil {
+				continue
+			}
+			if e.Role == phenomena.RolePhenomenon {
+				nph++
+			}
+			if rr.Passed {
+				n++
+				if e.Role == phenomena.RolePhenomenon {
+					ph++
+				}
+			} else {
+				lost = append(lost, e.Name)
+			}
+		}
+		fmt.Printf("%s: %d of %d experiments passed (%d of %d phenomena); not passed: %s\n", s.name, n, len(exps), ph, nph, strings.Join(lost, ", "))
+	}
 }
 
 // nanIfNil gives a cell whose surrogate cell did not respond NaN metrics, as phenomena.Judge
