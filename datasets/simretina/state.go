@@ -77,7 +77,7 @@ func (r *Retina) runFrom(s *State, stim datasets.Movie, rng *rand.Rand, recB, re
 		return Response{}, nil, err
 	}
 	if s != nil && s.retina != r {
-		return Response{}, nil, errors.New("simulated retina: the state is another retina's; continue a state only on the Retina whose run made it")
+		return Response{}, nil, errors.New("simulated retina: the state is not one this retina made (another retina's, or the zero State); continue a state only on the Retina whose run made it")
 	}
 	if s != nil && rng != nil && s.spikeHist == nil {
 		return Response{}, nil, errors.New("simulated retina: the state was reached without drawing spikes, so its refractory history is unknown; draw spikes (an rng) on the way to it, or run on without them (rng nil)")

@@ -291,7 +291,7 @@ func TestRunFromErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := other.RunFrom(quiet, stim, nil); err == nil || !strings.Contains(err.Error(), "another retina") {
+	if _, _, err := other.RunFrom(quiet, stim, nil); err == nil || !strings.Contains(err.Error(), "not one this retina made") {
 		t.Errorf("another retina's state: %v", err)
 	}
 	if _, _, err := ret.RunFrom(quiet, stim, rand.New(rand.NewPCG(1, 2))); err == nil || !strings.Contains(err.Error(), "without drawing spikes") {
