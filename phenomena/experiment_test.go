@@ -339,11 +339,10 @@ func TestTruthForRun(t *testing.T) {
 	if truth.LeadIn != wantLeadIn || truth.FilterFrames != TruthFilterFrames(truth.Retina.Circuit(), truth.FrameRate()) {
 		t.Errorf("truth: lead-in %d, filter span %d; expected %d and TruthFilterFrames's %d", truth.LeadIn, truth.FilterFrames, wantLeadIn, TruthFilterFrames(truth.Retina.Circuit(), truth.FrameRate()))
 	}
-	noLead := *truth
-	noLead.LeadIn = 0
+	noLead := &SimResponder{Retina: truth.Retina, History: truth.History, Cells: truth.Cells, Norm: truth.Norm, FilterFrames: truth.FilterFrames}
 	plain := &SimResponder{Retina: truth.Retina, History: truth.History, Cells: truth.Cells}
 	z := stimuli.WhiteNoise(20, 20, 50, 1, 2, false, 12)
-	if err := respondsToRaw(&noLead, plain, norm, z); err != nil {
+	if err := respondsToRaw(noLead, plain, norm, z); err != nil {
 		t.Errorf("truth of a run normalised by %+v: %v", norm, err)
 	}
 	if err := respondsToRaw(plain, plain, norm, z); err == nil {

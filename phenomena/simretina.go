@@ -34,6 +34,11 @@ import (
 // the filters and receptive fields the experiments estimate from it cover that span rather
 // than a model's window. 0 in either (a struct literal's zero value) is the behaviour before
 // session 9: no lead-in beyond Run's padding, and filters of max(History, 0.3 s).
+//
+// The lead-in is simulated once and every Respond continues from the state it leaves
+// (simretina.State; docs/validation.md, "The truth's lead-in, simulated once (session 10)"),
+// re-simulated when Retina, LeadIn or Norm's grey change. Respond is safe from several
+// goroutines; a SimResponder is not to be copied after first use.
 type SimResponder struct {
 	Retina       *simretina.Retina
 	History      int
@@ -41,6 +46,8 @@ type SimResponder struct {
 	Norm         *datasets.NormStats
 	LeadIn       int
 	FilterFrames int
+
+	adapted leadInCache // the state after the lead-in, simulated once
 }
 
 // TruthAdaptSeconds is how long the simulated truth adapts to grey before each stimulus
@@ -152,7 +159,8 @@ func (s *SimResponder) FrameRate() float64 { return s.Retina.Config().FrameRate 
 func (s *SimResponder) PixelSizeUM() float64 { return s.Retina.Config().PixelSizeUM }
 
 // Respond implements Responder: the circuit's noiseless rates, rows History… , to stim mapped
-// through Norm (when set), after LeadIn frames of grey from rest.
+// through Norm (when set), after LeadIn frames of grey from rest (simulated on the first call
+// and reused while Retina, LeadIn and Norm's grey stay the same).
 func (s *SimResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 	c := s.Retina.Config()
 	if stim.H != c.H || stim.W != c.W {
@@ -171,22 +179,17 @@ func (s *SimResponder) Respond(stim datasets.Movie) (datasets.Matrix, error) {
 		}
 		stim = rawStimulus(n, stim)
 	}
-	if s.LeadIn > 0 {
-		// Grey as the stimulus's z = 0 is mapped, to the bit.
-		grey := float32(0)
-		if s.Norm != nil {
-			grey = rawStimulus(*s.Norm, datasets.NewMovie(1, 1, 1)).Data[0]
-		}
-		fs := c.H * c.W
-		full := datasets.NewMovie(s.LeadIn+stim.T, c.H, c.W)
-		for i := range s.LeadIn * fs {
-			full.Data[i] = grey
-		}
-		copy(full.Data[s.LeadIn*fs:], stim.Data)
-		stim = full
+	// Grey as the stimulus's z = 0 is mapped, to the bit.
+	grey := float32(0)
+	if s.Norm != nil {
+		grey = rawStimulus(*s.Norm, datasets.NewMovie(1, 1, 1)).Data[0]
 	}
-	skip := s.LeadIn + s.History
-	resp, err := s.Retina.RunGanglion(stim, nil)
+	start, err := s.adapted.adapted(s.Retina, s.LeadIn, grey)
+	if err != nil {
+		return datasets.Matrix{}, err
+	}
+	skip := s.History
+	resp, _, err := s.Retina.RunGanglionFrom(start, stim, nil)
 	if err != nil {
 		return datasets.Matrix{}, err
 	}

@@ -615,18 +615,40 @@ func (r *Retina) allAmacrines() []int {
 // simChunk is the number of frames processed per stage of the pipeline.
 const simChunk = 512
 
-// runState is the dynamic state of the circuit.
+// runState is the dynamic state of the circuit: everything it carries from one frame to the
+// next (the spike generator's refractory history aside, which State adds). The chunk buffers
+// are not state: each frame's are computed from the frame and this.
 type runState struct {
-	bip  []float32 // [nLoc · bipState]
+	bip  []float32 // [bipState · nLoc], variable-major: the filter cascades and contrast estimates
 	am   []float32 // [nAm · 2]: two low-pass stages
 	gang []float32 // [N]: membrane low-pass
 }
 
-// run simulates stim, first running `warm` frames taken cyclically from the end of the movie
-// (not recorded) to bring the circuit to its steady state. recB/recA select the bipolars and
-// amacrines whose potentials are recorded. progress is called with the number of frames done.
-// The stimulus must have passed checkStimulus (the simulator's own movies do by construction).
+// restState is the circuit at rest: every filter at 0, the state adapted to a long grey 0.
+func (r *Retina) restState() runState {
+	return runState{
+		bip:  make([]float32, len(r.locs)*bipState),
+		am:   make([]float32, len(r.amacs)*2),
+		gang: make([]float32, len(r.cells)),
+	}
+}
+
+// run simulates stim from rest, first running `warm` frames taken cyclically from the end of
+// the movie (not recorded) to bring the circuit to its steady state. recB/recA select the
+// bipolars and amacrines whose potentials are recorded. progress is called with the number of
+// frames done. The stimulus must have passed checkStimulus (the simulator's own movies do by
+// construction).
 func (r *Retina) run(stim datasets.Movie, rng *rand.Rand, recB, recA []int, warm int, progress func(int)) Response {
+	st := r.restState()
+	resp := r.record(&st, stim, recB, recA, warm, progress)
+	if rng != nil {
+		resp.Spikes = r.Spikes(resp.Rates, rng)
+	}
+	return resp
+}
+
+// record is run without spikes, from st, which it advances to the state after the last frame.
+func (r *Retina) record(st *runState, stim datasets.Movie, recB, recA []int, warm int, progress func(int)) Response {
 	n := len(r.cells)
 	nLoc, nAm := len(r.locs), len(r.amacs)
 	T := stim.T
@@ -637,7 +659,7 @@ func (r *Retina) run(stim datasets.Movie, rng *rand.Rand, recB, recA []int, warm
 	if len(recA) > 0 {
 		resp.Amacrine = datasets.NewMatrix(T, len(recA))
 	}
-	r.simulate(stim, warm, func(t0, c int, buf *chunkBufs, drive []float32) {
+	r.simulate(stim, warm, st, func(t0, c int, buf *chunkBufs, drive []float32) {
 		for k := 0; k < c; k++ {
 			row := resp.Rates.Row(t0 + k)
 			for i := range r.cells {
@@ -666,24 +688,18 @@ func (r *Retina) run(stim datasets.Movie, rng *rand.Rand, recB, recA []int, warm
 			progress(c)
 		}
 	})
-	if rng != nil {
-		resp.Spikes = r.Spikes(resp.Rates, rng)
-	}
 	return resp
 }
 
-// simulate runs stim through the circuit from rest: first `warm` frames taken cyclically from
-// the end of the movie (not reported), then the whole movie in chunks of at most simChunk
-// frames, calling onChunk(t0, c, buf, drive) after each chunk of frames [t0, t0+c) with the
-// chunk's buffers and the ganglion drive [c, N].
-func (r *Retina) simulate(stim datasets.Movie, warm int, onChunk func(t0, c int, buf *chunkBufs, drive []float32)) {
+// simulate runs stim through the circuit from st (restState: from rest), which it advances in
+// place: first `warm` frames taken cyclically from the end of the movie (not reported), then the
+// whole movie in chunks of at most simChunk frames, calling onChunk(t0, c, buf, drive) after
+// each chunk of frames [t0, t0+c) with the chunk's buffers and the ganglion drive [c, N]. Each
+// frame's arithmetic is the same whatever chunk it falls in, so running A and then B from the
+// state A leaves gives B's outputs of running A+B, bit for bit (TestRunFromContinues).
+func (r *Retina) simulate(stim datasets.Movie, warm int, st *runState, onChunk func(t0, c int, buf *chunkBufs, drive []float32)) {
 	warm = min(warm, stim.T)
 	n := len(r.cells)
-	st := runState{
-		bip:  make([]float32, len(r.locs)*bipState),
-		am:   make([]float32, len(r.amacs)*2),
-		gang: make([]float32, n),
-	}
 	buf := newChunkBufs(len(r.locs), len(r.amacs))
 	drive := make([]float32, simChunk*n)
 	step := func(t0, t1 int) {
@@ -908,9 +924,16 @@ func softplus(x float64) float64 {
 // rate·dt·exp(−κ·h), where h is an exponentially decaying (τ = RefractoryMS) count of the
 // cell's previous spikes (relative refractoriness). Deterministic given rng.
 func (r *Retina) Spikes(rates datasets.Matrix, rng *rand.Rand) datasets.Matrix {
+	return r.spikesFrom(rates, rng, make([]float64, rates.Cols))
+}
+
+// spikesFrom is Spikes continuing from the refractory history hist ([N], the decaying count of
+// each cell's previous spikes; 0 at rest), which it advances in place. rng is drawn from frame
+// by frame, cell by cell, so drawing A and then B from A's history with the same rng gives the
+// spikes of drawing A+B.
+func (r *Retina) spikesFrom(rates datasets.Matrix, rng *rand.Rand, hist []float64) datasets.Matrix {
 	out := datasets.NewMatrix(rates.Rows, rates.Cols)
 	kappa := r.par.RefractoryStrength
-	hist := make([]float64, rates.Cols)
 	for t := 0; t < rates.Rows; t++ {
 		rt, ot := rates.Row(t), out.Row(t)
 		for i := range rt {
@@ -994,7 +1017,8 @@ func (r *Retina) calibrate() {
 func (r *Retina) drives(m datasets.Movie, warm int) datasets.Matrix {
 	n := len(r.cells)
 	out := datasets.NewMatrix(m.T, n)
-	r.simulate(m, warm, func(t0, c int, _ *chunkBufs, drive []float32) {
+	st := r.restState()
+	r.simulate(m, warm, &st, func(t0, c int, _ *chunkBufs, drive []float32) {
 		copy(out.Data[t0*n:(t0+c)*n], drive[:c*n])
 	})
 	return out

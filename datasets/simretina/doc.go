@@ -240,4 +240,13 @@
 // frames, locations or cells, each item on one goroutine, so the results are bitwise identical
 // for every GOMAXPROCS. Random numbers come from math/rand/v2 PCG streams derived from the seed
 // and a purpose tag (stimulus blocks, images, spike trains of each repeat).
+//
+// A run can be continued: Retina.RunFrom (and RunGanglionFrom) start from a State, every
+// variable the circuit carries between frames (the subunits' filter cascades and contrast
+// estimates, the amacrine and ganglion low-passes and, where spikes were drawn, the cells'
+// refractory history), and return the State after the stimulus, so that a long adaptation is
+// simulated once and each stimulus continued from it. Each frame's arithmetic does not depend on
+// where the run was cut, so running A and then B from A's State gives B's outputs of one Run of
+// A+B bit for bit, spikes included when the same rng is drawn on (TestRunFromContinues).
+// States are immutable and belong to the Retina that made them.
 package simretina
