@@ -203,6 +203,7 @@ func fromRunCheckpoint(cfg runconfig.Config, log io.Writer) (string, *RunMeta, e
 		{"chans", there.Chans, here.Chans},
 		{"ksizes", there.KSizes, here.KSizes},
 		{"bias", !there.NoConvBias, !here.NoConvBias},
+		{"gain_control", there.GainControl, here.GainControl},
 	} {
 		if fmt.Sprint(d.got) != fmt.Sprint(d.want) {
 			diff = append(diff, fmt.Sprintf("%s: %v there, %v here", d.key, d.got, d.want))

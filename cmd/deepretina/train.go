@@ -157,8 +157,7 @@ func trainAndEvaluate(ctx context.Context, cfg runconfig.Config, runDir string, 
 		return nil, err
 	}
 	opts.Data = rec
-	lnCfg, lnDir := cfg, filepath.Join(runDir, "ln")
-	lnCfg.ModelType, lnCfg.ExpName = "LN", cfg.ExpName+"-ln"
+	lnCfg, lnDir := lnBaselineConfig(cfg), filepath.Join(runDir, "ln")
 	withLN = withLN && !strings.EqualFold(cfg.ModelType, "LN")
 	if err := checkStart(cfg, runDir, rec); err != nil {
 		return nil, err
@@ -186,6 +185,16 @@ func trainAndEvaluate(ctx context.Context, cfg runconfig.Config, runDir string, 
 	}
 	fmt.Printf("\n%s (%s) on %s, test set:\n", cfg.ExpName, cfg.ModelType, ev.Data)
 	return summaryOf(ev), ev.WriteTable(os.Stdout)
+}
+
+// lnBaselineConfig is the config of cfg's LN baseline: cfg's data and training, model_type LN,
+// exp_name <exp_name>-ln, and none of the CNN-only stages (gain_control: the LN model has no
+// hidden layer to divide).
+func lnBaselineConfig(cfg runconfig.Config) runconfig.Config {
+	ln := cfg
+	ln.ModelType, ln.ExpName = "LN", cfg.ExpName+"-ln"
+	ln.GainControl = false
+	return ln
 }
 
 // appendResults records an evaluation's scores in OUT/results.csv and OUT/results.json (see

@@ -57,6 +57,13 @@ type ModelConfig struct {
 	// (docs/multirecording.md). false (and every model written before it existed): one set of
 	// running statistics in the core, shared by the recordings.
 	RecordingBNStats bool `json:",omitempty"`
+
+	// GainControl (CNNs) divides each channel of the first hidden layer, after its batch norm,
+	// by 1 + softplus(a[c])·s, s the contrast of the input's recent frames (gaincontrol.go):
+	// a divisive contrast gain-control stage with one learned strength per channel, variables
+	// gain1/a [C1]. false (and every model written before it existed): no such stage. The
+	// reference has no such module, so such a model has no PyTorch state dict.
+	GainControl bool `json:",omitempty"`
 }
 
 // DefaultModelConfig returns the reference BNCNN configuration for nCells cells.
@@ -103,6 +110,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if c.RecordingBNStats && c.ReadoutScope == "" {
 		return fmt.Errorf("ModelConfig.RecordingBNStats keeps the core's running statistics per recording: it needs a ReadoutScope (a model of several recordings)")
+	}
+	if c.GainControl && !c.IsCNN() {
+		return fmt.Errorf("ModelConfig.GainControl divides a hidden layer: it needs a CNN, not model %q", c.Type)
 	}
 	if !c.IsCNN() {
 		return nil
@@ -188,7 +198,11 @@ func (c ModelConfig) ParamCount() int {
 			nConvs := (k - 1) / 2
 			return cin*cout*9 + (nConvs-1)*cout*cout*9 + bias*cout
 		}
-		return convCount(hist, c.Chans[0], c.KSizes[0]) + 2*f1 +
+		gain := 0
+		if c.GainControl {
+			gain = c.Chans[0]
+		}
+		return convCount(hist, c.Chans[0], c.KSizes[0]) + 2*f1 + gain +
 			convCount(c.Chans[0], c.Chans[1], c.KSizes[1]) + 2*f2 + c.readoutParamCount()
 	}
 	return 0
@@ -214,7 +228,8 @@ type Outputs struct {
 //
 //   - BNCNN: conv1/{kernel [k1,k1,History,C1], bias [C1]}; bn1/{weight, bias, running_mean,
 //     running_var [C1·H1·W1], num_batches_tracked (int64 scalar)}; conv2/{kernel, bias};
-//     bn2/{…}; dense/{kernel [C2·H2·W2, NCells]}; bn_out/{… [NCells]}.
+//     bn2/{…}; dense/{kernel [C2·H2·W2, NCells]}; bn_out/{… [NCells]}. With GainControl
+//     (either CNN) also gain1/{a [C1]}, the gain-control stage after bn1 (gaincontrol.go).
 //   - LinearStacked: conv1/stack_0 … conv1/stack_{n−1}/kernel [3,3,Cin,C] (only the last stack
 //     scope also has bias); conv2/stack_i/…; bn1, bn2, bn_out/{scale, shift, running_mean,
 //     running_var}; dense/{kernel}.
@@ -308,6 +323,9 @@ func coreForward(ctx *model.Scope, cfg ModelConfig, x *graph.Node) (Outputs, *gr
 			opts.Stats = scopeAt(ctx, cfg.coreStatsParts(layer.bnScope))
 		}
 		flat = FlatBatchNorm(ctx.At("%s", layer.bnScope), flat, opts)
+		if i == 0 && cfg.GainControl {
+			flat = gainControlApply(ctx, cfg, x, flat)
+		}
 		if training && cfg.Noise > 0 {
 			flat = graph.Add(flat, graph.MulScalar(randomNormal(ctx, g, flat.Shape()), cfg.Noise))
 		}
@@ -386,14 +404,23 @@ func modelSpecs(cfg ModelConfig) []varSpec {
 		hist, h, w := cfg.ImgShape[0], cfg.ImgShape[1], cfg.ImgShape[2]
 		return denseSpecs([]string{scopeDense}, torchPrefix(torchLNDense), hist*h*w, cfg.NCells, true)
 	}
+	return append(coreSpecs(cfg), readoutSpecs(cfg)...)
+}
+
+// coreSpecs lists the variables of a CNN's core: each hidden layer's convolution(s) and batch
+// norm, and after bn1 the gain-control stage's (with ModelConfig.GainControl).
+func coreSpecs(cfg ModelConfig) []varSpec {
 	var specs []varSpec
-	for _, layer := range cnnLayers(cfg) {
+	for i, layer := range cnnLayers(cfg) {
 		for _, sub := range layer.convs {
 			specs = append(specs, sub.specs()...)
 		}
 		specs = append(specs, layer.bn...)
+		if i == 0 {
+			specs = append(specs, gainSpecs(cfg)...)
+		}
 	}
-	return append(specs, readoutSpecs(cfg)...)
+	return specs
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,7 +431,8 @@ type initKind int
 const (
 	initZeros initKind = iota
 	initOnes
-	initUniform // U(−bound, bound): PyTorch's default for Conv2d/Linear weights and biases.
+	initUniform  // U(−bound, bound): PyTorch's default for Conv2d/Linear weights and biases.
+	initConstant // every element is value
 )
 
 // varSpec describes one model variable: where it lives in the context, its shape in this
@@ -417,6 +445,7 @@ type varSpec struct {
 	trainable bool
 	init      initKind
 	bound     float64 // for initUniform
+	value     float64 // for initConstant
 
 	torchKey string
 	// perm converts the Go layout to PyTorch's: PyTorch axis i is Go axis perm[i]. nil: same layout.
@@ -523,6 +552,8 @@ func (s varSpec) initializer(ctx *model.Scope) model.VariableInitializer {
 		switch s.init {
 		case initOnes:
 			return graph.Ones(g, shape)
+		case initConstant:
+			return graph.AddScalar(graph.Zeros(g, shape), s.value)
 		case initUniform:
 			u := ctx.RandomUniform(g, shape)
 			return graph.AddScalar(graph.MulScalar(u, 2*s.bound), -s.bound)

@@ -195,6 +195,9 @@ func (c ModelConfig) TorchCompatible() error {
 	if c.Readout == ReadoutFactorised {
 		return fmt.Errorf("the factorised readout has no PyTorch state dict: torch-deep-retina's models have only the dense one (readout %q)", ReadoutDense)
 	}
+	if c.GainControl {
+		return fmt.Errorf("the divisive gain-control stage (config key \"gain_control\", ModelConfig.GainControl) has no PyTorch module: torch-deep-retina's models have none, so this model has no state dict in the reference's terms; train without \"gain_control\" to export")
+	}
 	return nil
 }
 
@@ -203,13 +206,7 @@ func (c ModelConfig) TorchCompatible() error {
 // RecordingBNStats, all but the running statistics, which are the recording's own and listed
 // at cfg's recording) and a fine-tuned model takes from a trained one. cfg must be valid.
 func CoreVars(cfg ModelConfig) []Var {
-	var specs []varSpec
-	for _, layer := range cnnLayers(cfg) {
-		for _, sub := range layer.convs {
-			specs = append(specs, sub.specs()...)
-		}
-		specs = append(specs, layer.bn...)
-	}
+	specs := coreSpecs(cfg)
 	out := make([]Var, len(specs))
 	for i, s := range specs {
 		out[i] = s.toVar()

@@ -79,12 +79,12 @@ func HiddenLayerNames(cfg ModelConfig) []string {
 
 // Part is one part of a model as Structure describes it.
 type Part struct {
-	Role  string // "conv", "batchnorm", "dense", "factorised-readout" or "output-batchnorm"
+	Role  string // "conv", "batchnorm", "gain-control", "dense", "factorised-readout" or "output-batchnorm"
 	Layer string // the hidden layer it belongs to ("conv1", "conv2"); "" for the output parts
 	Scope string // the scope of its variables under ModelScope ("conv1", "bn1", "dense", "bn_out", "readout/<name>/dense")
 	// Torch is its module in the reference's nn.Sequential ("sequential.0."), whose state-dict
-	// entries are Torch+"weight", Torch+"running_mean", …; "" for the factorised readout, which
-	// the reference does not have.
+	// entries are Torch+"weight", Torch+"running_mean", …; "" for the factorised readout and
+	// the gain-control stage, which the reference does not have.
 	Torch string
 	// Variables are its variables' names in Scope, and Keys their state-dict names, in order.
 	Variables, Keys []string
@@ -116,6 +116,9 @@ func Structure(cfg ModelConfig) ([]Part, error) {
 		}
 		add("conv", layer.name, layer.name, torchPrefix(torchConvIdx[i]), convs)
 		add("batchnorm", layer.name, layer.bnScope, torchPrefix(torchBNIdx[i]), layer.bn)
+		if gain := gainSpecs(cfg); i == 0 && len(gain) > 0 {
+			add("gain-control", layer.name, scopeGain, "", gain)
+		}
 	}
 	specs := readoutSpecs(cfg)
 	inScope := func(part string) []varSpec {

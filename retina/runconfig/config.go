@@ -73,6 +73,11 @@ type Config struct {
 	ReadoutOnly   bool            `json:"readout_only,omitempty"`   // with from_run: train the readouts only, the core frozen
 	UnfreezeAfter int             `json:"unfreeze_after,omitempty"` // with readout_only: train the core too after this many epochs (0: never)
 	CoreBNStats   string          `json:"core_bn_stats,omitempty"`  // with several recordings: the core's batch-norm running statistics per recording ("recording", default) or shared ("shared", as before session 8)
+
+	// GainControl adds a divisive contrast gain-control stage after the first hidden layer's
+	// batch norm (nn.ModelConfig.GainControl; CNNs only). Absent or false: the reference's model.
+	// Such a model has no PyTorch state dict (export refuses it).
+	GainControl bool `json:"gain_control,omitempty"`
 }
 
 // DefaultConfig is the reference's published BNCNN setting on real data (50×50 pixels,
@@ -295,6 +300,9 @@ func (c Config) Validate() error {
 			return Errorf("cells", "index %d is negative", id)
 		}
 	}
+	if c.GainControl && mtype == nn.ModelLN {
+		return Errorf("gain_control", "true needs a CNN (model_type BNCNN or LinearStackedBNCNN): the stage divides the first hidden layer, which model_type %q does not have", c.ModelType)
+	}
 	if mtype != nn.ModelLN {
 		if err := c.checkKernels(mtype); err != nil {
 			return err
@@ -343,6 +351,7 @@ func (c Config) ModelConfig(nCells int) nn.ModelConfig {
 		m.NoConvBias = c.Bias != nil && !*c.Bias
 		m.ExpOutput = c.Softplus != nil && !*c.Softplus
 		m.Readout = c.Readout
+		m.GainControl = c.GainControl
 		if m.Type == nn.ModelLinearStacked {
 			m.DropP = c.DropP
 		}
