@@ -430,10 +430,14 @@ func stimDescription(cfg Config, stim string) string {
 		if cfg.Binary {
 			kind = "binary"
 		}
-		if cfg.ContrastRange > 1 {
-			return fmt.Sprintf("%s white noise, %d px checks, contrast %g÷%g^U(0,1) per %d frames", kind, cfg.CheckerPixels, cfg.Contrast, cfg.ContrastRange, wnBlock)
+		checks := fmt.Sprintf("%d px checks", cfg.CheckerPixels)
+		if cfg.CheckerPixels >= max(cfg.H, cfg.W) {
+			checks += " = full-field flicker"
 		}
-		return fmt.Sprintf("%s white noise, %d px checks, contrast %g", kind, cfg.CheckerPixels, cfg.Contrast)
+		if cfg.ContrastRange > 1 {
+			return fmt.Sprintf("%s white noise, %s, contrast %g÷%g^U(0,1) per %d frames", kind, checks, cfg.Contrast, cfg.ContrastRange, wnBlock)
+		}
+		return fmt.Sprintf("%s white noise, %s, contrast %g", kind, checks, cfg.Contrast)
 	}
 	src := "dead-leaves images"
 	if cfg.ImagesDir != "" {
