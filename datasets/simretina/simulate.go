@@ -26,7 +26,7 @@ type Config struct {
 	Contrast     float64 // SD of the stimulus intensity (binary white noise: ±Contrast)
 
 	Binary        bool    // white noise: binary ±Contrast checks (true) or Gaussian (false)
-	CheckerPixels int     // white noise: side of one check in pixels
+	CheckerPixels int     // white noise (recording, interneurons): side of one check in pixels; ≥ max(H, W) is full-field flicker. The retina's calibration always uses 1-px checks
 	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
 	ImageSeconds  float64 // natural scenes: seconds per image
 	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
