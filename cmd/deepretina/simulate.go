@@ -17,10 +17,10 @@ import (
 )
 
 func simulateCmd() *cobra.Command {
-	var out, preset, stim, images, name, targets string
+	var out, preset, stim, images, name, targets, noise string
 	var seed uint64
 	var trainSeconds, contrastRange, imageSeconds, jitter float64
-	var movingObjects int
+	var movingObjects, checkerPixels int
 	cmd := &cobra.Command{
 		Use:   "simulate --out DIR [--seed S] [--name EXPT]",
 		Short: "Simulate the ground-truth retina and write it in the lab's HDF5 layout",
@@ -78,6 +78,23 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 					return fmt.Errorf("--jitter %v: expected a finite number of pixels ≥ 0", jitter)
 				}
 				cfg.JitterPixels = jitter
+			}
+			if cmd.Flags().Changed("checker-pixels") {
+				// Only the white noise's checks change: the retina is calibrated on 1-px checks
+				// whatever is recorded, and the natural scenes draw from streams of their own.
+				if side := max(cfg.H, cfg.W); checkerPixels < 1 || checkerPixels > side {
+					return fmt.Errorf("--checker-pixels %d: expected a check side from 1 to %d pixels (the %s preset's field is %d×%d; %d: full-field flicker)",
+						checkerPixels, side, preset, cfg.H, cfg.W, side)
+				}
+				cfg.CheckerPixels = checkerPixels
+			}
+			switch noise {
+			case noiseBinary:
+				cfg.Binary = true
+			case noiseGaussian:
+				cfg.Binary = false
+			default:
+				return fmt.Errorf("--noise %q: expected %s (±contrast per check, the presets') or %s (Gaussian values of SD contrast)", noise, noiseBinary, noiseGaussian)
 			}
 			switch targets {
 			case simretina.TargetsSpikes, simretina.TargetsRates:
@@ -146,12 +163,20 @@ side in one data folder, as the lab's recordings do (deepretina simulate --seed 
 	cmd.Flags().IntVar(&movingObjects, "object-motion", 0, "natural scenes: this many textured discs per image moving on random walks of their own over the jittering image (0: off), so that regions move differently from the background, the differential motion that drives object-motion-sensitive cells")
 	cmd.Flags().Float64Var(&imageSeconds, "image-seconds", 1.5, "natural scenes: seconds each image is shown")
 	cmd.Flags().Float64Var(&jitter, "jitter", 0.5, "natural scenes: SD in pixels of the view's random-walk step per frame (eye-movement-like jitter)")
+	cmd.Flags().IntVar(&checkerPixels, "checker-pixels", 1, "white noise: side of one check in pixels, from 1 to the field's larger side (20 for small, 50 for paper), which gives spatially uniform full-field flicker")
+	cmd.Flags().StringVar(&noise, "noise", noiseBinary, "white noise: binary (±contrast per check, the presets') | gaussian (Gaussian values of SD contrast)")
 	cmd.Flags().StringVar(&stim, "stim", "both", "stimulus: whitenoise | naturalscene | both")
 	cmd.Flags().StringVar(&name, "name", "", "the experiment folder to write under --out (default: the preset's name, sim-small or sim-paper)")
 	cmd.Flags().StringVar(&targets, "targets", simretina.TargetsSpikes, "responses written: spikes (smoothed Poisson spikes, as recorded) | rates (the circuit's noiseless rates: a learnability diagnostic, not a recording)")
 	cmd.Flags().StringVar(&images, "images", "", "folder of PNG/JPEG photographs for natural scenes (default: procedural dead-leaves images)")
 	return cmd
 }
+
+// The values of simulate --noise.
+const (
+	noiseBinary   = "binary"
+	noiseGaussian = "gaussian"
+)
 
 func stimList(s string) ([]string, error) {
 	switch s {

@@ -159,3 +159,72 @@ func TestNoiselessTargetsReachTheRun(t *testing.T) {
 		t.Errorf("run.json data %q: expected it to say the targets are noiseless", meta.Data)
 	}
 }
+
+// simulate --checker-pixels sets the white noise's check size and --noise its values: with
+// checks as large as the field and Gaussian values the white-noise recording is spatially
+// uniform full-field flicker of continuous values, while the natural-scene recording (its
+// stimulus and responses, hence the retina) is that of the preset. Values out of range are
+// refused with the flag's name.
+func TestSimulateCheckerPixels(t *testing.T) {
+	work := t.TempDir()
+	load := func(name string, args ...string) (wn, ns *datasets.Recording) {
+		t.Helper()
+		dir := filepath.Join(work, name)
+		args = append([]string{"simulate", "--out", dir, "--train-seconds", "3"}, args...)
+		if out, err := run(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		wn, err := datasets.LoadFile(filepath.Join(dir, "sim-small", "whitenoise.h5"), datasets.WhiteNoise, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, err = datasets.LoadFile(filepath.Join(dir, "sim-small", "naturalscene.h5"), datasets.NaturalScene, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wn, ns
+	}
+	plainWN, plainNS := load("plain")
+	ffWN, ffNS := load("ff", "--checker-pixels", "20", "--noise", "gaussian")
+	if plainNS.Source.SHA256 != ffNS.Source.SHA256 || !slices.Equal(plainNS.Train.Stimulus.Data, ffNS.Train.Stimulus.Data) ||
+		!slices.Equal(plainNS.Train.Rates.Data, ffNS.Train.Rates.Data) || !slices.Equal(plainNS.Test.Rates.Data, ffNS.Test.Rates.Data) {
+		t.Error("--checker-pixels 20 --noise gaussian changed the natural-scene recording; expected the preset's, the same retina")
+	}
+	if slices.Equal(plainWN.Train.Stimulus.Data, ffWN.Train.Stimulus.Data) {
+		t.Fatal("--checker-pixels 20 --noise gaussian left the white noise unchanged")
+	}
+	// Every frame is one value over the field (full-field flicker), the values change from
+	// frame to frame, and they are Gaussian: not all ±1 as the preset's binary checks are.
+	for _, split := range []datasets.Split{ffWN.Train, ffWN.Test} {
+		m := split.Stimulus
+		distinct := map[float32]bool{}
+		for k := 0; k < m.T; k++ {
+			f := m.Frame(k)
+			for i, v := range f {
+				if v != f[0] {
+					t.Fatalf("frame %d pixel %d: %v, pixel 0: %v; expected a spatially uniform frame", k, i, v, f[0])
+				}
+			}
+			distinct[f[0]] = true
+		}
+		if len(distinct) < m.T/2 {
+			t.Errorf("%d distinct values over %d frames; expected Gaussian values that change every frame", len(distinct), m.T)
+		}
+	}
+	binary := map[float32]bool{}
+	for _, v := range plainWN.Train.Stimulus.Data {
+		binary[v] = true
+	}
+	if len(binary) != 2 {
+		t.Errorf("the preset's white noise has %d distinct values; expected binary ±contrast (the default --noise)", len(binary))
+	}
+	if !strings.Contains(ffWN.Provenance, "Gaussian white noise, 20 px checks = full-field flicker") {
+		t.Errorf("provenance %q: expected it to name Gaussian full-field flicker", ffWN.Provenance)
+	}
+	for _, bad := range [][2]string{{"--checker-pixels", "0"}, {"--checker-pixels", "21"}, {"--checker-pixels", "-3"}, {"--noise", "uniform"}} {
+		out, err := run(t, "simulate", "--out", filepath.Join(work, "bad"), bad[0], bad[1])
+		if err == nil || !strings.Contains(out, bad[0]) || !strings.Contains(out, "expected") {
+			t.Errorf("%s %s: err %v; expected an error naming the flag and what it expects:\n%s", bad[0], bad[1], err, out)
+		}
+	}
+}

@@ -967,10 +967,14 @@ func poisson(m float64, rng *rand.Rand) int {
 
 // calibrate sets each cell's drive standardisation (μ, σ) and nonlinearity bias b so that its
 // mean rate on a calibration stimulus (20 s of Gaussian white noise at the configured contrast
-// and check size, from its own random stream) equals its target mean rate. Natural scenes
-// then drive the cells harder than white noise, as in the retina.
+// with 1-px checks, from its own random stream) equals its target mean rate. Natural scenes
+// then drive the cells harder than white noise, as in the retina. The check size is fixed
+// rather than the recording's cfg.CheckerPixels so that the retina of a preset and seed is one
+// retina whatever white noise is recorded from it (simulate --checker-pixels), the retina
+// phenomena.TruthFor rebuilds from the preset and seed alone.
 func (r *Retina) calibrate() {
 	cfg := r.cfg
+	cfg.CheckerPixels = 1
 	n := int(math.Round(20 * cfg.FrameRate))
 	wn := whiteNoiseMovie(cfg, n, false, cfg.stream("calibration-whitenoise", 0))
 	d := r.drives(wn, min(n, int(math.Round(cfg.FrameRate))))

@@ -1051,3 +1051,43 @@ func TestContrastRangeWhiteNoise(t *testing.T) {
 		}
 	}
 }
+
+// The retina of a configuration does not depend on the white noise's check size: it is
+// calibrated on 1-px checks whatever CheckerPixels the recordings use, so that a recording of
+// full-field flicker (CheckerPixels ≥ max(H, W)) comes from the retina that phenomena.TruthFor
+// rebuilds from the preset and seed.
+func TestCheckerPixelsKeepsTheRetina(t *testing.T) {
+	cfg := tinyConfig(t)
+	plain, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CheckerPixels = max(cfg.H, cfg.W)
+	ff, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A probe with spatial structure (1-px checks), so that centres and surrounds are compared.
+	pcfg := cfg
+	pcfg.CheckerPixels = 1
+	probe := whiteNoiseMovie(pcfg, 300, false, rand.New(rand.NewPCG(3, 4)))
+	ra, err := plain.Run(probe, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := ff.Run(probe, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ra.Rates.Data, rb.Rates.Data) {
+		t.Error("the retina's responses to the same movie changed with CheckerPixels: its calibration must not")
+	}
+	// Full-field: every frame of the recorded white noise is one value.
+	m := whiteNoiseMovie(cfg, 50, false, rand.New(rand.NewPCG(5, 6)))
+	for k := 0; k < m.T; k++ {
+		f := m.Frame(k)
+		if slices.Min(f) != slices.Max(f) {
+			t.Fatalf("frame %d spans %v–%v; expected one value over the field with CheckerPixels %d", k, slices.Min(f), slices.Max(f), cfg.CheckerPixels)
+		}
+	}
+}

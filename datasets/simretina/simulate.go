@@ -26,7 +26,7 @@ type Config struct {
 	Contrast     float64 // SD of the stimulus intensity (binary white noise: ±Contrast)
 
 	Binary        bool    // white noise: binary ±Contrast checks (true) or Gaussian (false)
-	CheckerPixels int     // white noise: side of one check in pixels
+	CheckerPixels int     // white noise (recording, interneurons): side of one check in pixels; ≥ max(H, W) is full-field flicker. The retina's calibration always uses 1-px checks
 	ImagesDir     string  // natural scenes: folder of PNG/JPEG photos; empty = procedural dead leaves
 	ImageSeconds  float64 // natural scenes: seconds per image
 	JitterPixels  float64 // natural scenes: SD (pixels) of the random-walk step per frame
@@ -430,10 +430,14 @@ func stimDescription(cfg Config, stim string) string {
 		if cfg.Binary {
 			kind = "binary"
 		}
-		if cfg.ContrastRange > 1 {
-			return fmt.Sprintf("%s white noise, %d px checks, contrast %g÷%g^U(0,1) per %d frames", kind, cfg.CheckerPixels, cfg.Contrast, cfg.ContrastRange, wnBlock)
+		checks := fmt.Sprintf("%d px checks", cfg.CheckerPixels)
+		if cfg.CheckerPixels >= max(cfg.H, cfg.W) {
+			checks += " = full-field flicker"
 		}
-		return fmt.Sprintf("%s white noise, %d px checks, contrast %g", kind, cfg.CheckerPixels, cfg.Contrast)
+		if cfg.ContrastRange > 1 {
+			return fmt.Sprintf("%s white noise, %s, contrast %g÷%g^U(0,1) per %d frames", kind, checks, cfg.Contrast, cfg.ContrastRange, wnBlock)
+		}
+		return fmt.Sprintf("%s white noise, %s, contrast %g", kind, checks, cfg.Contrast)
 	}
 	src := "dead-leaves images"
 	if cfg.ImagesDir != "" {
