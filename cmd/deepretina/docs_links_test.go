@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestDocsLinksResolve checks every relative link of the README, docs/*.md and
@@ -84,7 +85,11 @@ func anchors(md string) map[string]bool {
 			switch {
 			case r == ' ':
 				b.WriteRune('-')
-			case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+			case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+				b.WriteRune(r)
+			case r > 127 && (unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)):
+				// GitHub keeps non-ASCII letters (é) but drops punctuation and symbols such
+				// as the en dash of "1–5" or "×".
 				b.WriteRune(r)
 			}
 		}
